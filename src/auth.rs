@@ -1,0 +1,189 @@
+//! Credentials: token secrets (generated, hashed, compared in constant time), the
+//! `Authorization` header forms clients send, and the `Principal` a request acts as.
+//!
+//! Stored secrets are SHA-256 hashes; a short-lived cache keeps the hot path off the database.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+
+use crate::scim::error::ScimError;
+use crate::store::{Scope, Store, TenantId, TokenRecord};
+
+/// Who a request acts as.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub tenant: TenantId,
+    pub tenant_name: String,
+    pub token_id: i64,
+    pub scopes: Vec<Scope>,
+}
+
+impl Principal {
+    /// `admin` allows everything; `sync` (the on-premises connector) reads and writes.
+    pub fn allows(&self, needed: Scope) -> bool {
+        self.scopes.iter().any(|s| {
+            *s == needed
+                || *s == Scope::Admin
+                || (*s == Scope::Sync && matches!(needed, Scope::Read | Scope::Write))
+                || (*s == Scope::Write && needed == Scope::Read)
+        })
+    }
+
+    pub fn require(&self, needed: Scope) -> Result<(), ScimError> {
+        if self.allows(needed) {
+            Ok(())
+        } else {
+            Err(ScimError::forbidden(format!(
+                "this token does not have the {} scope needed for this operation; create a token with --scope {}",
+                needed.as_str(),
+                needed.as_str()
+            )))
+        }
+    }
+}
+
+/// A new random secret: 32 bytes, URL-safe base64, with a recognisable prefix.
+pub fn generate_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("scimd_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The stored form of a secret.
+pub fn hash_secret(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The credential in an `Authorization` header.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Credential {
+    /// `Bearer <token>`, or the bare token (Okta's "Header" mode).
+    Token(String),
+    /// HTTP Basic: the user is the tenant name, the password a token secret.
+    Basic { user: String, password: String },
+}
+
+pub fn parse_authorization(header: &str) -> Option<Credential> {
+    let header = header.trim();
+    if header.eq_ignore_ascii_case("bearer") || header.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let (scheme, rest) = header.split_once(' ').unwrap_or(("", header));
+    if scheme.eq_ignore_ascii_case("bearer") {
+        let token = rest.trim();
+        return (!token.is_empty()).then(|| Credential::Token(token.to_owned()));
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let creds = http_auth_basic::Credentials::from_header(format!("Basic {}", rest.trim())).ok()?;
+        return Some(Credential::Basic { user: creds.user_id, password: creds.password });
+    }
+    (!header.is_empty() && !header.contains(' ')).then(|| Credential::Token(header.to_owned()))
+}
+
+/// How long a verified token is trusted without asking the store again.
+const CACHE_TTL: Duration = Duration::from_secs(2);
+
+/// Verifies credentials against the store.
+pub struct Authenticator {
+    store: Arc<dyn Store>,
+    cache: Mutex<HashMap<String, (Instant, TokenRecord)>>,
+}
+
+impl Authenticator {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Authenticator { store, cache: Mutex::new(HashMap::new()) }
+    }
+
+    pub async fn authenticate(&self, header: Option<&str>) -> Result<Principal, ScimError> {
+        let missing = || ScimError::unauthorized("authentication required: send Authorization: Bearer <token>");
+        let credential = parse_authorization(header.ok_or_else(missing)?).ok_or_else(missing)?;
+        let (secret, basic_user) = match credential {
+            Credential::Token(t) => (t, None),
+            Credential::Basic { user, password } => (password, Some(user)),
+        };
+        let hash = hash_secret(&secret);
+        let record = self.lookup(&hash).await?;
+        let invalid = || ScimError::unauthorized("the token is not valid: it is unknown, revoked or expired");
+        let Some(record) = record else { return Err(invalid()) };
+        // The lookup was by hash; compare again in constant time so no timing tells how much matched.
+        if !bool::from(record.secret_hash.as_bytes().ct_eq(hash.as_bytes())) || record.revoked {
+            return Err(invalid());
+        }
+        if record.expires.is_some_and(|e| e <= OffsetDateTime::now_utc()) {
+            return Err(invalid());
+        }
+        if let Some(user) = basic_user {
+            if !bool::from(user.as_bytes().ct_eq(record.tenant_name.as_bytes())) {
+                return Err(invalid());
+            }
+        }
+        Ok(Principal {
+            tenant: record.tenant,
+            tenant_name: record.tenant_name,
+            token_id: record.id,
+            scopes: record.scopes,
+        })
+    }
+
+    async fn lookup(&self, hash: &str) -> Result<Option<TokenRecord>, ScimError> {
+        if let Ok(cache) = self.cache.lock() {
+            if let Some((at, rec)) = cache.get(hash) {
+                if at.elapsed() < CACHE_TTL {
+                    return Ok(Some(rec.clone()));
+                }
+            }
+        }
+        let record = self.store.find_token(hash).await.map_err(ScimError::internal)?;
+        if let (Some(rec), Ok(mut cache)) = (&record, self.cache.lock()) {
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(hash.to_owned(), (Instant::now(), rec.clone()));
+        }
+        Ok(record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorization_header_forms_real_clients_send() {
+        assert_eq!(parse_authorization("Bearer abc"), Some(Credential::Token("abc".into())));
+        assert_eq!(parse_authorization("bearer  abc "), Some(Credential::Token("abc".into())));
+        assert_eq!(parse_authorization("abc"), Some(Credential::Token("abc".into())));
+        assert_eq!(
+            parse_authorization("Basic ZGVmYXVsdDpzM2NyZXQ="),
+            Some(Credential::Basic { user: "default".into(), password: "s3cret".into() })
+        );
+        assert_eq!(parse_authorization("Bearer "), None);
+        assert_eq!(parse_authorization("Digest x y"), None);
+    }
+
+    #[test]
+    fn secrets_are_random_and_hashes_stable() {
+        let (a, b) = (generate_secret(), generate_secret());
+        assert_ne!(a, b);
+        assert_eq!(hash_secret(&a), hash_secret(&a));
+        assert_eq!(hash_secret("").len(), 64);
+    }
+
+    #[test]
+    fn scopes_imply_what_they_should() {
+        let p = |s: Vec<Scope>| Principal { tenant: TenantId(1), tenant_name: "t".into(), token_id: 1, scopes: s };
+        assert!(p(vec![Scope::Write]).allows(Scope::Read));
+        assert!(!p(vec![Scope::Read]).allows(Scope::Write));
+        assert!(p(vec![Scope::Sync]).allows(Scope::Write));
+        assert!(!p(vec![Scope::Sync]).allows(Scope::Admin));
+        assert!(p(vec![Scope::Admin]).allows(Scope::Sync));
+    }
+}

@@ -1,0 +1,65 @@
+//! The command line: `serve` (the default) and `token create`, each flag also readable from
+//! the environment. Doc comments here are the `--help` text.
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "scimd", version, about = "A SCIM 2.0 provisioning server with Office 365-style directory rules")]
+pub struct Cli {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DatabaseArgs {
+    /// Database URL: sqlite://FILE (created on first start) or postgres://…
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://scimd.db", global = true)]
+    pub database: String,
+    /// Largest number of open database connections.
+    #[arg(long, env = "SCIMD_MAX_CONNECTIONS", default_value_t = 8, global = true)]
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the SCIM API (the default when no command is given).
+    Serve(ServeArgs),
+    /// Manage bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SCIMD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Ensure an admin token with this secret exists for the default tenant.
+    #[arg(long, env = "SCIMD_BOOTSTRAP_TOKEN", hide_env_values = true)]
+    pub bootstrap_token: Option<String>,
+    /// Public base URL of the SCIM API (e.g. https://scim.example.com/scim/v2), used in
+    /// `location` and `$ref`; by default it is built from the request's Host header.
+    #[arg(long, env = "SCIMD_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Log format: text or json.
+    #[arg(long, env = "SCIMD_LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret once, alone on stdout.
+    Create {
+        /// Tenant the token belongs to (created if new).
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// Comma-separated scopes: read, write, sync, admin.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scope: Vec<String>,
+        /// A name to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}

@@ -1,0 +1,50 @@
+//! Renders a `ScimError` as an RFC 7644 §3.12 response, the only place errors become HTTP;
+//! internal causes are logged here, once, inside the request's span, and never sent.
+//!
+//! Also the panic handler: a panic becomes a SCIM 500 like any other internal error.
+
+use std::any::Any;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::scim::error::ScimError;
+
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json; charset=utf-8";
+const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+impl IntoResponse for ScimError {
+    fn into_response(self) -> Response {
+        if self.status >= 500 {
+            tracing::error!(status = self.status, cause = ?self.source.as_ref().map(|s| s.to_string()), "{}", self.detail);
+        }
+        let mut body = json!({
+            "schemas": [ERROR_URN],
+            "status": self.status.to_string(),
+            "detail": self.detail,
+        });
+        if let Some(t) = self.scim_type {
+            body["scimType"] = json!(t.as_str());
+        }
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, [(header::CONTENT_TYPE, SCIM_CONTENT_TYPE)], body.to_string()).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            let headers = response.headers_mut();
+            headers.append(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"scimd\""));
+            headers.append(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"scimd\""));
+        }
+        response
+    }
+}
+
+/// Turns a handler panic into a SCIM 500; the panic message goes to the log only.
+pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    tracing::error!(panic = %message, "handler panicked");
+    ScimError::new(500, None, "internal error; the server log has the cause").into_response()
+}

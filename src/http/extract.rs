@@ -1,0 +1,176 @@
+//! Extractors that turn a request into checked inputs, answering bad input with SCIM errors:
+//! the JSON body (both media types, size limit), the caller, query strings and ETag headers.
+//!
+//! Also `ScimResponse`, the one response shape every resource handler returns.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::http::error::SCIM_CONTENT_TYPE;
+use crate::http::AppState;
+use crate::scim::error::ScimError;
+use crate::scim::resource::{etag, ETagMatch};
+use crate::service::{Caller, Rendered, MAX_BODY_BYTES};
+
+/// A JSON request body sent as `application/scim+json` or `application/json`.
+pub struct ScimJson(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for ScimJson {
+    type Rejection = ScimError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
+            let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+            let essence = ct.split(';').next().unwrap_or("").trim().to_owned();
+            if essence != "application/scim+json" && essence != "application/json" {
+                return Err(ScimError::new(
+                    415,
+                    None,
+                    format!("unsupported Content-Type {essence:?}; send application/scim+json or application/json"),
+                ));
+            }
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ScimError::new(
+                    413,
+                    None,
+                    format!("the request body is larger than the maximum of {MAX_BODY_BYTES} bytes"),
+                )
+            } else {
+                ScimError::invalid_syntax(format!("the request body could not be read: {rejection}"))
+            }
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ScimError::invalid_syntax("the request body is empty; send a JSON object"));
+        }
+        serde_json::from_slice(&bytes)
+            .map(ScimJson)
+            .map_err(|e| ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}")))
+    }
+}
+
+/// Query parameters, with malformed ones answered as SCIM errors.
+pub struct ScimQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ScimQuery<T> {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::try_from_uri(&parts.uri)
+            .map(|Query(t)| ScimQuery(t))
+            .map_err(|e| ScimError::invalid_value(format!("invalid query parameters: {}", e.body_text())))
+    }
+}
+
+/// The authenticated caller and the base URL its resources' locations are built from.
+pub struct Auth(pub Caller);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
+        let principal = state.auth.authenticate(header).await?;
+        tracing::Span::current().record("tenant", principal.tenant_name.as_str());
+        Ok(Auth(Caller { principal, base_url: base_url(state, &parts.headers) }))
+    }
+}
+
+/// `--base-url` when configured, else `http://<Host>/scim/v2` as the client addressed us.
+pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(base) = &state.base_url {
+        return base.clone();
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let proto = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
+    format!("{proto}://{host}/scim/v2")
+}
+
+/// `If-Match`, when sent.
+pub struct IfMatch(pub Option<ETagMatch>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(IfMatch(etag_header(&parts.headers, header::IF_MATCH)))
+    }
+}
+
+/// `If-None-Match`, when sent.
+pub struct IfNoneMatch(pub Option<ETagMatch>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfNoneMatch {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(IfNoneMatch(etag_header(&parts.headers, header::IF_NONE_MATCH)))
+    }
+}
+
+fn etag_header(headers: &HeaderMap, name: header::HeaderName) -> Option<ETagMatch> {
+    headers.get(name).and_then(|h| h.to_str().ok()).map(ETagMatch::parse)
+}
+
+/// A SCIM response: status, optional JSON body, `ETag` and `Location`.
+pub struct ScimResponse {
+    status: StatusCode,
+    body: Option<Value>,
+    etag: Option<String>,
+    location: Option<String>,
+}
+
+impl ScimResponse {
+    pub fn ok(r: Rendered) -> Self {
+        ScimResponse { status: StatusCode::OK, etag: Some(etag(r.version)), location: None, body: Some(r.body) }
+    }
+
+    pub fn created(r: Rendered) -> Self {
+        ScimResponse {
+            status: StatusCode::CREATED,
+            etag: Some(etag(r.version)),
+            location: Some(r.location),
+            body: Some(r.body),
+        }
+    }
+
+    pub fn json(body: Value) -> Self {
+        ScimResponse { status: StatusCode::OK, body: Some(body), etag: None, location: None }
+    }
+
+    pub fn no_content() -> Self {
+        ScimResponse { status: StatusCode::NO_CONTENT, body: None, etag: None, location: None }
+    }
+
+    /// 204 that still tells the client the new version.
+    pub fn no_content_with_etag(r: Rendered) -> Self {
+        ScimResponse { status: StatusCode::NO_CONTENT, body: None, etag: Some(etag(r.version)), location: None }
+    }
+
+    /// 304 for a GET whose `If-None-Match` names the current version.
+    pub fn not_modified(r: Rendered) -> Self {
+        ScimResponse { status: StatusCode::NOT_MODIFIED, body: None, etag: Some(etag(r.version)), location: None }
+    }
+}
+
+impl IntoResponse for ScimResponse {
+    fn into_response(self) -> Response {
+        let mut response = match self.body {
+            Some(body) => (self.status, [(header::CONTENT_TYPE, SCIM_CONTENT_TYPE)], body.to_string()).into_response(),
+            None => self.status.into_response(),
+        };
+        let headers = response.headers_mut();
+        for (name, value) in [(header::ETAG, self.etag), (header::LOCATION, self.location)] {
+            if let Some(v) = value.and_then(|v| v.parse().ok()) {
+                headers.insert(name, v);
+            }
+        }
+        response
+    }
+}

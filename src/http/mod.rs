@@ -1,0 +1,113 @@
+//! The HTTP surface: every route and middleware layer in `router()`, so one grep finds any
+//! endpoint. Handlers are thin: extract, call one service function, render.
+//!
+//! Imports `service`, `scim` (errors, types) and `auth`; never `store` directly.
+
+mod discovery;
+pub mod error;
+pub mod extract;
+mod resources;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{Request, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tracing::Level;
+
+use crate::auth::Authenticator;
+use crate::service::{Service, MAX_BODY_BYTES};
+use resources::{Endpoint, Groups, Users};
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+    pub auth: Arc<Authenticator>,
+    /// Overrides the base URL derived from the `Host` header (behind a proxy).
+    pub base_url: Option<String>,
+}
+
+/// Any method a route does not list gets a SCIM 405, not axum's empty one.
+fn scim(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route.fallback(discovery::method_not_allowed)
+}
+
+fn resource_routes<E: Endpoint>(router: Router<AppState>, endpoint: &str) -> Router<AppState> {
+    use resources::{create, delete, get as get_one, list, patch, replace, search};
+    router
+        .route(&format!("/scim/v2/{endpoint}"), scim(get(list::<E>).post(create::<E>)))
+        .route(&format!("/scim/v2/{endpoint}/.search"), scim(post(search::<E>)))
+        .route(
+            &format!("/scim/v2/{endpoint}/{{id}}"),
+            scim(get(get_one::<E>).put(replace::<E>).patch(patch::<E>).delete(delete::<E>)),
+        )
+}
+
+/// The whole application; `run` serves it and tests drive it through a real listener.
+pub fn router(state: AppState) -> Router {
+    let router = Router::new()
+        .route("/healthz", get(health))
+        .route("/scim/v2/ServiceProviderConfig", scim(get(discovery::config)))
+        // Microsoft's reference test collection asks for this name.
+        .route("/scim/v2/serviceConfiguration", scim(get(discovery::config)))
+        .route("/scim/v2/Schemas", scim(get(discovery::schemas)))
+        .route("/scim/v2/Schemas/{id}", scim(get(discovery::schema)))
+        .route("/scim/v2/ResourceTypes", scim(get(discovery::resource_types)))
+        .route("/scim/v2/ResourceTypes/{id}", scim(get(discovery::resource_type)))
+        .route(
+            "/scim/v2/Me",
+            scim(get(discovery::me).post(discovery::me).put(discovery::me).patch(discovery::me).delete(discovery::me)),
+        )
+        .route("/scim/v2/Bulk", scim(post(discovery::bulk)))
+        .route("/scim/v2/.search", scim(post(discovery::root_search)));
+    let router = resource_routes::<Users>(router, "Users");
+    let router = resource_routes::<Groups>(router, "Groups");
+    router
+        .fallback(discovery::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        request_id = %request_id,
+                        tenant = tracing::field::Empty,
+                    )
+                })
+                .on_request(())
+                .on_response(|res: &axum::http::Response<_>, latency: Duration, _span: &tracing::Span| {
+                    tracing::event!(
+                        Level::INFO,
+                        status = res.status().as_u16(),
+                        latency_us = latency.as_micros() as u64,
+                        "response"
+                    );
+                })
+                .on_failure(()),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// 200 once the store answers; no authentication, for load balancers.
+async fn health(State(s): State<AppState>) -> impl IntoResponse {
+    match s.service.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
+        }
+    }
+}

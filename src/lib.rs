@@ -1,0 +1,148 @@
+//! scimd: a SCIM 2.0 service provider (RFC 7643, RFC 7644) over SQLite or PostgreSQL.
+//!
+//! Layers, arrows pointing one way: `http` → `service` → {`scim`, `directory`, `store`}.
+//! `scim` is the protocol (schemas, filters, PATCH, projection) with no I/O; `store` keeps
+//! resources in a database; `service` has one function per SCIM operation; `http` is axum.
+
+pub mod auth;
+pub mod cli;
+pub mod http;
+pub mod scim;
+pub mod service;
+pub mod store;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use tokio::net::TcpListener;
+
+use crate::auth::{hash_secret, Authenticator};
+use crate::cli::{Cli, Command, DatabaseArgs, ServeArgs, TokenCommand};
+use crate::http::AppState;
+use crate::scim::schema::Registry;
+use crate::service::Service;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{NewToken, Scope, Store};
+
+pub use crate::http::router as app;
+
+/// The tenant bootstrap tokens and CLI commands use when none is named.
+pub const DEFAULT_TENANT: &str = "default";
+
+/// Opens the store the URL names, running its migrations.
+pub async fn open_store(db: &DatabaseArgs) -> anyhow::Result<Arc<dyn Store>> {
+    let url = db.database.as_str();
+    if url.starts_with("sqlite:") {
+        let store = SqliteStore::connect(url, db.max_connections)
+            .await
+            .with_context(|| format!("cannot open the SQLite database {url}"))?;
+        Ok(Arc::new(store))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        bail!("PostgreSQL is not supported yet; use a sqlite:// database URL")
+    } else {
+        bail!("unsupported database URL {url:?}: use sqlite://FILE")
+    }
+}
+
+/// Builds the application state exactly as `serve` does.
+pub fn state(store: Arc<dyn Store>, base_url: Option<String>) -> anyhow::Result<AppState> {
+    let registry = Registry::load().map_err(|e| anyhow::anyhow!("schema documents are invalid: {e}"))?;
+    Ok(AppState {
+        service: Service::new(store.clone(), Arc::new(registry)),
+        auth: Arc::new(Authenticator::new(store)),
+        base_url: base_url.map(|b| b.trim_end_matches('/').to_owned()),
+    })
+}
+
+/// Runs the command the command line names.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => {
+            serve(
+                &cli.db,
+                ServeArgs { listen: "127.0.0.1:8080".into(), log_format: "text".into(), ..Default::default() },
+            )
+            .await
+        }
+        Some(Command::Serve(args)) => serve(&cli.db, args).await,
+        Some(Command::Token(TokenCommand::Create { tenant, scope, name })) => {
+            let scopes = parse_scopes(&scope)?;
+            let store = open_store(&cli.db).await?;
+            let tenant = store.ensure_tenant(&tenant).await?;
+            let secret = auth::generate_secret();
+            store
+                .create_token(tenant, NewToken { name, secret_hash: hash_secret(&secret), scopes, expires: None })
+                .await?;
+            println!("{secret}");
+            Ok(())
+        }
+    }
+}
+
+fn parse_scopes(list: &[String]) -> anyhow::Result<Vec<Scope>> {
+    list.iter()
+        .map(|s| Scope::parse(s).with_context(|| format!("unknown scope {s:?}: use read, write, sync or admin")))
+        .collect()
+}
+
+async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
+    telemetry::init(&args.log_format);
+    let store = open_store(db).await?;
+    bootstrap(store.as_ref(), args.bootstrap_token.as_deref()).await?;
+    let app = app(state(store, args.base_url)?);
+    let listener =
+        TcpListener::bind(&args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(listen = %args.listen, "scimd serving SCIM at http://{}/scim/v2", args.listen);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!("scimd stopped");
+    Ok(())
+}
+
+/// Makes sure someone can log in: the configured bootstrap token, or a new one printed once.
+async fn bootstrap(store: &dyn Store, token: Option<&str>) -> anyhow::Result<()> {
+    let tenant = store.ensure_tenant(DEFAULT_TENANT).await?;
+    let admin = |secret: &str| NewToken {
+        name: "bootstrap".into(),
+        secret_hash: hash_secret(secret),
+        scopes: vec![Scope::Admin],
+        expires: None,
+    };
+    match token {
+        Some(secret) if secret.trim().is_empty() => bail!("--bootstrap-token is empty"),
+        Some(secret) if store.find_token(&hash_secret(secret)).await?.is_none() => {
+            store.create_token(tenant, admin(secret)).await?;
+        }
+        Some(_) => {}
+        None if !store.has_tokens().await? => {
+            let secret = auth::generate_secret();
+            store.create_token(tenant, admin(&secret)).await?;
+            eprintln!(
+                "scimd: created an admin token for tenant \"{DEFAULT_TENANT}\" (shown only this once):\n{secret}"
+            );
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,12 @@
+//! The SCIM filter language of RFC 7644 §3.4.2.2: its AST, parser and in-memory evaluator.
+//! Also owns the attribute-path grammar used by `sortBy`, `attributes` and PATCH `path`.
+
+mod ast;
+mod eval;
+mod parse;
+
+pub use ast::{parse_datetime, CompValue, CompareOp, Filter, PathExpr, Timestamp};
+pub use eval::{matches, AllCaseInsensitive, AttrInfo};
+pub use parse::{parse_attr_path, parse_filter, parse_value_path_or_attr, MAX_DEPTH, MAX_FILTER_LEN};
+mod check;
+pub use check::check;

@@ -1,0 +1,340 @@
+//! Resource bodies against the registry: turning what a client sent into the stored
+//! document (canonical names, checked types, read-only attributes dropped), and back.
+//!
+//! Pure: the service calls this before it touches the store.
+
+use serde_json::{Map, Value};
+
+use crate::scim::error::{Result, ScimError};
+use crate::scim::schema::{AttrType, Attribute, Container, Mutability, Registry, ResourceType};
+
+/// The JSON name of the `schemas` attribute every resource carries.
+const SCHEMAS: &str = "schemas";
+
+/// Turns a request body into the stored document of a resource of type `rt`.
+///
+/// Attribute names are matched case-insensitively and rewritten as the schema spells them;
+/// `id`, `meta` and other read-only attributes are ignored (RFC 7643 §2.2); unknown attributes
+/// are refused all at once with their names, and `null` or `[]` mean "unassigned".
+pub fn normalize(registry: &Registry, rt: &ResourceType, body: Value) -> Result<Value> {
+    let Value::Object(body) = body else {
+        return Err(ScimError::invalid_syntax("the request body must be a JSON object"));
+    };
+    let mut cx = Context::default();
+    let mut doc = Map::new();
+    for (key, value) in body {
+        if key.eq_ignore_ascii_case(SCHEMAS) {
+            check_schemas(registry, rt, &value)?;
+        } else if let Some(urn) = registry.extension_of(rt, &key) {
+            let Some(schema) = registry.schema(urn) else { continue };
+            match value {
+                Value::Null => {}
+                Value::Object(ext) => {
+                    let ext = cx.object(&schema.attributes, ext, urn)?;
+                    if !ext.is_empty() {
+                        doc.insert(urn.to_owned(), Value::Object(ext));
+                    }
+                }
+                _ => {
+                    return Err(ScimError::invalid_syntax(format!(
+                        "{urn} must be a JSON object of extension attributes"
+                    )))
+                }
+            }
+        } else if let Some(attr) = registry
+            .common()
+            .attribute(&key)
+            .or_else(|| registry.container_schema(rt, Container::Core).and_then(|s| s.attribute(&key)))
+        {
+            cx.attribute(&mut doc, attr, value, "")?;
+        } else {
+            cx.unknown.push(key);
+        }
+    }
+    if !cx.unknown.is_empty() {
+        return Err(ScimError::invalid_syntax(format!(
+            "unknown attribute{} {} for a {}; /Schemas lists the attributes scimd accepts",
+            if cx.unknown.len() == 1 { "" } else { "s" },
+            cx.unknown.iter().map(|u| format!("\"{u}\"")).collect::<Vec<_>>().join(", "),
+            rt.kind.name(),
+        )));
+    }
+    check_required(registry, rt, &doc)?;
+    Ok(Value::Object(doc))
+}
+
+/// Refuses a change to an `immutable` attribute that already has a value (RFC 7643 §2.2).
+pub fn check_immutable(registry: &Registry, rt: &ResourceType, old: &Value, new: &Value) -> Result<()> {
+    let containers = std::iter::once((Container::Core, None))
+        .chain(rt.extensions.iter().map(|e| (Container::Extension(e), Some(e.as_str()))));
+    for (container, key) in containers {
+        let Some(schema) = registry.container_schema(rt, container) else { continue };
+        let (old, new) = match key {
+            None => (Some(old), Some(new)),
+            Some(k) => (old.get(k), new.get(k)),
+        };
+        for attr in schema.attributes.iter().filter(|a| a.mutability == Mutability::Immutable) {
+            let before = old.and_then(|o| o.get(&attr.name));
+            let after = new.and_then(|n| n.get(&attr.name));
+            if let (Some(b), Some(a)) = (before, after) {
+                if a != b {
+                    return Err(ScimError::mutability(format!(
+                        "{} is immutable: it was set when the resource was created and cannot change",
+                        attr.name
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_schemas(registry: &Registry, rt: &ResourceType, value: &Value) -> Result<()> {
+    let Some(list) = value.as_array() else {
+        return Err(ScimError::invalid_syntax("schemas must be an array of schema URNs"));
+    };
+    for urn in list {
+        let Some(urn) = urn.as_str() else {
+            return Err(ScimError::invalid_syntax("schemas must be an array of schema URNs"));
+        };
+        if !urn.eq_ignore_ascii_case(&rt.schema) && registry.extension_of(rt, urn).is_none() {
+            let mut allowed = vec![rt.schema.as_str()];
+            allowed.extend(rt.extensions.iter().map(String::as_str));
+            return Err(ScimError::invalid_syntax(format!(
+                "schemas: \"{urn}\" is not a schema of a {}; allowed: {}",
+                rt.kind.name(),
+                allowed.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_required(registry: &Registry, rt: &ResourceType, doc: &Map<String, Value>) -> Result<()> {
+    let Some(core) = registry.container_schema(rt, Container::Core) else { return Ok(()) };
+    for attr in core.attributes.iter().filter(|a| a.required && a.mutability != Mutability::ReadOnly) {
+        let present = match doc.get(&attr.name) {
+            None | Some(Value::Null) => false,
+            Some(Value::String(s)) => !s.trim().is_empty(),
+            Some(_) => true,
+        };
+        if !present {
+            return Err(ScimError::invalid_value(format!("{} is required for a {}", attr.name, rt.kind.name())));
+        }
+    }
+    Ok(())
+}
+
+/// Collects unknown attribute names across the walk so they are reported together.
+#[derive(Default)]
+struct Context {
+    unknown: Vec<String>,
+}
+
+impl Context {
+    fn object(&mut self, attrs: &[Attribute], body: Map<String, Value>, prefix: &str) -> Result<Map<String, Value>> {
+        let mut out = Map::new();
+        for (key, value) in body {
+            match attrs.iter().find(|a| a.name.eq_ignore_ascii_case(&key)) {
+                Some(attr) => self.attribute(&mut out, attr, value, prefix)?,
+                None => self.unknown.push(join(prefix, &key)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Checks one attribute's value and stores it under its canonical name.
+    fn attribute(&mut self, out: &mut Map<String, Value>, attr: &Attribute, value: Value, prefix: &str) -> Result<()> {
+        if attr.mutability == Mutability::ReadOnly {
+            return Ok(());
+        }
+        let path = join(prefix, &attr.name);
+        let value = if attr.multi_valued {
+            let items = match value {
+                Value::Null => Vec::new(),
+                Value::Array(items) => items,
+                _ => return Err(ScimError::invalid_syntax(format!("{path} is multi-valued: send a JSON array"))),
+            };
+            let mut checked = Vec::with_capacity(items.len());
+            for item in items {
+                if let Some(v) = self.single(attr, item, &path)? {
+                    checked.push(v);
+                }
+            }
+            let primaries = checked.iter().filter(|v| v.get("primary") == Some(&Value::Bool(true))).count();
+            if primaries > 1 {
+                return Err(ScimError::invalid_value(format!("at most one {path} value may be primary")));
+            }
+            (!checked.is_empty()).then_some(Value::Array(checked))
+        } else {
+            self.single(attr, value, &path)?
+        };
+        if let Some(v) = value {
+            out.insert(attr.name.clone(), v);
+        }
+        Ok(())
+    }
+
+    /// One value of `attr`; `None` for null (unassigned).
+    fn single(&mut self, attr: &Attribute, value: Value, path: &str) -> Result<Option<Value>> {
+        if value.is_null() {
+            return Ok(None);
+        }
+        let wrong = |what: &str| ScimError::invalid_syntax(format!("{path} must be {what}"));
+        let v = match attr.ty {
+            AttrType::String | AttrType::Reference | AttrType::Binary => match value {
+                Value::String(_) => value,
+                _ => return Err(wrong("a string")),
+            },
+            AttrType::Boolean => Value::Bool(coerce_bool(&value).ok_or_else(|| wrong("a boolean (true or false)"))?),
+            AttrType::Integer => match &value {
+                Value::Number(n) if n.is_i64() || n.is_u64() => value,
+                _ => return Err(wrong("an integer")),
+            },
+            AttrType::Decimal => match value {
+                Value::Number(_) => value,
+                _ => return Err(wrong("a number")),
+            },
+            AttrType::DateTime => match &value {
+                Value::String(s) if is_datetime(s) => value,
+                _ => return Err(wrong("a dateTime such as \"2024-05-13T04:42:34Z\"")),
+            },
+            AttrType::Complex => match value {
+                Value::Object(o) => {
+                    let o = self.object(&attr.sub_attributes, o, path)?;
+                    if o.is_empty() {
+                        return Ok(None);
+                    }
+                    Value::Object(o)
+                }
+                _ => return Err(wrong("a JSON object")),
+            },
+        };
+        Ok(Some(v))
+    }
+}
+
+/// Booleans as real clients send them: `true`, or the strings `"True"`/`"false"` (Entra ID).
+pub fn coerce_bool(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+/// RFC 7643 §2.3.5: an xsd:dateTime, which scimd reads as RFC 3339.
+pub fn is_datetime(s: &str) -> bool {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).is_ok()
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+/// A timestamp as SCIM renders it (RFC 3339, UTC, millisecond precision).
+pub fn format_datetime(t: time::OffsetDateTime) -> String {
+    const FORMAT: &[time::format_description::FormatItem<'static>] =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    t.to_offset(time::UtcOffset::UTC).format(FORMAT).unwrap_or_default()
+}
+
+/// The weak entity tag of a version (`meta.version` and the `ETag` header).
+pub fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// An `If-Match` or `If-None-Match` header: `*`, or a list of entity tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ETagMatch {
+    Any,
+    Tags(Vec<String>),
+}
+
+impl ETagMatch {
+    pub fn parse(header: &str) -> ETagMatch {
+        if header.trim() == "*" {
+            return ETagMatch::Any;
+        }
+        ETagMatch::Tags(header.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect())
+    }
+
+    /// Weak comparison (RFC 9110 §8.8.3.2): `W/"3"` and `"3"` both name version 3.
+    pub fn matches(&self, version: i64) -> bool {
+        match self {
+            ETagMatch::Any => true,
+            ETagMatch::Tags(tags) => tags.iter().any(|t| {
+                let t = t.strip_prefix("W/").unwrap_or(t);
+                t.trim_matches('"') == version.to_string()
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::schema::{ResourceKind, ENTERPRISE_USER};
+    use serde_json::json;
+
+    fn user(body: Value) -> Result<Value> {
+        let r = Registry::load().unwrap();
+        let rt = r.resource_type(ResourceKind::User).clone();
+        normalize(&r, &rt, body)
+    }
+
+    #[test]
+    fn names_in_any_case_become_canonical_and_read_only_is_dropped() {
+        let doc = user(json!({"USERNAME": "bjensen", "id": "x", "meta": {}, "groups": [],
+            "Name": {"GivenName": "Barbara"}, "active": "True"}))
+        .unwrap();
+        assert_eq!(doc, json!({"userName": "bjensen", "name": {"givenName": "Barbara"}, "active": true}));
+    }
+
+    #[test]
+    fn unknown_attributes_are_named_together() {
+        let err = user(json!({"userName": "a", "shoeSize": 3, "name": {"nick": "x"}})).unwrap_err();
+        assert_eq!(err.status, 400);
+        assert!(err.detail.contains("\"shoeSize\", \"name.nick\""), "{}", err.detail);
+    }
+
+    #[test]
+    fn wrong_types_and_missing_required_are_refused() {
+        assert!(user(json!({"userName": 5})).unwrap_err().detail.contains("userName must be a string"));
+        assert!(user(json!({"userName": "a", "emails": {"value": "x"}})).unwrap_err().detail.contains("multi-valued"));
+        assert!(user(json!({"displayName": "a"})).unwrap_err().detail.contains("userName is required"));
+        let two_primaries =
+            json!({"userName": "a", "emails": [{"value": "a", "primary": true}, {"value": "b", "primary": "True"}]});
+        assert!(user(two_primaries).unwrap_err().detail.contains("primary"));
+    }
+
+    #[test]
+    fn extension_objects_are_validated_under_their_urn() {
+        let doc =
+            user(json!({"userName": "a", "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE_USER],
+            ENTERPRISE_USER: {"EmployeeNumber": "42", "manager": {"value": "m1", "displayName": "ignored"}}}))
+            .unwrap();
+        assert_eq!(doc[ENTERPRISE_USER], json!({"employeeNumber": "42", "manager": {"value": "m1"}}));
+    }
+
+    #[test]
+    fn etags_compare_weakly() {
+        assert_eq!(etag(3), "W/\"3\"");
+        assert!(ETagMatch::parse("W/\"3\"").matches(3));
+        assert!(ETagMatch::parse("\"2\", \"3\"").matches(3));
+        assert!(!ETagMatch::parse("W/\"4\"").matches(3));
+        assert!(ETagMatch::parse("*").matches(9));
+    }
+
+    #[test]
+    fn schemas_outside_the_resource_type_are_refused() {
+        let err =
+            user(json!({"userName": "a", "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"]})).unwrap_err();
+        assert!(err.detail.contains("not a schema of a User"));
+    }
+}

@@ -1,0 +1,99 @@
+//! The discovery endpoints of RFC 7644 §4: `/ServiceProviderConfig`, `/Schemas`, `/ResourceTypes`.
+//!
+//! Truthful by construction: each `supported` flag names a feature that works today.
+
+use serde_json::{json, Value};
+
+use crate::scim::error::{Result, ScimError};
+use crate::service::{Service, MAX_BODY_BYTES, MAX_PAGE};
+
+const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+pub fn service_provider_config(base_url: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "patch": { "supported": false },
+        "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": MAX_BODY_BYTES },
+        "filter": { "supported": true, "maxResults": MAX_PAGE },
+        "changePassword": { "supported": true },
+        "sort": { "supported": true },
+        "etag": { "supported": true },
+        "authenticationSchemes": [
+            {
+                "type": "oauthbearertoken",
+                "name": "Bearer token",
+                "description": "A token created with `scimd token create`, sent as Authorization: Bearer <token>",
+                "primary": true
+            },
+            {
+                "type": "httpbasic",
+                "name": "HTTP Basic",
+                "description": "The tenant name as user and a token as password"
+            }
+        ],
+        "meta": {
+            "resourceType": "ServiceProviderConfig",
+            "location": format!("{base_url}/ServiceProviderConfig"),
+        }
+    })
+}
+
+fn with_location(mut doc: Value, resource_type: &str, location: String) -> Value {
+    if let Value::Object(o) = &mut doc {
+        o.insert("meta".into(), json!({ "resourceType": resource_type, "location": location }));
+    }
+    doc
+}
+
+fn list(resources: Vec<Value>) -> Value {
+    json!({
+        "schemas": [LIST_RESPONSE],
+        "totalResults": resources.len(),
+        "startIndex": 1,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}
+
+impl Service {
+    pub fn schemas(&self, base_url: &str) -> Value {
+        list(self.registry.schemas().iter().map(|s| self.schema_doc(base_url, &s.id)).collect())
+    }
+
+    fn schema_doc(&self, base_url: &str, id: &str) -> Value {
+        let doc = self.registry.schema(id).map(|s| s.document.clone()).unwrap_or(Value::Null);
+        let mut doc = with_location(doc, "Schema", format!("{base_url}/Schemas/{id}"));
+        if let Value::Object(o) = &mut doc {
+            o.entry("schemas").or_insert_with(|| json!(["urn:ietf:params:scim:schemas:core:2.0:Schema"]));
+        }
+        doc
+    }
+
+    pub fn schema(&self, base_url: &str, id: &str) -> Result<Value> {
+        let schema = self.registry.schema(id).ok_or_else(|| ScimError::not_found("Schema", id))?;
+        Ok(self.schema_doc(base_url, &schema.id))
+    }
+
+    pub fn resource_types(&self, base_url: &str) -> Value {
+        list(
+            self.registry
+                .resource_types()
+                .iter()
+                .map(|rt| {
+                    let name = rt.kind.name();
+                    with_location(rt.document.clone(), "ResourceType", format!("{base_url}/ResourceTypes/{name}"))
+                })
+                .collect(),
+        )
+    }
+
+    pub fn resource_type_doc(&self, base_url: &str, id: &str) -> Result<Value> {
+        let rt = self
+            .registry
+            .resource_types()
+            .iter()
+            .find(|rt| rt.kind.name().eq_ignore_ascii_case(id))
+            .ok_or_else(|| ScimError::not_found("ResourceType", id))?;
+        Ok(with_location(rt.document.clone(), "ResourceType", format!("{base_url}/ResourceTypes/{}", rt.kind.name())))
+    }
+}

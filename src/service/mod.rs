@@ -1,0 +1,62 @@
+//! One function per SCIM operation: check the caller's scope, validate with `scim`, call the
+//! store, render the result. The only place store errors become SCIM errors.
+//!
+//! Imports `scim`, `store` and `auth`; never `http`.
+
+mod discovery;
+mod render;
+mod resources;
+
+use std::sync::Arc;
+
+pub use discovery::service_provider_config;
+pub use resources::{ListParams, Rendered};
+
+use crate::auth::Principal;
+use crate::scim::error::ScimError;
+use crate::scim::schema::Registry;
+use crate::store::{Store, StoreError};
+
+/// Largest page a list returns, whatever `count` asks for (advertised as `filter.maxResults`).
+pub const MAX_PAGE: u64 = 1000;
+/// Largest request body accepted (advertised as `bulk.maxPayloadSize`).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A caller: who, and the absolute base URL (`http://host/scim/v2`) to build `location`s from.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub base_url: String,
+}
+
+#[derive(Clone)]
+pub struct Service {
+    pub store: Arc<dyn Store>,
+    pub registry: Arc<Registry>,
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>, registry: Arc<Registry>) -> Self {
+        Service { store, registry }
+    }
+}
+
+impl From<StoreError> for ScimError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ScimError::new(404, None, "resource not found"),
+            StoreError::Conflict { attribute, value } => ScimError::uniqueness(attribute, &value),
+            StoreError::VersionMismatch { current } => {
+                ScimError::precondition_failed(&crate::scim::resource::etag(current))
+            }
+            StoreError::UnknownMembers(ids) => ScimError::invalid_value(format!(
+                "unknown member id{} {}: every member must be an existing User or Group of this tenant",
+                if ids.len() == 1 { "" } else { "s" },
+                ids.iter().map(|i| format!("\"{i}\"")).collect::<Vec<_>>().join(", ")
+            )),
+            StoreError::Unsupported(detail) => ScimError::invalid_filter(detail),
+            e @ StoreError::Backend(_) => ScimError::internal(e),
+            e @ StoreError::Migrate(_) => ScimError::internal(e),
+        }
+    }
+}

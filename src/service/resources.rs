@@ -1,0 +1,368 @@
+//! Create, read, replace, patch, delete and list Users and Groups: one store transaction
+//! per write, versions checked by the store, and the read-modify-write retried on a lost race.
+//!
+//! Every function takes the `Caller` and returns rendered JSON plus its version for the `ETag`.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::scim::error::{Result, ScimError};
+use crate::scim::filter::{self, Filter};
+use crate::scim::patch::{self, MemberOp};
+use crate::scim::projection::Projection;
+use crate::scim::resource::{self, ETagMatch};
+use crate::scim::schema::{ResourceKind, ResourceType};
+use crate::service::{render, Caller, Service, MAX_PAGE};
+use crate::store::{sql, ListQuery, Load, MemberChange, NewResource, Scope, StoreError, Stored, Update};
+
+/// How often a write without `If-Match` is recomputed after losing a race with another writer.
+const WRITE_RETRIES: usize = 8;
+
+const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+/// A rendered resource and what the HTTP layer puts in its headers.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub body: Value,
+    pub version: i64,
+    pub location: String,
+}
+
+/// The list parameters of RFC 7644 §3.4.2, from a query string or a SearchRequest.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListParams {
+    pub filter: Option<String>,
+    pub start_index: Option<i64>,
+    pub count: Option<i64>,
+    pub sort_by: Option<String>,
+    pub sort_order: Option<String>,
+    pub attributes: Option<String>,
+    pub excluded_attributes: Option<String>,
+}
+
+fn load_for(kind: ResourceKind, projection: &Projection) -> Load {
+    Load {
+        members: kind == ResourceKind::Group && projection.wants("members"),
+        groups: kind == ResourceKind::User && projection.wants("groups"),
+    }
+}
+
+fn not_found(kind: ResourceKind, id: &str) -> impl Fn(StoreError) -> ScimError + '_ {
+    move |e| match e {
+        StoreError::NotFound => ScimError::not_found(kind.name(), id),
+        e => e.into(),
+    }
+}
+
+/// Takes `members` out of a group document: ids in order, each required.
+fn take_members(doc: &mut Value) -> Result<Option<Vec<String>>> {
+    let Some(members) = doc.as_object_mut().and_then(|o| o.remove("members")) else { return Ok(None) };
+    let items = members.as_array().cloned().unwrap_or_default();
+    let mut ids = Vec::with_capacity(items.len());
+    for m in items {
+        match m.get("value").and_then(Value::as_str) {
+            Some(id) if !id.is_empty() => ids.push(id.to_owned()),
+            _ => return Err(ScimError::invalid_value("every member needs a value: the id of a User or Group")),
+        }
+    }
+    Ok(Some(ids))
+}
+
+/// Takes `password` out of a user document and hashes it; it is never stored in the document.
+async fn take_password(doc: &mut Value) -> Result<Option<String>> {
+    let Some(Value::String(password)) = doc.as_object_mut().and_then(|o| o.remove("password")) else {
+        return Ok(None);
+    };
+    let hashed = tokio::task::spawn_blocking(move || {
+        use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+        let salt = SaltString::generate(&mut OsRng);
+        argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+    })
+    .await
+    .map_err(ScimError::internal)?
+    .map_err(|e| ScimError::invalid_value(format!("password could not be hashed: {e}")))?;
+    Ok(Some(hashed))
+}
+
+const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+impl ListParams {
+    /// Reads a SearchRequest body (RFC 7644 §3.4.3): the list parameters as JSON, with
+    /// `attributes` and `excludedAttributes` as arrays.
+    pub fn from_search_request(body: Value) -> Result<ListParams> {
+        let Value::Object(body) = body else {
+            return Err(ScimError::invalid_syntax("a SearchRequest must be a JSON object"));
+        };
+        let mut params = ListParams::default();
+        let mut has_schema = false;
+        for (key, value) in body {
+            let text = |v: &Value| -> Result<String> {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| ScimError::invalid_syntax(format!("{key} must be a string")))
+            };
+            let int = |v: &Value| -> Result<i64> {
+                v.as_i64().ok_or_else(|| ScimError::invalid_syntax(format!("{key} must be an integer")))
+            };
+            let list = |v: &Value| -> Result<String> {
+                match v {
+                    Value::String(s) => Ok(s.clone()),
+                    Value::Array(items) => items
+                        .iter()
+                        .map(|i| i.as_str().map(str::to_owned))
+                        .collect::<Option<Vec<_>>>()
+                        .map(|v| v.join(","))
+                        .ok_or_else(|| ScimError::invalid_syntax(format!("{key} must be an array of attribute names"))),
+                    _ => Err(ScimError::invalid_syntax(format!("{key} must be an array of attribute names"))),
+                }
+            };
+            match key.to_ascii_lowercase().as_str() {
+                "schemas" => {
+                    has_schema = value.as_array().is_some_and(|a| a.iter().any(|s| s.as_str() == Some(SEARCH_REQUEST)))
+                }
+                "filter" => params.filter = Some(text(&value)?),
+                "startindex" => params.start_index = Some(int(&value)?),
+                "count" => params.count = Some(int(&value)?),
+                "sortby" => params.sort_by = Some(text(&value)?),
+                "sortorder" => params.sort_order = Some(text(&value)?),
+                "attributes" => params.attributes = Some(list(&value)?),
+                "excludedattributes" => params.excluded_attributes = Some(list(&value)?),
+                _ => return Err(ScimError::invalid_syntax(format!("unknown SearchRequest attribute {key:?}"))),
+            }
+        }
+        if !has_schema {
+            return Err(ScimError::invalid_syntax(format!("a SearchRequest must list the schema {SEARCH_REQUEST}")));
+        }
+        Ok(params)
+    }
+}
+
+impl Service {
+    fn rendered(&self, caller: &Caller, stored: &Stored, projection: &Projection) -> Rendered {
+        Rendered {
+            body: render::resource(&self.registry, &caller.base_url, stored, projection),
+            version: stored.version,
+            location: render::location(&caller.base_url, stored.kind, &stored.id),
+        }
+    }
+
+    fn resource_type(&self, kind: ResourceKind) -> &ResourceType {
+        self.registry.resource_type(kind)
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, kind = kind.name()))]
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        body: Value,
+        projection: &Projection,
+    ) -> Result<Rendered> {
+        caller.principal.require(Scope::Write)?;
+        let mut doc = resource::normalize(&self.registry, self.resource_type(kind), body)?;
+        let members = take_members(&mut doc)?.unwrap_or_default();
+        let password_hash = take_password(&mut doc).await?;
+        let new = NewResource { id: uuid::Uuid::new_v4().to_string(), kind, doc, password_hash, members };
+        let stored = self.store.insert(caller.principal.tenant, new, load_for(kind, projection)).await?;
+        Ok(self.rendered(caller, &stored, projection))
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
+    pub async fn get(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        id: &str,
+        projection: &Projection,
+    ) -> Result<Rendered> {
+        caller.principal.require(Scope::Read)?;
+        let stored = self
+            .store
+            .fetch(caller.principal.tenant, kind, id, load_for(kind, projection))
+            .await
+            .map_err(not_found(kind, id))?;
+        Ok(self.rendered(caller, &stored, projection))
+    }
+
+    /// PUT: the body replaces every client-writable attribute (RFC 7644 §3.5.1).
+    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
+    pub async fn replace(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        id: &str,
+        if_match: Option<&ETagMatch>,
+        body: Value,
+        projection: &Projection,
+    ) -> Result<Rendered> {
+        caller.principal.require(Scope::Write)?;
+        let rt = self.resource_type(kind);
+        let mut doc = resource::normalize(&self.registry, rt, body)?;
+        let members = take_members(&mut doc)?;
+        let password_hash = take_password(&mut doc).await?;
+        self.write_loop(caller, kind, id, if_match, projection, |current| {
+            resource::check_immutable(&self.registry, rt, &current.doc, &doc)?;
+            let members = match (kind, &members) {
+                (ResourceKind::Group, Some(ids)) => vec![MemberChange::Replace(ids.clone())],
+                (ResourceKind::Group, None) => vec![MemberChange::Replace(Vec::new())],
+                (ResourceKind::User, _) => Vec::new(),
+            };
+            Ok(Some(Update {
+                doc: doc.clone(),
+                password_hash: password_hash.clone(),
+                members,
+                expected_version: current.version,
+            }))
+        })
+        .await
+    }
+
+    /// PATCH (RFC 7644 §3.5.2): applied to the current document, re-validated, written once.
+    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
+    pub async fn patch(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        id: &str,
+        if_match: Option<&ETagMatch>,
+        body: Value,
+        projection: &Projection,
+    ) -> Result<Rendered> {
+        caller.principal.require(Scope::Write)?;
+        let rt = self.resource_type(kind);
+        self.write_loop(caller, kind, id, if_match, projection, |current| {
+            let mut doc = current.doc.clone();
+            let patched = patch::apply_patch(&self.registry, rt, &mut doc, &body)?;
+            if !patched.changed {
+                return Ok(None);
+            }
+            let doc = resource::normalize(&self.registry, rt, doc)?;
+            resource::check_immutable(&self.registry, rt, &current.doc, &doc)?;
+            let members = patched
+                .member_ops
+                .into_iter()
+                .map(|op| match op {
+                    MemberOp::Add(ids) => MemberChange::Add(ids),
+                    MemberOp::Remove(ids) => MemberChange::Remove(ids),
+                    MemberOp::Replace(ids) => MemberChange::Replace(ids),
+                })
+                .collect();
+            // A `password` left in the document is hashed by the loop before the write.
+            Ok(Some(Update { doc, password_hash: None, members, expected_version: current.version }))
+        })
+        .await
+    }
+
+    /// Reads the current resource, checks `If-Match`, computes the update and writes it with a
+    /// version check; a lost race is recomputed unless the client pinned a version.
+    async fn write_loop(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        id: &str,
+        if_match: Option<&ETagMatch>,
+        projection: &Projection,
+        mut compute: impl FnMut(&Stored) -> Result<Option<Update>>,
+    ) -> Result<Rendered> {
+        let tenant = caller.principal.tenant;
+        let load = load_for(kind, projection);
+        for _ in 0..WRITE_RETRIES {
+            let current = self.store.fetch(tenant, kind, id, Load::default()).await.map_err(not_found(kind, id))?;
+            if let Some(m) = if_match {
+                if !m.matches(current.version) {
+                    return Err(ScimError::precondition_failed(&resource::etag(current.version)));
+                }
+            }
+            let Some(mut update) = compute(&current)? else {
+                let stored = self.store.fetch(tenant, kind, id, load).await.map_err(not_found(kind, id))?;
+                return Ok(self.rendered(caller, &stored, projection));
+            };
+            if let Some(hash) = take_password(&mut update.doc).await? {
+                update.password_hash = Some(hash);
+            }
+            match self.store.update(tenant, kind, id, update, load).await {
+                Ok(stored) => return Ok(self.rendered(caller, &stored, projection)),
+                Err(StoreError::VersionMismatch { .. }) if if_match.is_none() => continue,
+                Err(e) => return Err(not_found(kind, id)(e)),
+            }
+        }
+        Err(ScimError::new(409, None, "the resource is being changed by other requests right now; retry"))
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
+    pub async fn delete(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        id: &str,
+        if_match: Option<&ETagMatch>,
+    ) -> Result<()> {
+        caller.principal.require(Scope::Write)?;
+        let tenant = caller.principal.tenant;
+        let expected = match if_match {
+            None => None,
+            Some(m) => {
+                let current = self.store.fetch(tenant, kind, id, Load::default()).await.map_err(not_found(kind, id))?;
+                if !m.matches(current.version) {
+                    return Err(ScimError::precondition_failed(&resource::etag(current.version)));
+                }
+                Some(current.version)
+            }
+        };
+        self.store.delete(tenant, kind, id, expected).await.map_err(not_found(kind, id))
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, kind = kind.name()))]
+    pub async fn list(&self, caller: &Caller, kind: ResourceKind, params: &ListParams) -> Result<Value> {
+        caller.principal.require(Scope::Read)?;
+        let rt = self.resource_type(kind);
+        let projection = Projection::parse(params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
+        let filter = match params.filter.as_deref().map(str::trim) {
+            Some(f) if !f.is_empty() => {
+                let f: Filter = filter::parse_filter(f)?;
+                filter::check(&self.registry, rt, &f)?;
+                Some(f)
+            }
+            _ => None,
+        };
+        let sort = match params.sort_by.as_deref().map(str::trim) {
+            Some(s) if !s.is_empty() => {
+                let path = filter::parse_attr_path(s)
+                    .map_err(|e| ScimError::invalid_value(format!("sortBy: {}", e.detail)))?;
+                let key = sql::sort_key(kind, &path).ok_or_else(|| {
+                    ScimError::invalid_value(format!(
+                        "sortBy {s} is not supported; sortable attributes: {}",
+                        sql::FILTERABLE
+                    ))
+                })?;
+                let ascending = match params.sort_order.as_deref() {
+                    None => true,
+                    Some(o) if o.eq_ignore_ascii_case("ascending") => true,
+                    Some(o) if o.eq_ignore_ascii_case("descending") => false,
+                    Some(o) => {
+                        return Err(ScimError::invalid_value(format!(
+                            "sortOrder {o:?} is not valid; use \"ascending\" or \"descending\""
+                        )))
+                    }
+                };
+                Some((key, ascending))
+            }
+            _ => None,
+        };
+        // RFC 7644 §3.4.2.4: startIndex below 1 is 1; a negative count is 0.
+        let start_index = params.start_index.unwrap_or(1).max(1) as u64;
+        let count = (params.count.unwrap_or(MAX_PAGE as i64).max(0) as u64).min(MAX_PAGE);
+        let query = ListQuery { filter, sort, start_index, count };
+        let page = self.store.list(caller.principal.tenant, kind, &query, load_for(kind, &projection)).await?;
+        let resources: Vec<Value> =
+            page.items.iter().map(|s| render::resource(&self.registry, &caller.base_url, s, &projection)).collect();
+        Ok(json!({
+            "schemas": [LIST_RESPONSE],
+            "totalResults": page.total,
+            "startIndex": start_index,
+            "itemsPerPage": resources.len(),
+            "Resources": resources,
+        }))
+    }
+}

@@ -1,0 +1,221 @@
+//! Persistence: the `Store` trait every backend implements, the types that cross it, and the
+//! backend-neutral `StoreError`.
+//!
+//! Imports `scim` for the filter AST and resource kinds; never `http` or `service`.
+
+pub mod sql;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::scim::filter::Filter;
+use crate::scim::schema::ResourceKind;
+
+/// A tenant's key in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TenantId(pub i64);
+
+impl std::fmt::Display for TenantId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What can go wrong in a store, independent of the database behind it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique attribute's value is taken (`attribute` as SCIM names it).
+    #[error("{attribute} {value:?} is already in use")]
+    Conflict { attribute: &'static str, value: String },
+    /// The compare-and-swap on `version` failed; `current` is the version now stored.
+    #[error("version mismatch, current version {current}")]
+    VersionMismatch { current: i64 },
+    /// Group members that do not exist in the tenant.
+    #[error("unknown members {0:?}")]
+    UnknownMembers(Vec<String>),
+    /// A filter or sort the SQL compiler cannot express.
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("database error: {0}")]
+    Backend(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A resource as stored: the document plus what the store maintains around it.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub id: String,
+    pub kind: ResourceKind,
+    /// Client-visible attributes, without `id`, `meta`, `members`, `groups` or `password`.
+    pub doc: Value,
+    pub version: i64,
+    pub created: OffsetDateTime,
+    pub last_modified: OffsetDateTime,
+    /// A group's members, when asked for.
+    pub members: Option<Vec<MemberView>>,
+    /// The groups a user is a direct member of, when asked for.
+    pub groups: Option<Vec<GroupView>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberView {
+    pub id: String,
+    pub kind: ResourceKind,
+    pub display: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupView {
+    pub id: String,
+    pub display: Option<String>,
+}
+
+/// Which derived parts to read with a resource. Leaving them out costs nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Load {
+    pub members: bool,
+    pub groups: bool,
+}
+
+/// A change to a group's membership; only the named rows are touched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberChange {
+    Replace(Vec<String>),
+    Add(Vec<String>),
+    Remove(Vec<String>),
+}
+
+/// A new resource. The store derives its promoted columns from `doc`.
+#[derive(Debug, Clone)]
+pub struct NewResource {
+    pub id: String,
+    pub kind: ResourceKind,
+    pub doc: Value,
+    pub password_hash: Option<String>,
+    pub members: Vec<String>,
+}
+
+/// A replacement document for an existing resource, written only if its version is still
+/// `expected_version` (the version the change was computed from).
+#[derive(Debug, Clone)]
+pub struct Update {
+    pub doc: Value,
+    /// `None` keeps the stored hash.
+    pub password_hash: Option<String>,
+    /// Applied in order after the document is written.
+    pub members: Vec<MemberChange>,
+    pub expected_version: i64,
+}
+
+/// Sort keys the store can order by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Id,
+    ExternalId,
+    UserName,
+    DisplayName,
+    Created,
+    LastModified,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub filter: Option<Filter>,
+    pub sort: Option<(SortKey, bool)>,
+    /// 1-based, as in RFC 7644 §3.4.2.4.
+    pub start_index: u64,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub total: u64,
+    pub items: Vec<Stored>,
+}
+
+/// Token scopes (DESIGN.md §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Read,
+    Write,
+    Sync,
+    Admin,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+            Scope::Sync => "sync",
+            Scope::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Scope> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "read" => Some(Scope::Read),
+            "write" => Some(Scope::Write),
+            "sync" => Some(Scope::Sync),
+            "admin" => Some(Scope::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A token as the store keeps it: the secret only as a hash.
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub tenant: TenantId,
+    pub tenant_name: String,
+    pub name: String,
+    pub secret_hash: String,
+    pub scopes: Vec<Scope>,
+    pub expires: Option<OffsetDateTime>,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub name: String,
+    pub secret_hash: String,
+    pub scopes: Vec<Scope>,
+    pub expires: Option<OffsetDateTime>,
+}
+
+/// Everything scimd keeps. Every write is one transaction; versions and uniqueness are
+/// enforced by the database so several processes can share it.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers once the database does.
+    async fn ping(&self) -> Result<()>;
+
+    async fn insert(&self, tenant: TenantId, new: NewResource, load: Load) -> Result<Stored>;
+    async fn fetch(&self, tenant: TenantId, kind: ResourceKind, id: &str, load: Load) -> Result<Stored>;
+    async fn update(
+        &self,
+        tenant: TenantId,
+        kind: ResourceKind,
+        id: &str,
+        update: Update,
+        load: Load,
+    ) -> Result<Stored>;
+    /// Deletes (users: soft delete, releasing the name and memberships) if the version matches.
+    async fn delete(&self, tenant: TenantId, kind: ResourceKind, id: &str, expected_version: Option<i64>)
+        -> Result<()>;
+    async fn list(&self, tenant: TenantId, kind: ResourceKind, query: &ListQuery, load: Load) -> Result<Page>;
+
+    /// The tenant called `name`, created if new.
+    async fn ensure_tenant(&self, name: &str) -> Result<TenantId>;
+    async fn create_token(&self, tenant: TenantId, token: NewToken) -> Result<TokenRecord>;
+    async fn find_token(&self, secret_hash: &str) -> Result<Option<TokenRecord>>;
+    async fn has_tokens(&self) -> Result<bool>;
+}

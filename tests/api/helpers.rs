@@ -1,0 +1,128 @@
+//! `TestApp::spawn()`: a scimd on 127.0.0.1 with its own database and an admin token,
+//! plus typed helpers for the requests the tests repeat.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+
+use scimd::auth::{generate_secret, hash_secret};
+use scimd::cli::DatabaseArgs;
+use scimd::store::{NewToken, Scope, Store};
+
+pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+pub struct TestApp {
+    pub base: String,
+    pub token: String,
+    pub store: Arc<dyn Store>,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        scimd::telemetry::init_for_tests();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = DatabaseArgs {
+            database: format!("sqlite://{}", dir.path().join("scimd.db").display()),
+            max_connections: 8,
+        };
+        let store = scimd::open_store(&db).await.expect("store opens");
+        let app = scimd::app(scimd::state(store.clone(), None).expect("state"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr: SocketAddr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let mut app = TestApp {
+            base: format!("http://{addr}"),
+            token: String::new(),
+            store,
+            client: reqwest::Client::new(),
+            _dir: dir,
+        };
+        app.token = app.token_for("default", &[Scope::Admin]).await;
+        app
+    }
+
+    /// A new token of `tenant` (created if new) with `scopes`.
+    pub async fn token_for(&self, tenant: &str, scopes: &[Scope]) -> String {
+        let tenant = self.store.ensure_tenant(tenant).await.expect("tenant");
+        let secret = generate_secret();
+        let token =
+            NewToken { name: "test".into(), secret_hash: hash_secret(&secret), scopes: scopes.to_vec(), expires: None };
+        self.store.create_token(tenant, token).await.expect("token");
+        secret
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/scim/v2{path}", self.base)
+    }
+
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Response {
+        self.send_as(&self.token, method, path, body).await
+    }
+
+    pub async fn send_as(&self, token: &str, method: Method, path: &str, body: Option<Value>) -> Response {
+        let mut req = self.client.request(method, self.url(path)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.header("content-type", "application/scim+json").body(b.to_string());
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.send(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.send(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Response {
+        self.send(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Response {
+        self.send(Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.send(Method::DELETE, path, None).await
+    }
+
+    /// Creates a user and returns its JSON.
+    pub async fn create_user(&self, user_name: &str) -> Value {
+        let res = self.post("/Users", json!({"schemas": [USER], "userName": user_name})).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "creating {user_name}");
+        res.json().await.expect("json")
+    }
+
+    /// Creates a group with these member ids and returns its JSON.
+    pub async fn create_group(&self, name: &str, members: &[&str]) -> Value {
+        let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
+        let res = self.post("/Groups", json!({"schemas": [GROUP], "displayName": name, "members": members})).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "creating group {name}");
+        res.json().await.expect("json")
+    }
+}
+
+/// Reads a SCIM error body and checks its shape (RFC 7644 §3.12).
+pub async fn scim_error(res: Response, status: u16) -> Value {
+    assert_eq!(res.status().as_u16(), status, "status");
+    assert!(
+        res.headers()["content-type"].to_str().unwrap().starts_with("application/scim+json"),
+        "errors are scim+json"
+    );
+    let body: Value = res.json().await.expect("error body is JSON");
+    assert_eq!(body["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:Error"]));
+    assert_eq!(body["status"], json!(status.to_string()));
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "error has a detail");
+    body
+}
+
+pub fn id(v: &Value) -> &str {
+    v["id"].as_str().expect("id")
+}

@@ -1,0 +1,15 @@
+//! The HTTP behaviour suite: every test starts scimd on a real listener over a fresh
+//! SQLite file, exactly as `scimd serve` builds it, and talks to it with an HTTP client.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A failing test should panic with its message.
+
+mod auth;
+mod cli;
+mod discovery;
+mod errors;
+mod etag;
+mod groups;
+mod helpers;
+
+mod users;
