@@ -47,7 +47,7 @@ pub async fn open_store(db: &DatabaseArgs) -> anyhow::Result<Arc<dyn Store>> {
 
 /// Builds the application state exactly as `serve` does.
 pub fn state(store: Arc<dyn Store>, base_url: Option<String>) -> anyhow::Result<AppState> {
-    let registry = Registry::load().map_err(|e| anyhow::anyhow!("schema documents are invalid: {e}"))?;
+    let registry = Registry::builtin().map_err(|e| anyhow::anyhow!("schema documents are invalid: {e}"))?.clone();
     Ok(AppState {
         service: Service::new(store.clone(), Arc::new(registry)),
         auth: Arc::new(Authenticator::new(store)),

@@ -202,7 +202,14 @@ pub struct Registry {
     resource_types: Vec<ResourceType>,
 }
 
+static BUILTIN: std::sync::OnceLock<Result<Registry, String>> = std::sync::OnceLock::new();
+
 impl Registry {
+    /// The registry of the compiled-in documents, built once.
+    pub fn builtin() -> Result<&'static Registry, String> {
+        BUILTIN.get_or_init(Registry::load).as_ref().map_err(Clone::clone)
+    }
+
     /// Builds the registry from the documents compiled in from `schemas/`.
     pub fn load() -> Result<Registry, String> {
         let schemas = SCHEMA_DOCUMENTS.iter().map(|t| Schema::parse(t)).collect::<Result<Vec<_>, _>>()?;
@@ -220,6 +227,11 @@ impl Registry {
                 .map(|a| a.iter().filter_map(|e| e.get("schema")?.as_str().map(str::to_owned)).collect())
                 .unwrap_or_default();
             resource_types.push(ResourceType { kind, schema, extensions, document });
+        }
+        for kind in [ResourceKind::User, ResourceKind::Group] {
+            if !resource_types.iter().any(|rt| rt.kind == kind) {
+                return Err(format!("resource_types.json does not define {}", kind.name()));
+            }
         }
         let registry = Registry { schemas, common, resource_types };
         for rt in &registry.resource_types {

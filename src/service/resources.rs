@@ -333,7 +333,7 @@ impl Service {
                 let key = sql::sort_key(kind, &path).ok_or_else(|| {
                     ScimError::invalid_value(format!(
                         "sortBy {s} is not supported; sortable attributes: {}",
-                        sql::FILTERABLE
+                        sql::SORTABLE
                     ))
                 })?;
                 let ascending = match params.sort_order.as_deref() {

@@ -10,7 +10,9 @@ use time::OffsetDateTime;
 
 use crate::scim::filter::{CompValue, CompareOp, Filter};
 use crate::scim::path::AttrPath;
-use crate::scim::schema::{ResourceKind, CORE_GROUP, CORE_USER};
+use crate::scim::schema::{
+    AttrType, Attribute, Container, Registry, Resolved, ResourceKind, ResourceType, CORE_GROUP, CORE_USER,
+};
 use crate::store::{SortKey, StoreError};
 
 /// What differs between the SQL of two databases.
@@ -19,9 +21,35 @@ pub trait Dialect {
     fn placeholder(&self, n: usize) -> String;
     /// True when `haystack` contains `needle` (both SQL expressions), case-sensitively.
     fn contains(&self, haystack: &str, needle: &str) -> String;
+    /// The scalar at `keys` inside the JSON `base`, as text (strings) or its JSON value.
+    fn json_scalar(&self, base: &str, keys: &[&str]) -> String;
+    /// An element of a JSON array that is itself a scalar.
+    fn json_element_scalar(&self, element: &str) -> String;
+    /// A FROM item yielding the elements of the array at `keys` as `alias.value`.
+    fn json_elements(&self, base: &str, keys: &[String], alias: &str) -> String;
+    /// True when something non-empty is stored at `keys`.
+    fn json_present(&self, base: &str, keys: &[&str]) -> String;
+    /// `expr` as a boolean / number for comparisons with bound values.
+    fn json_bool(&self, expr: &str) -> String;
+    fn json_number(&self, expr: &str) -> String;
+    /// A case-insensitive (Unicode-folded) comparison of `expr` with the literal `value`.
+    fn compare_folded(&self, expr: &str, op: CompareOp, value: &str, out: &mut Fragment) -> String;
 }
 
+/// The name of the collation SQLite connections register for Unicode case folding.
+pub const FOLD_COLLATION: &str = "scim_fold";
+
 pub struct SqliteDialect;
+
+/// A JSON path literal: `$."a"."b"`. Keys come from the schema registry, never from clients.
+fn sqlite_path(keys: &[&str]) -> String {
+    let mut p = String::from("'$");
+    for k in keys {
+        p.push_str(&format!(".\"{k}\""));
+    }
+    p.push('\'');
+    p
+}
 
 impl Dialect for SqliteDialect {
     fn placeholder(&self, _n: usize) -> String {
@@ -30,6 +58,46 @@ impl Dialect for SqliteDialect {
     fn contains(&self, haystack: &str, needle: &str) -> String {
         format!("instr({haystack}, {needle}) > 0")
     }
+    fn json_scalar(&self, base: &str, keys: &[&str]) -> String {
+        format!("json_extract({base}, {})", sqlite_path(keys))
+    }
+    fn json_element_scalar(&self, element: &str) -> String {
+        element.to_owned()
+    }
+    fn json_elements(&self, base: &str, keys: &[String], alias: &str) -> String {
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        format!("json_each({base}, {}) AS {alias}", sqlite_path(&keys))
+    }
+    fn json_present(&self, base: &str, keys: &[&str]) -> String {
+        let path = sqlite_path(keys);
+        format!("(json_type({base}, {path}) IN ('object', 'text', 'integer', 'real', 'true', 'false') OR json_array_length({base}, {path}) > 0)")
+    }
+    fn json_bool(&self, expr: &str) -> String {
+        expr.to_owned()
+    }
+    fn json_number(&self, expr: &str) -> String {
+        expr.to_owned()
+    }
+    fn compare_folded(&self, expr: &str, op: CompareOp, value: &str, out: &mut Fragment) -> String {
+        // Equality and order use the folding collation; substrings a case-insensitive regex.
+        let regex =
+            |pattern: String, out: &mut Fragment| format!("{expr} REGEXP {}", out.bind(self, Bind::Text(pattern)));
+        let escaped = regex::escape(value);
+        let cmp = |sym: &str, out: &mut Fragment| {
+            format!("{expr} {sym} {} COLLATE {FOLD_COLLATION}", out.bind(self, Bind::Text(value.to_owned())))
+        };
+        match op {
+            CompareOp::Eq => cmp("=", out),
+            CompareOp::Ne => format!("({expr} IS NULL OR {})", cmp("<>", out)),
+            CompareOp::Gt => cmp(">", out),
+            CompareOp::Ge => cmp(">=", out),
+            CompareOp::Lt => cmp("<", out),
+            CompareOp::Le => cmp("<=", out),
+            CompareOp::Co => regex(format!("(?i){escaped}"), out),
+            CompareOp::Sw => regex(format!("(?i)^{escaped}"), out),
+            CompareOp::Ew => regex(format!("(?i){escaped}$"), out),
+        }
+    }
 }
 
 /// A bound value.
@@ -37,6 +105,8 @@ impl Dialect for SqliteDialect {
 pub enum Bind {
     Text(String),
     Int(i64),
+    Real(f64),
+    Bool(bool),
 }
 
 /// SQL text with its binds in order.
@@ -47,7 +117,7 @@ pub struct Fragment {
 }
 
 impl Fragment {
-    fn bind(&mut self, d: &dyn Dialect, b: Bind) -> String {
+    pub fn bind(&mut self, d: &dyn Dialect, b: Bind) -> String {
         self.binds.push(b);
         d.placeholder(self.binds.len())
     }
@@ -101,13 +171,14 @@ impl Promoted {
     }
 }
 
-/// How a filterable attribute maps to a column.
+/// A promoted column standing in for an attribute.
 struct Column {
     name: &'static str,
     folded: bool,
     time: bool,
 }
 
+/// The promoted column for `path`, if there is one (`userName` only on Users).
 fn column(kind: ResourceKind, path: &AttrPath) -> Option<Column> {
     if let Some(urn) = &path.urn {
         let core = match kind {
@@ -132,83 +203,400 @@ fn column(kind: ResourceKind, path: &AttrPath) -> Option<Column> {
     }
 }
 
-/// The attributes this store can filter and sort on, for error details.
-pub const FILTERABLE: &str = "id, externalId, userName, displayName, meta.created, meta.lastModified";
-
 /// Compiles `filter` into a boolean SQL expression over the `resources` row `r`.
+///
+/// Promoted attributes compare their indexed columns; everything else reads the JSON
+/// document, with multi-valued attributes and value paths as correlated `EXISTS` over the
+/// array (or over the membership table for `members` and `groups`).
 pub fn compile_filter(
     d: &dyn Dialect,
     kind: ResourceKind,
     filter: &Filter,
     out: &mut Fragment,
 ) -> Result<(), StoreError> {
-    match filter {
-        Filter::And(a, b) | Filter::Or(a, b) => {
-            let op = if matches!(filter, Filter::And(..)) { " AND " } else { " OR " };
-            out.sql.push('(');
-            compile_filter(d, kind, a, out)?;
-            out.sql.push_str(op);
-            compile_filter(d, kind, b, out)?;
-            out.sql.push(')');
+    let registry = Registry::builtin().map_err(StoreError::Unsupported)?;
+    let mut c = Compiler { d, registry, rt: registry.resource_type(kind), kind, out, aliases: 0 };
+    c.filter(filter, None)
+}
+
+/// Inside a value path: leaves read one element (`alias`) of the multi-valued `attr`.
+struct Element<'a> {
+    alias: &'a str,
+    attr: &'a Attribute,
+}
+
+struct Compiler<'a> {
+    d: &'a dyn Dialect,
+    registry: &'a Registry,
+    rt: &'a ResourceType,
+    kind: ResourceKind,
+    out: &'a mut Fragment,
+    aliases: usize,
+}
+
+impl Compiler<'_> {
+    fn alias(&mut self) -> String {
+        self.aliases += 1;
+        format!("e{}", self.aliases)
+    }
+
+    fn filter(&mut self, filter: &Filter, scope: Option<&Element<'_>>) -> Result<(), StoreError> {
+        match filter {
+            Filter::And(a, b) | Filter::Or(a, b) => {
+                let op = if matches!(filter, Filter::And(..)) { " AND " } else { " OR " };
+                self.out.sql.push('(');
+                self.filter(a, scope)?;
+                self.out.sql.push_str(op);
+                self.filter(b, scope)?;
+                self.out.sql.push(')');
+            }
+            Filter::Not(inner) => {
+                // NOT of a NULL comparison would be NULL; a missing attribute must make `not` true.
+                self.out.sql.push_str("NOT COALESCE((");
+                self.filter(inner, scope)?;
+                self.out.sql.push_str("), FALSE)");
+            }
+            Filter::Present(path) => self.leaf(path, None, scope)?,
+            Filter::Compare { path, op, value } => self.leaf(path, Some((*op, value)), scope)?,
+            Filter::ValuePath { path, filter } => self.value_path(path, filter)?,
         }
-        Filter::Not(inner) => {
-            // NOT of a NULL comparison would be NULL; missing attributes must make `not` true.
-            out.sql.push_str("NOT COALESCE((");
-            compile_filter(d, kind, inner, out)?;
-            out.sql.push_str("), FALSE)");
+        Ok(())
+    }
+
+    /// `attr[filter]`: some element of the multi-valued attribute satisfies `filter`.
+    fn value_path(&mut self, path: &AttrPath, inner: &Filter) -> Result<(), StoreError> {
+        let resolved = self.registry.resolve(self.rt, path).ok_or_else(|| unknown(path))?;
+        let attr = resolved.attr;
+        if let Some(sql) = self.membership(attr, None)? {
+            // `members[value eq "x"]`: the inner filter over the joined member row.
+            self.out.sql.push_str(&sql.open);
+            self.membership_filter(inner)?;
+            self.out.sql.push(')');
+            return Ok(());
         }
-        Filter::Present(path) => {
-            let c = column(kind, path).ok_or_else(|| unsupported(path))?;
-            out.sql.push_str(&format!("(r.{0} IS NOT NULL AND r.{0} <> '')", c.name));
+        let keys = json_keys(&resolved);
+        if attr.multi_valued {
+            let alias = self.alias();
+            self.out
+                .sql
+                .push_str(&format!("EXISTS (SELECT 1 FROM {} WHERE ", self.d.json_elements("r.doc", &keys, &alias)));
+            self.filter(inner, Some(&Element { alias: &alias, attr }))?;
+            self.out.sql.push(')');
+        } else {
+            // A single-valued complex attribute: its sub-attributes, read from the row.
+            let prefixed = prefix_filter(inner, path);
+            self.filter(&prefixed, None)?;
         }
-        Filter::Compare { path, op, value } => {
-            let c = column(kind, path).ok_or_else(|| unsupported(path))?;
-            let CompValue::Str(v) = value else {
-                return Err(StoreError::Unsupported(format!("{path} is a string: compare it with a quoted value")));
+        Ok(())
+    }
+
+    fn leaf(
+        &mut self,
+        path: &AttrPath,
+        cmp: Option<(CompareOp, &CompValue)>,
+        scope: Option<&Element<'_>>,
+    ) -> Result<(), StoreError> {
+        if let Some(Element { alias, attr }) = scope {
+            // Inside a value path the names are sub-attributes of the element.
+            let sub = attr.sub(&path.name).ok_or_else(|| unknown(path))?;
+            let expr = self.d.json_scalar(&format!("{alias}.value"), &[sub.name.as_str()]);
+            return self.compare(&expr, sub, cmp);
+        }
+        if let Some(col) = column(self.kind, path) {
+            return self.column_compare(&col, path, cmp);
+        }
+        let resolved = self.registry.resolve(self.rt, path).ok_or_else(|| unknown(path))?;
+        let attr = resolved.attr;
+        if resolved.sub.is_none() && attr.ty == AttrType::Complex && cmp.is_none() {
+            // `name pr` / `emails pr`: any value at all.
+            return self.present_container(&resolved);
+        }
+        // `emails co "x"` compares the `value` sub-attribute (RFC 7644 §3.4.2.2 examples).
+        let sub = match resolved.sub {
+            Some(s) => Some(s),
+            None if attr.ty == AttrType::Complex => Some(attr.sub("value").ok_or_else(|| unknown(path))?),
+            None => None,
+        };
+        if let Some(m) = self.membership(attr, sub)? {
+            self.out.sql.push_str(&m.open);
+            let leaf = sub.unwrap_or(attr);
+            self.compare(&m.column, leaf, cmp)?;
+            self.out.sql.push(')');
+            return Ok(());
+        }
+        let mut keys = json_keys(&Resolved { sub: None, ..resolved });
+        if attr.multi_valued {
+            let alias = self.alias();
+            let element = format!("{alias}.value");
+            let (expr, leaf) = match sub {
+                Some(s) => (self.d.json_scalar(&element, &[s.name.as_str()]), s),
+                None => (self.d.json_element_scalar(&element), attr),
             };
-            let v = if c.time {
-                let t =
-                    time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339).map_err(|_| {
-                        StoreError::Unsupported(format!("{path} needs a dateTime such as \"2024-05-13T04:42:34Z\""))
-                    })?;
-                format_time(t)
-            } else if c.folded {
-                fold(v)
-            } else {
-                v.clone()
-            };
-            let col = format!("r.{}", c.name);
-            let sql = match op {
-                CompareOp::Eq => format!("{col} = {}", out.bind(d, Bind::Text(v))),
-                CompareOp::Ne => format!("({col} IS NULL OR {col} <> {})", out.bind(d, Bind::Text(v))),
-                CompareOp::Gt => format!("{col} > {}", out.bind(d, Bind::Text(v))),
-                CompareOp::Ge => format!("{col} >= {}", out.bind(d, Bind::Text(v))),
-                CompareOp::Lt => format!("{col} < {}", out.bind(d, Bind::Text(v))),
-                CompareOp::Le => format!("{col} <= {}", out.bind(d, Bind::Text(v))),
+            self.out
+                .sql
+                .push_str(&format!("EXISTS (SELECT 1 FROM {} WHERE ", self.d.json_elements("r.doc", &keys, &alias)));
+            self.compare(&expr, leaf, cmp)?;
+            self.out.sql.push(')');
+            return Ok(());
+        }
+        if let Some(s) = sub {
+            keys.push(s.name.clone());
+        }
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let expr = self.d.json_scalar("r.doc", &keys);
+        self.compare(&expr, sub.unwrap_or(attr), cmp)
+    }
+
+    fn present_container(&mut self, resolved: &Resolved<'_>) -> Result<(), StoreError> {
+        if let Some(m) = self.membership(resolved.attr, None)? {
+            self.out.sql.push_str(&m.open);
+            self.out.sql.push_str("TRUE)");
+            return Ok(());
+        }
+        let keys = json_keys(resolved);
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.out.sql.push_str(&self.d.json_present("r.doc", &keys));
+        Ok(())
+    }
+
+    /// `members` of a Group and `groups` of a User live in the membership table.
+    fn membership(&self, attr: &Attribute, sub: Option<&Attribute>) -> Result<Option<Membership>, StoreError> {
+        let (open, prefix) = match (self.kind, attr.name.as_str()) {
+            (ResourceKind::Group, "members") => {
+                ("EXISTS (SELECT 1 FROM members m JOIN resources x ON x.seq = m.member_seq WHERE m.group_seq = r.seq AND ", "x")
+            }
+            (ResourceKind::User, "groups") => {
+                ("EXISTS (SELECT 1 FROM members m JOIN resources x ON x.seq = m.group_seq WHERE m.member_seq = r.seq AND ", "x")
+            }
+            _ => return Ok(None),
+        };
+        let column = match sub.map(|s| s.name.as_str()) {
+            None | Some("value") => format!("{prefix}.id"),
+            Some("display") => format!("COALESCE({prefix}.display_name, {prefix}.user_name)"),
+            Some("type") => format!("{prefix}.kind"),
+            Some(other) => {
+                return Err(StoreError::Unsupported(format!(
+                    "filtering on {}.{other} is not supported; use {}.value",
+                    attr.name, attr.name
+                )))
+            }
+        };
+        Ok(Some(Membership { open: open.to_owned(), column }))
+    }
+
+    fn membership_filter(&mut self, inner: &Filter) -> Result<(), StoreError> {
+        match inner {
+            Filter::And(a, b) | Filter::Or(a, b) => {
+                let op = if matches!(inner, Filter::And(..)) { " AND " } else { " OR " };
+                self.out.sql.push('(');
+                self.membership_filter(a)?;
+                self.out.sql.push_str(op);
+                self.membership_filter(b)?;
+                self.out.sql.push(')');
+                Ok(())
+            }
+            Filter::Not(f) => {
+                self.out.sql.push_str("NOT COALESCE((");
+                self.membership_filter(f)?;
+                self.out.sql.push_str("), FALSE)");
+                Ok(())
+            }
+            Filter::Compare { path, op, value } => {
+                let attr = self
+                    .registry
+                    .resolve(self.rt, &AttrPath::new(m_attr(self.kind)))
+                    .ok_or_else(|| unknown(path))?
+                    .attr;
+                let sub = attr.sub(&path.name).ok_or_else(|| unknown(path))?;
+                let col = self.membership(attr, Some(sub))?.map(|x| x.column).unwrap_or_default();
+                self.compare(&col, sub, Some((*op, value)))
+            }
+            Filter::Present(_) => {
+                self.out.sql.push_str("TRUE");
+                Ok(())
+            }
+            Filter::ValuePath { path, .. } => Err(unknown(path)),
+        }
+    }
+
+    fn column_compare(
+        &mut self,
+        c: &Column,
+        path: &AttrPath,
+        cmp: Option<(CompareOp, &CompValue)>,
+    ) -> Result<(), StoreError> {
+        let col = format!("r.{}", c.name);
+        let Some((op, value)) = cmp else {
+            self.out.sql.push_str(&format!("({col} IS NOT NULL AND {col} <> '')"));
+            return Ok(());
+        };
+        let v = match value {
+            CompValue::Null => {
+                return self.null_compare(&col, op);
+            }
+            CompValue::Str(v) => v,
+            _ => return Err(StoreError::Unsupported(format!("{path} is a string: compare it with a quoted value"))),
+        };
+        let v = if c.time {
+            let t = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339).map_err(|_| {
+                StoreError::Unsupported(format!("{path} needs a dateTime such as \"2024-05-13T04:42:34Z\""))
+            })?;
+            format_time(t)
+        } else if c.folded {
+            fold(v)
+        } else {
+            v.clone()
+        };
+        // Folded columns already hold folded text, so an exact comparison is the right one.
+        self.string_compare(&col, op, v, true)
+    }
+
+    fn null_compare(&mut self, expr: &str, op: CompareOp) -> Result<(), StoreError> {
+        let sql = match op {
+            CompareOp::Eq => format!("{expr} IS NULL"),
+            CompareOp::Ne => format!("{expr} IS NOT NULL"),
+            _ => return Err(StoreError::Unsupported("null can only be compared with eq or ne".into())),
+        };
+        self.out.sql.push_str(&sql);
+        Ok(())
+    }
+
+    /// A comparison of the SQL expression `expr`, whose values are of `attr`'s type.
+    fn compare(
+        &mut self,
+        expr: &str,
+        attr: &Attribute,
+        cmp: Option<(CompareOp, &CompValue)>,
+    ) -> Result<(), StoreError> {
+        let Some((op, value)) = cmp else {
+            self.out.sql.push_str(&format!("({expr} IS NOT NULL AND {expr} <> '')"));
+            return Ok(());
+        };
+        match (attr.ty, value) {
+            (_, CompValue::Null) => self.null_compare(expr, op),
+            (AttrType::Boolean, CompValue::Bool(b)) => {
+                let p = self.out.bind(self.d, Bind::Bool(*b));
+                let e = self.d.json_bool(expr);
+                let sql = match op {
+                    CompareOp::Eq => format!("{e} = {p}"),
+                    CompareOp::Ne => format!("({e} IS NULL OR {e} <> {p})"),
+                    _ => return Err(StoreError::Unsupported(format!("{} is a boolean: use eq or ne", attr.name))),
+                };
+                self.out.sql.push_str(&sql);
+                Ok(())
+            }
+            (AttrType::Integer | AttrType::Decimal, CompValue::Number(n)) => {
+                let b = match n.as_i64() {
+                    Some(i) => Bind::Int(i),
+                    None => Bind::Real(n.as_f64().unwrap_or(0.0)),
+                };
+                let p = self.out.bind(self.d, b);
+                let e = self.d.json_number(expr);
+                let sql = match op {
+                    CompareOp::Eq => format!("{e} = {p}"),
+                    CompareOp::Ne => format!("({e} IS NULL OR {e} <> {p})"),
+                    CompareOp::Gt => format!("{e} > {p}"),
+                    CompareOp::Ge => format!("{e} >= {p}"),
+                    CompareOp::Lt => format!("{e} < {p}"),
+                    CompareOp::Le => format!("{e} <= {p}"),
+                    _ => {
+                        return Err(StoreError::Unsupported(format!(
+                            "{} is a number: co, sw and ew do not apply",
+                            attr.name
+                        )))
+                    }
+                };
+                self.out.sql.push_str(&sql);
+                Ok(())
+            }
+            (AttrType::String | AttrType::Reference | AttrType::Binary | AttrType::DateTime, CompValue::Str(v)) => {
+                self.string_compare(expr, op, v.clone(), attr.case_exact)
+            }
+            _ => {
+                Err(StoreError::Unsupported(format!("{}: the value's type does not match the attribute's", attr.name)))
+            }
+        }
+    }
+
+    fn string_compare(&mut self, expr: &str, op: CompareOp, v: String, case_exact: bool) -> Result<(), StoreError> {
+        let d = self.d;
+        let sql = if case_exact {
+            match op {
+                CompareOp::Eq => format!("{expr} = {}", self.out.bind(d, Bind::Text(v))),
+                CompareOp::Ne => format!("({expr} IS NULL OR {expr} <> {})", self.out.bind(d, Bind::Text(v))),
+                CompareOp::Gt => format!("{expr} > {}", self.out.bind(d, Bind::Text(v))),
+                CompareOp::Ge => format!("{expr} >= {}", self.out.bind(d, Bind::Text(v))),
+                CompareOp::Lt => format!("{expr} < {}", self.out.bind(d, Bind::Text(v))),
+                CompareOp::Le => format!("{expr} <= {}", self.out.bind(d, Bind::Text(v))),
                 CompareOp::Co => {
-                    let p = out.bind(d, Bind::Text(v));
-                    format!("({col} IS NOT NULL AND {})", d.contains(&col, &p))
+                    let p = self.out.bind(d, Bind::Text(v));
+                    format!("({expr} IS NOT NULL AND {})", d.contains(expr, &p))
                 }
                 CompareOp::Sw => {
-                    let (a, b) = (out.bind(d, Bind::Text(v.clone())), out.bind(d, Bind::Text(v)));
-                    format!("substr({col}, 1, length({a})) = {b}")
+                    let (a, b) = (self.out.bind(d, Bind::Text(v.clone())), self.out.bind(d, Bind::Text(v)));
+                    format!("substr({expr}, 1, length({a})) = {b}")
                 }
                 CompareOp::Ew => {
                     let n = v.chars().count() as i64;
-                    let (a, b) = (out.bind(d, Bind::Int(n)), out.bind(d, Bind::Text(v)));
-                    format!("substr({col}, length({col}) - {a} + 1) = {b}")
+                    let (a, b) = (self.out.bind(d, Bind::Int(n)), self.out.bind(d, Bind::Text(v)));
+                    format!("substr({expr}, length({expr}) - {a} + 1) = {b}")
                 }
-            };
-            out.sql.push_str(&sql);
-        }
-        Filter::ValuePath { path, .. } => return Err(unsupported(path)),
+            }
+        } else {
+            d.compare_folded(expr, op, &v, self.out)
+        };
+        self.out.sql.push_str(&sql);
+        Ok(())
     }
-    Ok(())
 }
 
-fn unsupported(path: &AttrPath) -> StoreError {
-    StoreError::Unsupported(format!("filtering on {path} is not supported yet; filterable attributes: {FILTERABLE}"))
+struct Membership {
+    /// `EXISTS (SELECT 1 FROM members … AND ` — closed by the caller.
+    open: String,
+    /// The column of the joined row the sub-attribute reads.
+    column: String,
 }
+
+fn m_attr(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::Group => "members",
+        ResourceKind::User => "groups",
+    }
+}
+
+/// The JSON keys leading to a resolved attribute (extension URN first), as the schema spells them.
+fn json_keys(resolved: &Resolved<'_>) -> Vec<String> {
+    let mut keys = Vec::new();
+    if let Container::Extension(urn) = resolved.container {
+        keys.push(urn.to_owned());
+    }
+    keys.push(resolved.attr.name.clone());
+    if let Some(s) = resolved.sub {
+        keys.push(s.name.clone());
+    }
+    keys
+}
+
+/// `name[givenName eq "x"]` on a single-valued complex attribute means `name.givenName eq "x"`.
+fn prefix_filter(f: &Filter, outer: &AttrPath) -> Filter {
+    let p =
+        |path: &AttrPath| AttrPath { urn: outer.urn.clone(), name: outer.name.clone(), sub: Some(path.name.clone()) };
+    match f {
+        Filter::And(a, b) => Filter::And(Box::new(prefix_filter(a, outer)), Box::new(prefix_filter(b, outer))),
+        Filter::Or(a, b) => Filter::Or(Box::new(prefix_filter(a, outer)), Box::new(prefix_filter(b, outer))),
+        Filter::Not(a) => Filter::Not(Box::new(prefix_filter(a, outer))),
+        Filter::Present(path) => Filter::Present(p(path)),
+        Filter::Compare { path, op, value } => Filter::Compare { path: p(path), op: *op, value: value.clone() },
+        Filter::ValuePath { .. } => f.clone(),
+    }
+}
+
+fn unknown(path: &AttrPath) -> StoreError {
+    StoreError::Unsupported(format!("filtering on {path} is not supported"))
+}
+
+/// The attributes lists can be sorted by, for error details.
+pub const SORTABLE: &str = "id, externalId, userName, displayName, meta.created, meta.lastModified";
 
 /// The sort key for `sortBy`, if the store can order by it.
 pub fn sort_key(kind: ResourceKind, path: &AttrPath) -> Option<SortKey> {

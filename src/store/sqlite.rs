@@ -36,7 +36,9 @@ impl SqliteStore {
             // FULL: a write acknowledged to a client survives a power cut, not only a crash.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            .collation(sql::FOLD_COLLATION, |a, b| sql::fold(a).cmp(&sql::fold(b)))
+            .with_regexp();
         let pool = SqlitePoolOptions::new().max_connections(max_connections.max(1)).connect_with(options).await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         Ok(SqliteStore { pool })
@@ -225,6 +227,8 @@ fn bind_all<'q>(
         q = match b {
             Bind::Text(s) => q.bind(s.as_str()),
             Bind::Int(i) => q.bind(*i),
+            Bind::Real(f) => q.bind(*f),
+            Bind::Bool(b) => q.bind(*b),
         };
     }
     q

@@ -9,6 +9,7 @@ mod cli;
 mod discovery;
 mod errors;
 mod etag;
+mod filters;
 mod groups;
 mod helpers;
 
