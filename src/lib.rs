@@ -22,8 +22,9 @@ use crate::cli::{Cli, Command, DatabaseArgs, ServeArgs, TokenCommand};
 use crate::http::AppState;
 use crate::scim::schema::Registry;
 use crate::service::Service;
+use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
-use crate::store::{NewToken, Scope, Store};
+use crate::store::{NewToken, Scope, Store, StoreError};
 
 pub use crate::http::router as app;
 
@@ -34,14 +35,24 @@ pub const DEFAULT_TENANT: &str = "default";
 pub async fn open_store(db: &DatabaseArgs) -> anyhow::Result<Arc<dyn Store>> {
     let url = db.database.as_str();
     if url.starts_with("sqlite:") {
-        let store = SqliteStore::connect(url, db.max_connections)
-            .await
-            .with_context(|| format!("cannot open the SQLite database {url}"))?;
+        let store = SqliteStore::connect(url, db.max_connections).await.map_err(|e| startup_error(e, "SQLite"))?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        bail!("PostgreSQL is not supported yet; use a sqlite:// database URL")
+        let store = PgStore::connect(url, db.max_connections).await.map_err(|e| startup_error(e, "PostgreSQL"))?;
+        Ok(Arc::new(store))
     } else {
-        bail!("unsupported database URL {url:?}: use sqlite://FILE")
+        bail!("unsupported database URL {url:?}: use sqlite://FILE or postgres://…")
+    }
+}
+
+/// A start-up failure in one line that says what to do.
+fn startup_error(e: StoreError, database: &str) -> anyhow::Error {
+    match e {
+        StoreError::Migrate(sqlx::migrate::MigrateError::VersionMissing(v)) => anyhow::anyhow!(
+            "the {database} database was migrated by a newer scimd (migration {v} is unknown to this binary); \
+             run the newer scimd or restore a matching backup"
+        ),
+        e => anyhow::anyhow!("cannot open the {database} database: {e}"),
     }
 }
 

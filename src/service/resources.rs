@@ -15,8 +15,9 @@ use crate::scim::schema::{ResourceKind, ResourceType};
 use crate::service::{render, Caller, Service, MAX_PAGE};
 use crate::store::{sql, ListQuery, Load, MemberChange, NewResource, Scope, StoreError, Stored, Update};
 
-/// How often a write without `If-Match` is recomputed after losing a race with another writer.
-const WRITE_RETRIES: usize = 8;
+/// How often a write without `If-Match` is recomputed after losing a race with another writer;
+/// each loss waits a little, at random, so that a crowd of writers spreads out.
+const WRITE_RETRIES: u64 = 64;
 
 const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
@@ -267,7 +268,11 @@ impl Service {
     ) -> Result<Rendered> {
         let tenant = caller.principal.tenant;
         let load = load_for(kind, projection);
-        for _ in 0..WRITE_RETRIES {
+        for attempt in 0..WRITE_RETRIES {
+            if attempt > 0 {
+                let wait = rand::random::<u64>() % (attempt.min(10) * 2 + 1);
+                tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+            }
             let current = self.store.fetch(tenant, kind, id, Load::default()).await.map_err(not_found(kind, id))?;
             if let Some(m) = if_match {
                 if !m.matches(current.version) {

@@ -3,6 +3,8 @@
 //!
 //! Imports `scim` for the filter AST and resource kinds; never `http` or `service`.
 
+pub mod postgres;
+mod shared;
 pub mod sql;
 pub mod sqlite;
 

@@ -17,10 +17,17 @@ use crate::store::{SortKey, StoreError};
 
 /// What differs between the SQL of two databases.
 pub trait Dialect {
-    /// The `n`th (1-based) bind placeholder.
-    fn placeholder(&self, n: usize) -> String;
-    /// True when `haystack` contains `needle` (both SQL expressions), case-sensitively.
-    fn contains(&self, haystack: &str, needle: &str) -> String;
+    /// `BEGIN` for a write transaction.
+    fn begin_write(&self) -> &'static str;
+    /// Turns the `?` placeholders every query is written with into the database's own.
+    fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str>;
+    /// A bound JSON document as a value of the `doc` column, and the column read back as text.
+    fn doc_param(&self) -> &'static str;
+    fn doc_column(&self) -> &'static str;
+    /// A FROM item yielding the strings of a bound JSON array as `alias.value`.
+    fn text_list(&self, alias: &str) -> String;
+    /// An aggregate building a JSON array (as text) of objects with these keys and SQL values.
+    fn json_agg(&self, pairs: &[(&str, &str)]) -> String;
     /// The scalar at `keys` inside the JSON `base`, as text (strings) or its JSON value.
     fn json_scalar(&self, base: &str, keys: &[&str]) -> String;
     /// An element of a JSON array that is itself a scalar.
@@ -32,8 +39,8 @@ pub trait Dialect {
     /// `expr` as a boolean / number for comparisons with bound values.
     fn json_bool(&self, expr: &str) -> String;
     fn json_number(&self, expr: &str) -> String;
-    /// A case-insensitive (Unicode-folded) comparison of `expr` with the literal `value`.
-    fn compare_folded(&self, expr: &str, op: CompareOp, value: &str, out: &mut Fragment) -> String;
+    /// Compares the text `expr` with `value`: exactly, or with Unicode case folding.
+    fn compare_text(&self, expr: &str, op: CompareOp, value: &str, case_exact: bool, out: &mut Fragment) -> String;
 }
 
 /// The name of the collation SQLite connections register for Unicode case folding.
@@ -52,11 +59,26 @@ fn sqlite_path(keys: &[&str]) -> String {
 }
 
 impl Dialect for SqliteDialect {
-    fn placeholder(&self, _n: usize) -> String {
-        "?".to_owned()
+    fn begin_write(&self) -> &'static str {
+        // Take the write lock up front: a deferred transaction that later needs it can fail
+        // with SQLITE_BUSY midway instead of waiting its turn.
+        "BEGIN IMMEDIATE"
     }
-    fn contains(&self, haystack: &str, needle: &str) -> String {
-        format!("instr({haystack}, {needle}) > 0")
+    fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
+        std::borrow::Cow::Borrowed(sql)
+    }
+    fn doc_param(&self) -> &'static str {
+        "?"
+    }
+    fn doc_column(&self) -> &'static str {
+        "r.doc"
+    }
+    fn text_list(&self, alias: &str) -> String {
+        format!("json_each(?) AS {alias}")
+    }
+    fn json_agg(&self, pairs: &[(&str, &str)]) -> String {
+        let fields: Vec<String> = pairs.iter().map(|(k, v)| format!("'{k}', {v}")).collect();
+        format!("json_group_array(json_object({}))", fields.join(", "))
     }
     fn json_scalar(&self, base: &str, keys: &[&str]) -> String {
         format!("json_extract({base}, {})", sqlite_path(keys))
@@ -78,24 +100,121 @@ impl Dialect for SqliteDialect {
     fn json_number(&self, expr: &str) -> String {
         expr.to_owned()
     }
-    fn compare_folded(&self, expr: &str, op: CompareOp, value: &str, out: &mut Fragment) -> String {
+    fn compare_text(&self, expr: &str, op: CompareOp, value: &str, case_exact: bool, out: &mut Fragment) -> String {
+        if case_exact {
+            let v = || Bind::Text(value.to_owned());
+            return match op {
+                CompareOp::Co => format!("instr({expr}, {}) > 0", out.bind(v())),
+                CompareOp::Sw => {
+                    let (a, b) = (out.bind(v()), out.bind(v()));
+                    format!("substr({expr}, 1, length({a})) = {b}")
+                }
+                CompareOp::Ew => {
+                    let n = out.bind(Bind::Int(value.chars().count() as i64));
+                    let b = out.bind(v());
+                    format!("substr({expr}, length({expr}) - {n} + 1) = {b}")
+                }
+                _ => ordered(expr, op, out.bind(v()), ""),
+            };
+        }
         // Equality and order use the folding collation; substrings a case-insensitive regex.
-        let regex =
-            |pattern: String, out: &mut Fragment| format!("{expr} REGEXP {}", out.bind(self, Bind::Text(pattern)));
+        let regex = |pattern: String, out: &mut Fragment| format!("{expr} REGEXP {}", out.bind(Bind::Text(pattern)));
         let escaped = regex::escape(value);
-        let cmp = |sym: &str, out: &mut Fragment| {
-            format!("{expr} {sym} {} COLLATE {FOLD_COLLATION}", out.bind(self, Bind::Text(value.to_owned())))
-        };
         match op {
-            CompareOp::Eq => cmp("=", out),
-            CompareOp::Ne => format!("({expr} IS NULL OR {})", cmp("<>", out)),
-            CompareOp::Gt => cmp(">", out),
-            CompareOp::Ge => cmp(">=", out),
-            CompareOp::Lt => cmp("<", out),
-            CompareOp::Le => cmp("<=", out),
             CompareOp::Co => regex(format!("(?i){escaped}"), out),
             CompareOp::Sw => regex(format!("(?i)^{escaped}"), out),
             CompareOp::Ew => regex(format!("(?i){escaped}$"), out),
+            _ => ordered(expr, op, out.bind(Bind::Text(value.to_owned())), &format!(" COLLATE {FOLD_COLLATION}")),
+        }
+    }
+}
+
+/// `eq ne gt ge lt le` of `expr` against the placeholder `p`; a missing value is `ne` anything.
+fn ordered(expr: &str, op: CompareOp, p: &str, suffix: &str) -> String {
+    let sym = match op {
+        CompareOp::Eq => "=",
+        CompareOp::Ne => return format!("({expr} IS NULL OR {expr} <> {p}{suffix})"),
+        CompareOp::Gt => ">",
+        CompareOp::Ge => ">=",
+        CompareOp::Lt => "<",
+        CompareOp::Le => "<=",
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => "=",
+    };
+    format!("{expr} {sym} {p}{suffix}")
+}
+
+pub struct PostgresDialect;
+
+/// A jsonb path literal: `'{"a","b"}'`. Keys come from the schema registry, never from clients.
+fn pg_path(keys: &[&str]) -> String {
+    let keys: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
+    format!("'{{{}}}'", keys.join(","))
+}
+
+impl Dialect for PostgresDialect {
+    fn begin_write(&self) -> &'static str {
+        "BEGIN"
+    }
+    fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
+        let mut out = String::with_capacity(sql.len() + 16);
+        let mut n = 0;
+        for c in sql.chars() {
+            if c == '?' {
+                n += 1;
+                out.push_str(&format!("${n}"));
+            } else {
+                out.push(c);
+            }
+        }
+        std::borrow::Cow::Owned(out)
+    }
+    fn doc_param(&self) -> &'static str {
+        "CAST(? AS jsonb)"
+    }
+    fn doc_column(&self) -> &'static str {
+        "r.doc::text AS doc"
+    }
+    fn text_list(&self, alias: &str) -> String {
+        format!("jsonb_array_elements_text(CAST(? AS jsonb)) AS {alias}(value)")
+    }
+    fn json_agg(&self, pairs: &[(&str, &str)]) -> String {
+        let fields: Vec<String> = pairs.iter().map(|(k, v)| format!("'{k}', {v}")).collect();
+        format!("COALESCE(json_agg(json_build_object({})), '[]'::json)::text", fields.join(", "))
+    }
+    fn json_scalar(&self, base: &str, keys: &[&str]) -> String {
+        format!("({base} #>> {})", pg_path(keys))
+    }
+    fn json_element_scalar(&self, element: &str) -> String {
+        format!("({element} #>> '{{}}')")
+    }
+    fn json_elements(&self, base: &str, keys: &[String], alias: &str) -> String {
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let at = format!("{base} #> {}", pg_path(&keys));
+        format!("jsonb_array_elements(CASE WHEN jsonb_typeof({at}) = 'array' THEN {at} ELSE '[]'::jsonb END) AS {alias}(value)")
+    }
+    fn json_present(&self, base: &str, keys: &[&str]) -> String {
+        let at = format!("{base} #> {}", pg_path(keys));
+        format!("({at} IS NOT NULL AND {at} NOT IN ('null'::jsonb, '[]'::jsonb, '{{}}'::jsonb, '\"\"'::jsonb))")
+    }
+    fn json_bool(&self, expr: &str) -> String {
+        format!("CAST({expr} AS boolean)")
+    }
+    fn json_number(&self, expr: &str) -> String {
+        format!("CAST({expr} AS numeric)")
+    }
+    fn compare_text(&self, expr: &str, op: CompareOp, value: &str, case_exact: bool, out: &mut Fragment) -> String {
+        // lower() folds with the database's Unicode character tables (UTF-8 locales).
+        let (e, f) = if case_exact { (expr.to_owned(), "") } else { (format!("lower({expr})"), "lower") };
+        let mut p = || format!("{f}(CAST({} AS text))", out.bind(Bind::Text(value.to_owned())));
+        match op {
+            CompareOp::Co => format!("strpos({e}, {}) > 0", p()),
+            CompareOp::Sw => format!("starts_with({e}, {})", p()),
+            CompareOp::Ew => {
+                let (a, b) = (p(), p());
+                format!("right({e}, length({a})) = {b}")
+            }
+            CompareOp::Ne => format!("({expr} IS NULL OR {e} <> {})", p()),
+            _ => ordered(&e, op, &p(), ""),
         }
     }
 }
@@ -117,9 +236,9 @@ pub struct Fragment {
 }
 
 impl Fragment {
-    pub fn bind(&mut self, d: &dyn Dialect, b: Bind) -> String {
+    pub fn bind(&mut self, b: Bind) -> &'static str {
         self.binds.push(b);
-        d.placeholder(self.binds.len())
+        "?"
     }
 }
 
@@ -475,7 +594,7 @@ impl Compiler<'_> {
         match (attr.ty, value) {
             (_, CompValue::Null) => self.null_compare(expr, op),
             (AttrType::Boolean, CompValue::Bool(b)) => {
-                let p = self.out.bind(self.d, Bind::Bool(*b));
+                let p = self.out.bind(Bind::Bool(*b));
                 let e = self.d.json_bool(expr);
                 let sql = match op {
                     CompareOp::Eq => format!("{e} = {p}"),
@@ -490,7 +609,7 @@ impl Compiler<'_> {
                     Some(i) => Bind::Int(i),
                     None => Bind::Real(n.as_f64().unwrap_or(0.0)),
                 };
-                let p = self.out.bind(self.d, b);
+                let p = self.out.bind(b);
                 let e = self.d.json_number(expr);
                 let sql = match op {
                     CompareOp::Eq => format!("{e} = {p}"),
@@ -519,32 +638,7 @@ impl Compiler<'_> {
     }
 
     fn string_compare(&mut self, expr: &str, op: CompareOp, v: String, case_exact: bool) -> Result<(), StoreError> {
-        let d = self.d;
-        let sql = if case_exact {
-            match op {
-                CompareOp::Eq => format!("{expr} = {}", self.out.bind(d, Bind::Text(v))),
-                CompareOp::Ne => format!("({expr} IS NULL OR {expr} <> {})", self.out.bind(d, Bind::Text(v))),
-                CompareOp::Gt => format!("{expr} > {}", self.out.bind(d, Bind::Text(v))),
-                CompareOp::Ge => format!("{expr} >= {}", self.out.bind(d, Bind::Text(v))),
-                CompareOp::Lt => format!("{expr} < {}", self.out.bind(d, Bind::Text(v))),
-                CompareOp::Le => format!("{expr} <= {}", self.out.bind(d, Bind::Text(v))),
-                CompareOp::Co => {
-                    let p = self.out.bind(d, Bind::Text(v));
-                    format!("({expr} IS NOT NULL AND {})", d.contains(expr, &p))
-                }
-                CompareOp::Sw => {
-                    let (a, b) = (self.out.bind(d, Bind::Text(v.clone())), self.out.bind(d, Bind::Text(v)));
-                    format!("substr({expr}, 1, length({a})) = {b}")
-                }
-                CompareOp::Ew => {
-                    let n = v.chars().count() as i64;
-                    let (a, b) = (self.out.bind(d, Bind::Int(n)), self.out.bind(d, Bind::Text(v)));
-                    format!("substr({expr}, length({expr}) - {a} + 1) = {b}")
-                }
-            }
-        } else {
-            d.compare_folded(expr, op, &v, self.out)
-        };
+        let sql = self.d.compare_text(expr, op, &v, case_exact, self.out);
         self.out.sql.push_str(&sql);
         Ok(())
     }

@@ -3,76 +3,66 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{scim_error, TestApp};
+use crate::helpers::{behaviour, scim_error};
 
-#[tokio::test]
-async fn service_provider_config_is_served_under_both_names() {
-    let app = TestApp::spawn().await;
-    for path in ["/ServiceProviderConfig", "/serviceConfiguration"] {
-        let res = app.get(path).await;
-        assert_eq!(res.status(), StatusCode::OK);
-        let body: Value = res.json().await.unwrap();
-        assert_eq!(body["schemas"], json!(["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]));
-        assert_eq!(body["etag"]["supported"], true);
-        assert_eq!(body["bulk"]["supported"], false);
-        assert!(body["filter"]["maxResults"].as_u64().unwrap() > 0);
-        assert!(body["authenticationSchemes"].as_array().unwrap().iter().any(|s| s["type"] == "oauthbearertoken"));
+behaviour! {
+    async fn service_provider_config_is_served_under_both_names(app: TestApp) {
+        for path in ["/ServiceProviderConfig", "/serviceConfiguration"] {
+            let res = app.get(path).await;
+            assert_eq!(res.status(), StatusCode::OK);
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["schemas"], json!(["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]));
+            assert_eq!(body["etag"]["supported"], true);
+            assert_eq!(body["bulk"]["supported"], false);
+            assert!(body["filter"]["maxResults"].as_u64().unwrap() > 0);
+            assert!(body["authenticationSchemes"].as_array().unwrap().iter().any(|s| s["type"] == "oauthbearertoken"));
+        }
     }
-}
 
-#[tokio::test]
-async fn schemas_list_and_single_schema() {
-    let app = TestApp::spawn().await;
-    let list: Value = app.get("/Schemas").await.json().await.unwrap();
-    let ids: Vec<&str> = list["Resources"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
-    for urn in [
-        "urn:ietf:params:scim:schemas:core:2.0:User",
-        "urn:ietf:params:scim:schemas:core:2.0:Group",
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
-    ] {
-        assert!(ids.contains(&urn), "{urn} listed");
+    async fn schemas_list_and_single_schema(app: TestApp) {
+        let list: Value = app.get("/Schemas").await.json().await.unwrap();
+        let ids: Vec<&str> = list["Resources"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+        for urn in [
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:core:2.0:Group",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        ] {
+            assert!(ids.contains(&urn), "{urn} listed");
+        }
+        assert_eq!(list["totalResults"].as_u64().unwrap() as usize, ids.len());
+        let user: Value = app.get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User").await.json().await.unwrap();
+        let user_name = user["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "userName").unwrap();
+        assert_eq!(user_name["uniqueness"], "server");
+        assert!(user["meta"]["location"]
+            .as_str()
+            .unwrap()
+            .ends_with("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User"));
+        scim_error(app.get("/Schemas/urn:nope").await, 404).await;
     }
-    assert_eq!(list["totalResults"].as_u64().unwrap() as usize, ids.len());
-    let user: Value = app.get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User").await.json().await.unwrap();
-    let user_name = user["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "userName").unwrap();
-    assert_eq!(user_name["uniqueness"], "server");
-    assert!(user["meta"]["location"]
-        .as_str()
-        .unwrap()
-        .ends_with("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User"));
-    scim_error(app.get("/Schemas/urn:nope").await, 404).await;
-}
 
-#[tokio::test]
-async fn resource_types_list_user_and_group_with_extensions() {
-    let app = TestApp::spawn().await;
-    let list: Value = app.get("/ResourceTypes").await.json().await.unwrap();
-    assert_eq!(list["totalResults"], 2);
-    let user: Value = app.get("/ResourceTypes/User").await.json().await.unwrap();
-    assert_eq!(user["endpoint"], "/Users");
-    assert_eq!(user["schemaExtensions"][0]["schema"], "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User");
-    scim_error(app.get("/ResourceTypes/Printer").await, 404).await;
-}
-
-#[tokio::test]
-async fn writes_to_discovery_endpoints_are_405() {
-    let app = TestApp::spawn().await;
-    for path in ["/ServiceProviderConfig", "/Schemas", "/ResourceTypes"] {
-        let res = app.send(Method::POST, path, Some(json!({}))).await;
-        scim_error(res, 405).await;
+    async fn resource_types_list_user_and_group_with_extensions(app: TestApp) {
+        let list: Value = app.get("/ResourceTypes").await.json().await.unwrap();
+        assert_eq!(list["totalResults"], 2);
+        let user: Value = app.get("/ResourceTypes/User").await.json().await.unwrap();
+        assert_eq!(user["endpoint"], "/Users");
+        assert_eq!(user["schemaExtensions"][0]["schema"], "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User");
+        scim_error(app.get("/ResourceTypes/Printer").await, 404).await;
     }
-    scim_error(app.send(Method::DELETE, "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", None).await, 405).await;
-}
 
-#[tokio::test]
-async fn me_and_bulk_say_clearly_that_they_are_not_built() {
-    let app = TestApp::spawn().await;
-    scim_error(app.get("/Me").await, 501).await;
-    scim_error(app.post("/Bulk", json!({})).await, 501).await;
-}
+    async fn writes_to_discovery_endpoints_are_405(app: TestApp) {
+        for path in ["/ServiceProviderConfig", "/Schemas", "/ResourceTypes"] {
+            let res = app.send(Method::POST, path, Some(json!({}))).await;
+            scim_error(res, 405).await;
+        }
+        scim_error(app.send(Method::DELETE, "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", None).await, 405).await;
+    }
 
-#[tokio::test]
-async fn unknown_paths_are_scim_404() {
-    let app = TestApp::spawn().await;
-    scim_error(app.get("/Printers").await, 404).await;
+    async fn me_and_bulk_say_clearly_that_they_are_not_built(app: TestApp) {
+        scim_error(app.get("/Me").await, 501).await;
+        scim_error(app.post("/Bulk", json!({})).await, 501).await;
+    }
+
+    async fn unknown_paths_are_scim_404(app: TestApp) {
+        scim_error(app.get("/Printers").await, 404).await;
+    }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{id, scim_error, TestApp, USER};
+use crate::helpers::{behaviour, id, scim_error, TestApp, USER};
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
@@ -37,94 +37,86 @@ async fn names(app: &TestApp, filter: &str) -> Vec<String> {
     list["Resources"].as_array().unwrap().iter().map(|r| r["userName"].as_str().unwrap().to_owned()).collect()
 }
 
-#[tokio::test]
-async fn rfc_7644_filter_examples_return_the_right_users() {
-    let app = TestApp::spawn().await;
-    seed(&app).await;
-    let cases: &[(&str, &[&str])] = &[
-        ("userName Eq \"BJENSEN\"", &["bjensen"]),
-        ("name.familyName co \"O'Malley\"", &["bjensen"]),
-        ("userName sw \"J\"", &["jsmith"]),
-        ("urn:ietf:params:scim:schemas:core:2.0:User:userName sw \"j\"", &["jsmith"]),
-        ("title pr", &["bjensen", "mmüller"]),
-        ("meta.lastModified gt \"2011-05-13T04:42:34Z\"", &["bjensen", "jsmith", "mmüller"]),
-        ("meta.lastModified lt \"2011-05-13T04:42:34Z\"", &[]),
-        ("title pr and userType eq \"Employee\"", &["bjensen", "mmüller"]),
-        ("title pr or userType eq \"Intern\"", &["bjensen", "jsmith", "mmüller"]),
-        (
-            "userType eq \"Employee\" and (emails co \"example.com\" or emails.value co \"example.org\")",
-            &["bjensen", "mmüller"],
-        ),
-        ("userType ne \"Employee\" and not (emails co \"example.com\" or emails.value co \"example.org\")", &[]),
-        ("userType eq \"Employee\" and (emails.type eq \"work\")", &["bjensen"]),
-        ("userType eq \"Employee\" and emails[type eq \"work\" and value co \"@example.com\"]", &["bjensen"]),
-        ("emails[type eq \"work\" and value co \"@example.com\"] or emails[type eq \"home\"]", &["bjensen"]),
-    ];
-    for (filter, expected) in cases {
-        assert_eq!(names(&app, filter).await, *expected, "{filter}");
+behaviour! {
+    async fn rfc_7644_filter_examples_return_the_right_users(app: TestApp) {
+        seed(&app).await;
+        let cases: &[(&str, &[&str])] = &[
+            ("userName Eq \"BJENSEN\"", &["bjensen"]),
+            ("name.familyName co \"O'Malley\"", &["bjensen"]),
+            ("userName sw \"J\"", &["jsmith"]),
+            ("urn:ietf:params:scim:schemas:core:2.0:User:userName sw \"j\"", &["jsmith"]),
+            ("title pr", &["bjensen", "mmüller"]),
+            ("meta.lastModified gt \"2011-05-13T04:42:34Z\"", &["bjensen", "jsmith", "mmüller"]),
+            ("meta.lastModified lt \"2011-05-13T04:42:34Z\"", &[]),
+            ("title pr and userType eq \"Employee\"", &["bjensen", "mmüller"]),
+            ("title pr or userType eq \"Intern\"", &["bjensen", "jsmith", "mmüller"]),
+            (
+                "userType eq \"Employee\" and (emails co \"example.com\" or emails.value co \"example.org\")",
+                &["bjensen", "mmüller"],
+            ),
+            ("userType ne \"Employee\" and not (emails co \"example.com\" or emails.value co \"example.org\")", &[]),
+            ("userType eq \"Employee\" and (emails.type eq \"work\")", &["bjensen"]),
+            ("userType eq \"Employee\" and emails[type eq \"work\" and value co \"@example.com\"]", &["bjensen"]),
+            ("emails[type eq \"work\" and value co \"@example.com\"] or emails[type eq \"home\"]", &["bjensen"]),
+        ];
+        for (filter, expected) in cases {
+            assert_eq!(names(&app, filter).await, *expected, "{filter}");
+        }
     }
-}
 
-#[tokio::test]
-async fn json_attributes_compare_with_unicode_case_folding() {
-    let app = TestApp::spawn().await;
-    seed(&app).await;
-    assert_eq!(names(&app, "title eq \"MÜLLER-CHEF\"").await, ["mmüller"]);
-    assert_eq!(names(&app, "title co \"üLLER\"").await, ["mmüller"]);
-    assert_eq!(names(&app, "emails.value ew \"@example.com\"").await, ["bjensen", "mmüller"]);
-    assert_eq!(names(&app, "userName eq \"MMÜLLER\"").await, ["mmüller"]);
-}
+    async fn json_attributes_compare_with_unicode_case_folding(app: TestApp) {
+        seed(&app).await;
+        assert_eq!(names(&app, "title eq \"MÜLLER-CHEF\"").await, ["mmüller"]);
+        assert_eq!(names(&app, "title co \"üLLER\"").await, ["mmüller"]);
+        assert_eq!(names(&app, "emails.value ew \"@example.com\"").await, ["bjensen", "mmüller"]);
+        assert_eq!(names(&app, "userName eq \"MMÜLLER\"").await, ["mmüller"]);
+    }
 
-#[tokio::test]
-async fn booleans_extensions_and_entra_value_path_forms() {
-    let app = TestApp::spawn().await;
-    seed(&app).await;
-    assert_eq!(names(&app, "active eq false").await, ["jsmith"]);
-    assert_eq!(names(&app, "not (active eq false)").await, ["bjensen", "mmüller"]);
-    assert_eq!(names(&app, &format!("{ENTERPRISE}:department eq \"tours\"")).await, ["bjensen"]);
-    assert_eq!(names(&app, &format!("{ENTERPRISE}:manager.value eq \"m1\"")).await, ["bjensen"]);
-    assert_eq!(names(&app, "emails[type eq \"work\"].value eq \"jsmith@example.org\"").await, ["jsmith"]);
-}
+    async fn booleans_extensions_and_entra_value_path_forms(app: TestApp) {
+        seed(&app).await;
+        assert_eq!(names(&app, "active eq false").await, ["jsmith"]);
+        assert_eq!(names(&app, "not (active eq false)").await, ["bjensen", "mmüller"]);
+        assert_eq!(names(&app, &format!("{ENTERPRISE}:department eq \"tours\"")).await, ["bjensen"]);
+        assert_eq!(names(&app, &format!("{ENTERPRISE}:manager.value eq \"m1\"")).await, ["bjensen"]);
+        assert_eq!(names(&app, "emails[type eq \"work\"].value eq \"jsmith@example.org\"").await, ["jsmith"]);
+    }
 
-#[tokio::test]
-async fn group_membership_filters_read_the_member_table() {
-    let app = TestApp::spawn().await;
-    let (a, b) = (app.create_user("a").await, app.create_user("b").await);
-    let g1 = app.create_group("One", &[id(&a)]).await;
-    app.create_group("Two", &[id(&b)]).await;
-    let filter = format!("id eq \"{}\" and members[value eq \"{}\"]", id(&g1), id(&a));
-    let res = app
-        .client
-        .get(app.url("/Groups"))
-        .bearer_auth(&app.token)
-        .query(&[("filter", filter.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let list: Value = res.json().await.unwrap();
-    assert_eq!(list["totalResults"], 1);
-    let filter = format!("members.value eq \"{}\"", id(&b));
-    let res = app
-        .client
-        .get(app.url("/Groups"))
-        .bearer_auth(&app.token)
-        .query(&[("filter", filter.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let list: Value = res.json().await.unwrap();
-    assert_eq!(list["Resources"][0]["displayName"], "Two");
-    let filter = format!("groups.value eq \"{}\"", id(&g1));
-    assert_eq!(names(&app, &filter).await, ["a"]);
-}
+    async fn group_membership_filters_read_the_member_table(app: TestApp) {
+        let (a, b) = (app.create_user("a").await, app.create_user("b").await);
+        let g1 = app.create_group("One", &[id(&a)]).await;
+        app.create_group("Two", &[id(&b)]).await;
+        let filter = format!("id eq \"{}\" and members[value eq \"{}\"]", id(&g1), id(&a));
+        let res = app
+            .client
+            .get(app.url("/Groups"))
+            .bearer_auth(&app.token)
+            .query(&[("filter", filter.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let list: Value = res.json().await.unwrap();
+        assert_eq!(list["totalResults"], 1);
+        let filter = format!("members.value eq \"{}\"", id(&b));
+        let res = app
+            .client
+            .get(app.url("/Groups"))
+            .bearer_auth(&app.token)
+            .query(&[("filter", filter.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let list: Value = res.json().await.unwrap();
+        assert_eq!(list["Resources"][0]["displayName"], "Two");
+        let filter = format!("groups.value eq \"{}\"", id(&g1));
+        assert_eq!(names(&app, &filter).await, ["a"]);
+    }
 
-#[tokio::test]
-async fn type_mismatches_in_filters_are_invalid_filter() {
-    let app = TestApp::spawn().await;
-    for f in ["active gt true", "active eq \"yes\"", "name eq \"x\"", "emails[value eq \"x\"", "title eq"] {
-        let res =
-            app.client.get(app.url("/Users")).bearer_auth(&app.token).query(&[("filter", f)]).send().await.unwrap();
-        let err = scim_error(res, 400).await;
-        assert_eq!(err["scimType"], "invalidFilter", "{f}");
+    async fn type_mismatches_in_filters_are_invalid_filter(app: TestApp) {
+        for f in ["active gt true", "active eq \"yes\"", "name eq \"x\"", "emails[value eq \"x\"", "title eq"] {
+            let res =
+                app.client.get(app.url("/Users")).bearer_auth(&app.token).query(&[("filter", f)]).send().await.unwrap();
+            let err = scim_error(res, 400).await;
+            assert_eq!(err["scimType"], "invalidFilter", "{f}");
+        }
     }
 }

@@ -15,36 +15,133 @@ pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
+/// Runs each behaviour test once per store: always on SQLite, and on PostgreSQL when
+/// `SCIMD_TEST_POSTGRES_URL` is set (otherwise the PostgreSQL run says it was skipped).
+macro_rules! behaviour {
+    ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {
+        $(async fn $name($app: $crate::helpers::TestApp) $body)*
+
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name($crate::helpers::TestApp::sqlite().await).await
+            })*
+        }
+
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                match $crate::helpers::TestApp::postgres().await {
+                    Some(app) => super::$name(app).await,
+                    None => eprintln!("skipped: SCIMD_TEST_POSTGRES_URL is not set"),
+                }
+            })*
+        }
+    };
+}
+pub(crate) use behaviour;
+
 pub struct TestApp {
     pub base: String,
     pub token: String,
     pub store: Arc<dyn Store>,
     pub client: reqwest::Client,
+    /// Opens another store on the same database, as a second scimd process would.
+    reopen: Reopen,
     _dir: tempfile::TempDir,
+    _schema: Option<DropSchema>,
+}
+
+#[derive(Clone)]
+enum Reopen {
+    Sqlite(String),
+    Postgres { url: String, schema: String },
+}
+
+/// Drops a test's PostgreSQL schema when the test ends, so runs leave nothing behind.
+struct DropSchema {
+    url: String,
+    schema: String,
+}
+
+impl Drop for DropSchema {
+    fn drop(&mut self) {
+        let (url, schema) = (self.url.clone(), self.schema.clone());
+        // Drop runs inside the test's runtime, which cannot be blocked on: use a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
+                    let _ =
+                        sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(&mut conn).await;
+                    let _ = conn.close().await;
+                }
+            });
+        })
+        .join();
+    }
 }
 
 impl TestApp {
-    pub async fn spawn() -> TestApp {
-        scimd::telemetry::init_for_tests();
+    /// SQLite in a fresh file.
+    pub async fn sqlite() -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = DatabaseArgs {
             database: format!("sqlite://{}", dir.path().join("scimd.db").display()),
             max_connections: 8,
         };
         let store = scimd::open_store(&db).await.expect("store opens");
-        let app = scimd::app(scimd::state(store.clone(), None).expect("state"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr: SocketAddr = listener.local_addr().expect("addr");
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self::start(store, dir, Reopen::Sqlite(db.database), None).await
+    }
+
+    /// PostgreSQL in a fresh schema, when `SCIMD_TEST_POSTGRES_URL` names a database.
+    pub async fn postgres() -> Option<TestApp> {
+        let url = std::env::var("SCIMD_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
+        let schema = format!("scimd_test_{}", uuid::Uuid::new_v4().simple());
+        let store = scimd::store::postgres::PgStore::connect_in_schema(&url, 4, Some(&schema))
+            .await
+            .expect("postgres store opens");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let reopen = Reopen::Postgres { url: url.clone(), schema: schema.clone() };
+        Some(Self::start(Arc::new(store), dir, reopen, Some(DropSchema { url, schema })).await)
+    }
+
+    async fn start(
+        store: Arc<dyn Store>,
+        dir: tempfile::TempDir,
+        reopen: Reopen,
+        schema: Option<DropSchema>,
+    ) -> TestApp {
+        scimd::telemetry::init_for_tests();
+        let addr = serve(store.clone()).await;
         let mut app = TestApp {
             base: format!("http://{addr}"),
             token: String::new(),
             store,
             client: reqwest::Client::new(),
+            reopen,
             _dir: dir,
+            _schema: schema,
         };
         app.token = app.token_for("default", &[Scope::Admin]).await;
         app
+    }
+
+    /// Starts a second server with its own store (its own connection pool) on the same
+    /// database, like a second scimd process behind a load balancer; returns its base URL.
+    pub async fn second_server(&self) -> String {
+        let store: Arc<dyn Store> = match &self.reopen {
+            Reopen::Sqlite(url) => scimd::open_store(&DatabaseArgs { database: url.clone(), max_connections: 8 })
+                .await
+                .expect("store opens"),
+            Reopen::Postgres { url, schema } => Arc::new(
+                scimd::store::postgres::PgStore::connect_in_schema(url, 4, Some(schema))
+                    .await
+                    .expect("postgres store opens"),
+            ),
+        };
+        format!("http://{}", serve(store).await)
     }
 
     /// A new token of `tenant` (created if new) with `scopes`.
@@ -107,6 +204,14 @@ impl TestApp {
         assert_eq!(res.status(), StatusCode::CREATED, "creating group {name}");
         res.json().await.expect("json")
     }
+}
+
+async fn serve(store: Arc<dyn Store>) -> SocketAddr {
+    let app = scimd::app(scimd::state(store, None).expect("state"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr: SocketAddr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
 }
 
 /// Reads a SCIM error body and checks its shape (RFC 7644 §3.12).

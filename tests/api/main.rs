@@ -6,6 +6,7 @@
 
 mod auth;
 mod cli;
+mod concurrency;
 mod discovery;
 mod errors;
 mod etag;

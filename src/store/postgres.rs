@@ -1,0 +1,42 @@
+//! The shared store: PostgreSQL, for several scimd processes behind a load balancer. Uniqueness,
+//! versions and membership are enforced by the database, never by one process's memory.
+//!
+//! The queries are shared with SQLite (`store::shared`); this file only opens the database.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool};
+
+use crate::store::Result;
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` and runs the migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<PgStore> {
+        Self::connect_in_schema(url, max_connections, None).await
+    }
+
+    /// Connects with `search_path` set to `schema` (created if missing), so that several
+    /// independent stores can share one database, as the tests do.
+    pub async fn connect_in_schema(url: &str, max_connections: u32, schema: Option<&str>) -> Result<PgStore> {
+        let mut options = PgConnectOptions::from_str(url)?;
+        if let Some(schema) = schema {
+            let mut conn = PgConnection::connect_with(&options).await?;
+            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", schema.replace('"', "")))
+                .execute(&mut conn)
+                .await?;
+            conn.close().await?;
+            options = options.options([("search_path", schema)]);
+        }
+        let pool = PgPoolOptions::new().max_connections(max_connections.max(1)).connect_with(options).await?;
+        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+}
+
+crate::sql_store!(PgStore, sqlx::Postgres, crate::store::sql::PostgresDialect);

@@ -1,0 +1,501 @@
+//! The one implementation of `Store` over SQL, expanded once per database by `sql_store!`.
+//! Every query is written here once; what the databases spell differently comes from `Dialect`.
+//!
+//! A macro rather than generic functions: sqlx's per-database types would otherwise need a
+//! where-clause of a dozen bounds on every function, and the logic is identical.
+
+/// Implements `Store` for `$store` (a struct with `pool: sqlx::Pool<$db>`), using `$dialect`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! sql_store {
+    ($store:ident, $db:ty, $dialect:expr) => {
+        mod generated {
+            use async_trait::async_trait;
+            use serde_json::Value;
+            use sqlx::Row;
+            use time::OffsetDateTime;
+
+            use super::$store;
+            use $crate::scim::schema::ResourceKind;
+            use $crate::store::sql::{self, Bind, Dialect, Fragment, Promoted};
+            use $crate::store::{
+                GroupView, ListQuery, Load, MemberChange, MemberView, NewResource, NewToken, Page, Result, Scope,
+                Store, StoreError, Stored, TenantId, TokenRecord, Update,
+            };
+
+            type Conn = <$db as sqlx::Database>::Connection;
+            type DbRow = <$db as sqlx::Database>::Row;
+            type Query<'q> = sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>;
+
+            /// How often a write is retried when the database reports a conflict it resolved by
+            /// aborting us (a deadlock, a serialization failure, a busy SQLite file).
+            const WRITE_ATTEMPTS: usize = 5;
+
+            fn d() -> &'static dyn Dialect {
+                &$dialect
+            }
+
+            fn q(sql: &str) -> String {
+                d().numbered(sql).into_owned()
+            }
+
+            fn now() -> String {
+                sql::format_time(OffsetDateTime::now_utc())
+            }
+
+            fn retryable(e: &StoreError) -> bool {
+                match e {
+                    StoreError::Backend(sqlx::Error::Database(db)) => {
+                        matches!(db.code().as_deref(), Some("40001" | "40P01" | "5" | "517"))
+                    }
+                    _ => false,
+                }
+            }
+
+            fn bind_all<'q>(mut query: Query<'q>, binds: &'q [Bind]) -> Query<'q> {
+                for b in binds {
+                    query = match b {
+                        Bind::Text(s) => query.bind(s.as_str()),
+                        Bind::Int(i) => query.bind(*i),
+                        Bind::Real(f) => query.bind(*f),
+                        Bind::Bool(v) => query.bind(*v),
+                    };
+                }
+                query
+            }
+
+            /// The columns every read selects, with the derived parts asked for.
+            fn select_columns(load: Load) -> String {
+                let mut cols =
+                    format!("r.seq, r.id, r.kind, {}, r.version, r.created, r.last_modified", d().doc_column());
+                if load.members {
+                    let agg = d().json_agg(&[
+                        ("id", "m2.id"),
+                        ("kind", "m2.kind"),
+                        ("display", "COALESCE(m2.display_name, m2.user_name)"),
+                    ]);
+                    cols.push_str(&format!(
+                        ", (SELECT {agg} FROM members m JOIN resources m2 ON m2.seq = m.member_seq \
+                         WHERE m.group_seq = r.seq) AS members_json"
+                    ));
+                }
+                if load.groups {
+                    let agg = d().json_agg(&[("id", "g.id"), ("display", "g.display_name")]);
+                    cols.push_str(&format!(
+                        ", (SELECT {agg} FROM members m JOIN resources g ON g.seq = m.group_seq \
+                         WHERE m.member_seq = r.seq) AS groups_json"
+                    ));
+                }
+                cols
+            }
+
+            fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+                StoreError::Unsupported(format!("stored {what} is unreadable: {e}"))
+            }
+
+            fn decode(row: &DbRow, load: Load) -> Result<Stored> {
+                let kind_name: String = row.try_get("kind")?;
+                let kind = ResourceKind::from_name(&kind_name).ok_or_else(|| corrupt("kind", &kind_name))?;
+                let doc: String = row.try_get("doc")?;
+                let doc: Value = serde_json::from_str(&doc).map_err(|e| corrupt("document", e))?;
+                let json_list = |col: &str| -> Result<Vec<Value>> {
+                    let raw: String = row.try_get(col)?;
+                    serde_json::from_str(&raw).map_err(|e| corrupt(col, e))
+                };
+                let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+                let members = if load.members {
+                    let items = json_list("members_json")?;
+                    Some(
+                        items
+                            .iter()
+                            .filter_map(|m| {
+                                Some(MemberView {
+                                    id: text(m, "id")?,
+                                    kind: ResourceKind::from_name(&text(m, "kind")?)?,
+                                    display: text(m, "display"),
+                                })
+                            })
+                            .collect(),
+                    )
+                } else {
+                    None
+                };
+                let groups = if load.groups {
+                    let items = json_list("groups_json")?;
+                    Some(items.iter().filter_map(|g| Some(GroupView { id: text(g, "id")?, display: text(g, "display") })).collect())
+                } else {
+                    None
+                };
+                Ok(Stored {
+                    id: row.try_get("id")?,
+                    kind,
+                    doc,
+                    version: row.try_get("version")?,
+                    created: sql::parse_time(&row.try_get::<String, _>("created")?)?,
+                    last_modified: sql::parse_time(&row.try_get::<String, _>("last_modified")?)?,
+                    members,
+                    groups,
+                })
+            }
+
+            /// Classifies a unique violation: userName is the one unique resource attribute.
+            fn classify(err: sqlx::Error, promoted: &Promoted) -> StoreError {
+                if let sqlx::Error::Database(db) = &err {
+                    if db.is_unique_violation() && db.message().contains("user_name") {
+                        return StoreError::Conflict {
+                            attribute: "userName",
+                            value: promoted.user_name.clone().unwrap_or_default(),
+                        };
+                    }
+                }
+                StoreError::Backend(err)
+            }
+
+            async fn fetch_in(conn: &mut Conn, tenant: TenantId, kind: ResourceKind, id: &str, load: Load) -> Result<Stored> {
+                let sql = q(&format!(
+                    "SELECT {} FROM resources r WHERE r.tenant_id = ? AND r.kind = {} AND r.id = ? AND r.deleted_at IS NULL",
+                    select_columns(load),
+                    sql::kind_literal(kind)
+                ));
+                let row = sqlx::query(&sql).bind(tenant.0).bind(id).fetch_optional(&mut *conn).await?;
+                decode(&row.ok_or(StoreError::NotFound)?, load)
+            }
+
+            fn id_list(ids: &[String]) -> Result<String> {
+                serde_json::to_string(ids).map_err(|e| StoreError::Unsupported(e.to_string()))
+            }
+
+            /// Member ids must name live resources of the same tenant; all unknown ones are reported.
+            async fn check_members(conn: &mut Conn, tenant: TenantId, ids: &[String]) -> Result<()> {
+                if ids.is_empty() {
+                    return Ok(());
+                }
+                let sql = q(&format!(
+                    "SELECT j.value FROM {} WHERE NOT EXISTS \
+                     (SELECT 1 FROM resources r WHERE r.id = j.value AND r.tenant_id = ? AND r.deleted_at IS NULL)",
+                    d().text_list("j")
+                ));
+                let unknown: Vec<String> =
+                    sqlx::query_scalar(&sql).bind(id_list(ids)?).bind(tenant.0).fetch_all(&mut *conn).await?;
+                if unknown.is_empty() {
+                    Ok(())
+                } else {
+                    Err(StoreError::UnknownMembers(unknown))
+                }
+            }
+
+            /// Applies one membership change to the group `group_seq`: one statement per change,
+            /// touching only the named rows.
+            async fn change_members(conn: &mut Conn, tenant: TenantId, group_seq: i64, change: &MemberChange) -> Result<()> {
+                let (clear, add, remove): (bool, &[String], &[String]) = match change {
+                    MemberChange::Replace(ids) => (true, ids, &[]),
+                    MemberChange::Add(ids) => (false, ids, &[]),
+                    MemberChange::Remove(ids) => (false, &[], ids),
+                };
+                if clear {
+                    sqlx::query(&q("DELETE FROM members WHERE group_seq = ?")).bind(group_seq).execute(&mut *conn).await?;
+                }
+                if !add.is_empty() {
+                    check_members(conn, tenant, add).await?;
+                    let sql = q(&format!(
+                        "INSERT INTO members (group_seq, member_seq) SELECT ?, r.seq FROM {} \
+                         JOIN resources r ON r.id = j.value AND r.tenant_id = ? AND r.deleted_at IS NULL \
+                         ON CONFLICT DO NOTHING",
+                        d().text_list("j")
+                    ));
+                    sqlx::query(&sql).bind(group_seq).bind(id_list(add)?).bind(tenant.0).execute(&mut *conn).await?;
+                }
+                if !remove.is_empty() {
+                    let sql = q(&format!(
+                        "DELETE FROM members WHERE group_seq = ? AND member_seq IN \
+                         (SELECT r.seq FROM {} JOIN resources r ON r.id = j.value AND r.tenant_id = ?)",
+                        d().text_list("j")
+                    ));
+                    sqlx::query(&sql).bind(group_seq).bind(id_list(remove)?).bind(tenant.0).execute(&mut *conn).await?;
+                }
+                Ok(())
+            }
+
+            fn parse_scopes(s: &str) -> Vec<Scope> {
+                s.split(',').filter_map(Scope::parse).collect()
+            }
+
+            impl $store {
+                async fn insert_once(&self, tenant: TenantId, new: &NewResource, load: Load) -> Result<Stored> {
+                    let promoted = Promoted::of(new.kind, &new.doc);
+                    let ts = now();
+                    let mut tx = self.pool.begin_with(d().begin_write()).await?;
+                    let sql = q(&format!(
+                        "INSERT INTO resources (id, tenant_id, kind, user_name, user_name_fold, external_id, display_name, \
+                         display_name_fold, doc, password_hash, version, created, last_modified) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, {}, ?, 1, ?, ?) RETURNING seq",
+                        d().doc_param()
+                    ));
+                    let seq: i64 = sqlx::query_scalar(&sql)
+                        .bind(&new.id)
+                        .bind(tenant.0)
+                        .bind(new.kind.name())
+                        .bind(&promoted.user_name)
+                        .bind(&promoted.user_name_fold)
+                        .bind(&promoted.external_id)
+                        .bind(&promoted.display_name)
+                        .bind(&promoted.display_name_fold)
+                        .bind(new.doc.to_string())
+                        .bind(&new.password_hash)
+                        .bind(&ts)
+                        .bind(&ts)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(|e| classify(e, &promoted))?;
+                    change_members(&mut tx, tenant, seq, &MemberChange::Add(new.members.clone())).await?;
+                    let stored = fetch_in(&mut tx, tenant, new.kind, &new.id, load).await?;
+                    tx.commit().await?;
+                    Ok(stored)
+                }
+
+                async fn update_once(
+                    &self,
+                    tenant: TenantId,
+                    kind: ResourceKind,
+                    id: &str,
+                    update: &Update,
+                    load: Load,
+                ) -> Result<Stored> {
+                    let promoted = Promoted::of(kind, &update.doc);
+                    let mut tx = self.pool.begin_with(d().begin_write()).await?;
+                    let sql = q(&format!(
+                        "UPDATE resources SET user_name = ?, user_name_fold = ?, external_id = ?, display_name = ?, \
+                         display_name_fold = ?, doc = {}, password_hash = COALESCE(?, password_hash), \
+                         version = version + 1, last_modified = ? \
+                         WHERE tenant_id = ? AND kind = {} AND id = ? AND deleted_at IS NULL AND version = ? \
+                         RETURNING seq",
+                        d().doc_param(),
+                        sql::kind_literal(kind)
+                    ));
+                    let seq: Option<i64> = sqlx::query_scalar(&sql)
+                        .bind(&promoted.user_name)
+                        .bind(&promoted.user_name_fold)
+                        .bind(&promoted.external_id)
+                        .bind(&promoted.display_name)
+                        .bind(&promoted.display_name_fold)
+                        .bind(update.doc.to_string())
+                        .bind(&update.password_hash)
+                        .bind(now())
+                        .bind(tenant.0)
+                        .bind(id)
+                        .bind(update.expected_version)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(|e| classify(e, &promoted))?;
+                    let Some(seq) = seq else {
+                        let current = fetch_in(&mut tx, tenant, kind, id, Load::default()).await?;
+                        return Err(StoreError::VersionMismatch { current: current.version });
+                    };
+                    for change in &update.members {
+                        change_members(&mut tx, tenant, seq, change).await?;
+                    }
+                    let stored = fetch_in(&mut tx, tenant, kind, id, load).await?;
+                    tx.commit().await?;
+                    Ok(stored)
+                }
+
+                async fn delete_once(
+                    &self,
+                    tenant: TenantId,
+                    kind: ResourceKind,
+                    id: &str,
+                    expected_version: Option<i64>,
+                ) -> Result<()> {
+                    let mut tx = self.pool.begin_with(d().begin_write()).await?;
+                    // Soft-deleted users stay restorable but hold no name and no memberships;
+                    // groups are removed with their member rows.
+                    let seq: Option<i64> = match kind {
+                        ResourceKind::User => {
+                            let sql = q("UPDATE resources SET deleted_at = ?, version = version + 1 WHERE tenant_id = ? \
+                                 AND kind = 'User' AND id = ? AND deleted_at IS NULL AND (? IS NULL OR version = ?) \
+                                 RETURNING seq");
+                            sqlx::query_scalar(&sql).bind(now())
+                                .bind(tenant.0)
+                                .bind(id)
+                                .bind(expected_version)
+                                .bind(expected_version)
+                                .fetch_optional(&mut *tx)
+                                .await?
+                        }
+                        ResourceKind::Group => {
+                            let sql = q("DELETE FROM resources WHERE tenant_id = ? AND kind = 'Group' AND id = ? \
+                                 AND deleted_at IS NULL AND (? IS NULL OR version = ?) RETURNING seq");
+                            sqlx::query_scalar(&sql)
+                                .bind(tenant.0)
+                                .bind(id)
+                                .bind(expected_version)
+                                .bind(expected_version)
+                                .fetch_optional(&mut *tx)
+                                .await?
+                        }
+                    };
+                    let Some(seq) = seq else {
+                        let current = fetch_in(&mut tx, tenant, kind, id, Load::default()).await?;
+                        return Err(StoreError::VersionMismatch { current: current.version });
+                    };
+                    sqlx::query(&q("DELETE FROM members WHERE member_seq = ? OR group_seq = ?"))
+                        .bind(seq)
+                        .bind(seq)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+            }
+
+            #[async_trait]
+            impl Store for $store {
+                async fn ping(&self) -> Result<()> {
+                    sqlx::query("SELECT 1").execute(&self.pool).await?;
+                    Ok(())
+                }
+
+                async fn insert(&self, tenant: TenantId, new: NewResource, load: Load) -> Result<Stored> {
+                    let mut attempt = 0;
+                    loop {
+                        attempt += 1;
+                        match self.insert_once(tenant, &new, load).await {
+                            Err(e) if attempt < WRITE_ATTEMPTS && retryable(&e) => continue,
+                            other => return other,
+                        }
+                    }
+                }
+
+                async fn fetch(&self, tenant: TenantId, kind: ResourceKind, id: &str, load: Load) -> Result<Stored> {
+                    let mut conn = self.pool.acquire().await?;
+                    fetch_in(&mut conn, tenant, kind, id, load).await
+                }
+
+                async fn update(
+                    &self,
+                    tenant: TenantId,
+                    kind: ResourceKind,
+                    id: &str,
+                    update: Update,
+                    load: Load,
+                ) -> Result<Stored> {
+                    let mut attempt = 0;
+                    loop {
+                        attempt += 1;
+                        match self.update_once(tenant, kind, id, &update, load).await {
+                            Err(e) if attempt < WRITE_ATTEMPTS && retryable(&e) => continue,
+                            other => return other,
+                        }
+                    }
+                }
+
+                async fn delete(
+                    &self,
+                    tenant: TenantId,
+                    kind: ResourceKind,
+                    id: &str,
+                    expected_version: Option<i64>,
+                ) -> Result<()> {
+                    let mut attempt = 0;
+                    loop {
+                        attempt += 1;
+                        match self.delete_once(tenant, kind, id, expected_version).await {
+                            Err(e) if attempt < WRITE_ATTEMPTS && retryable(&e) => continue,
+                            other => return other,
+                        }
+                    }
+                }
+
+                async fn list(&self, tenant: TenantId, kind: ResourceKind, query: &ListQuery, load: Load) -> Result<Page> {
+                    let mut filter = Fragment::default();
+                    if let Some(f) = &query.filter {
+                        filter.sql.push_str(" AND ");
+                        sql::compile_filter(d(), kind, f, &mut filter)?;
+                    }
+                    let base = format!(
+                        "FROM resources r WHERE r.tenant_id = ? AND r.kind = {} AND r.deleted_at IS NULL{}",
+                        sql::kind_literal(kind),
+                        filter.sql
+                    );
+                    let mut conn = self.pool.acquire().await?;
+                    let count_sql = q(&format!("SELECT count(*) AS n {base}"));
+                    let total: i64 =
+                        bind_all(sqlx::query(&count_sql).bind(tenant.0), &filter.binds).fetch_one(&mut *conn).await?.try_get("n")?;
+                    if query.count == 0 {
+                        return Ok(Page { total: total as u64, items: Vec::new() });
+                    }
+                    let order = match query.sort {
+                        Some((key, true)) => format!("{} ASC NULLS LAST, r.seq", sql::sort_column(key)),
+                        Some((key, false)) => format!("{} DESC NULLS FIRST, r.seq", sql::sort_column(key)),
+                        None => "r.seq".to_owned(),
+                    };
+                    let page_sql = q(&format!("SELECT {} {base} ORDER BY {order} LIMIT ? OFFSET ?", select_columns(load)));
+                    let rows = bind_all(sqlx::query(&page_sql).bind(tenant.0), &filter.binds)
+                        .bind(query.count as i64)
+                        .bind(query.start_index.saturating_sub(1) as i64)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                    let items = rows.iter().map(|r| decode(r, load)).collect::<Result<Vec<_>>>()?;
+                    Ok(Page { total: total as u64, items })
+                }
+
+                async fn ensure_tenant(&self, name: &str) -> Result<TenantId> {
+                    sqlx::query(&q("INSERT INTO tenants (name, created) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"))
+                        .bind(name)
+                        .bind(now())
+                        .execute(&self.pool)
+                        .await?;
+                    let id: i64 =
+                        sqlx::query_scalar(&q("SELECT id FROM tenants WHERE name = ?")).bind(name).fetch_one(&self.pool).await?;
+                    Ok(TenantId(id))
+                }
+
+                async fn create_token(&self, tenant: TenantId, token: NewToken) -> Result<TokenRecord> {
+                    let scopes: Vec<&str> = token.scopes.iter().map(|s| s.as_str()).collect();
+                    sqlx::query(&q(
+                        "INSERT INTO tokens (tenant_id, name, secret_hash, scopes, created, expires) VALUES (?, ?, ?, ?, ?, ?)",
+                    ))
+                    .bind(tenant.0)
+                    .bind(&token.name)
+                    .bind(&token.secret_hash)
+                    .bind(scopes.join(","))
+                    .bind(now())
+                    .bind(token.expires.map(sql::format_time))
+                    .execute(&self.pool)
+                    .await?;
+                    self.find_token(&token.secret_hash).await?.ok_or(StoreError::NotFound)
+                }
+
+                async fn find_token(&self, secret_hash: &str) -> Result<Option<TokenRecord>> {
+                    let row = sqlx::query(&q(
+                        "SELECT t.id, t.tenant_id, n.name AS tenant_name, t.name, t.secret_hash, t.scopes, t.expires, \
+                         t.revoked FROM tokens t JOIN tenants n ON n.id = t.tenant_id WHERE t.secret_hash = ?",
+                    ))
+                    .bind(secret_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    let Some(row) = row else { return Ok(None) };
+                    let expires: Option<String> = row.try_get("expires")?;
+                    let revoked: Option<String> = row.try_get("revoked")?;
+                    Ok(Some(TokenRecord {
+                        id: row.try_get("id")?,
+                        tenant: TenantId(row.try_get("tenant_id")?),
+                        tenant_name: row.try_get("tenant_name")?,
+                        name: row.try_get("name")?,
+                        secret_hash: row.try_get("secret_hash")?,
+                        scopes: parse_scopes(&row.try_get::<String, _>("scopes")?),
+                        expires: expires.as_deref().map(sql::parse_time).transpose()?,
+                        revoked: revoked.is_some(),
+                    }))
+                }
+
+                async fn has_tokens(&self) -> Result<bool> {
+                    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tokens WHERE revoked IS NULL")
+                        .fetch_one(&self.pool)
+                        .await?;
+                    Ok(n > 0)
+                }
+            }
+        }
+    };
+}
