@@ -13,7 +13,7 @@ use crate::scim::projection::Projection;
 use crate::scim::resource::{self, ETagMatch};
 use crate::scim::schema::{ResourceKind, ResourceType};
 use crate::service::{render, Caller, Service, MAX_PAGE};
-use crate::store::{sql, ListQuery, Load, MemberChange, NewResource, Scope, StoreError, Stored, Update};
+use crate::store::{ListQuery, Load, MemberChange, NewResource, Scope, StoreError, Stored, Update};
 
 /// How often a write without `If-Match` is recomputed after losing a race with another writer;
 /// each loss waits a little, at random, so that a crowd of writers spreads out.
@@ -335,12 +335,18 @@ impl Service {
             Some(s) if !s.is_empty() => {
                 let path = filter::parse_attr_path(s)
                     .map_err(|e| ScimError::invalid_value(format!("sortBy: {}", e.detail)))?;
-                let key = sql::sort_key(kind, &path).ok_or_else(|| {
+                let attr = self.registry.resolve(rt, &path).map(|r| r.leaf()).ok_or_else(|| {
                     ScimError::invalid_value(format!(
-                        "sortBy {s} is not supported; sortable attributes: {}",
-                        sql::SORTABLE
+                        "sortBy: a {} has no attribute {path} (see /Schemas)",
+                        kind.name()
                     ))
                 })?;
+                if attr.ty == crate::scim::schema::AttrType::Complex && attr.sub("value").is_none() {
+                    return Err(ScimError::invalid_value(format!(
+                        "sortBy: {path} is complex; sort by one of its sub-attributes, e.g. {path}.{}",
+                        attr.sub_attributes.first().map(|a| a.name.as_str()).unwrap_or("value")
+                    )));
+                }
                 let ascending = match params.sort_order.as_deref() {
                     None => true,
                     Some(o) if o.eq_ignore_ascii_case("ascending") => true,
@@ -351,7 +357,7 @@ impl Service {
                         )))
                     }
                 };
-                Some((key, ascending))
+                Some((path, ascending))
             }
             _ => None,
         };

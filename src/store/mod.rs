@@ -13,6 +13,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::scim::filter::Filter;
+use crate::scim::path::AttrPath;
 use crate::scim::schema::ResourceKind;
 
 /// A tenant's key in the store.
@@ -116,21 +117,11 @@ pub struct Update {
     pub expected_version: i64,
 }
 
-/// Sort keys the store can order by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    Id,
-    ExternalId,
-    UserName,
-    DisplayName,
-    Created,
-    LastModified,
-}
-
 #[derive(Debug, Clone)]
 pub struct ListQuery {
     pub filter: Option<Filter>,
-    pub sort: Option<(SortKey, bool)>,
+    /// `sortBy` and whether ascending.
+    pub sort: Option<(AttrPath, bool)>,
     /// 1-based, as in RFC 7644 §3.4.2.4.
     pub start_index: u64,
     pub count: u64,

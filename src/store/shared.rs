@@ -424,9 +424,10 @@ macro_rules! sql_store {
                     if query.count == 0 {
                         return Ok(Page { total: total as u64, items: Vec::new() });
                     }
-                    let order = match query.sort {
-                        Some((key, true)) => format!("{} ASC NULLS LAST, r.seq", sql::sort_column(key)),
-                        Some((key, false)) => format!("{} DESC NULLS FIRST, r.seq", sql::sort_column(key)),
+                    // r.seq, immutable, breaks ties: pages never repeat or skip a resource.
+                    let order = match &query.sort {
+                        Some((path, true)) => format!("{} ASC NULLS LAST, r.seq", sql::sort_expr(d(), kind, path)?),
+                        Some((path, false)) => format!("{} DESC NULLS FIRST, r.seq", sql::sort_expr(d(), kind, path)?),
                         None => "r.seq".to_owned(),
                     };
                     let page_sql = q(&format!("SELECT {} {base} ORDER BY {order} LIMIT ? OFFSET ?", select_columns(load)));

@@ -13,7 +13,7 @@ use crate::scim::path::AttrPath;
 use crate::scim::schema::{
     AttrType, Attribute, Container, Registry, Resolved, ResourceKind, ResourceType, CORE_GROUP, CORE_USER,
 };
-use crate::store::{SortKey, StoreError};
+use crate::store::StoreError;
 
 /// What differs between the SQL of two databases.
 pub trait Dialect {
@@ -39,6 +39,8 @@ pub trait Dialect {
     /// `expr` as a boolean / number for comparisons with bound values.
     fn json_bool(&self, expr: &str) -> String;
     fn json_number(&self, expr: &str) -> String;
+    /// `expr` as a sort key that ignores case.
+    fn sort_folded(&self, expr: &str) -> String;
     /// Compares the text `expr` with `value`: exactly, or with Unicode case folding.
     fn compare_text(&self, expr: &str, op: CompareOp, value: &str, case_exact: bool, out: &mut Fragment) -> String;
 }
@@ -52,7 +54,11 @@ pub struct SqliteDialect;
 fn sqlite_path(keys: &[&str]) -> String {
     let mut p = String::from("'$");
     for k in keys {
-        p.push_str(&format!(".\"{k}\""));
+        if *k == FIRST_ELEMENT {
+            p.push_str("[0]");
+        } else {
+            p.push_str(&format!(".\"{k}\""));
+        }
     }
     p.push('\'');
     p
@@ -99,6 +105,9 @@ impl Dialect for SqliteDialect {
     }
     fn json_number(&self, expr: &str) -> String {
         expr.to_owned()
+    }
+    fn sort_folded(&self, expr: &str) -> String {
+        format!("{expr} COLLATE {FOLD_COLLATION}")
     }
     fn compare_text(&self, expr: &str, op: CompareOp, value: &str, case_exact: bool, out: &mut Fragment) -> String {
         if case_exact {
@@ -147,7 +156,8 @@ pub struct PostgresDialect;
 
 /// A jsonb path literal: `'{"a","b"}'`. Keys come from the schema registry, never from clients.
 fn pg_path(keys: &[&str]) -> String {
-    let keys: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
+    let keys: Vec<String> =
+        keys.iter().map(|k| if *k == FIRST_ELEMENT { "0".to_owned() } else { format!("\"{k}\"") }).collect();
     format!("'{{{}}}'", keys.join(","))
 }
 
@@ -201,6 +211,9 @@ impl Dialect for PostgresDialect {
     }
     fn json_number(&self, expr: &str) -> String {
         format!("CAST({expr} AS numeric)")
+    }
+    fn sort_folded(&self, expr: &str) -> String {
+        format!("lower({expr})")
     }
     fn compare_text(&self, expr: &str, op: CompareOp, value: &str, case_exact: bool, out: &mut Fragment) -> String {
         // lower() folds with the database's Unicode character tables (UTF-8 locales).
@@ -689,32 +702,64 @@ fn unknown(path: &AttrPath) -> StoreError {
     StoreError::Unsupported(format!("filtering on {path} is not supported"))
 }
 
-/// The attributes lists can be sorted by, for error details.
-pub const SORTABLE: &str = "id, externalId, userName, displayName, meta.created, meta.lastModified";
-
-/// The sort key for `sortBy`, if the store can order by it.
-pub fn sort_key(kind: ResourceKind, path: &AttrPath) -> Option<SortKey> {
-    let c = column(kind, path)?;
-    Some(match c.name {
-        "id" => SortKey::Id,
-        "external_id" => SortKey::ExternalId,
-        "user_name_fold" => SortKey::UserName,
-        "display_name_fold" => SortKey::DisplayName,
-        "created" => SortKey::Created,
-        _ => SortKey::LastModified,
+/// The SQL expression a list is ordered by for `sortBy=path` (RFC 7644 §3.4.2.3): the
+/// attribute's value, folded when it is case-insensitive; for a multi-valued attribute the
+/// primary value, else the first.
+pub fn sort_expr(d: &dyn Dialect, kind: ResourceKind, path: &AttrPath) -> Result<String, StoreError> {
+    if let Some(c) = column(kind, path) {
+        return Ok(format!("r.{}", c.name));
+    }
+    let registry = Registry::builtin().map_err(StoreError::Unsupported)?;
+    let rt = registry.resource_type(kind);
+    let resolved = registry.resolve(rt, path).ok_or_else(|| unknown(path))?;
+    let attr = resolved.attr;
+    let leaf = match resolved.sub {
+        Some(s) => s,
+        None if attr.ty == AttrType::Complex => attr.sub("value").ok_or_else(|| unknown(path))?,
+        None => attr,
+    };
+    if matches!(leaf.ty, AttrType::Complex) {
+        return Err(unknown(path));
+    }
+    let mut keys = json_keys(&Resolved { sub: None, ..resolved });
+    let expr = if attr.multi_valued {
+        let value_key = (attr.ty == AttrType::Complex).then(|| leaf.name.as_str());
+        let element = |base: &str| match value_key {
+            Some(k) => d.json_scalar(base, &[k]),
+            None => d.json_element_scalar(base),
+        };
+        let primary = if attr.sub("primary").is_some() {
+            let flag = d.json_bool(&d.json_scalar("s.value", &["primary"]));
+            format!(
+                "(SELECT {} FROM {} WHERE {flag} = TRUE LIMIT 1), ",
+                element("s.value"),
+                d.json_elements("r.doc", &keys, "s")
+            )
+        } else {
+            String::new()
+        };
+        keys.push(FIRST_ELEMENT.to_owned());
+        if let Some(k) = value_key {
+            keys.push(k.to_owned());
+        }
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        format!("COALESCE({primary}{})", d.json_scalar("r.doc", &keys))
+    } else {
+        if let Some(s) = resolved.sub {
+            keys.push(s.name.clone());
+        }
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        d.json_scalar("r.doc", &keys)
+    };
+    Ok(match leaf.ty {
+        AttrType::String | AttrType::Reference if !leaf.case_exact => d.sort_folded(&expr),
+        AttrType::Integer | AttrType::Decimal => d.json_number(&expr),
+        _ => expr,
     })
 }
 
-pub fn sort_column(key: SortKey) -> &'static str {
-    match key {
-        SortKey::Id => "r.id",
-        SortKey::ExternalId => "r.external_id",
-        SortKey::UserName => "r.user_name_fold",
-        SortKey::DisplayName => "r.display_name_fold",
-        SortKey::Created => "r.created",
-        SortKey::LastModified => "r.last_modified",
-    }
-}
+/// A JSON path step meaning "the first element of the array".
+const FIRST_ELEMENT: &str = "#0";
 
 pub fn kind_literal(kind: ResourceKind) -> &'static str {
     match kind {

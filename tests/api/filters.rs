@@ -111,6 +111,25 @@ behaviour! {
         assert_eq!(names(&app, &filter).await, ["a"]);
     }
 
+    async fn sort_by_any_attribute_orders_missing_values_last(app: TestApp) {
+        seed(&app).await;
+        let order = |q: &'static str| {
+            let app = &app;
+            async move {
+                let list: Value = app.get(&format!("/Users?{q}")).await.json().await.unwrap();
+                list["Resources"].as_array().unwrap().iter().map(|r| r["userName"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(order("sortBy=title").await, ["mmüller", "bjensen", "jsmith"]);
+        assert_eq!(order("sortBy=name.familyName&sortOrder=descending").await, ["mmüller", "jsmith", "bjensen"]);
+        // emails sorts by the primary value, else the first: bjensen@…, jsmith@…, MM@…
+        assert_eq!(order("sortBy=emails").await, ["bjensen", "jsmith", "mmüller"]);
+        // Ties (both "work") keep creation order.
+        assert_eq!(order("sortBy=emails.type&sortOrder=descending").await, ["bjensen", "jsmith", "mmüller"]);
+        let res = app.get("/Users?sortBy=name").await;
+        assert_eq!(scim_error(res, 400).await["scimType"], "invalidValue");
+    }
+
     async fn type_mismatches_in_filters_are_invalid_filter(app: TestApp) {
         for f in ["active gt true", "active eq \"yes\"", "name eq \"x\"", "emails[value eq \"x\"", "title eq"] {
             let res =
