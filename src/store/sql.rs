@@ -723,7 +723,7 @@ pub fn sort_expr(d: &dyn Dialect, kind: ResourceKind, path: &AttrPath) -> Result
     }
     let mut keys = json_keys(&Resolved { sub: None, ..resolved });
     let expr = if attr.multi_valued {
-        let value_key = (attr.ty == AttrType::Complex).then(|| leaf.name.as_str());
+        let value_key = (attr.ty == AttrType::Complex).then_some(leaf.name.as_str());
         let element = |base: &str| match value_key {
             Some(k) => d.json_scalar(base, &[k]),
             None => d.json_element_scalar(base),
