@@ -4,10 +4,10 @@
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 
-use crate::http::extract::{base_url, Auth, ScimResponse};
+use crate::http::extract::{base_url, Auth, ScimJson, ScimResponse};
 use crate::http::AppState;
 use crate::scim::error::ScimError;
-use crate::service::service_provider_config;
+use crate::service::{service_provider_config, ListParams};
 
 pub async fn config(Auth(caller): Auth) -> ScimResponse {
     ScimResponse::json(service_provider_config(&caller.base_url))
@@ -46,10 +46,14 @@ pub async fn bulk(Auth(_): Auth) -> ScimError {
     ScimError::not_implemented("/Bulk is not built yet; send the operations one request at a time")
 }
 
-pub async fn root_search(Auth(_): Auth) -> ScimError {
-    ScimError::not_implemented(
-        "searching across resource types at /.search is not built yet; use /Users/.search or /Groups/.search",
-    )
+/// `POST /.search`: a SearchRequest across Users and Groups.
+pub async fn root_search(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    ScimJson(body): ScimJson,
+) -> Result<ScimResponse, ScimError> {
+    let params = ListParams::from_search_request(body)?;
+    s.service.search_all(&caller, &params).await.map(ScimResponse::json)
 }
 
 pub async fn method_not_allowed() -> ScimError {

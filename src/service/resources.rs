@@ -318,11 +318,9 @@ impl Service {
         self.store.delete(tenant, kind, id, expected).await.map_err(not_found(kind, id))
     }
 
-    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, kind = kind.name()))]
-    pub async fn list(&self, caller: &Caller, kind: ResourceKind, params: &ListParams) -> Result<Value> {
-        caller.principal.require(Scope::Read)?;
+    /// The filter, sort and page of a list request, checked against `kind`'s schema.
+    fn query_for(&self, kind: ResourceKind, params: &ListParams) -> Result<ListQuery> {
         let rt = self.resource_type(kind);
-        let projection = Projection::parse(params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
         let filter = match params.filter.as_deref().map(str::trim) {
             Some(f) if !f.is_empty() => {
                 let f: Filter = filter::parse_filter(f)?;
@@ -364,16 +362,72 @@ impl Service {
         // RFC 7644 §3.4.2.4: startIndex below 1 is 1; a negative count is 0.
         let start_index = params.start_index.unwrap_or(1).max(1) as u64;
         let count = (params.count.unwrap_or(MAX_PAGE as i64).max(0) as u64).min(MAX_PAGE);
-        let query = ListQuery { filter, sort, start_index, count };
+        Ok(ListQuery { filter, sort, start_index, count })
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, kind = kind.name()))]
+    pub async fn list(&self, caller: &Caller, kind: ResourceKind, params: &ListParams) -> Result<Value> {
+        caller.principal.require(Scope::Read)?;
+        let projection = Projection::parse(params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
+        let query = self.query_for(kind, params)?;
         let page = self.store.list(caller.principal.tenant, kind, &query, load_for(kind, &projection)).await?;
         let resources: Vec<Value> =
             page.items.iter().map(|s| render::resource(&self.registry, &caller.base_url, s, &projection)).collect();
-        Ok(json!({
-            "schemas": [LIST_RESPONSE],
-            "totalResults": page.total,
-            "startIndex": start_index,
-            "itemsPerPage": resources.len(),
-            "Resources": resources,
-        }))
+        Ok(list_response(page.total, query.start_index, resources))
     }
+
+    /// `POST /.search` (RFC 7644 §3.4.3): Users, then Groups, as one list. A filter naming an
+    /// attribute one type lacks matches nothing of that type; one no type has is an error.
+    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant))]
+    pub async fn search_all(&self, caller: &Caller, params: &ListParams) -> Result<Value> {
+        caller.principal.require(Scope::Read)?;
+        let projection = Projection::parse(params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
+        let mut queries = Vec::new();
+        let mut first_error = None;
+        for kind in [ResourceKind::User, ResourceKind::Group] {
+            match self.query_for(kind, params) {
+                Ok(q) => queries.push((kind, q)),
+                Err(e) => first_error = first_error.or(Some(e)),
+            }
+        }
+        if queries.is_empty() {
+            return Err(first_error.unwrap_or_else(|| ScimError::invalid_filter("the filter matches no resource type")));
+        }
+        let tenant = caller.principal.tenant;
+        let (start_index, mut wanted) = queries.first().map(|(_, q)| (q.start_index, q.count)).unwrap_or((1, 0));
+        // Walk the types in order: skip what lies before startIndex, then fill the page.
+        let mut skip = start_index - 1;
+        let mut total = 0;
+        let mut resources = Vec::new();
+        for (kind, mut query) in queries {
+            query.count = 0;
+            let n = self.store.list(tenant, kind, &query, Load::default()).await?.total;
+            total += n;
+            if skip >= n {
+                skip -= n;
+                continue;
+            }
+            if wanted > 0 {
+                query.start_index = skip + 1;
+                query.count = wanted;
+                let page = self.store.list(tenant, kind, &query, load_for(kind, &projection)).await?;
+                wanted -= page.items.len() as u64;
+                resources.extend(
+                    page.items.iter().map(|s| render::resource(&self.registry, &caller.base_url, s, &projection)),
+                );
+            }
+            skip = 0;
+        }
+        Ok(list_response(total, start_index, resources))
+    }
+}
+
+fn list_response(total: u64, start_index: u64, resources: Vec<Value>) -> Value {
+    json!({
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
 }

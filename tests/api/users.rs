@@ -198,6 +198,31 @@ behaviour! {
         assert!(list["Resources"][0].get("meta").is_none());
     }
 
+    async fn root_search_lists_users_then_groups_and_pages_across_them(app: TestApp) {
+        app.create_user("u1").await;
+        app.create_user("u2").await;
+        app.create_group("g1", &[]).await;
+        let search = |body: Value| app.post("/.search", body);
+        let all: Value = search(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]})).await.json().await.unwrap();
+        assert_eq!(all["totalResults"], 3);
+        let page: Value = search(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "startIndex": 2, "count": 2}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = page["Resources"].as_array().unwrap().iter().map(|r| r["meta"]["resourceType"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["User", "Group"]);
+        // displayName exists on both types; userName only on Users.
+        let by_name: Value = search(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "userName eq \"u2\""}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(by_name["totalResults"], 1);
+        let res = search(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "nope eq \"x\""})).await;
+        assert_eq!(scim_error(res, 400).await["scimType"], "invalidFilter");
+    }
+
     async fn attributes_and_excluded_attributes_shape_a_read(app: TestApp) {
         let res = app
             .post(
