@@ -216,6 +216,20 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            /// Rewrites the `resource_values` rows of one resource from its document.
+            async fn index_values(conn: &mut Conn, seq: i64, doc: &Value) -> Result<()> {
+                sqlx::query(&q("DELETE FROM resource_values WHERE resource_seq = ?")).bind(seq).execute(&mut *conn).await?;
+                for (attr, value) in sql::indexed_values(doc) {
+                    sqlx::query(&q("INSERT INTO resource_values (resource_seq, attr, value_fold) VALUES (?, ?, ?)"))
+                        .bind(seq)
+                        .bind(attr)
+                        .bind(value)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            }
+
             fn parse_scopes(s: &str) -> Vec<Scope> {
                 s.split(',').filter_map(Scope::parse).collect()
             }
@@ -247,6 +261,7 @@ macro_rules! sql_store {
                         .fetch_one(&mut *tx)
                         .await
                         .map_err(|e| classify(e, &promoted))?;
+                    index_values(&mut tx, seq, &new.doc).await?;
                     change_members(&mut tx, tenant, seq, &MemberChange::Add(new.members.clone())).await?;
                     let stored = fetch_in(&mut tx, tenant, new.kind, &new.id, load).await?;
                     tx.commit().await?;
@@ -291,6 +306,7 @@ macro_rules! sql_store {
                         let current = fetch_in(&mut tx, tenant, kind, id, Load::default()).await?;
                         return Err(StoreError::VersionMismatch { current: current.version });
                     };
+                    index_values(&mut tx, seq, &update.doc).await?;
                     for change in &update.members {
                         change_members(&mut tx, tenant, seq, change).await?;
                     }

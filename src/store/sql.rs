@@ -303,6 +303,22 @@ impl Promoted {
     }
 }
 
+/// Multi-valued sub-attributes kept, folded, in `resource_values` for index lookups by `eq`.
+pub const INDEXED_VALUES: &[(&str, &str)] = &[("emails", "value")];
+
+/// The rows of `resource_values` a document needs: `(attr, folded value)`.
+pub fn indexed_values(doc: &Value) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    for (attr, sub) in INDEXED_VALUES {
+        for item in doc.get(*attr).and_then(Value::as_array).into_iter().flatten() {
+            if let Some(v) = item.get(*sub).and_then(Value::as_str) {
+                rows.push((format!("{attr}.{sub}"), fold(v)));
+            }
+        }
+    }
+    rows
+}
+
 /// A promoted column standing in for an attribute.
 struct Column {
     name: &'static str,
@@ -408,12 +424,21 @@ impl Compiler<'_> {
         }
         let keys = json_keys(&resolved);
         if attr.multi_valued {
+            // An indexed `value eq` among the conjuncts narrows the rows by index first.
+            self.out.sql.push('(');
+            for (sub, value) in equalities(inner) {
+                if let Some(s) = attr.sub(&sub).filter(|s| is_indexed(resolved.container, attr, s)) {
+                    self.indexed_lookup(attr, s, &value);
+                    self.out.sql.push_str(" AND ");
+                    break;
+                }
+            }
             let alias = self.alias();
             self.out
                 .sql
                 .push_str(&format!("EXISTS (SELECT 1 FROM {} WHERE ", self.d.json_elements("r.doc", &keys, &alias)));
             self.filter(inner, Some(&Element { alias: &alias, attr }))?;
-            self.out.sql.push(')');
+            self.out.sql.push_str("))");
         } else {
             // A single-valued complex attribute: its sub-attributes, read from the row.
             let prefixed = prefix_filter(inner, path);
@@ -457,6 +482,12 @@ impl Compiler<'_> {
             return Ok(());
         }
         let mut keys = json_keys(&Resolved { sub: None, ..resolved });
+        if let (Some(s), Some((CompareOp::Eq, CompValue::Str(v)))) = (sub, cmp) {
+            if is_indexed(resolved.container, attr, s) {
+                self.indexed_lookup(attr, s, v);
+                return Ok(());
+            }
+        }
         if attr.multi_valued {
             let alias = self.alias();
             let element = format!("{alias}.value");
@@ -477,6 +508,15 @@ impl Compiler<'_> {
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         let expr = self.d.json_scalar("r.doc", &keys);
         self.compare(&expr, sub.unwrap_or(attr), cmp)
+    }
+
+    /// `r.seq IN (…)` over `resource_values`, answered from its index.
+    fn indexed_lookup(&mut self, attr: &Attribute, sub: &Attribute, value: &str) {
+        let p = self.out.bind(Bind::Text(fold(value)));
+        self.out.sql.push_str(&format!(
+            "r.seq IN (SELECT v.resource_seq FROM resource_values v WHERE v.attr = '{}.{}' AND v.value_fold = {p})",
+            attr.name, sub.name
+        ));
     }
 
     fn present_container(&mut self, resolved: &Resolved<'_>) -> Result<(), StoreError> {
@@ -668,6 +708,29 @@ fn m_attr(kind: ResourceKind) -> &'static str {
     match kind {
         ResourceKind::Group => "members",
         ResourceKind::User => "groups",
+    }
+}
+
+fn is_indexed(container: Container<'_>, attr: &Attribute, sub: &Attribute) -> bool {
+    container == Container::Core
+        && !sub.case_exact
+        && INDEXED_VALUES.iter().any(|(a, s)| *a == attr.name && *s == sub.name)
+}
+
+/// The `sub eq "value"` comparisons that must all hold for `f` to hold (its top-level conjuncts).
+fn equalities(f: &Filter) -> Vec<(String, String)> {
+    match f {
+        Filter::And(a, b) => {
+            let mut v = equalities(a);
+            v.extend(equalities(b));
+            v
+        }
+        Filter::Compare { path, op: CompareOp::Eq, value: CompValue::Str(v) }
+            if path.sub.is_none() && path.urn.is_none() =>
+        {
+            vec![(path.name.clone(), v.clone())]
+        }
+        _ => Vec::new(),
     }
 }
 

@@ -39,3 +39,55 @@ impl SqliteStore {
 }
 
 crate::sql_store!(SqliteStore, sqlx::Sqlite, crate::store::sql::SqliteDialect);
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+
+    use super::*;
+    use crate::scim::filter::parse_filter;
+    use crate::scim::schema::ResourceKind;
+    use crate::store::sql::{compile_filter, Bind, Fragment, SqliteDialect};
+
+    /// SQLite's plan for a user list filtered by `filter`, one line per step.
+    async fn plan(store: &SqliteStore, filter: &str) -> String {
+        let mut f = Fragment::default();
+        compile_filter(&SqliteDialect, ResourceKind::User, &parse_filter(filter).unwrap(), &mut f).unwrap();
+        let sql = format!(
+            "EXPLAIN QUERY PLAN SELECT r.doc FROM resources r WHERE r.tenant_id = ? AND r.kind = 'User' \
+             AND r.deleted_at IS NULL AND {}",
+            f.sql
+        );
+        let mut q = sqlx::query(&sql).bind(1_i64);
+        for b in &f.binds {
+            q = match b {
+                Bind::Text(s) => q.bind(s.clone()),
+                Bind::Int(i) => q.bind(*i),
+                Bind::Real(x) => q.bind(*x),
+                Bind::Bool(v) => q.bind(*v),
+            };
+        }
+        let rows = q.fetch_all(&store.pool).await.unwrap();
+        rows.iter().map(|r| r.get::<String, _>("detail")).collect::<Vec<_>>().join("\n")
+    }
+
+    #[tokio::test]
+    async fn identity_provider_lookups_are_index_searches_never_scans() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("plan.db").display());
+        let store = SqliteStore::connect(&url, 1).await.unwrap();
+        for (filter, index) in [
+            ("userName eq \"a@b.c\"", "resources_user_name"),
+            ("externalId eq \"x\"", "resources_external_id"),
+            ("id eq \"x\"", "sqlite_autoindex_resources_1"),
+            ("displayName eq \"x\"", "resources_display_name"),
+            ("emails.value eq \"a@b.c\"", "resource_values_lookup"),
+            ("emails[type eq \"work\" and value eq \"a@b.c\"]", "resource_values_lookup"),
+        ] {
+            let plan = plan(&store, filter).await;
+            println!("{filter}:\n{plan}");
+            assert!(plan.contains(index), "{filter} uses {index}:\n{plan}");
+            assert!(!plan.lines().any(|l| l.starts_with("SCAN r")), "{filter} scans the table:\n{plan}");
+        }
+    }
+}
