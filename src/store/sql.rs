@@ -272,7 +272,7 @@ pub fn parse_time(s: &str) -> Result<OffsetDateTime, StoreError> {
 /// Unicode case folding, used for every case-insensitive column and comparison
 /// (SQLite's NOCASE folds ASCII only; `MÜLLER` must find `Müller`).
 pub fn fold(s: &str) -> String {
-    caseless::default_case_fold_str(s)
+    crate::scim::filter::case_fold(s)
 }
 
 /// The columns promoted out of a document.
@@ -475,6 +475,13 @@ impl Compiler<'_> {
             None => None,
         };
         if let Some(m) = self.membership(attr, sub)? {
+            let (negate, cmp) = match cmp {
+                Some((CompareOp::Ne, v)) => (true, Some((CompareOp::Eq, v))),
+                other => (false, other),
+            };
+            if negate {
+                self.out.sql.push_str("NOT ");
+            }
             self.out.sql.push_str(&m.open);
             let leaf = sub.unwrap_or(attr);
             self.compare(&m.column, leaf, cmp)?;
@@ -489,6 +496,14 @@ impl Compiler<'_> {
             }
         }
         if attr.multi_valued {
+            // `ne` is the negation of `eq`: no element equals (the in-memory evaluator agrees).
+            let (negate, cmp) = match cmp {
+                Some((CompareOp::Ne, v)) => (true, Some((CompareOp::Eq, v))),
+                other => (false, other),
+            };
+            if negate {
+                self.out.sql.push_str("NOT ");
+            }
             let alias = self.alias();
             let element = format!("{alias}.value");
             let (expr, leaf) = match sub {

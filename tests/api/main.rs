@@ -10,6 +10,7 @@ mod concurrency;
 mod discovery;
 mod errors;
 mod etag;
+mod filter_agreement;
 mod filters;
 mod groups;
 mod helpers;

@@ -2,9 +2,21 @@
 //! filter over an attribute scimd does not know is a 400 `invalidFilter`, never an empty list.
 
 use crate::scim::error::ScimError;
-use crate::scim::filter::{CompValue, CompareOp, Filter};
+use crate::scim::filter::{AttrInfo, CompValue, CompareOp, Filter};
 use crate::scim::path::AttrPath;
 use crate::scim::schema::{AttrType, Attribute, Registry, ResourceType};
+
+/// `caseExact` from the schema, for the in-memory evaluator.
+pub struct SchemaInfo<'a> {
+    pub registry: &'a Registry,
+    pub rt: &'a ResourceType,
+}
+
+impl AttrInfo for SchemaInfo<'_> {
+    fn case_exact(&self, path: &AttrPath) -> bool {
+        self.registry.resolve(self.rt, path).is_some_and(|r| r.leaf().case_exact)
+    }
+}
 
 /// Every attribute the filter names must exist, and each comparison must suit its type.
 pub fn check(registry: &Registry, rt: &ResourceType, filter: &Filter) -> Result<(), ScimError> {
