@@ -33,6 +33,10 @@ pub enum ScimType {
     InvalidVers,
     /// The request would return sensitive information in a URI.
     Sensitive,
+    /// A paging cursor that was not issued by this server, or not for this query (RFC 9865).
+    InvalidCursor,
+    /// A paging cursor older than the advertised `cursorTimeout` (RFC 9865).
+    ExpiredCursor,
 }
 
 impl ScimType {
@@ -49,6 +53,8 @@ impl ScimType {
             ScimType::InvalidValue => "invalidValue",
             ScimType::InvalidVers => "invalidVers",
             ScimType::Sensitive => "sensitive",
+            ScimType::InvalidCursor => "invalidCursor",
+            ScimType::ExpiredCursor => "expiredCursor",
         }
     }
 }

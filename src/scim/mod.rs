@@ -3,6 +3,7 @@
 //!
 //! Must not import sqlx, axum, tokio or anything else that does I/O; `store` and `http` use it.
 
+pub mod cursor;
 pub mod error;
 pub mod filter;
 pub mod patch;

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use crate::scim::cursor::CURSOR_TIMEOUT_SECS;
 use crate::scim::error::{Result, ScimError};
 use crate::service::{Service, MAX_BODY_BYTES, MAX_PAGE};
 
@@ -15,6 +16,14 @@ pub fn service_provider_config(base_url: &str) -> Value {
         "patch": { "supported": false },
         "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": MAX_BODY_BYTES },
         "filter": { "supported": true, "maxResults": MAX_PAGE },
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": MAX_PAGE,
+            "maxPageSize": MAX_PAGE,
+            "cursorTimeout": CURSOR_TIMEOUT_SECS
+        },
         "changePassword": { "supported": true },
         "sort": { "supported": true },
         "etag": { "supported": true },

@@ -33,11 +33,13 @@ pub struct Caller {
 pub struct Service {
     pub store: Arc<dyn Store>,
     pub registry: Arc<Registry>,
+    /// Read from the store on first use (see `cursor_key`).
+    cursor_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
 }
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, registry: Arc<Registry>) -> Self {
-        Service { store, registry }
+        Service { store, registry, cursor_key: Arc::default() }
     }
 }
 

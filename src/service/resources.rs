@@ -6,6 +6,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::scim::cursor;
 use crate::scim::error::{Result, ScimError};
 use crate::scim::filter::{self, Filter};
 use crate::scim::patch::{self, MemberOp};
@@ -40,6 +41,8 @@ pub struct ListParams {
     pub sort_order: Option<String>,
     pub attributes: Option<String>,
     pub excluded_attributes: Option<String>,
+    /// RFC 9865: present (even empty) selects cursor paging.
+    pub cursor: Option<String>,
 }
 
 fn load_for(kind: ResourceKind, projection: &Projection) -> Load {
@@ -129,6 +132,7 @@ impl ListParams {
                 "sortorder" => params.sort_order = Some(text(&value)?),
                 "attributes" => params.attributes = Some(list(&value)?),
                 "excludedattributes" => params.excluded_attributes = Some(list(&value)?),
+                "cursor" => params.cursor = Some(text(&value)?),
                 _ => return Err(ScimError::invalid_syntax(format!("unknown SearchRequest attribute {key:?}"))),
             }
         }
@@ -362,18 +366,83 @@ impl Service {
         // RFC 7644 §3.4.2.4: startIndex below 1 is 1; a negative count is 0.
         let start_index = params.start_index.unwrap_or(1).max(1) as u64;
         let count = (params.count.unwrap_or(MAX_PAGE as i64).max(0) as u64).min(MAX_PAGE);
-        Ok(ListQuery { filter, sort, start_index, count })
+        Ok(ListQuery { filter, sort, start_index, count, after_seq: None })
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, kind = kind.name()))]
     pub async fn list(&self, caller: &Caller, kind: ResourceKind, params: &ListParams) -> Result<Value> {
         caller.principal.require(Scope::Read)?;
         let projection = Projection::parse(params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
+        if let Some(cursor) = &params.cursor {
+            return self.list_by_cursor(caller, kind, params, cursor, &projection).await;
+        }
         let query = self.query_for(kind, params)?;
         let page = self.store.list(caller.principal.tenant, kind, &query, load_for(kind, &projection)).await?;
         let resources: Vec<Value> =
             page.items.iter().map(|s| render::resource(&self.registry, &caller.base_url, s, &projection)).collect();
         Ok(list_response(page.total, query.start_index, resources))
+    }
+
+    /// Cursor paging (RFC 9865): pages in creation order, each starting after the last
+    /// resource of the one before, so resources created meanwhile never shift a page.
+    async fn list_by_cursor(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        params: &ListParams,
+        cursor: &str,
+        projection: &Projection,
+    ) -> Result<Value> {
+        if params.sort_by.is_some() {
+            return Err(ScimError::invalid_value("cursor paging returns resources in creation order; remove sortBy"));
+        }
+        if params.start_index.is_some() {
+            return Err(ScimError::invalid_value("use either startIndex or cursor, not both"));
+        }
+        let key = self.cursor_key().await?;
+        let digest = cursor::query_digest(params.filter.as_deref());
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let mut query = self.query_for(kind, params)?;
+        if !cursor.trim().is_empty() {
+            query.after_seq = Some(cursor::decode(&key, cursor.trim(), kind.name(), &digest, now)?.after);
+        }
+        let count = query.count;
+        // One more than asked for tells whether a next page exists.
+        query.count = count + 1;
+        let mut page = self.store.list(caller.principal.tenant, kind, &query, load_for(kind, projection)).await?;
+        let more = page.items.len() as u64 > count;
+        page.items.truncate(count as usize);
+        let next = match (more, page.items.last()) {
+            (true, Some(last)) => Some(cursor::encode(
+                &key,
+                &cursor::Position { kind: kind.name().to_owned(), after: last.seq, query: digest, issued: now },
+            )),
+            _ => None,
+        };
+        let resources: Vec<Value> =
+            page.items.iter().map(|s| render::resource(&self.registry, &caller.base_url, s, projection)).collect();
+        let mut body = json!({
+            "schemas": [LIST_RESPONSE],
+            "totalResults": page.total,
+            "itemsPerPage": resources.len(),
+            "Resources": resources,
+        });
+        if let Some(next) = next {
+            body["nextCursor"] = json!(next);
+        }
+        Ok(body)
+    }
+
+    /// The key cursors are signed with, shared through the database by every process.
+    async fn cursor_key(&self) -> Result<Vec<u8>> {
+        let key = self
+            .cursor_key
+            .get_or_try_init(|| async {
+                let initial = crate::auth::generate_secret();
+                self.store.setting("cursor_key", &initial).await.map(String::into_bytes)
+            })
+            .await?;
+        Ok(key.clone())
     }
 
     /// `POST /.search` (RFC 7644 §3.4.3): Users, then Groups, as one list. A filter naming an

@@ -54,6 +54,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// A resource as stored: the document plus what the store maintains around it.
 #[derive(Debug, Clone)]
 pub struct Stored {
+    /// The immutable position in creation order; paging cursors point after it.
+    pub seq: i64,
     pub id: String,
     pub kind: ResourceKind,
     /// Client-visible attributes, without `id`, `meta`, `members`, `groups` or `password`.
@@ -124,6 +126,8 @@ pub struct ListQuery {
     pub sort: Option<(AttrPath, bool)>,
     /// 1-based, as in RFC 7644 §3.4.2.4.
     pub start_index: u64,
+    /// Cursor paging (RFC 9865): only resources created after this position.
+    pub after_seq: Option<i64>,
     pub count: u64,
 }
 
@@ -211,4 +215,7 @@ pub trait Store: Send + Sync + 'static {
     async fn create_token(&self, tenant: TenantId, token: NewToken) -> Result<TokenRecord>;
     async fn find_token(&self, secret_hash: &str) -> Result<Option<TokenRecord>>;
     async fn has_tokens(&self) -> Result<bool>;
+
+    /// The shared setting `name`, set to `initial` if it has no value yet (first writer wins).
+    async fn setting(&self, name: &str, initial: &str) -> Result<String>;
 }

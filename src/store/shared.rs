@@ -127,6 +127,7 @@ macro_rules! sql_store {
                     None
                 };
                 Ok(Stored {
+                    seq: row.try_get("seq")?,
                     id: row.try_get("id")?,
                     kind,
                     doc,
@@ -433,6 +434,10 @@ macro_rules! sql_store {
                         sql::kind_literal(kind),
                         filter.sql
                     );
+                    let page_base = match query.after_seq {
+                        Some(after) => format!("{base} AND r.seq > {after}"),
+                        None => base.clone(),
+                    };
                     let mut conn = self.pool.acquire().await?;
                     let count_sql = q(&format!("SELECT count(*) AS n {base}"));
                     let total: i64 =
@@ -446,7 +451,7 @@ macro_rules! sql_store {
                         Some((path, false)) => format!("{} DESC NULLS FIRST, r.seq", sql::sort_expr(d(), kind, path)?),
                         None => "r.seq".to_owned(),
                     };
-                    let page_sql = q(&format!("SELECT {} {base} ORDER BY {order} LIMIT ? OFFSET ?", select_columns(load)));
+                    let page_sql = q(&format!("SELECT {} {page_base} ORDER BY {order} LIMIT ? OFFSET ?", select_columns(load)));
                     let rows = bind_all(sqlx::query(&page_sql).bind(tenant.0), &filter.binds)
                         .bind(query.count as i64)
                         .bind(query.start_index.saturating_sub(1) as i64)
@@ -504,6 +509,15 @@ macro_rules! sql_store {
                         expires: expires.as_deref().map(sql::parse_time).transpose()?,
                         revoked: revoked.is_some(),
                     }))
+                }
+
+                async fn setting(&self, name: &str, initial: &str) -> Result<String> {
+                    sqlx::query(&q("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"))
+                        .bind(name)
+                        .bind(initial)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(sqlx::query_scalar(&q("SELECT value FROM settings WHERE name = ?")).bind(name).fetch_one(&self.pool).await?)
                 }
 
                 async fn has_tokens(&self) -> Result<bool> {

@@ -223,6 +223,46 @@ behaviour! {
         assert_eq!(scim_error(res, 400).await["scimType"], "invalidFilter");
     }
 
+    async fn cursor_paging_walks_every_user_once_while_others_are_created(app: TestApp) {
+        for i in 0..5 {
+            app.create_user(&format!("c{i}")).await;
+        }
+        let mut seen = Vec::new();
+        let mut cursor = String::new();
+        for round in 0..10 {
+            let page: Value = app.get(&format!("/Users?count=2&cursor={cursor}")).await.json().await.unwrap();
+            seen.extend(page["Resources"].as_array().unwrap().iter().map(|r| r["userName"].as_str().unwrap().to_owned()));
+            if round == 0 {
+                app.create_user("late").await;
+            }
+            match page["nextCursor"].as_str() {
+                Some(next) => cursor = next.to_owned(),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ["c0", "c1", "c2", "c3", "c4", "late"]);
+    }
+
+    async fn cursors_are_tamper_evident_and_bound_to_their_query(app: TestApp) {
+        for i in 0..3 {
+            app.create_user(&format!("t{i}")).await;
+        }
+        let page: Value = app.get("/Users?count=1&cursor=").await.json().await.unwrap();
+        let next = page["nextCursor"].as_str().unwrap().to_owned();
+        let mut forged = next.clone();
+        forged.insert(3, 'x');
+        for url in [
+            format!("/Users?count=1&cursor={forged}"),
+            format!("/Users?count=1&cursor={next}&filter=userName%20pr"),
+            format!("/Groups?count=1&cursor={next}"),
+        ] {
+            let err = scim_error(app.get(&url).await, 400).await;
+            assert_eq!(err["scimType"], "invalidCursor", "{url}");
+        }
+        let err = scim_error(app.get(&format!("/Users?cursor={next}&sortBy=userName")).await, 400).await;
+        assert_eq!(err["scimType"], "invalidValue");
+    }
+
     async fn attributes_and_excluded_attributes_shape_a_read(app: TestApp) {
         let res = app
             .post(
