@@ -42,8 +42,13 @@ pub async fn me(Auth(_): Auth) -> ScimError {
     ScimError::not_implemented("/Me is not supported: scimd tokens belong to a tenant, not to a user")
 }
 
-pub async fn bulk(Auth(_): Auth) -> ScimError {
-    ScimError::not_implemented("/Bulk is not built yet; send the operations one request at a time")
+/// `POST /Bulk`: a BulkRequest, answered with a result per operation.
+pub async fn bulk(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    ScimJson(body): ScimJson,
+) -> Result<ScimResponse, ScimError> {
+    s.service.bulk(&caller, body).await.map(ScimResponse::json)
 }
 
 /// `POST /.search`: a SearchRequest across Users and Groups.

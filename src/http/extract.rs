@@ -15,7 +15,7 @@ use crate::http::error::SCIM_CONTENT_TYPE;
 use crate::http::AppState;
 use crate::scim::error::ScimError;
 use crate::scim::resource::{etag, ETagMatch};
-use crate::service::{Caller, Rendered, MAX_BODY_BYTES};
+use crate::service::{Caller, Rendered, MAX_BODY_BYTES, MAX_PAYLOAD_BYTES};
 
 /// A JSON request body sent as `application/scim+json` or `application/json`.
 pub struct ScimJson(pub Value);
@@ -40,7 +40,10 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
                 ScimError::new(
                     413,
                     None,
-                    format!("the request body is larger than the maximum of {MAX_BODY_BYTES} bytes"),
+                    format!(
+                        "the request body is too large: the maximum is {MAX_BODY_BYTES} bytes, \
+                         {MAX_PAYLOAD_BYTES} for /Bulk (bulk.maxPayloadSize)"
+                    ),
                 )
             } else {
                 ScimError::invalid_syntax(format!("the request body could not be read: {rejection}"))

@@ -22,7 +22,7 @@ use tower_http::trace::TraceLayer;
 use tracing::Level;
 
 use crate::auth::Authenticator;
-use crate::service::{Service, MAX_BODY_BYTES};
+use crate::service::{Service, MAX_BODY_BYTES, MAX_PAYLOAD_BYTES};
 use resources::{Endpoint, Groups, Users};
 
 /// Shared by every handler.
@@ -65,7 +65,7 @@ pub fn router(state: AppState) -> Router {
             "/scim/v2/Me",
             scim(get(discovery::me).post(discovery::me).put(discovery::me).patch(discovery::me).delete(discovery::me)),
         )
-        .route("/scim/v2/Bulk", scim(post(discovery::bulk)))
+        .route("/scim/v2/Bulk", scim(post(discovery::bulk)).layer(DefaultBodyLimit::max(MAX_PAYLOAD_BYTES)))
         .route("/scim/v2/.search", scim(post(discovery::root_search)));
     let router = resource_routes::<Users>(router, "Users");
     let router = resource_routes::<Groups>(router, "Groups");

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::scim::cursor::CURSOR_TIMEOUT_SECS;
 use crate::scim::error::{Result, ScimError};
-use crate::service::{Service, MAX_BODY_BYTES, MAX_PAGE};
+use crate::service::{Service, MAX_OPERATIONS, MAX_PAGE, MAX_PAYLOAD_BYTES};
 
 const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
@@ -14,7 +14,7 @@ pub fn service_provider_config(base_url: &str) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "patch": { "supported": false },
-        "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": MAX_BODY_BYTES },
+        "bulk": { "supported": true, "maxOperations": MAX_OPERATIONS, "maxPayloadSize": MAX_PAYLOAD_BYTES },
         "filter": { "supported": true, "maxResults": MAX_PAGE },
         "pagination": {
             "cursor": true,

@@ -3,12 +3,14 @@
 //!
 //! Imports `scim`, `store` and `auth`; never `http`.
 
+mod bulk;
 mod discovery;
 mod render;
 mod resources;
 
 use std::sync::Arc;
 
+pub use bulk::{MAX_OPERATIONS, MAX_PAYLOAD_BYTES};
 pub use discovery::service_provider_config;
 pub use resources::{ListParams, Rendered};
 

@@ -13,7 +13,7 @@ behaviour! {
             let body: Value = res.json().await.unwrap();
             assert_eq!(body["schemas"], json!(["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]));
             assert_eq!(body["etag"]["supported"], true);
-            assert_eq!(body["bulk"]["supported"], false);
+            assert_eq!(body["bulk"]["supported"], true);
             assert!(body["filter"]["maxResults"].as_u64().unwrap() > 0);
             assert!(body["authenticationSchemes"].as_array().unwrap().iter().any(|s| s["type"] == "oauthbearertoken"));
         }
@@ -57,9 +57,9 @@ behaviour! {
         scim_error(app.send(Method::DELETE, "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", None).await, 405).await;
     }
 
-    async fn me_and_bulk_say_clearly_that_they_are_not_built(app: TestApp) {
+    async fn me_says_clearly_that_it_is_not_built(app: TestApp) {
         scim_error(app.get("/Me").await, 501).await;
-        scim_error(app.post("/Bulk", json!({})).await, 501).await;
+
     }
 
     async fn unknown_paths_are_scim_404(app: TestApp) {

@@ -5,6 +5,7 @@
 // A failing test should panic with its message.
 
 mod auth;
+mod bulk;
 mod cli;
 mod concurrency;
 mod discovery;

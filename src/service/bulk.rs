@@ -1,0 +1,364 @@
+//! `/Bulk` (RFC 7644 §3.7): many operations in one request, each its own transaction,
+//! `bulkId` references resolved by ordering, and a result per operation.
+//!
+//! Each operation goes through the same service function as its single request, so every
+//! rule that applies to a POST or PATCH applies inside a bulk too.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::scim::error::{Result, ScimError};
+use crate::scim::projection::Projection;
+use crate::scim::resource::{etag, ETagMatch};
+use crate::scim::schema::ResourceKind;
+use crate::service::{render, Caller, Rendered, Service};
+use crate::store::Scope;
+
+pub const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
+const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+/// Most operations one request may carry (advertised as `bulk.maxOperations`).
+pub const MAX_OPERATIONS: usize = 1000;
+/// Largest bulk request body (advertised as `bulk.maxPayloadSize`).
+pub const MAX_PAYLOAD_BYTES: usize = 4 * 1024 * 1024;
+
+const BULK_ID_PREFIX: &str = "bulkId:";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// One operation as the client sent it.
+struct Operation {
+    method: Option<Method>,
+    raw_method: String,
+    bulk_id: Option<String>,
+    version: Option<String>,
+    path: String,
+    data: Option<Value>,
+}
+
+/// What happened to one operation.
+struct Outcome {
+    method: String,
+    bulk_id: Option<String>,
+    version: Option<String>,
+    location: Option<String>,
+    status: u16,
+    error: Option<ScimError>,
+}
+
+impl Outcome {
+    fn failed(op: &Operation, error: ScimError) -> Outcome {
+        Outcome {
+            method: op.raw_method.clone(),
+            bulk_id: op.bulk_id.clone(),
+            version: None,
+            location: None,
+            status: error.status,
+            error: Some(error),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        let mut o = Map::new();
+        o.insert("method".into(), json!(self.method));
+        if let Some(b) = &self.bulk_id {
+            o.insert("bulkId".into(), json!(b));
+        }
+        if let Some(v) = &self.version {
+            o.insert("version".into(), json!(v));
+        }
+        if let Some(l) = &self.location {
+            o.insert("location".into(), json!(l));
+        }
+        o.insert("status".into(), json!(self.status.to_string()));
+        if let Some(e) = &self.error {
+            let mut body = json!({"schemas": [ERROR_URN], "status": e.status.to_string(), "detail": e.detail});
+            if let Some(t) = e.scim_type {
+                body["scimType"] = json!(t.as_str());
+            }
+            o.insert("response".into(), body);
+        }
+        Value::Object(o)
+    }
+}
+
+fn parse_request(body: Value) -> Result<(Option<usize>, Vec<Operation>)> {
+    let Value::Object(body) = body else {
+        return Err(ScimError::invalid_syntax("a BulkRequest must be a JSON object"));
+    };
+    let get = |name: &str| body.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+    let listed =
+        get("schemas").and_then(Value::as_array).is_some_and(|s| s.iter().any(|u| u.as_str() == Some(BULK_REQUEST)));
+    if !listed {
+        return Err(ScimError::invalid_syntax(format!("a BulkRequest must list the schema {BULK_REQUEST}")));
+    }
+    let fail_on_errors = match get("failOnErrors") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_u64() {
+            Some(n) if n >= 1 => Some(n as usize),
+            _ => return Err(ScimError::invalid_syntax("failOnErrors must be an integer of at least 1")),
+        },
+    };
+    let Some(ops) = get("Operations").and_then(Value::as_array) else {
+        return Err(ScimError::invalid_syntax("a BulkRequest needs an Operations array"));
+    };
+    if ops.len() > MAX_OPERATIONS {
+        return Err(ScimError::new(
+            413,
+            None,
+            format!("the request has {} operations; the maximum is {MAX_OPERATIONS} (bulk.maxOperations)", ops.len()),
+        ));
+    }
+    let ops = ops
+        .iter()
+        .map(|op| {
+            let field = |name: &str| {
+                op.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name))).map(|(_, v)| v)
+            };
+            let text = |name: &str| field(name).and_then(Value::as_str).map(str::to_owned);
+            let raw_method = text("method").unwrap_or_default();
+            let method = match raw_method.to_ascii_uppercase().as_str() {
+                "POST" => Some(Method::Post),
+                "PUT" => Some(Method::Put),
+                "PATCH" => Some(Method::Patch),
+                "DELETE" => Some(Method::Delete),
+                _ => None,
+            };
+            Operation {
+                method,
+                raw_method,
+                bulk_id: text("bulkId"),
+                version: text("version"),
+                path: text("path").unwrap_or_default(),
+                data: field("data").cloned(),
+            }
+        })
+        .collect();
+    Ok((fail_on_errors, ops))
+}
+
+/// Every `bulkId:x` reference in the path and data of an operation.
+fn references(op: &Operation) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => {
+                if let Some(id) = s.strip_prefix(BULK_ID_PREFIX) {
+                    out.push(id.to_owned());
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            Value::Object(map) => map.values().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for segment in op.path.split('/') {
+        if let Some(id) = segment.strip_prefix(BULK_ID_PREFIX) {
+            out.push(id.to_owned());
+        }
+    }
+    if let Some(d) = &op.data {
+        walk(d, &mut out);
+    }
+    out
+}
+
+/// Replaces every `bulkId:x` with the id created for `x`.
+fn substitute(v: &Value, ids: &HashMap<String, String>) -> Value {
+    match v {
+        Value::String(s) => match s.strip_prefix(BULK_ID_PREFIX).and_then(|b| ids.get(b)) {
+            Some(id) => Value::String(id.clone()),
+            None => v.clone(),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(|i| substitute(i, ids)).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, i)| (k.clone(), substitute(i, ids))).collect()),
+        _ => v.clone(),
+    }
+}
+
+/// `/Users` or `/Groups/{id}` → the resource type and the id, if any.
+fn parse_path(path: &str) -> Result<(ResourceKind, Option<String>)> {
+    let bad =
+        || ScimError::invalid_value(format!("path {path:?} must be /Users, /Groups, /Users/{{id}} or /Groups/{{id}}"));
+    let mut parts = path.trim_start_matches('/').splitn(2, '/');
+    let kind = match parts.next().unwrap_or("") {
+        "Users" => ResourceKind::User,
+        "Groups" => ResourceKind::Group,
+        _ => return Err(bad()),
+    };
+    let id = parts.next().map(str::to_owned).filter(|s| !s.is_empty());
+    if id.as_deref().is_some_and(|i| i.contains('/')) {
+        return Err(bad());
+    }
+    Ok((kind, id))
+}
+
+impl Service {
+    /// Runs a BulkRequest. Errors of the request as a whole are returned; errors of single
+    /// operations are reported in the response, and the other operations proceed.
+    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant))]
+    pub async fn bulk(&self, caller: &Caller, body: Value) -> Result<Value> {
+        caller.principal.require(Scope::Write)?;
+        let (fail_on_errors, ops) = parse_request(body)?;
+        let declared: HashMap<String, usize> =
+            ops.iter().enumerate().filter_map(|(i, op)| op.bulk_id.clone().map(|b| (b, i))).collect();
+        let mut created: HashMap<String, String> = HashMap::new();
+        let mut failed_ids: Vec<String> = Vec::new();
+        let mut pending: Vec<usize> = (0..ops.len()).collect();
+        let mut outcomes = Vec::with_capacity(ops.len());
+        let mut errors = 0;
+        'passes: while !pending.is_empty() {
+            let mut progressed = false;
+            let mut still = Vec::new();
+            for i in pending {
+                let op = &ops[i];
+                if fail_on_errors.is_some_and(|limit| errors >= limit) {
+                    break 'passes;
+                }
+                let refs = references(op);
+                let outcome = if let Some(unknown) = refs.iter().find(|r| !declared.contains_key(*r)) {
+                    Some(Outcome::failed(
+                        op,
+                        ScimError::invalid_value(format!(
+                            "bulkId:{unknown} is not declared by any operation of this request"
+                        )),
+                    ))
+                } else if let Some(failed) = refs.iter().find(|r| failed_ids.contains(r)) {
+                    Some(Outcome::failed(
+                        op,
+                        ScimError::new(409, None, format!("bulkId:{failed} refers to an operation that failed")),
+                    ))
+                } else if refs.iter().all(|r| created.contains_key(r)) {
+                    Some(self.bulk_operation(caller, op, &created).await)
+                } else {
+                    None
+                };
+                match outcome {
+                    Some(o) => {
+                        progressed = true;
+                        if o.error.is_some() {
+                            errors += 1;
+                            if let Some(b) = &op.bulk_id {
+                                failed_ids.push(b.clone());
+                            }
+                        } else if let (Some(b), Some(loc)) = (&op.bulk_id, &o.location) {
+                            if op.method == Some(Method::Post) {
+                                created.insert(b.clone(), loc.rsplit('/').next().unwrap_or_default().to_owned());
+                            }
+                        }
+                        outcomes.push(o);
+                    }
+                    None => still.push(i),
+                }
+            }
+            if !progressed {
+                // What is left waits on itself: a circular reference (RFC 7644 §3.7.1).
+                for i in still {
+                    if fail_on_errors.is_some_and(|limit| errors >= limit) {
+                        break;
+                    }
+                    let op = &ops[i];
+                    errors += 1;
+                    outcomes.push(Outcome::failed(
+                        op,
+                        ScimError::new(
+                            409,
+                            None,
+                            "circular bulkId reference: these operations wait on each other; split them",
+                        ),
+                    ));
+                }
+                break;
+            }
+            pending = still;
+        }
+        Ok(json!({
+            "schemas": [BULK_RESPONSE],
+            "Operations": outcomes.iter().map(Outcome::to_json).collect::<Vec<_>>(),
+        }))
+    }
+
+    async fn bulk_operation(&self, caller: &Caller, op: &Operation, created: &HashMap<String, String>) -> Outcome {
+        let result = self.run_operation(caller, op, created).await;
+        match result {
+            Ok((status, version, location)) => Outcome {
+                method: op.raw_method.clone(),
+                bulk_id: op.bulk_id.clone(),
+                version: version.map(etag),
+                location: Some(location),
+                status,
+                error: None,
+            },
+            Err(e) => Outcome::failed(op, e),
+        }
+    }
+
+    async fn run_operation(
+        &self,
+        caller: &Caller,
+        op: &Operation,
+        created: &HashMap<String, String>,
+    ) -> Result<(u16, Option<i64>, String)> {
+        let method = op.method.ok_or_else(|| {
+            ScimError::invalid_value(format!("method {:?} is not one of POST, PUT, PATCH, DELETE", op.raw_method))
+        })?;
+        let path = match substitute(&Value::String(op.path.clone()), created) {
+            Value::String(p) => p,
+            _ => op.path.clone(),
+        };
+        let path = path
+            .split('/')
+            .map(|seg| seg.strip_prefix(BULK_ID_PREFIX).and_then(|b| created.get(b)).map(String::as_str).unwrap_or(seg))
+            .collect::<Vec<_>>()
+            .join("/");
+        let (kind, id) = parse_path(&path)?;
+        let data = op.data.as_ref().map(|d| substitute(d, created));
+        let need_data =
+            || data.clone().ok_or_else(|| ScimError::invalid_syntax(format!("{} needs data", method.as_str())));
+        let if_match = op.version.as_deref().map(ETagMatch::parse);
+        // The response carries no resource bodies, so none need rendering beyond the basics.
+        let projection = Projection::Include(Vec::new());
+        let done = |status: u16, r: Rendered| Ok((status, Some(r.version), r.location));
+        match (method, id) {
+            (Method::Post, None) => {
+                if op.bulk_id.is_none() {
+                    return Err(ScimError::invalid_syntax("a POST operation needs a bulkId"));
+                }
+                done(201, self.create(caller, kind, need_data()?, &projection).await?)
+            }
+            (Method::Put, Some(id)) => {
+                done(200, self.replace(caller, kind, &id, if_match.as_ref(), need_data()?, &projection).await?)
+            }
+            (Method::Patch, Some(id)) => {
+                done(200, self.patch(caller, kind, &id, if_match.as_ref(), need_data()?, &projection).await?)
+            }
+            (Method::Delete, Some(id)) => {
+                self.delete(caller, kind, &id, if_match.as_ref()).await?;
+                Ok((204, None, render::location(&caller.base_url, kind, &id)))
+            }
+            (Method::Post, Some(_)) => Err(ScimError::invalid_value("POST takes a resource type path such as /Users")),
+            (_, None) => Err(ScimError::invalid_value(format!(
+                "{} needs a path with an id, such as /Users/{{id}}",
+                method.as_str()
+            ))),
+        }
+    }
+}
