@@ -194,6 +194,28 @@ fn substitute(v: &Value, ids: &HashMap<String, String>) -> Value {
     }
 }
 
+/// Where the outcomes of a pass go, and what they make known to later operations.
+struct Record<'a> {
+    outcomes: &'a mut Vec<Outcome>,
+    created: &'a mut HashMap<String, String>,
+    failed_ids: &'a mut Vec<String>,
+    errors: &'a mut usize,
+}
+
+impl Record<'_> {
+    fn push(&mut self, op: &Operation, outcome: Outcome) {
+        if outcome.error.is_some() {
+            *self.errors += 1;
+            if let Some(b) = &op.bulk_id {
+                self.failed_ids.push(b.clone());
+            }
+        } else if let (Some(b), Some(loc), Some(Method::Post)) = (&op.bulk_id, &outcome.location, op.method) {
+            self.created.insert(b.clone(), loc.rsplit('/').next().unwrap_or_default().to_owned());
+        }
+        self.outcomes.push(outcome);
+    }
+}
+
 /// `/Users` or `/Groups/{id}` → the resource type and the id, if any.
 fn parse_path(path: &str) -> Result<(ResourceKind, Option<String>)> {
     let bad =
@@ -221,6 +243,8 @@ impl Service {
         let declared: HashMap<String, usize> =
             ops.iter().enumerate().filter_map(|(i, op)| op.bulk_id.clone().map(|b| (b, i))).collect();
         let mut created: HashMap<String, String> = HashMap::new();
+        // Ids created during a pass become visible to references in the next pass.
+        let mut created_next: HashMap<String, String> = HashMap::new();
         let mut failed_ids: Vec<String> = Vec::new();
         let mut pending: Vec<usize> = (0..ops.len()).collect();
         let mut outcomes = Vec::with_capacity(ops.len());
@@ -228,47 +252,75 @@ impl Service {
         'passes: while !pending.is_empty() {
             let mut progressed = false;
             let mut still = Vec::new();
+            // Consecutive runnable POSTs share one transaction (each under its own savepoint);
+            // with failOnErrors every operation runs alone so processing can stop exactly.
+            let mut batch: Vec<usize> = Vec::new();
             for i in pending {
                 let op = &ops[i];
                 if fail_on_errors.is_some_and(|limit| errors >= limit) {
                     break 'passes;
                 }
                 let refs = references(op);
-                let outcome = if let Some(unknown) = refs.iter().find(|r| !declared.contains_key(*r)) {
-                    Some(Outcome::failed(
-                        op,
-                        ScimError::invalid_value(format!(
-                            "bulkId:{unknown} is not declared by any operation of this request"
-                        )),
-                    ))
+                let ready = if let Some(unknown) = refs.iter().find(|r| !declared.contains_key(*r)) {
+                    Err(ScimError::invalid_value(format!(
+                        "bulkId:{unknown} is not declared by any operation of this request"
+                    )))
                 } else if let Some(failed) = refs.iter().find(|r| failed_ids.contains(r)) {
-                    Some(Outcome::failed(
-                        op,
-                        ScimError::new(409, None, format!("bulkId:{failed} refers to an operation that failed")),
-                    ))
-                } else if refs.iter().all(|r| created.contains_key(r)) {
-                    Some(self.bulk_operation(caller, op, &created).await)
+                    Err(ScimError::new(409, None, format!("bulkId:{failed} refers to an operation that failed")))
                 } else {
-                    None
+                    Ok(refs.iter().all(|r| created.contains_key(r)))
                 };
-                match outcome {
-                    Some(o) => {
-                        progressed = true;
-                        if o.error.is_some() {
-                            errors += 1;
-                            if let Some(b) = &op.bulk_id {
-                                failed_ids.push(b.clone());
-                            }
-                        } else if let (Some(b), Some(loc)) = (&op.bulk_id, &o.location) {
-                            if op.method == Some(Method::Post) {
-                                created.insert(b.clone(), loc.rsplit('/').next().unwrap_or_default().to_owned());
-                            }
-                        }
-                        outcomes.push(o);
+                let outcome = match ready {
+                    Err(e) => Outcome::failed(op, e),
+                    Ok(false) => {
+                        still.push(i);
+                        continue;
                     }
-                    None => still.push(i),
+                    Ok(true) if op.method == Some(Method::Post) && op.bulk_id.is_some() && fail_on_errors.is_none() => {
+                        batch.push(i);
+                        progressed = true;
+                        continue;
+                    }
+                    Ok(true) => {
+                        self.flush(
+                            caller,
+                            &ops,
+                            &mut batch,
+                            &created,
+                            &mut Record {
+                                outcomes: &mut outcomes,
+                                created: &mut created_next,
+                                failed_ids: &mut failed_ids,
+                                errors: &mut errors,
+                            },
+                        )
+                        .await;
+                        self.bulk_operation(caller, op, &created).await
+                    }
+                };
+                progressed = true;
+                Record {
+                    outcomes: &mut outcomes,
+                    created: &mut created_next,
+                    failed_ids: &mut failed_ids,
+                    errors: &mut errors,
                 }
+                .push(op, outcome);
             }
+            self.flush(
+                caller,
+                &ops,
+                &mut batch,
+                &created,
+                &mut Record {
+                    outcomes: &mut outcomes,
+                    created: &mut created_next,
+                    failed_ids: &mut failed_ids,
+                    errors: &mut errors,
+                },
+            )
+            .await;
+            created.extend(created_next.drain());
             if !progressed {
                 // What is left waits on itself: a circular reference (RFC 7644 §3.7.1).
                 for i in still {
@@ -294,6 +346,56 @@ impl Service {
             "schemas": [BULK_RESPONSE],
             "Operations": outcomes.iter().map(Outcome::to_json).collect::<Vec<_>>(),
         }))
+    }
+
+    /// Runs the batched POSTs in one store transaction and records their outcomes in order.
+    async fn flush(
+        &self,
+        caller: &Caller,
+        ops: &[Operation],
+        batch: &mut Vec<usize>,
+        created: &HashMap<String, String>,
+        record: &mut Record<'_>,
+    ) {
+        if batch.is_empty() {
+            return;
+        }
+        let mut items = Vec::with_capacity(batch.len());
+        let mut runnable = Vec::with_capacity(batch.len());
+        for &i in batch.iter() {
+            let op = &ops[i];
+            match parse_path(&op.path) {
+                Ok((kind, None)) => match &op.data {
+                    Some(d) => {
+                        items.push((kind, substitute(d, created)));
+                        runnable.push(i);
+                    }
+                    None => record.push(op, Outcome::failed(op, ScimError::invalid_syntax("POST needs data"))),
+                },
+                Ok((_, Some(_))) => record.push(
+                    op,
+                    Outcome::failed(op, ScimError::invalid_value("POST takes a resource type path such as /Users")),
+                ),
+                Err(e) => record.push(op, Outcome::failed(op, e)),
+            }
+        }
+        let results = self.create_many(caller, items).await;
+        for (i, result) in runnable.into_iter().zip(results) {
+            let op = &ops[i];
+            let outcome = match result {
+                Ok(r) => Outcome {
+                    method: op.raw_method.clone(),
+                    bulk_id: op.bulk_id.clone(),
+                    version: Some(etag(r.version)),
+                    location: Some(r.location),
+                    status: 201,
+                    error: None,
+                },
+                Err(e) => Outcome::failed(op, e),
+            };
+            record.push(op, outcome);
+        }
+        batch.clear();
     }
 
     async fn bulk_operation(&self, caller: &Caller, op: &Operation, created: &HashMap<String, String>) -> Outcome {

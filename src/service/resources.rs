@@ -165,12 +165,55 @@ impl Service {
         projection: &Projection,
     ) -> Result<Rendered> {
         caller.principal.require(Scope::Write)?;
+        let new = self.prepare_new(kind, body).await?;
+        let stored = self.store.insert(caller.principal.tenant, new, load_for(kind, projection)).await?;
+        Ok(self.rendered(caller, &stored, projection))
+    }
+
+    /// A validated new resource, its password hashed and its members taken out.
+    async fn prepare_new(&self, kind: ResourceKind, body: Value) -> Result<NewResource> {
         let mut doc = resource::normalize(&self.registry, self.resource_type(kind), body)?;
         let members = take_members(&mut doc)?.unwrap_or_default();
         let password_hash = take_password(&mut doc).await?;
-        let new = NewResource { id: uuid::Uuid::new_v4().to_string(), kind, doc, password_hash, members };
-        let stored = self.store.insert(caller.principal.tenant, new, load_for(kind, projection)).await?;
-        Ok(self.rendered(caller, &stored, projection))
+        Ok(NewResource { id: uuid::Uuid::new_v4().to_string(), kind, doc, password_hash, members })
+    }
+
+    /// Creates several resources in one store transaction (for /Bulk): each is validated and
+    /// written on its own, so each result stands alone, but they share one commit.
+    pub async fn create_many(&self, caller: &Caller, items: Vec<(ResourceKind, Value)>) -> Vec<Result<Rendered>> {
+        if let Err(e) = caller.principal.require(Scope::Write) {
+            return items.iter().map(|_| Err(e.clone())).collect();
+        }
+        let mut prepared = Vec::with_capacity(items.len());
+        for (kind, body) in items {
+            prepared.push(self.prepare_new(kind, body).await);
+        }
+        let news: Vec<NewResource> = prepared.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
+        let tenant = caller.principal.tenant;
+        let mut stored = match self.store.insert_many(tenant, news.clone(), Load::default()).await {
+            Ok(results) => results,
+            // The batch as a whole failed (the database gave up on it): one at a time instead.
+            Err(_) => {
+                let mut results = Vec::with_capacity(news.len());
+                for new in news {
+                    results.push(self.store.insert(tenant, new, Load::default()).await);
+                }
+                results
+            }
+        }
+        .into_iter();
+        let none = Projection::Include(Vec::new());
+        prepared
+            .into_iter()
+            .map(|p| {
+                p?;
+                match stored.next() {
+                    Some(Ok(s)) => Ok(self.rendered(caller, &s, &none)),
+                    Some(Err(e)) => Err(e.into()),
+                    None => Err(ScimError::new(500, None, "internal error: a bulk result went missing")),
+                }
+            })
+            .collect()
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, id = %id))]

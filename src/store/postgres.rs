@@ -13,6 +13,8 @@ use crate::store::Result;
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// PostgreSQL takes concurrent writers; row locks and constraints order them.
+    write_lock: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl PgStore {
@@ -35,7 +37,7 @@ impl PgStore {
         }
         let pool = PgPoolOptions::new().max_connections(max_connections.max(1)).connect_with(options).await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        Ok(PgStore { pool })
+        Ok(PgStore { pool, write_lock: None })
     }
 }
 

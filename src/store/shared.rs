@@ -231,40 +231,55 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn insert_in(conn: &mut Conn, tenant: TenantId, new: &NewResource, load: Load) -> Result<Stored> {
+                let promoted = Promoted::of(new.kind, &new.doc);
+                let ts = now();
+                let sql = q(&format!(
+                    "INSERT INTO resources (id, tenant_id, kind, user_name, user_name_fold, external_id, display_name, \
+                     display_name_fold, doc, password_hash, version, created, last_modified) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, {}, ?, 1, ?, ?) RETURNING seq",
+                    d().doc_param()
+                ));
+                let seq: i64 = sqlx::query_scalar(&sql)
+                    .bind(&new.id)
+                    .bind(tenant.0)
+                    .bind(new.kind.name())
+                    .bind(&promoted.user_name)
+                    .bind(&promoted.user_name_fold)
+                    .bind(&promoted.external_id)
+                    .bind(&promoted.display_name)
+                    .bind(&promoted.display_name_fold)
+                    .bind(new.doc.to_string())
+                    .bind(&new.password_hash)
+                    .bind(&ts)
+                    .bind(&ts)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(|e| classify(e, &promoted))?;
+                index_values(conn, seq, &new.doc).await?;
+                change_members(conn, tenant, seq, &MemberChange::Add(new.members.clone())).await?;
+                fetch_in(conn, tenant, new.kind, &new.id, load).await
+            }
+
             fn parse_scopes(s: &str) -> Vec<Scope> {
                 s.split(',').filter_map(Scope::parse).collect()
             }
 
             impl $store {
+                /// Waits for this process's turn to write, where the database wants one writer at
+                /// a time: queueing here is first-come first-served, while SQLite's busy handler
+                /// sleeps and retries, which turns a short queue into long tail latencies.
+                async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+                    match &self.write_lock {
+                        Some(lock) => Some(lock.lock().await),
+                        None => None,
+                    }
+                }
+
                 async fn insert_once(&self, tenant: TenantId, new: &NewResource, load: Load) -> Result<Stored> {
-                    let promoted = Promoted::of(new.kind, &new.doc);
-                    let ts = now();
+                    let _turn = self.write_turn().await;
                     let mut tx = self.pool.begin_with(d().begin_write()).await?;
-                    let sql = q(&format!(
-                        "INSERT INTO resources (id, tenant_id, kind, user_name, user_name_fold, external_id, display_name, \
-                         display_name_fold, doc, password_hash, version, created, last_modified) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, {}, ?, 1, ?, ?) RETURNING seq",
-                        d().doc_param()
-                    ));
-                    let seq: i64 = sqlx::query_scalar(&sql)
-                        .bind(&new.id)
-                        .bind(tenant.0)
-                        .bind(new.kind.name())
-                        .bind(&promoted.user_name)
-                        .bind(&promoted.user_name_fold)
-                        .bind(&promoted.external_id)
-                        .bind(&promoted.display_name)
-                        .bind(&promoted.display_name_fold)
-                        .bind(new.doc.to_string())
-                        .bind(&new.password_hash)
-                        .bind(&ts)
-                        .bind(&ts)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(|e| classify(e, &promoted))?;
-                    index_values(&mut tx, seq, &new.doc).await?;
-                    change_members(&mut tx, tenant, seq, &MemberChange::Add(new.members.clone())).await?;
-                    let stored = fetch_in(&mut tx, tenant, new.kind, &new.id, load).await?;
+                    let stored = insert_in(&mut tx, tenant, new, load).await?;
                     tx.commit().await?;
                     Ok(stored)
                 }
@@ -278,6 +293,7 @@ macro_rules! sql_store {
                     load: Load,
                 ) -> Result<Stored> {
                     let promoted = Promoted::of(kind, &update.doc);
+                    let _turn = self.write_turn().await;
                     let mut tx = self.pool.begin_with(d().begin_write()).await?;
                     let sql = q(&format!(
                         "UPDATE resources SET user_name = ?, user_name_fold = ?, external_id = ?, display_name = ?, \
@@ -323,6 +339,7 @@ macro_rules! sql_store {
                     id: &str,
                     expected_version: Option<i64>,
                 ) -> Result<()> {
+                    let _turn = self.write_turn().await;
                     let mut tx = self.pool.begin_with(d().begin_write()).await?;
                     // Soft-deleted users stay restorable but hold no name and no memberships;
                     // groups are removed with their member rows.
@@ -383,6 +400,29 @@ macro_rules! sql_store {
                     }
                 }
 
+                async fn insert_many(&self, tenant: TenantId, news: Vec<NewResource>, load: Load) -> Result<Vec<Result<Stored>>> {
+                    let _turn = self.write_turn().await;
+                    let mut tx = self.pool.begin_with(d().begin_write()).await?;
+                    let mut out = Vec::with_capacity(news.len());
+                    for new in &news {
+                        // A savepoint per resource: one that fails is undone alone.
+                        let mut one = sqlx::Connection::begin(&mut *tx).await?;
+                        match insert_in(&mut one, tenant, new, load).await {
+                            Ok(stored) => {
+                                one.commit().await?;
+                                out.push(Ok(stored));
+                            }
+                            Err(e) if retryable(&e) => return Err(e),
+                            Err(e) => {
+                                one.rollback().await?;
+                                out.push(Err(e));
+                            }
+                        }
+                    }
+                    tx.commit().await?;
+                    Ok(out)
+                }
+
                 async fn fetch(&self, tenant: TenantId, kind: ResourceKind, id: &str, load: Load) -> Result<Stored> {
                     let mut conn = self.pool.acquire().await?;
                     fetch_in(&mut conn, tenant, kind, id, load).await
@@ -440,9 +480,11 @@ macro_rules! sql_store {
                     };
                     let mut conn = self.pool.acquire().await?;
                     let count_sql = q(&format!("SELECT count(*) AS n {base}"));
-                    let total: i64 =
-                        bind_all(sqlx::query(&count_sql).bind(tenant.0), &filter.binds).fetch_one(&mut *conn).await?.try_get("n")?;
                     if query.count == 0 {
+                        let total: i64 = bind_all(sqlx::query(&count_sql).bind(tenant.0), &filter.binds)
+                            .fetch_one(&mut *conn)
+                            .await?
+                            .try_get("n")?;
                         return Ok(Page { total: total as u64, items: Vec::new() });
                     }
                     // r.seq, immutable, breaks ties: pages never repeat or skip a resource.
@@ -458,7 +500,19 @@ macro_rules! sql_store {
                         .fetch_all(&mut *conn)
                         .await?;
                     let items = rows.iter().map(|r| decode(r, load)).collect::<Result<Vec<_>>>()?;
-                    Ok(Page { total: total as u64, items })
+                    // A first page with room to spare holds every match: no need to count them
+                    // (the common case of an identity provider's `userName eq` lookup).
+                    let complete = query.start_index <= 1 && query.after_seq.is_none() && (items.len() as u64) < query.count;
+                    let total = if complete {
+                        items.len() as u64
+                    } else {
+                        let n: i64 = bind_all(sqlx::query(&count_sql).bind(tenant.0), &filter.binds)
+                            .fetch_one(&mut *conn)
+                            .await?
+                            .try_get("n")?;
+                        n as u64
+                    };
+                    Ok(Page { total, items })
                 }
 
                 async fn ensure_tenant(&self, name: &str) -> Result<TenantId> {

@@ -18,6 +18,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// SQLite has one writer at a time; writers of this process queue here for their turn.
+    write_lock: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl SqliteStore {
@@ -34,7 +36,7 @@ impl SqliteStore {
             .with_regexp();
         let pool = SqlitePoolOptions::new().max_connections(max_connections.max(1)).connect_with(options).await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, write_lock: Some(Default::default()) })
     }
 }
 

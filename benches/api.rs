@@ -1,0 +1,626 @@
+//! The performance benchmark: scimd against a bare axum + sqlx handler doing the same lookup
+//! on the same database, measured side by side in one run, printed as ratios. Never asserts.
+//!
+//! `cargo bench --bench api -- [--quick] [--users N] [--database URL] [--connections C] [--seconds S]`
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A benchmark that cannot set itself up should stop loudly.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+use scimd::auth::{generate_secret, hash_secret};
+use scimd::cli::DatabaseArgs;
+use scimd::scim::schema::ResourceKind;
+use scimd::store::{Load, MemberChange, NewResource, NewToken, Scope, Store, TenantId, Update};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// Every load loop stops at this many requests, whatever the time limit.
+const MAX_REQUESTS: u64 = 2_000_000;
+
+struct Options {
+    database: Option<String>,
+    users: usize,
+    small_users: usize,
+    connections: usize,
+    seconds: u64,
+    members: usize,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
+    let quick = args.iter().any(|a| a == "--quick");
+    let num = |flag: &str, default: usize| value(flag).and_then(|v| v.parse().ok()).unwrap_or(default);
+    Options {
+        database: value("--database"),
+        users: num("--users", if quick { 10_000 } else { 100_000 }),
+        small_users: num("--small-users", 1000),
+        connections: num("--connections", 16),
+        seconds: num("--seconds", if quick { 2 } else { 5 }) as u64,
+        members: num("--members", if quick { 10_000 } else { 100_000 }),
+    }
+}
+
+/// A database for one run: the given URL, or a new SQLite file.
+struct Db {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+struct Server {
+    addr: SocketAddr,
+    token: String,
+    store: Arc<dyn Store>,
+    tenant: TenantId,
+}
+
+async fn start_scimd(url: &str) -> Server {
+    let store = scimd::open_store(&DatabaseArgs { database: url.to_owned(), max_connections: 16 }).await.unwrap();
+    let tenant = store.ensure_tenant("default").await.unwrap();
+    let token = generate_secret();
+    store
+        .create_token(
+            tenant,
+            NewToken {
+                name: "bench".into(),
+                secret_hash: hash_secret(&token),
+                scopes: vec![Scope::Admin],
+                expires: None,
+            },
+        )
+        .await
+        .unwrap();
+    let app = scimd::app(scimd::state(store.clone(), None).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Server { addr, token, store, tenant }
+}
+
+fn user_doc(i: usize) -> Value {
+    json!({
+        "userName": format!("user{i}@example.com"),
+        "externalId": format!("ext-{i}"),
+        "displayName": format!("User {i}"),
+        "name": {"givenName": "User", "familyName": format!("Number{i}")},
+        "emails": [
+            {"value": format!("user{i}@example.com"), "type": "work", "primary": true},
+            {"value": format!("u{i}@home.example"), "type": "home"}
+        ]
+    })
+}
+
+/// Seeds `n` users through the Store trait, `connections` at a time; returns their ids.
+async fn seed(server: &Server, n: usize, connections: usize) -> Vec<String> {
+    let started = Instant::now();
+    let next = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (store, tenant, next) = (server.store.clone(), server.tenant, next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                if i >= n {
+                    return ids;
+                }
+                let id = uuid::Uuid::new_v4().to_string();
+                let new = NewResource {
+                    id: id.clone(),
+                    kind: ResourceKind::User,
+                    doc: user_doc(i),
+                    password_hash: None,
+                    members: vec![],
+                };
+                store.insert(tenant, new, Load::default()).await.unwrap();
+                ids.push(id);
+            }
+        }));
+    }
+    let mut ids = Vec::with_capacity(n);
+    for t in tasks {
+        ids.extend(t.await.unwrap());
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!("seeded {n} users in {secs:.1} s ({:.0} users/s)", n as f64 / secs);
+    ids
+}
+
+/// The bare baseline: the same lookups as plain SQL behind a minimal axum handler.
+async fn start_bare(url: &str) -> Option<SocketAddr> {
+    if !url.starts_with("sqlite") {
+        return None;
+    }
+    let options = SqliteConnectOptions::from_str(url)
+        .unwrap()
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new().max_connections(16).connect_with(options).await.unwrap();
+    async fn by_id(State(pool): State<SqlitePool>, Path(id): Path<String>) -> Result<Json<Value>, StatusCode> {
+        let doc: Option<String> = sqlx::query_scalar("SELECT doc FROM resources WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&pool)
+            .await
+            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+        let doc = doc.ok_or(StatusCode::NOT_FOUND)?;
+        serde_json::from_str(&doc).map(Json).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
+    }
+    async fn by_name(
+        State(pool): State<SqlitePool>,
+        Query(q): Query<HashMap<String, String>>,
+    ) -> Result<Json<Value>, StatusCode> {
+        let name = scimd::store::sql::fold(q.get("userName").map(String::as_str).unwrap_or(""));
+        let docs: Vec<String> = sqlx::query_scalar(
+            "SELECT doc FROM resources WHERE tenant_id = 1 AND kind = 'User' AND user_name_fold = ? AND deleted_at IS NULL",
+        )
+        .bind(name)
+        .fetch_all(&pool)
+        .await
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+        let docs: Vec<Value> = docs.iter().filter_map(|d| serde_json::from_str(d).ok()).collect();
+        Ok(Json(json!({"Resources": docs})))
+    }
+    async fn create(
+        State(pool): State<SqlitePool>,
+        Json(doc): Json<Value>,
+    ) -> Result<(StatusCode, Json<Value>), StatusCode> {
+        let name = doc["userName"].as_str().unwrap_or("").to_owned();
+        let now = "2026-01-01T00:00:00.000000Z";
+        sqlx::query(
+            "INSERT INTO resources (id, tenant_id, kind, user_name, user_name_fold, doc, version, created, last_modified) \
+             VALUES (?, 1, 'User', ?, ?, ?, 1, ?, ?)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(&name)
+        .bind(scimd::store::sql::fold(&name))
+        .bind(doc.to_string())
+        .bind(now)
+        .bind(now)
+        .execute(&pool)
+        .await
+        .map_err(|_| StatusCode::CONFLICT)?;
+        Ok((StatusCode::CREATED, Json(doc)))
+    }
+    let app =
+        Router::new().route("/users/{id}", get(by_id)).route("/users", get(by_name).post(create)).with_state(pool);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Some(addr)
+}
+
+/// One measurement: requests/s, p50 and p99 in microseconds, and the count of non-2xx answers.
+#[derive(Clone, Copy)]
+struct Stats {
+    rps: f64,
+    p50: u64,
+    p99: u64,
+    errors: u64,
+    status: u16,
+}
+
+/// Runs `connections` loops of requests for `seconds` (at most MAX_REQUESTS in all).
+async fn load<F>(connections: usize, seconds: u64, make: F) -> Stats
+where
+    F: Fn(u64) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let make = Arc::new(make);
+    let sent = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (make, sent) = (make.clone(), sent.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let (mut errors, mut last_status) = (0u64, 0u16);
+            while Instant::now() < deadline {
+                let n = sent.fetch_add(1, Ordering::Relaxed);
+                if n >= MAX_REQUESTS {
+                    break;
+                }
+                let t = Instant::now();
+                let res = make(n).send().await;
+                let ok = match res {
+                    Ok(r) => {
+                        last_status = r.status().as_u16();
+                        let good = r.status().is_success();
+                        let _ = r.bytes().await;
+                        good
+                    }
+                    Err(_) => false,
+                };
+                latencies.push(t.elapsed().as_micros() as u64);
+                if !ok {
+                    errors += 1;
+                }
+            }
+            (latencies, errors, last_status)
+        }));
+    }
+    let mut all = Vec::new();
+    let (mut errors, mut status) = (0, 0);
+    for t in tasks {
+        let (l, e, s) = t.await.unwrap();
+        all.extend(l);
+        errors += e;
+        status = status.max(s);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let pct =
+        |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
+    Stats { rps: all.len() as f64 / elapsed, p50: pct(0.50), p99: pct(0.99), errors, status }
+}
+
+fn row(name: &str, s: Stats, bare: Option<Stats>) {
+    let ratio = bare.map(|b| format!("{:.2}", s.rps / b.rps)).unwrap_or_else(|| "-".into());
+    let bare_rps = bare.map(|b| format!("{:.0}", b.rps)).unwrap_or_else(|| "-".into());
+    let bare_p99 = bare.map(|b| format!("{:.2}", b.p99 as f64 / 1000.0)).unwrap_or_else(|| "-".into());
+    println!(
+        "{name:<44} {:>9.0} {:>8.2} {:>8.2} {:>10} {:>12} {:>10}{}",
+        s.rps,
+        s.p50 as f64 / 1000.0,
+        s.p99 as f64 / 1000.0,
+        bare_rps,
+        bare_p99,
+        ratio,
+        if s.errors > 0 {
+            format!("   !! {} non-2xx answers (last status {})", s.errors, s.status)
+        } else {
+            String::new()
+        }
+    );
+}
+
+fn header() {
+    println!(
+        "{:<44} {:>9} {:>8} {:>8} {:>9} {:>10}",
+        "scenario", "req/s", "p50 ms", "p99 ms", "bare req/s", "scimd/bare"
+    );
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+struct Rng(u64);
+impl Rng {
+    fn below(&self, n: u64, salt: u64) -> u64 {
+        // SplitMix64 of the request number: cheap, stateless, spread over the range.
+        let mut z = self.0.wrapping_add(salt.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n.max(1)
+    }
+}
+
+fn main() {
+    let opts = options();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(run(opts));
+}
+
+async fn run(opts: Options) {
+    let c = opts.connections;
+    let secs = opts.seconds;
+    let http = reqwest::Client::builder().pool_max_idle_per_host(c * 2).build().unwrap();
+    println!(
+        "scimd benchmark: {} users, {} connections, {} s per scenario, database {}",
+        opts.users,
+        c,
+        secs,
+        opts.database.as_deref().unwrap_or("sqlite (temporary file)")
+    );
+
+    let db = prepare(&opts, "large");
+    let server = start_scimd(&db.url).await;
+    let ids = Arc::new(seed(&server, opts.users, c).await);
+    let bare = start_bare(&db.url).await;
+    let base = format!("http://{}/scim/v2", server.addr);
+    let n = opts.users as u64;
+    let rng = Rng(0x5eed);
+
+    header();
+    // GET by id
+    let scimd_get = {
+        let (http, base, token, ids) = (http.clone(), base.clone(), server.token.clone(), ids.clone());
+        load(c, secs, move |i| {
+            http.get(format!("{base}/Users/{}", ids[rng.below(ids.len() as u64, i) as usize])).bearer_auth(&token)
+        })
+        .await
+    };
+    let bare_get = match bare {
+        Some(addr) => {
+            let (http, ids) = (http.clone(), ids.clone());
+            Some(
+                load(c, secs, move |i| {
+                    http.get(format!("http://{addr}/users/{}", ids[Rng(0x5eed).below(ids.len() as u64, i) as usize]))
+                })
+                .await,
+            )
+        }
+        None => None,
+    };
+    row("GET /Users/{id}", scimd_get, bare_get);
+
+    // userName eq
+    let scimd_eq = eq_filter(&http, &base, &server.token, n, c, secs).await;
+    let bare_eq = match bare {
+        Some(addr) => {
+            let http = http.clone();
+            Some(
+                load(c, secs, move |i| {
+                    http.get(format!("http://{addr}/users"))
+                        .query(&[("userName", format!("user{}@example.com", Rng(7).below(n, i)))])
+                })
+                .await,
+            )
+        }
+        None => None,
+    };
+    row("GET /Users?filter=userName eq", scimd_eq, bare_eq);
+
+    // emails value path
+    let emails = {
+        let (http, base, token) = (http.clone(), base.clone(), server.token.clone());
+        load(c, secs, move |i| {
+            let f = format!("emails[type eq \"work\" and value ew \"user{}@example.com\"]", Rng(9).below(n, i));
+            http.get(format!("{base}/Users")).query(&[("filter", f)]).bearer_auth(&token)
+        })
+        .await
+    };
+    row("GET /Users?filter=emails[type eq and value ew]", emails, None);
+
+    // A 100-item page
+    let page = {
+        let (http, base, token) = (http.clone(), base.clone(), server.token.clone());
+        load(c, secs, move |i| {
+            let start = 1 + Rng(11).below(1000, i);
+            http.get(format!("{base}/Users?startIndex={start}&count=100&excludedAttributes=groups")).bearer_auth(&token)
+        })
+        .await
+    };
+    row("GET /Users?startIndex=1..1000&count=100", page, None);
+
+    // POST
+    let counter = Arc::new(AtomicU64::new(0));
+    let scimd_post = {
+        let (http, base, token, counter) = (http.clone(), base.clone(), server.token.clone(), counter.clone());
+        load(c, secs, move |_| {
+            let k = counter.fetch_add(1, Ordering::Relaxed);
+            http.post(format!("{base}/Users")).bearer_auth(&token).header("content-type", "application/scim+json").body(
+                json!({"schemas": [USER], "userName": format!("new{k}@example.com"), "displayName": "New"}).to_string(),
+            )
+        })
+        .await
+    };
+    let bare_post = match bare {
+        Some(addr) => {
+            let (http, counter) = (http.clone(), counter.clone());
+            Some(
+                load(c, secs, move |_| {
+                    let k = counter.fetch_add(1, Ordering::Relaxed);
+                    http.post(format!("http://{addr}/users"))
+                        .json(&json!({"userName": format!("bare{k}@example.com"), "displayName": "New"}))
+                })
+                .await,
+            )
+        }
+        None => None,
+    };
+    row("POST /Users", scimd_post, bare_post);
+
+    // Bulk: 1,000 creations in one request against 1,000 single POSTs.
+    let singles_started = Instant::now();
+    for k in 0..1000 {
+        let res = http
+            .post(format!("{base}/Users"))
+            .bearer_auth(&server.token)
+            .header("content-type", "application/scim+json")
+            .body(json!({"schemas": [USER], "userName": format!("single{k}@example.com")}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "single POST failed: {}", res.status());
+    }
+    let singles = 1000.0 / singles_started.elapsed().as_secs_f64();
+    let ops: Vec<Value> = (0..1000)
+        .map(|k| json!({"method": "POST", "path": "/Users", "bulkId": format!("b{k}"), "data": {"schemas": [USER], "userName": format!("bulk{k}@example.com")}}))
+        .collect();
+    let bulk_started = Instant::now();
+    let res = http
+        .post(format!("{base}/Bulk"))
+        .bearer_auth(&server.token)
+        .header("content-type", "application/scim+json")
+        .body(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let bulk_status = res.status();
+    let _ = res.bytes().await;
+    let bulk = 1000.0 / bulk_started.elapsed().as_secs_f64();
+    println!(
+        "bulk of 1,000 creations: {bulk:.0} ops/s; 1,000 single POSTs one after another: {singles:.0} ops/s; bulk/single = {:.2} (status {bulk_status})",
+        bulk / singles
+    );
+
+    // eq-filter latency at N users against at `small_users` users.
+    let small_db = prepare(&opts, "small");
+    let small = start_scimd(&small_db.url).await;
+    seed(&small, opts.small_users, c).await;
+    let small_base = format!("http://{}/scim/v2", small.addr);
+    let small_eq = eq_filter(&http, &small_base, &small.token, opts.small_users as u64, c, secs).await;
+    row(&format!("GET userName eq at {} users", opts.small_users), small_eq, None);
+    println!(
+        "eq-filter p50 ratio {}/{} users = {:.2}",
+        opts.users,
+        opts.small_users,
+        scimd_eq.p50 as f64 / small_eq.p50.max(1) as f64
+    );
+
+    groups(&http, &server, &ids, &opts).await;
+
+    println!();
+    println!("summary (bar: scimd/bare >= 0.50, p99 <= 5 ms at {c} connections)");
+    for (name, s, b) in
+        [("GET by id", scimd_get, bare_get), ("userName eq", scimd_eq, bare_eq), ("POST", scimd_post, bare_post)]
+    {
+        match b {
+            Some(b) => {
+                println!("  {name:<12} scimd/bare = {:.2}   p99 = {:.2} ms", s.rps / b.rps, s.p99 as f64 / 1000.0)
+            }
+            None => {
+                println!("  {name:<12} (no bare baseline for this database)   p99 = {:.2} ms", s.p99 as f64 / 1000.0)
+            }
+        }
+    }
+    println!("peak resident memory of the whole process (scimd, baseline and load generator): {:.0} MB", peak_rss_mb());
+}
+
+/// A fresh database for one part of the run: a new SQLite file, or a new schema of the
+/// PostgreSQL database `--database` names, so runs never see each other's rows.
+fn prepare(opts: &Options, name: &str) -> Db {
+    match &opts.database {
+        Some(url) if url.starts_with("postgres") => {
+            let schema = format!("bench_{name}_{}", uuid::Uuid::new_v4().simple());
+            let (admin, create) = (url.clone(), format!("CREATE SCHEMA {schema}"));
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    use sqlx::Connection;
+                    let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
+                    sqlx::query(&create).execute(&mut c).await.unwrap();
+                });
+            })
+            .join()
+            .unwrap();
+            let sep = if url.contains('?') { '&' } else { '?' };
+            Db { url: format!("{url}{sep}options=-c%20search_path%3D{schema}"), _dir: None }
+        }
+        Some(url) => Db { url: url.clone(), _dir: None },
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join(format!("{name}.db")).display());
+            Db { url, _dir: Some(dir) }
+        }
+    }
+}
+
+async fn eq_filter(http: &reqwest::Client, base: &str, token: &str, n: u64, c: usize, secs: u64) -> Stats {
+    let (http, base, token) = (http.clone(), base.to_owned(), token.to_owned());
+    load(c, secs, move |i| {
+        let f = format!("userName eq \"user{}@example.com\"", Rng(7).below(n, i));
+        http.get(format!("{base}/Users")).query(&[("filter", f)]).bearer_auth(&token)
+    })
+    .await
+}
+
+/// A group of `members` members built in batches of 1,000, then single-member adds and
+/// removes over HTTP PATCH, against the same on a 100-member group.
+async fn groups(http: &reqwest::Client, server: &Server, ids: &Arc<Vec<String>>, opts: &Options) {
+    let members = opts.members.min(ids.len());
+    let make_group = |name: &str| NewResource {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind: ResourceKind::Group,
+        doc: json!({"displayName": name}),
+        password_hash: None,
+        members: vec![],
+    };
+    let mut timings = Vec::new();
+    for (name, size) in [("small", 100.min(members)), ("large", members)] {
+        let group = server.store.insert(server.tenant, make_group(name), Load::default()).await.unwrap();
+        let started = Instant::now();
+        let mut version = group.version;
+        for chunk in ids[..size].chunks(1000) {
+            let update = Update {
+                doc: json!({"displayName": name}),
+                password_hash: None,
+                members: vec![MemberChange::Add(chunk.to_vec())],
+                expected_version: version,
+            };
+            version = server
+                .store
+                .update(server.tenant, ResourceKind::Group, &group.id, update, Load::default())
+                .await
+                .unwrap()
+                .version;
+        }
+        if size > 100 {
+            println!("built a group of {size} members in batches of 1,000 in {:.1} s", started.elapsed().as_secs_f64());
+        }
+        let base = format!("http://{}/scim/v2/Groups/{}", server.addr, group.id);
+        let probe = http
+            .patch(&base)
+            .bearer_auth(&server.token)
+            .header("content-type", "application/scim+json")
+            .body(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": []}).to_string())
+            .send()
+            .await
+            .unwrap();
+        if probe.status().as_u16() == 501 {
+            println!("group member add/remove over PATCH: not supported yet (PATCH answers 501)");
+            return;
+        }
+        let spare = ids[ids.len() - 1].clone();
+        let mut add = Vec::new();
+        let mut remove = Vec::new();
+        for _ in 0..200 {
+            for (op, into) in [("add", &mut add), ("remove", &mut remove)] {
+                let body = if op == "add" {
+                    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": [{"value": spare}]}]})
+                } else {
+                    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "remove", "path": format!("members[value eq \"{spare}\"]")}]})
+                };
+                let t = Instant::now();
+                let res = http
+                    .patch(&base)
+                    .bearer_auth(&server.token)
+                    .header("content-type", "application/scim+json")
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(res.status().is_success(), "member {op} failed: {}", res.status());
+                into.push(t.elapsed().as_micros() as u64);
+            }
+        }
+        add.sort_unstable();
+        remove.sort_unstable();
+        let p = |v: &Vec<u64>, q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)] as f64 / 1000.0;
+        println!(
+            "group of {size:>6} members: add one member p50 {:.2} ms p99 {:.2} ms; remove one member p50 {:.2} ms p99 {:.2} ms",
+            p(&add, 0.5),
+            p(&add, 0.99),
+            p(&remove, 0.5),
+            p(&remove, 0.99)
+        );
+        timings.push((p(&add, 0.5), p(&remove, 0.5)));
+    }
+    if let [(small_add, small_remove), (large_add, large_remove)] = timings[..] {
+        println!(
+            "member latency ratio {members}/100 members: add {:.2}, remove {:.2}",
+            large_add / small_add,
+            large_remove / small_remove
+        );
+    }
+}
