@@ -22,7 +22,7 @@ def main() -> int:
     passed = failed = skipped = 0
     for r in results:
         where = f"[{r.resource_type}] " if r.resource_type else ""
-        reason = (r.reason or "").replace("\n", " ")[:300]
+        reason = (r.reason or "").replace("\n", " ")[:1500]
         print(f"{r.status.name:10} {where}{r.title}: {reason}")
         if r.status in PASSED:
             passed += 1

@@ -13,7 +13,7 @@ const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 pub fn service_provider_config(base_url: &str) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-        "patch": { "supported": false },
+        "patch": { "supported": true },
         "bulk": { "supported": true, "maxOperations": MAX_OPERATIONS, "maxPayloadSize": MAX_PAYLOAD_BYTES },
         "filter": { "supported": true, "maxResults": MAX_PAGE },
         "pagination": {

@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{behaviour, scim_error, PATCH_OP};
+use crate::helpers::{behaviour, scim_error};
 
 behaviour! {
     async fn service_provider_config_is_served_under_both_names(app: TestApp) {
@@ -55,15 +55,6 @@ behaviour! {
             scim_error(res, 405).await;
         }
         scim_error(app.send(Method::DELETE, "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", None).await, 405).await;
-    }
-
-    async fn patch_says_clearly_that_it_is_not_built_and_changes_nothing(app: TestApp) {
-        let user: Value = app.post("/Users", json!({"schemas": [crate::helpers::USER], "userName": "p"})).await.json().await.unwrap();
-        let path = format!("/Users/{}", user["id"].as_str().unwrap());
-        let body = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "x"}]});
-        scim_error(app.patch(&path, body).await, 501).await;
-        let after: Value = app.get(&path).await.json().await.unwrap();
-        assert_eq!(after, user);
     }
 
     async fn me_says_clearly_that_it_is_not_built(app: TestApp) {

@@ -15,5 +15,6 @@ mod filter_agreement;
 mod filters;
 mod groups;
 mod helpers;
+mod patch;
 
 mod users;
