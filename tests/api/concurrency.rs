@@ -46,6 +46,49 @@ behaviour! {
         assert_eq!(now["meta"]["version"], "W/\"2\"");
     }
 
+    async fn fifty_simultaneous_patches_with_one_if_match_yield_one_success_and_412s(app: TestApp) {
+        let user = app.create_user("patched").await;
+        let path = format!("/scim/v2/Users/{}", id(&user));
+        let statuses = race(&app, 50, |base, i| {
+            app.client
+                .patch(format!("{base}{path}"))
+                .header("if-match", "W/\"1\"")
+                .header("content-type", "application/scim+json")
+                .body(
+                    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                           "Operations": [{"op": "replace", "path": "title", "value": format!("writer {i}")}]})
+                    .to_string(),
+                )
+        })
+        .await;
+        assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == 412).count(), 49, "{statuses:?}");
+    }
+
+    async fn concurrent_member_adds_to_one_group_lose_no_member(app: TestApp) {
+        let mut users = Vec::new();
+        for i in 0..40 {
+            users.push(id(&app.create_user(&format!("m{i}")).await).to_owned());
+        }
+        let group = app.create_group("Crowd", &[]).await;
+        let path = format!("/scim/v2/Groups/{}", id(&group));
+        let statuses = race(&app, 40, |base, i| {
+            app.client
+                .patch(format!("{base}{path}"))
+                .header("content-type", "application/scim+json")
+                .body(
+                    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                           "Operations": [{"op": "add", "path": "members", "value": [{"value": users[i]}]}]})
+                    .to_string(),
+                )
+        })
+        .await;
+        assert!(statuses.iter().all(|s| *s == 204), "{statuses:?}");
+        let g: Value = app.get(&format!("/Groups/{}", id(&group))).await.json().await.unwrap();
+        assert_eq!(g["members"].as_array().unwrap().len(), 40);
+        assert_eq!(g["meta"]["version"], "W/\"41\"");
+    }
+
     async fn simultaneous_puts_without_if_match_all_land_one_after_another(app: TestApp) {
         let user = app.create_user("serial").await;
         let path = format!("/scim/v2/Users/{}", id(&user));
