@@ -24,7 +24,7 @@ use sqlx::SqlitePool;
 use scimd::auth::{generate_secret, hash_secret};
 use scimd::cli::DatabaseArgs;
 use scimd::scim::schema::ResourceKind;
-use scimd::store::{Load, MemberChange, NewResource, NewToken, Scope, Store, TenantId, Update};
+use scimd::store::{Load, MemberChange, MemberRef, NewResource, NewToken, Scope, Store, TenantId, Update};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// Every load loop stops at this many requests, whatever the time limit.
@@ -555,7 +555,7 @@ async fn groups(http: &reqwest::Client, server: &Server, ids: &Arc<Vec<String>>,
             let update = Update {
                 doc: json!({"displayName": name}),
                 password_hash: None,
-                members: vec![MemberChange::Add(chunk.to_vec())],
+                members: vec![MemberChange::Add(chunk.iter().map(|id| MemberRef::id(id.clone())).collect())],
                 expected_version: version,
             };
             version = server

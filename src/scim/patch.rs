@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::scim::error::{Result, ScimError};
 use crate::scim::filter::{self, CompValue, CompareOp, Filter, PathExpr, SchemaInfo};
 use crate::scim::path::AttrPath;
-use crate::scim::resource::coerce_bool;
+use crate::scim::resource::{coerce_bool, MemberRef};
 use crate::scim::schema::{AttrType, Attribute, Container, Mutability, Registry, ResourceKind, ResourceType};
 
 pub const PATCH_OP_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -16,9 +16,9 @@ pub const PATCH_OP_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 /// Membership changes, applied in order by the store (members live in their own table).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MemberOp {
-    Add(Vec<String>),
+    Add(Vec<MemberRef>),
     Remove(Vec<String>),
-    Replace(Vec<String>),
+    Replace(Vec<MemberRef>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,7 +212,7 @@ impl Engine<'_> {
         if sub.is_some() {
             return Err(only_value_filters());
         }
-        let ids = |value: &Value| -> Result<Vec<String>> {
+        let members = |value: &Value| -> Result<Vec<MemberRef>> {
             let items: Vec<&Value> = match value {
                 Value::Array(items) => items.iter().collect(),
                 Value::Null => Vec::new(),
@@ -221,19 +221,23 @@ impl Engine<'_> {
             items
                 .into_iter()
                 .map(|m| {
-                    m.as_object()
-                        .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("value")))
-                        .and_then(|(_, v)| v.as_str())
-                        .map(str::to_owned)
-                        .ok_or_else(|| {
-                            ScimError::invalid_value("every member needs a value: the id of a User or Group")
-                        })
+                    let field = |name: &str| {
+                        m.as_object()
+                            .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+                            .and_then(|(_, v)| v.as_str())
+                            .map(str::to_owned)
+                    };
+                    let id = field("value").ok_or_else(|| {
+                        ScimError::invalid_value("every member needs a value: the id of a User or Group")
+                    })?;
+                    Ok(MemberRef { id, display: field("display").or_else(|| field("displayName")) })
                 })
                 .collect()
         };
+        let ids = |value: &Value| -> Result<Vec<String>> { Ok(members(value)?.into_iter().map(|m| m.id).collect()) };
         let op = match (kind, &expr.filter) {
-            (Op::Add, None) => MemberOp::Add(ids(value)?),
-            (Op::Replace, None) => MemberOp::Replace(ids(value)?),
+            (Op::Add, None) => MemberOp::Add(members(value)?),
+            (Op::Replace, None) => MemberOp::Replace(members(value)?),
             // Entra ID removes members with a value list; it must remove exactly those.
             (Op::Remove, None) if !value.is_null() => MemberOp::Remove(ids(value)?),
             (Op::Remove, None) => MemberOp::Replace(Vec::new()),
@@ -761,11 +765,11 @@ mod tests {
         assert_eq!(
             ops,
             vec![
-                MemberOp::Add(vec!["a".into(), "b".into()]),
+                MemberOp::Add(vec![MemberRef::id("a"), MemberRef::id("b")]),
                 MemberOp::Remove(vec!["a".into()]),
                 MemberOp::Remove(vec!["b".into(), "c".into()]),
                 MemberOp::Replace(vec![]),
-                MemberOp::Replace(vec!["d".into()]),
+                MemberOp::Replace(vec![MemberRef::id("d")]),
                 MemberOp::Replace(vec![]),
             ]
         );

@@ -135,6 +135,9 @@ impl Context {
     fn object(&mut self, attrs: &[Attribute], body: Map<String, Value>, prefix: &str) -> Result<Map<String, Value>> {
         let mut out = Map::new();
         for (key, value) in body {
+            // Microsoft's reference tests name a member's display `displayName`.
+            let key =
+                if prefix == "members" && key.eq_ignore_ascii_case("displayName") { "display".to_owned() } else { key };
             match attrs.iter().find(|a| a.name.eq_ignore_ascii_case(&key)) {
                 Some(attr) => self.attribute(&mut out, attr, value, prefix)?,
                 None => self.unknown.push(join(prefix, &key)),
@@ -234,6 +237,19 @@ fn join(prefix: &str, name: &str) -> String {
         name.to_owned()
     } else {
         format!("{prefix}.{name}")
+    }
+}
+
+/// A group member as a client names it: the member's id, and the `display` it gave, if any.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MemberRef {
+    pub id: String,
+    pub display: Option<String>,
+}
+
+impl MemberRef {
+    pub fn id(id: impl Into<String>) -> Self {
+        MemberRef { id: id.into(), display: None }
     }
 }
 

@@ -14,7 +14,7 @@ use crate::scim::projection::Projection;
 use crate::scim::resource::{self, ETagMatch};
 use crate::scim::schema::{ResourceKind, ResourceType};
 use crate::service::{render, Caller, Service, MAX_PAGE};
-use crate::store::{ListQuery, Load, MemberChange, NewResource, Scope, StoreError, Stored, Update};
+use crate::store::{ListQuery, Load, MemberChange, MemberRef, NewResource, Scope, StoreError, Stored, Update};
 
 /// How often a write without `If-Match` is recomputed after losing a race with another writer;
 /// each loss waits a little, at random, so that a crowd of writers spreads out.
@@ -59,18 +59,21 @@ fn not_found(kind: ResourceKind, id: &str) -> impl Fn(StoreError) -> ScimError +
     }
 }
 
-/// Takes `members` out of a group document: ids in order, each required.
-fn take_members(doc: &mut Value) -> Result<Option<Vec<String>>> {
+/// Takes `members` out of a group document: ids (with any `display` given) in order.
+fn take_members(doc: &mut Value) -> Result<Option<Vec<MemberRef>>> {
     let Some(members) = doc.as_object_mut().and_then(|o| o.remove("members")) else { return Ok(None) };
     let items = members.as_array().cloned().unwrap_or_default();
-    let mut ids = Vec::with_capacity(items.len());
+    let mut refs = Vec::with_capacity(items.len());
     for m in items {
         match m.get("value").and_then(Value::as_str) {
-            Some(id) if !id.is_empty() => ids.push(id.to_owned()),
+            Some(id) if !id.is_empty() => refs.push(MemberRef {
+                id: id.to_owned(),
+                display: m.get("display").and_then(Value::as_str).map(str::to_owned),
+            }),
             _ => return Err(ScimError::invalid_value("every member needs a value: the id of a User or Group")),
         }
     }
-    Ok(Some(ids))
+    Ok(Some(refs))
 }
 
 /// Takes `password` out of a user document and hashes it; it is never stored in the document.

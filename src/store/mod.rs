@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 
 use crate::scim::filter::Filter;
 use crate::scim::path::AttrPath;
+pub use crate::scim::resource::MemberRef;
 use crate::scim::schema::ResourceKind;
 
 /// A tenant's key in the store.
@@ -92,8 +93,8 @@ pub struct Load {
 /// A change to a group's membership; only the named rows are touched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MemberChange {
-    Replace(Vec<String>),
-    Add(Vec<String>),
+    Replace(Vec<MemberRef>),
+    Add(Vec<MemberRef>),
     Remove(Vec<String>),
 }
 
@@ -104,7 +105,7 @@ pub struct NewResource {
     pub kind: ResourceKind,
     pub doc: Value,
     pub password_hash: Option<String>,
-    pub members: Vec<String>,
+    pub members: Vec<MemberRef>,
 }
 
 /// A replacement document for an existing resource, written only if its version is still

@@ -19,7 +19,7 @@ macro_rules! sql_store {
             use $crate::scim::schema::ResourceKind;
             use $crate::store::sql::{self, Bind, Dialect, Fragment, Promoted};
             use $crate::store::{
-                GroupView, ListQuery, Load, MemberChange, MemberView, NewResource, NewToken, Page, Result, Scope,
+                GroupView, ListQuery, Load, MemberChange, MemberRef, MemberView, NewResource, NewToken, Page, Result, Scope,
                 Store, StoreError, Stored, TenantId, TokenRecord, Update,
             };
 
@@ -72,7 +72,7 @@ macro_rules! sql_store {
                     let agg = d().json_agg(&[
                         ("id", "m2.id"),
                         ("kind", "m2.kind"),
-                        ("display", "COALESCE(m2.display_name, m2.user_name)"),
+                        ("display", "COALESCE(m.display, m2.display_name, m2.user_name)"),
                     ]);
                     cols.push_str(&format!(
                         ", (SELECT {agg} FROM members m JOIN resources m2 ON m2.seq = m.member_seq \
@@ -188,7 +188,7 @@ macro_rules! sql_store {
             /// Applies one membership change to the group `group_seq`: one statement per change,
             /// touching only the named rows.
             async fn change_members(conn: &mut Conn, tenant: TenantId, group_seq: i64, change: &MemberChange) -> Result<()> {
-                let (clear, add, remove): (bool, &[String], &[String]) = match change {
+                let (clear, add, remove): (bool, &[MemberRef], &[String]) = match change {
                     MemberChange::Replace(ids) => (true, ids, &[]),
                     MemberChange::Add(ids) => (false, ids, &[]),
                     MemberChange::Remove(ids) => (false, &[], ids),
@@ -197,14 +197,19 @@ macro_rules! sql_store {
                     sqlx::query(&q("DELETE FROM members WHERE group_seq = ?")).bind(group_seq).execute(&mut *conn).await?;
                 }
                 if !add.is_empty() {
-                    check_members(conn, tenant, add).await?;
+                    let ids: Vec<String> = add.iter().map(|m| m.id.clone()).collect();
+                    check_members(conn, tenant, &ids).await?;
+                    let list = serde_json::to_string(add).map_err(|e| StoreError::Unsupported(e.to_string()))?;
+                    // CROSS JOIN keeps SQLite from scanning the tenant's resources for each id.
                     let sql = q(&format!(
-                        "INSERT INTO members (group_seq, member_seq) SELECT ?, r.seq FROM {} \
-                         JOIN resources r ON r.id = j.value AND r.tenant_id = ? AND r.deleted_at IS NULL \
-                         ON CONFLICT DO NOTHING",
-                        d().text_list("j")
+                        "INSERT INTO members (group_seq, member_seq, display) SELECT ?, r.seq, {} FROM {} \
+                         CROSS JOIN resources r WHERE r.id = {} AND r.tenant_id = ? AND r.deleted_at IS NULL \
+                         ON CONFLICT (group_seq, member_seq) DO UPDATE SET display = COALESCE(excluded.display, members.display)",
+                        d().json_scalar("j.value", &["display"]),
+                        d().json_list("j"),
+                        d().json_scalar("j.value", &["id"]),
                     ));
-                    sqlx::query(&sql).bind(group_seq).bind(id_list(add)?).bind(tenant.0).execute(&mut *conn).await?;
+                    sqlx::query(&sql).bind(group_seq).bind(list).bind(tenant.0).execute(&mut *conn).await?;
                 }
                 if !remove.is_empty() {
                     let sql = q(&format!(

@@ -26,6 +26,8 @@ pub trait Dialect {
     fn doc_column(&self) -> &'static str;
     /// A FROM item yielding the strings of a bound JSON array as `alias.value`.
     fn text_list(&self, alias: &str) -> String;
+    /// A FROM item yielding the objects of a bound JSON array as `alias.value`.
+    fn json_list(&self, alias: &str) -> String;
     /// An aggregate building a JSON array (as text) of objects with these keys and SQL values.
     fn json_agg(&self, pairs: &[(&str, &str)]) -> String;
     /// The scalar at `keys` inside the JSON `base`, as text (strings) or its JSON value.
@@ -80,6 +82,9 @@ impl Dialect for SqliteDialect {
         "r.doc"
     }
     fn text_list(&self, alias: &str) -> String {
+        format!("json_each(?) AS {alias}")
+    }
+    fn json_list(&self, alias: &str) -> String {
         format!("json_each(?) AS {alias}")
     }
     fn json_agg(&self, pairs: &[(&str, &str)]) -> String {
@@ -186,6 +191,9 @@ impl Dialect for PostgresDialect {
     }
     fn text_list(&self, alias: &str) -> String {
         format!("jsonb_array_elements_text(CAST(? AS jsonb)) AS {alias}(value)")
+    }
+    fn json_list(&self, alias: &str) -> String {
+        format!("jsonb_array_elements(CAST(? AS jsonb)) AS {alias}(value)")
     }
     fn json_agg(&self, pairs: &[(&str, &str)]) -> String {
         let fields: Vec<String> = pairs.iter().map(|(k, v)| format!("'{k}', {v}")).collect();

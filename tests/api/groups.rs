@@ -99,6 +99,22 @@ behaviour! {
         assert_eq!(list["Resources"][0]["displayName"], "Engineering");
     }
 
+    async fn a_display_the_client_gives_a_member_is_kept_and_displayname_is_taken_as_display(app: TestApp) {
+        let (a, b) = (app.create_user("a").await, app.create_user("b").await);
+        let res = app
+            .post(
+                "/Groups",
+                json!({"schemas": [GROUP], "displayName": "G",
+                       "members": [{"value": id(&a), "display": "Alice A."}, {"value": id(&b), "displayName": "Bob B."}]}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let g: Value = res.json().await.unwrap();
+        let display = |uid: &str| g["members"].as_array().unwrap().iter().find(|m| m["value"] == uid).unwrap()["display"].clone();
+        assert_eq!(display(id(&a)), "Alice A.");
+        assert_eq!(display(id(&b)), "Bob B.");
+    }
+
     async fn a_member_without_a_value_is_invalid(app: TestApp) {
         let res = app.post("/Groups", json!({"schemas": [GROUP], "displayName": "G", "members": [{"display": "x"}]})).await;
         let err = scim_error(res, 400).await;
