@@ -36,6 +36,12 @@ impl Principal {
         })
     }
 
+    /// The on-premises directory connector: what it writes is marked as synchronized, and only
+    /// it may change or delete such users.
+    pub fn is_sync_connector(&self) -> bool {
+        self.scopes.contains(&Scope::Sync)
+    }
+
     pub fn require(&self, needed: Scope) -> Result<(), ScimError> {
         if self.allows(needed) {
             Ok(())

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod directory;
 pub mod http;
 pub mod scim;
 pub mod service;

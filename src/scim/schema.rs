@@ -17,6 +17,7 @@ const SCHEMA_DOCUMENTS: &[&str] = &[
     include_str!("../../schemas/user.json"),
     include_str!("../../schemas/group.json"),
     include_str!("../../schemas/enterprise_user.json"),
+    include_str!("../../schemas/directory_user.json"),
     include_str!("../../schemas/service_provider_config.json"),
     include_str!("../../schemas/resource_type.json"),
     include_str!("../../schemas/schema.json"),

@@ -6,6 +6,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::directory;
 use crate::scim::cursor;
 use crate::scim::error::{Result, ScimError};
 use crate::scim::filter::{self, Filter};
@@ -168,17 +169,36 @@ impl Service {
         projection: &Projection,
     ) -> Result<Rendered> {
         caller.principal.require(Scope::Write)?;
-        let new = self.prepare_new(kind, body).await?;
+        let new = self.prepare_new(caller, kind, body).await?;
         let stored = self.store.insert(caller.principal.tenant, new, load_for(kind, projection)).await?;
         Ok(self.rendered(caller, &stored, projection))
     }
 
     /// A validated new resource, its password hashed and its members taken out.
-    async fn prepare_new(&self, kind: ResourceKind, body: Value) -> Result<NewResource> {
+    async fn prepare_new(&self, caller: &Caller, kind: ResourceKind, body: Value) -> Result<NewResource> {
         let mut doc = resource::normalize(&self.registry, self.resource_type(kind), body)?;
+        self.directory_rules(caller, kind, &mut doc)?;
         let members = take_members(&mut doc)?.unwrap_or_default();
         let password_hash = take_password(&mut doc).await?;
         Ok(NewResource { id: uuid::Uuid::new_v4().to_string(), kind, doc, password_hash, members })
+    }
+
+    /// The directory rules of DESIGN.md §4 on a user's new document: `onPremisesSyncEnabled`
+    /// set by who writes, and the license, location, role and alternate-email rules.
+    fn directory_rules(&self, caller: &Caller, kind: ResourceKind, doc: &mut Value) -> Result<()> {
+        if kind != ResourceKind::User {
+            return Ok(());
+        }
+        directory::set_synced(doc, caller.principal.is_sync_connector());
+        directory::check_user(&self.registry, doc)
+    }
+
+    /// 403 when a synced user would be changed by anything but the sync connector.
+    fn sync_lock(&self, caller: &Caller, kind: ResourceKind, current: &Stored) -> Result<()> {
+        match kind {
+            ResourceKind::User => directory::check_sync_lock(&current.doc, caller.principal.is_sync_connector()),
+            ResourceKind::Group => Ok(()),
+        }
     }
 
     /// Creates several resources in one store transaction (for /Bulk): each is validated and
@@ -189,7 +209,7 @@ impl Service {
         }
         let mut prepared = Vec::with_capacity(items.len());
         for (kind, body) in items {
-            prepared.push(self.prepare_new(kind, body).await);
+            prepared.push(self.prepare_new(caller, kind, body).await);
         }
         let news: Vec<NewResource> = prepared.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
         let tenant = caller.principal.tenant;
@@ -253,6 +273,9 @@ impl Service {
         let members = take_members(&mut doc)?;
         let password_hash = take_password(&mut doc).await?;
         self.write_loop(caller, kind, id, if_match, projection, |current| {
+            self.sync_lock(caller, kind, current)?;
+            let mut doc = doc.clone();
+            self.directory_rules(caller, kind, &mut doc)?;
             resource::check_immutable(&self.registry, rt, &current.doc, &doc)?;
             let members = match (kind, &members) {
                 (ResourceKind::Group, Some(ids)) => vec![MemberChange::Replace(ids.clone())],
@@ -283,12 +306,14 @@ impl Service {
         caller.principal.require(Scope::Write)?;
         let rt = self.resource_type(kind);
         self.write_loop(caller, kind, id, if_match, projection, |current| {
+            self.sync_lock(caller, kind, current)?;
             let mut doc = current.doc.clone();
             let patched = patch::apply_patch(&self.registry, rt, &mut doc, &body)?;
             if !patched.changed {
                 return Ok(None);
             }
-            let doc = resource::normalize(&self.registry, rt, doc)?;
+            let mut doc = resource::normalize(&self.registry, rt, doc)?;
+            self.directory_rules(caller, kind, &mut doc)?;
             resource::check_immutable(&self.registry, rt, &current.doc, &doc)?;
             let members = patched
                 .member_ops
@@ -355,17 +380,21 @@ impl Service {
     ) -> Result<()> {
         caller.principal.require(Scope::Write)?;
         let tenant = caller.principal.tenant;
-        let expected = match if_match {
-            None => None,
-            Some(m) => {
-                let current = self.store.fetch(tenant, kind, id, Load::default()).await.map_err(not_found(kind, id))?;
+        for _ in 0..WRITE_RETRIES {
+            let current = self.store.fetch(tenant, kind, id, Load::default()).await.map_err(not_found(kind, id))?;
+            if let Some(m) = if_match {
                 if !m.matches(current.version) {
                     return Err(ScimError::precondition_failed(&resource::etag(current.version)));
                 }
-                Some(current.version)
             }
-        };
-        self.store.delete(tenant, kind, id, expected).await.map_err(not_found(kind, id))
+            self.sync_lock(caller, kind, &current)?;
+            // The delete holds only if the user is still the one just checked.
+            match self.store.delete(tenant, kind, id, Some(current.version)).await {
+                Err(StoreError::VersionMismatch { .. }) if if_match.is_none() => continue,
+                other => return other.map_err(not_found(kind, id)),
+            }
+        }
+        Err(ScimError::new(409, None, "the resource is being changed by other requests right now; retry"))
     }
 
     /// The filter, sort and page of a list request, checked against `kind`'s schema.

@@ -1,0 +1,207 @@
+//! The tenant's directory rules (the Office 365 admin-center model of DESIGN.md §4) as pure
+//! checks over a user's document; the service applies them on every path that writes a user.
+//!
+//! No I/O: what needs the database (seats, names taken) is enforced by the store.
+
+use serde_json::{Map, Value};
+
+use crate::scim::error::ScimError;
+use crate::scim::schema::Registry;
+
+/// The directory extension of User.
+pub const DIRECTORY_USER: &str = "urn:scimd:schemas:extension:directory:2.0:User";
+/// The admin center accepts at most five alternate email addresses.
+pub const MAX_ALTERNATE_EMAILS: usize = 5;
+
+const SYNCED: &str = "onPremisesSyncEnabled";
+
+fn extension(doc: &Value) -> Option<&Map<String, Value>> {
+    doc.get(DIRECTORY_USER).and_then(Value::as_object)
+}
+
+fn values<'a>(ext: Option<&'a Map<String, Value>>, attr: &str) -> Vec<&'a str> {
+    ext.and_then(|e| e.get(attr))
+        .and_then(Value::as_array)
+        .map(|items| items.iter().filter_map(|i| i.get("value").and_then(Value::as_str)).collect())
+        .unwrap_or_default()
+}
+
+fn canonical_values<'a>(registry: &'a Registry, attr: &str) -> Vec<&'a str> {
+    let Some(a) = registry.schema(DIRECTORY_USER).and_then(|s| s.attribute(attr)) else { return Vec::new() };
+    let values = if a.canonical_values.is_empty() {
+        a.sub("value").map(|s| &s.canonical_values)
+    } else {
+        Some(&a.canonical_values)
+    };
+    values.map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default()
+}
+
+/// A plausible address: one `@`, something before it, a dotted domain after it, no spaces.
+fn is_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !s.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+/// Checks the directory rules of a user's document and writes catalogue values in their
+/// canonical spelling (`us` → `US`, `global administrator` → `Global administrator`).
+pub fn check_user(registry: &Registry, doc: &mut Value) -> Result<(), ScimError> {
+    let ext = extension(doc);
+    let location = ext.and_then(|e| e.get("usageLocation")).and_then(Value::as_str).map(str::to_owned);
+    let countries = canonical_values(registry, "usageLocation");
+    let location = match location {
+        Some(l) => match countries.iter().find(|c| c.eq_ignore_ascii_case(&l)) {
+            Some(c) => Some(*c),
+            None => {
+                return Err(ScimError::invalid_value(format!(
+                    "usageLocation {l:?} is not an ISO 3166-1 alpha-2 country code such as \"US\", \"NL\" or \"DE\""
+                )))
+            }
+        },
+        None => None,
+    };
+    let licenses = values(ext, "licenses");
+    if !licenses.is_empty() && location.is_none() {
+        return Err(ScimError::invalid_value(
+            "usageLocation must be set before a license is assigned: send it in the same request or set it first",
+        ));
+    }
+    let emails = values(ext, "alternateEmails");
+    if emails.len() > MAX_ALTERNATE_EMAILS {
+        return Err(ScimError::invalid_value(format!(
+            "at most {MAX_ALTERNATE_EMAILS} alternateEmails are allowed; {} were given",
+            emails.len()
+        )));
+    }
+    if let Some(bad) = emails.iter().find(|e| !is_email(e)) {
+        return Err(ScimError::invalid_value(format!("alternateEmails: {bad:?} is not an email address")));
+    }
+    let catalogue = canonical_values(registry, "adminRoles");
+    let mut roles = Vec::new();
+    for role in values(ext, "adminRoles") {
+        match catalogue.iter().find(|c| c.eq_ignore_ascii_case(role)) {
+            Some(c) => roles.push(*c),
+            None => {
+                return Err(ScimError::invalid_value(format!(
+                    "adminRoles: {role:?} is not an admin role; the roles are: {}",
+                    catalogue.join(", ")
+                )))
+            }
+        }
+    }
+    if !roles.is_empty() && emails.is_empty() {
+        return Err(ScimError::invalid_value(
+            "an admin role needs at least one alternateEmails address, where the admin can be reached if the account is locked out",
+        ));
+    }
+    // Write back the canonical spellings.
+    if let Some(ext) = doc.get_mut(DIRECTORY_USER).and_then(Value::as_object_mut) {
+        if let Some(l) = location {
+            ext.insert("usageLocation".into(), Value::String(l.to_owned()));
+        }
+        if let Some(Value::Array(items)) = ext.get_mut("adminRoles") {
+            for (item, role) in items.iter_mut().zip(roles) {
+                if let Some(o) = item.as_object_mut() {
+                    o.insert("value".into(), Value::String(role.to_owned()));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether an on-premises directory masters this user.
+pub fn is_synced(doc: &Value) -> bool {
+    extension(doc).and_then(|e| e.get(SYNCED)).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// Sets `onPremisesSyncEnabled`, which clients cannot send (it is read-only), on a new document:
+/// true when the sync connector writes, else whatever the stored user had.
+pub fn set_synced(doc: &mut Value, synced: bool) {
+    let Value::Object(map) = doc else { return };
+    let ext = map.entry(DIRECTORY_USER).or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(ext) = ext {
+        if synced {
+            ext.insert(SYNCED.into(), Value::Bool(true));
+        } else {
+            ext.remove(SYNCED);
+        }
+    }
+    if map.get(DIRECTORY_USER).and_then(Value::as_object).is_some_and(Map::is_empty) {
+        map.remove(DIRECTORY_USER);
+    }
+}
+
+/// 403 for a change to a synced user by anything but the sync connector.
+pub fn check_sync_lock(current: &Value, by_sync_connector: bool) -> Result<(), ScimError> {
+    if is_synced(current) && !by_sync_connector {
+        return Err(ScimError::forbidden(
+            "this user is synchronized from an on-premises directory: change or delete it there; \
+             the directory sync connector will bring the change here",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn check(ext: Value) -> Result<Value, ScimError> {
+        let r = Registry::load().unwrap();
+        let mut doc = json!({"userName": "u", DIRECTORY_USER: ext});
+        check_user(&r, &mut doc).map(|()| doc[DIRECTORY_USER].clone())
+    }
+
+    #[test]
+    fn a_license_needs_a_usage_location() {
+        let e = check(json!({"licenses": [{"value": "sku"}]})).unwrap_err();
+        assert!(e.detail.contains("usageLocation must be set"));
+        assert!(check(json!({"usageLocation": "nl", "licenses": [{"value": "sku"}]})).is_ok());
+    }
+
+    #[test]
+    fn usage_location_is_an_iso_code_written_in_capitals() {
+        assert_eq!(check(json!({"usageLocation": "nl"})).unwrap()["usageLocation"], "NL");
+        assert!(check(json!({"usageLocation": "Netherlands"})).is_err());
+    }
+
+    #[test]
+    fn admin_roles_come_from_the_catalogue_and_need_an_alternate_email() {
+        let e = check(json!({"adminRoles": [{"value": "Global administrator"}]})).unwrap_err();
+        assert!(e.detail.contains("at least one alternateEmails"));
+        let ok = check(json!({"alternateEmails": [{"value": "me@home.example"}], "adminRoles": [{"value": "billing ADMINISTRATOR"}]}))
+            .unwrap();
+        assert_eq!(ok["adminRoles"][0]["value"], "Billing administrator");
+        let e = check(json!({"alternateEmails": [{"value": "me@home.example"}], "adminRoles": [{"value": "Emperor"}]}))
+            .unwrap_err();
+        assert!(e.detail.contains("not an admin role"));
+    }
+
+    #[test]
+    fn at_most_five_alternate_emails_each_an_address() {
+        let six: Vec<Value> = (0..6).map(|i| json!({"value": format!("a{i}@x.example")})).collect();
+        assert!(check(json!({"alternateEmails": six})).unwrap_err().detail.contains("at most 5"));
+        assert!(check(json!({"alternateEmails": [{"value": "not an address"}]})).is_err());
+    }
+
+    #[test]
+    fn only_the_sync_connector_changes_a_synced_user() {
+        let mut doc = json!({"userName": "u"});
+        set_synced(&mut doc, true);
+        assert!(is_synced(&doc));
+        assert_eq!(check_sync_lock(&doc, false).unwrap_err().status, 403);
+        assert!(check_sync_lock(&doc, true).is_ok());
+        set_synced(&mut doc, false);
+        assert_eq!(doc, json!({"userName": "u"}));
+    }
+}
