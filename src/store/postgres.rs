@@ -27,14 +27,16 @@ impl PgStore {
     /// independent stores can share one database, as the tests do.
     pub async fn connect_in_schema(url: &str, max_connections: u32, schema: Option<&str>) -> Result<PgStore> {
         let mut options = PgConnectOptions::from_str(url)?;
+        // One plain connection first: an unreachable server fails here at once, where the pool
+        // would keep retrying until its acquire timeout.
+        let mut conn = PgConnection::connect_with(&options).await?;
         if let Some(schema) = schema {
-            let mut conn = PgConnection::connect_with(&options).await?;
             sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", schema.replace('"', "")))
                 .execute(&mut conn)
                 .await?;
-            conn.close().await?;
             options = options.options([("search_path", schema)]);
         }
+        conn.close().await?;
         let pool = PgPoolOptions::new().max_connections(max_connections.max(1)).connect_with(options).await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         Ok(PgStore { pool, write_lock: None })

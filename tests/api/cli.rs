@@ -85,6 +85,37 @@ async fn serve_prints_a_first_token_once_serves_and_stops_on_sigterm() {
 }
 
 #[tokio::test]
+async fn serve_with_an_unreachable_postgres_fails_at_start_up_with_one_line() {
+    let out =
+        Command::new(BIN).args(["serve", "--database", "postgres://postgres@127.0.0.1:1/nowhere"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("cannot open the PostgreSQL database"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
+
+#[tokio::test]
+async fn a_database_migrated_by_a_newer_scimd_is_refused_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(&dir);
+    let out = Command::new(BIN).args(["token", "create", "--scope", "read", "--database", &url]).output().unwrap();
+    assert!(out.status.success());
+    let path = dir.path().join("cli.db");
+    let status = Command::new("sqlite3")
+        .arg(&path)
+        .arg("INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) VALUES (9999, 'future', CURRENT_TIMESTAMP, 1, x'00', 0)")
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: the sqlite3 command is not installed");
+        return;
+    }
+    let out = Command::new(BIN).args(["token", "create", "--scope", "read", "--database", &url]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("migrated by a newer scimd"), "{stderr}");
+}
+
+#[tokio::test]
 async fn serve_with_an_unusable_database_url_fails_with_one_line() {
     let out = Command::new(BIN).args(["serve", "--database", "mysql://nowhere"]).output().unwrap();
     assert!(!out.status.success());
