@@ -194,18 +194,20 @@ fn substitute(v: &Value, ids: &HashMap<String, String>) -> Value {
     }
 }
 
-/// Where the outcomes of a pass go, and what they make known to later operations.
-struct Record<'a> {
-    outcomes: &'a mut Vec<Outcome>,
-    created: &'a mut HashMap<String, String>,
-    failed_ids: &'a mut Vec<String>,
-    errors: &'a mut usize,
+/// The outcomes so far, and what they make known to later operations.
+#[derive(Default)]
+struct Record {
+    outcomes: Vec<Outcome>,
+    /// Ids created during a pass; references see them from the next pass on.
+    created: HashMap<String, String>,
+    failed_ids: Vec<String>,
+    errors: usize,
 }
 
-impl Record<'_> {
+impl Record {
     fn push(&mut self, op: &Operation, outcome: Outcome) {
         if outcome.error.is_some() {
-            *self.errors += 1;
+            self.errors += 1;
             if let Some(b) = &op.bulk_id {
                 self.failed_ids.push(b.clone());
             }
@@ -243,12 +245,8 @@ impl Service {
         let declared: HashMap<String, usize> =
             ops.iter().enumerate().filter_map(|(i, op)| op.bulk_id.clone().map(|b| (b, i))).collect();
         let mut created: HashMap<String, String> = HashMap::new();
-        // Ids created during a pass become visible to references in the next pass.
-        let mut created_next: HashMap<String, String> = HashMap::new();
-        let mut failed_ids: Vec<String> = Vec::new();
+        let mut record = Record::default();
         let mut pending: Vec<usize> = (0..ops.len()).collect();
-        let mut outcomes = Vec::with_capacity(ops.len());
-        let mut errors = 0;
         'passes: while !pending.is_empty() {
             let mut progressed = false;
             let mut still = Vec::new();
@@ -257,7 +255,7 @@ impl Service {
             let mut batch: Vec<usize> = Vec::new();
             for i in pending {
                 let op = &ops[i];
-                if fail_on_errors.is_some_and(|limit| errors >= limit) {
+                if fail_on_errors.is_some_and(|limit| record.errors >= limit) {
                     break 'passes;
                 }
                 let refs = references(op);
@@ -265,7 +263,7 @@ impl Service {
                     Err(ScimError::invalid_value(format!(
                         "bulkId:{unknown} is not declared by any operation of this request"
                     )))
-                } else if let Some(failed) = refs.iter().find(|r| failed_ids.contains(r)) {
+                } else if let Some(failed) = refs.iter().find(|r| record.failed_ids.contains(r)) {
                     Err(ScimError::new(409, None, format!("bulkId:{failed} refers to an operation that failed")))
                 } else {
                     Ok(refs.iter().all(|r| created.contains_key(r)))
@@ -282,54 +280,24 @@ impl Service {
                         continue;
                     }
                     Ok(true) => {
-                        self.flush(
-                            caller,
-                            &ops,
-                            &mut batch,
-                            &created,
-                            &mut Record {
-                                outcomes: &mut outcomes,
-                                created: &mut created_next,
-                                failed_ids: &mut failed_ids,
-                                errors: &mut errors,
-                            },
-                        )
-                        .await;
+                        self.flush(caller, &ops, &mut batch, &created, &mut record).await;
                         self.bulk_operation(caller, op, &created).await
                     }
                 };
                 progressed = true;
-                Record {
-                    outcomes: &mut outcomes,
-                    created: &mut created_next,
-                    failed_ids: &mut failed_ids,
-                    errors: &mut errors,
-                }
-                .push(op, outcome);
+                record.push(op, outcome);
             }
-            self.flush(
-                caller,
-                &ops,
-                &mut batch,
-                &created,
-                &mut Record {
-                    outcomes: &mut outcomes,
-                    created: &mut created_next,
-                    failed_ids: &mut failed_ids,
-                    errors: &mut errors,
-                },
-            )
-            .await;
-            created.extend(created_next.drain());
+            self.flush(caller, &ops, &mut batch, &created, &mut record).await;
+            created.extend(record.created.drain());
             if !progressed {
                 // What is left waits on itself: a circular reference (RFC 7644 §3.7.1).
                 for i in still {
-                    if fail_on_errors.is_some_and(|limit| errors >= limit) {
+                    if fail_on_errors.is_some_and(|limit| record.errors >= limit) {
                         break;
                     }
                     let op = &ops[i];
-                    errors += 1;
-                    outcomes.push(Outcome::failed(
+                    record.errors += 1;
+                    record.outcomes.push(Outcome::failed(
                         op,
                         ScimError::new(
                             409,
@@ -344,7 +312,7 @@ impl Service {
         }
         Ok(json!({
             "schemas": [BULK_RESPONSE],
-            "Operations": outcomes.iter().map(Outcome::to_json).collect::<Vec<_>>(),
+            "Operations": record.outcomes.iter().map(Outcome::to_json).collect::<Vec<_>>(),
         }))
     }
 
@@ -355,7 +323,7 @@ impl Service {
         ops: &[Operation],
         batch: &mut Vec<usize>,
         created: &HashMap<String, String>,
-        record: &mut Record<'_>,
+        record: &mut Record,
     ) {
         if batch.is_empty() {
             return;

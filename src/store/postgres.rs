@@ -39,6 +39,9 @@ impl PgStore {
         conn.close().await?;
         let pool = PgPoolOptions::new().max_connections(max_connections.max(1)).connect_with(options).await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        // Fresh statistics, so the planner picks the lookup indexes even where autovacuum is
+        // off or has not run yet; ANALYZE samples a bounded number of rows, so it stays quick.
+        sqlx::query("ANALYZE resources, members, resource_values").execute(&pool).await?;
         Ok(PgStore { pool, write_lock: None })
     }
 }

@@ -81,7 +81,7 @@ mod tests {
         for (filter, index) in [
             ("userName eq \"a@b.c\"", "resources_user_name"),
             ("externalId eq \"x\"", "resources_external_id"),
-            ("id eq \"x\"", "sqlite_autoindex_resources_1"),
+            ("id eq \"x\"", "id=?)"),
             ("displayName eq \"x\"", "resources_display_name"),
             ("emails.value eq \"a@b.c\"", "resource_values_lookup"),
             ("emails[type eq \"work\" and value eq \"a@b.c\"]", "resource_values_lookup"),
