@@ -148,6 +148,15 @@ impl Authenticator {
             }
         }
         let record = self.store.find_token(hash).await.map_err(ScimError::internal)?;
+        if let Some(rec) = &record {
+            // At most once per cache period per token, off the request's path.
+            let (store, id) = (self.store.clone(), rec.id);
+            tokio::spawn(async move {
+                if let Err(e) = store.touch_token(id).await {
+                    tracing::warn!(error = %e, "could not record a token's last use");
+                }
+            });
+        }
         if let (Some(rec), Ok(mut cache)) = (&record, self.cache.lock()) {
             if cache.len() > 10_000 {
                 cache.clear();

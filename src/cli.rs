@@ -29,6 +29,27 @@ pub enum Command {
     /// Manage bearer tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage tenants: organisations whose data no other tenant's tokens can see.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Add {
+        /// The tenant's name (also the user name for HTTP Basic).
+        name: String,
+    },
+    /// List tenants with how many users and groups each holds.
+    List,
+    /// Remove a tenant with all its tokens, users and groups.
+    Remove {
+        name: String,
+        /// Remove it even though it still holds users or groups.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -61,5 +82,16 @@ pub enum TokenCommand {
         /// A name to recognise the token by.
         #[arg(long, default_value = "cli")]
         name: String,
+        /// Lifetime, such as 90d, 12h or 30m; none means it never expires.
+        #[arg(long)]
+        expires: Option<String>,
     },
+    /// List tokens (never their secrets).
+    List {
+        /// Only this tenant's tokens.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Revoke a token by the id `token list` shows; it stops working within two seconds.
+    Revoke { id: i64 },
 }

@@ -16,10 +16,11 @@ pub mod telemetry;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
 use crate::auth::{hash_secret, Authenticator};
-use crate::cli::{Cli, Command, DatabaseArgs, ServeArgs, TokenCommand};
+use crate::cli::{Cli, Command, DatabaseArgs, ServeArgs, TenantCommand, TokenCommand};
 use crate::http::AppState;
 use crate::scim::schema::Registry;
 use crate::service::Service;
@@ -78,17 +79,120 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Some(Command::Serve(args)) => serve(&cli.db, args).await,
-        Some(Command::Token(TokenCommand::Create { tenant, scope, name })) => {
+        Some(Command::Token(command)) => token_command(&cli.db, command).await,
+        Some(Command::Tenant(command)) => tenant_command(&cli.db, command).await,
+    }
+}
+
+async fn token_command(db: &DatabaseArgs, command: TokenCommand) -> anyhow::Result<()> {
+    let store = open_store(db).await?;
+    match command {
+        TokenCommand::Create { tenant, scope, name, expires } => {
             let scopes = parse_scopes(&scope)?;
-            let store = open_store(&cli.db).await?;
+            let expires = expires.as_deref().map(parse_lifetime).transpose()?.map(|d| OffsetDateTime::now_utc() + d);
             let tenant = store.ensure_tenant(&tenant).await?;
             let secret = auth::generate_secret();
-            store
-                .create_token(tenant, NewToken { name, secret_hash: hash_secret(&secret), scopes, expires: None })
-                .await?;
+            store.create_token(tenant, NewToken { name, secret_hash: hash_secret(&secret), scopes, expires }).await?;
             println!("{secret}");
-            Ok(())
         }
+        TokenCommand::List { tenant } => {
+            let tenant = match tenant {
+                Some(name) => {
+                    Some(store.find_tenant(&name).await?.with_context(|| format!("no tenant called {name:?}"))?)
+                }
+                None => None,
+            };
+            println!(
+                "{:>5}  {:<16} {:<20} {:<22} {:<20} {:<20} status",
+                "id", "tenant", "name", "scopes", "created", "last used"
+            );
+            let now = OffsetDateTime::now_utc();
+            for t in store.list_tokens(tenant).await? {
+                let day = |d: Option<OffsetDateTime>| {
+                    d.map(|d| crate::scim::resource::format_datetime(d)[..19].to_owned()).unwrap_or_else(|| "-".into())
+                };
+                let status = if t.revoked {
+                    "revoked".to_owned()
+                } else if t.expires.is_some_and(|e| e <= now) {
+                    "expired".to_owned()
+                } else {
+                    t.expires.map(|e| format!("expires {}", day(Some(e)))).unwrap_or_else(|| "active".into())
+                };
+                let scopes: Vec<&str> = t.scopes.iter().map(|s| s.as_str()).collect();
+                println!(
+                    "{:>5}  {:<16} {:<20} {:<22} {:<20} {:<20} {status}",
+                    t.id,
+                    t.tenant_name,
+                    t.name,
+                    scopes.join(","),
+                    day(Some(t.created)),
+                    day(t.last_used)
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => match store.revoke_token(id).await {
+            Ok(()) => eprintln!("token {id} revoked"),
+            Err(StoreError::NotFound) => bail!("no token with id {id}; `scimd token list` shows them"),
+            Err(e) => return Err(e.into()),
+        },
+    }
+    Ok(())
+}
+
+async fn tenant_command(db: &DatabaseArgs, command: TenantCommand) -> anyhow::Result<()> {
+    let store = open_store(db).await?;
+    match command {
+        TenantCommand::Add { name } => {
+            if store.find_tenant(&name).await?.is_some() {
+                bail!("tenant {name:?} already exists");
+            }
+            store.ensure_tenant(&name).await?;
+            eprintln!(
+                "tenant {name:?} created; give it a token with `scimd token create --tenant {name} --scope read,write`"
+            );
+        }
+        TenantCommand::List => {
+            println!("{:<24} {:>10} {:>10}  created", "tenant", "users", "groups");
+            for t in store.list_tenants().await? {
+                println!(
+                    "{:<24} {:>10} {:>10}  {}",
+                    t.name,
+                    t.users,
+                    t.groups,
+                    crate::scim::resource::format_datetime(t.created)
+                );
+            }
+        }
+        TenantCommand::Remove { name, force } => {
+            let tenants = store.list_tenants().await?;
+            let t = tenants.iter().find(|t| t.name == name).with_context(|| format!("no tenant called {name:?}"))?;
+            if (t.users > 0 || t.groups > 0) && !force {
+                bail!(
+                    "tenant {name:?} holds {} users and {} groups; add --force to remove them with it",
+                    t.users,
+                    t.groups
+                );
+            }
+            store.remove_tenant(t.id).await?;
+            eprintln!("tenant {name:?} removed");
+        }
+    }
+    Ok(())
+}
+
+/// `90d`, `12h`, `30m`: a token's lifetime.
+fn parse_lifetime(s: &str) -> anyhow::Result<time::Duration> {
+    let bad = || anyhow::anyhow!("--expires {s:?} is not a lifetime such as 90d, 12h or 30m");
+    let (n, unit) = s.trim().split_at(s.trim().len().saturating_sub(1));
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    if n <= 0 {
+        return Err(bad());
+    }
+    match unit {
+        "d" => Ok(time::Duration::days(n)),
+        "h" => Ok(time::Duration::hours(n)),
+        "m" => Ok(time::Duration::minutes(n)),
+        _ => Err(bad()),
     }
 }
 

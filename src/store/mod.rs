@@ -177,8 +177,20 @@ pub struct TokenRecord {
     pub name: String,
     pub secret_hash: String,
     pub scopes: Vec<Scope>,
+    pub created: OffsetDateTime,
     pub expires: Option<OffsetDateTime>,
+    pub last_used: Option<OffsetDateTime>,
     pub revoked: bool,
+}
+
+/// A tenant and how much it holds.
+#[derive(Debug, Clone)]
+pub struct TenantInfo {
+    pub id: TenantId,
+    pub name: String,
+    pub created: OffsetDateTime,
+    pub users: u64,
+    pub groups: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -219,6 +231,17 @@ pub trait Store: Send + Sync + 'static {
     async fn create_token(&self, tenant: TenantId, token: NewToken) -> Result<TokenRecord>;
     async fn find_token(&self, secret_hash: &str) -> Result<Option<TokenRecord>>;
     async fn has_tokens(&self) -> Result<bool>;
+    /// Every token (of one tenant, when given); secrets are never kept, so never listed.
+    async fn list_tokens(&self, tenant: Option<TenantId>) -> Result<Vec<TokenRecord>>;
+    /// Marks the token revoked; `NotFound` when there is no such token.
+    async fn revoke_token(&self, id: i64) -> Result<()>;
+    /// Records that the token was just used.
+    async fn touch_token(&self, id: i64) -> Result<()>;
+
+    async fn list_tenants(&self) -> Result<Vec<TenantInfo>>;
+    async fn find_tenant(&self, name: &str) -> Result<Option<TenantId>>;
+    /// Removes the tenant with all its tokens and resources.
+    async fn remove_tenant(&self, tenant: TenantId) -> Result<()>;
 
     /// The shared setting `name`, set to `initial` if it has no value yet (first writer wins).
     async fn setting(&self, name: &str, initial: &str) -> Result<String>;

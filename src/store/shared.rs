@@ -19,7 +19,7 @@ macro_rules! sql_store {
             use $crate::scim::schema::ResourceKind;
             use $crate::store::sql::{self, Bind, Dialect, Fragment, Promoted};
             use $crate::store::{
-                GroupView, ListQuery, Load, MemberChange, MemberRef, MemberView, NewResource, NewToken, Page, Result, Scope,
+                GroupView, ListQuery, Load, MemberChange, MemberRef, TenantInfo, MemberView, NewResource, NewToken, Page, Result, Scope,
                 Store, StoreError, Stored, TenantId, TokenRecord, Update,
             };
 
@@ -264,6 +264,28 @@ macro_rules! sql_store {
                 index_values(conn, seq, &new.doc).await?;
                 change_members(conn, tenant, seq, &MemberChange::Add(new.members.clone())).await?;
                 fetch_in(conn, tenant, new.kind, &new.id, load).await
+            }
+
+            const TOKEN_SELECT: &str = "SELECT t.id, t.tenant_id, n.name AS tenant_name, t.name, t.secret_hash, t.scopes, \
+                 t.created, t.expires, t.last_used, t.revoked FROM tokens t JOIN tenants n ON n.id = t.tenant_id";
+
+            fn token_record(row: &DbRow) -> Result<TokenRecord> {
+                let time = |col: &str| -> Result<Option<OffsetDateTime>> {
+                    let v: Option<String> = row.try_get(col)?;
+                    v.as_deref().map(sql::parse_time).transpose()
+                };
+                Ok(TokenRecord {
+                    id: row.try_get("id")?,
+                    tenant: TenantId(row.try_get("tenant_id")?),
+                    tenant_name: row.try_get("tenant_name")?,
+                    name: row.try_get("name")?,
+                    secret_hash: row.try_get("secret_hash")?,
+                    scopes: parse_scopes(&row.try_get::<String, _>("scopes")?),
+                    created: sql::parse_time(&row.try_get::<String, _>("created")?)?,
+                    expires: time("expires")?,
+                    last_used: time("last_used")?,
+                    revoked: time("revoked")?.is_some(),
+                })
             }
 
             fn parse_scopes(s: &str) -> Vec<Scope> {
@@ -548,26 +570,76 @@ macro_rules! sql_store {
                 }
 
                 async fn find_token(&self, secret_hash: &str) -> Result<Option<TokenRecord>> {
-                    let row = sqlx::query(&q(
-                        "SELECT t.id, t.tenant_id, n.name AS tenant_name, t.name, t.secret_hash, t.scopes, t.expires, \
-                         t.revoked FROM tokens t JOIN tenants n ON n.id = t.tenant_id WHERE t.secret_hash = ?",
-                    ))
-                    .bind(secret_hash)
-                    .fetch_optional(&self.pool)
+                    let sql = q(&format!("{TOKEN_SELECT} WHERE t.secret_hash = ?"));
+                    let row = sqlx::query(&sql).bind(secret_hash).fetch_optional(&self.pool).await?;
+                    row.as_ref().map(token_record).transpose()
+                }
+
+                async fn list_tokens(&self, tenant: Option<TenantId>) -> Result<Vec<TokenRecord>> {
+                    let sql = q(&format!("{TOKEN_SELECT} WHERE (? IS NULL OR t.tenant_id = ?) ORDER BY t.id"));
+                    let t = tenant.map(|t| t.0);
+                    let rows = sqlx::query(&sql).bind(t).bind(t).fetch_all(&self.pool).await?;
+                    rows.iter().map(token_record).collect()
+                }
+
+                async fn revoke_token(&self, id: i64) -> Result<()> {
+                    let done = sqlx::query(&q("UPDATE tokens SET revoked = COALESCE(revoked, ?) WHERE id = ?"))
+                        .bind(now())
+                        .bind(id)
+                        .execute(&self.pool)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                }
+
+                async fn touch_token(&self, id: i64) -> Result<()> {
+                    sqlx::query(&q("UPDATE tokens SET last_used = ? WHERE id = ?")).bind(now()).bind(id).execute(&self.pool).await?;
+                    Ok(())
+                }
+
+                async fn list_tenants(&self) -> Result<Vec<TenantInfo>> {
+                    let rows = sqlx::query(
+                        "SELECT n.id, n.name, n.created, \
+                         (SELECT count(*) FROM resources r WHERE r.tenant_id = n.id AND r.kind = 'User' AND r.deleted_at IS NULL) AS users, \
+                         (SELECT count(*) FROM resources r WHERE r.tenant_id = n.id AND r.kind = 'Group' AND r.deleted_at IS NULL) AS groups \
+                         FROM tenants n ORDER BY n.name",
+                    )
+                    .fetch_all(&self.pool)
                     .await?;
-                    let Some(row) = row else { return Ok(None) };
-                    let expires: Option<String> = row.try_get("expires")?;
-                    let revoked: Option<String> = row.try_get("revoked")?;
-                    Ok(Some(TokenRecord {
-                        id: row.try_get("id")?,
-                        tenant: TenantId(row.try_get("tenant_id")?),
-                        tenant_name: row.try_get("tenant_name")?,
-                        name: row.try_get("name")?,
-                        secret_hash: row.try_get("secret_hash")?,
-                        scopes: parse_scopes(&row.try_get::<String, _>("scopes")?),
-                        expires: expires.as_deref().map(sql::parse_time).transpose()?,
-                        revoked: revoked.is_some(),
-                    }))
+                    rows.iter()
+                        .map(|row| {
+                            Ok(TenantInfo {
+                                id: TenantId(row.try_get("id")?),
+                                name: row.try_get("name")?,
+                                created: sql::parse_time(&row.try_get::<String, _>("created")?)?,
+                                users: row.try_get::<i64, _>("users")? as u64,
+                                groups: row.try_get::<i64, _>("groups")? as u64,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn find_tenant(&self, name: &str) -> Result<Option<TenantId>> {
+                    let id: Option<i64> =
+                        sqlx::query_scalar(&q("SELECT id FROM tenants WHERE name = ?")).bind(name).fetch_optional(&self.pool).await?;
+                    Ok(id.map(TenantId))
+                }
+
+                async fn remove_tenant(&self, tenant: TenantId) -> Result<()> {
+                    let _turn = self.write_turn().await;
+                    let mut tx = self.pool.begin_with(d().begin_write()).await?;
+                    // Memberships and indexed values go with their resources (ON DELETE CASCADE).
+                    for table in ["resources", "tokens"] {
+                        sqlx::query(&q(&format!("DELETE FROM {table} WHERE tenant_id = ?"))).bind(tenant.0).execute(&mut *tx).await?;
+                    }
+                    let done = sqlx::query(&q("DELETE FROM tenants WHERE id = ?")).bind(tenant.0).execute(&mut *tx).await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    tx.commit().await?;
+                    Ok(())
                 }
 
                 async fn setting(&self, name: &str, initial: &str) -> Result<String> {
