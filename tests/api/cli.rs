@@ -122,3 +122,97 @@ async fn serve_with_an_unusable_database_url_fails_with_one_line() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("unsupported database URL"), "{stderr}");
 }
+
+fn scimd(dir: &tempfile::TempDir, args: &[&str]) -> std::process::Output {
+    let url = db_url(dir);
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--database", url.as_str()]);
+    Command::new(BIN).args(&all).output().unwrap()
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[tokio::test]
+async fn tenants_are_added_listed_and_removed_only_when_empty_or_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    stdout(&scimd(&dir, &["tenant", "add", "contoso"]));
+    let again = scimd(&dir, &["tenant", "add", "contoso"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let store = scimd::open_store(&DatabaseArgs { database: db_url(&dir), max_connections: 1 }).await.unwrap();
+    let tenant = store.find_tenant("contoso").await.unwrap().unwrap();
+    let new = scimd::store::NewResource {
+        id: "u1".into(),
+        kind: scimd::scim::schema::ResourceKind::User,
+        doc: serde_json::json!({"userName": "a"}),
+        password_hash: None,
+        members: vec![],
+    };
+    store.insert(tenant, new, scimd::store::Load::default()).await.unwrap();
+    let list = stdout(&scimd(&dir, &["tenant", "list"]));
+    assert!(list.lines().any(|l| l.starts_with("contoso") && l.contains(" 1 ")), "{list}");
+    let refused = scimd(&dir, &["tenant", "remove", "contoso"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
+    assert!(store.find_tenant("contoso").await.unwrap().is_some());
+    scimd(&dir, &["tenant", "remove", "contoso", "--force"]);
+    assert!(store.find_tenant("contoso").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn tokens_are_listed_without_secrets_and_revoked_or_expired_tokens_stop_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = stdout(&scimd(
+        &dir,
+        &["token", "create", "--tenant", "t", "--scope", "read", "--name", "entra", "--expires", "90d"],
+    ));
+    let secret = secret.trim().to_owned();
+    let list = stdout(&scimd(&dir, &["token", "list"]));
+    assert!(list.contains("entra") && list.contains("expires"), "{list}");
+    assert!(!list.contains(&secret), "the secret is never listed");
+    let store = scimd::open_store(&DatabaseArgs { database: db_url(&dir), max_connections: 1 }).await.unwrap();
+    let token = store.find_token(&hash_secret(&secret)).await.unwrap().unwrap();
+    assert!(token.expires.is_some());
+    let bad = scimd(&dir, &["token", "create", "--scope", "read", "--expires", "soon"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("90d"));
+
+    // A server over the same database: the token works, then is revoked from the command line.
+    let app = scimd::app(scimd::state(store.clone(), None).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = reqwest::Client::new();
+    let get = || client.get(format!("http://{addr}/scim/v2/Users")).bearer_auth(&secret).send();
+    assert_eq!(get().await.unwrap().status(), 200);
+    stdout(&scimd(&dir, &["token", "revoke", &token.id.to_string()]));
+    let list = stdout(&scimd(&dir, &["token", "list", "--tenant", "t"]));
+    assert!(list.contains("revoked"), "{list}");
+    // Verified tokens are trusted for at most two seconds without asking the store again.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(get().await.unwrap().status(), 401);
+    let missing = scimd(&dir, &["token", "revoke", "999"]);
+    assert!(!missing.status.success());
+
+    // An expired token is refused.
+    let t = store.find_tenant("t").await.unwrap().unwrap();
+    let old = scimd::auth::generate_secret();
+    let past = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    store
+        .create_token(
+            t,
+            scimd::store::NewToken {
+                name: "old".into(),
+                secret_hash: hash_secret(&old),
+                scopes: vec![Scope::Read],
+                expires: Some(past),
+            },
+        )
+        .await
+        .unwrap();
+    let res = client.get(format!("http://{addr}/scim/v2/Users")).bearer_auth(&old).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+}
