@@ -61,6 +61,7 @@ struct Db {
 }
 
 struct Server {
+    url: String,
     addr: SocketAddr,
     token: String,
     store: Arc<dyn Store>,
@@ -87,7 +88,7 @@ async fn start_scimd(url: &str) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Server { addr, token, store, tenant }
+    Server { url: url.to_owned(), addr, token, store, tenant }
 }
 
 fn user_doc(i: usize) -> Value {
@@ -580,6 +581,7 @@ async fn groups(http: &reqwest::Client, server: &Server, ids: &Arc<Vec<String>>,
         if size > 100 {
             println!("built a group of {size} members in batches of 1,000 in {:.1} s", started.elapsed().as_secs_f64());
         }
+        analyze(&server.url).await;
         let base = format!("http://{}/scim/v2/Groups/{}", server.addr, group.id);
         let probe = http
             .patch(&base)
