@@ -32,6 +32,21 @@ pub enum Command {
     /// Manage tenants: organisations whose data no other tenant's tokens can see.
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Manage users outside the SCIM API.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Bring back a deleted user (its group memberships are not restored).
+    Restore {
+        /// The user's id.
+        id: String,
+        /// The tenant the user belongs to.
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,6 +79,9 @@ pub struct ServeArgs {
     /// `location` and `$ref`; by default it is built from the request's Host header.
     #[arg(long, env = "SCIMD_BASE_URL")]
     pub base_url: Option<String>,
+    /// How long deleted users stay restorable before they are purged, such as 30d or 12h.
+    #[arg(long, env = "SCIMD_DELETED_RETENTION", default_value = "30d")]
+    pub deleted_retention: String,
     /// Log format: text or json.
     #[arg(long, env = "SCIMD_LOG_FORMAT", default_value = "text")]
     pub log_format: String,

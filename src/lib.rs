@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
 use crate::auth::{hash_secret, Authenticator};
-use crate::cli::{Cli, Command, DatabaseArgs, ServeArgs, TenantCommand, TokenCommand};
+use crate::cli::{Cli, Command, DatabaseArgs, ServeArgs, TenantCommand, TokenCommand, UserCommand};
 use crate::http::AppState;
 use crate::scim::schema::Registry;
 use crate::service::Service;
@@ -81,6 +81,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Serve(args)) => serve(&cli.db, args).await,
         Some(Command::Token(command)) => token_command(&cli.db, command).await,
         Some(Command::Tenant(command)) => tenant_command(&cli.db, command).await,
+        Some(Command::User(UserCommand::Restore { id, tenant })) => {
+            let store = open_store(&cli.db).await?;
+            let tenant_id =
+                store.find_tenant(&tenant).await?.with_context(|| format!("no tenant called {tenant:?}"))?;
+            match store.restore(tenant_id, &id).await {
+                Ok(user) => {
+                    let name = user.doc.get("userName").and_then(serde_json::Value::as_str).unwrap_or_default();
+                    eprintln!("user {id} ({name}) restored; its group memberships were not");
+                    Ok(())
+                }
+                Err(StoreError::NotFound) => bail!("tenant {tenant:?} has no deleted user {id}"),
+                Err(StoreError::Conflict { value, .. }) => {
+                    bail!("cannot restore {id}: userName {value:?} has been given to another user since")
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
     }
 }
 
@@ -204,8 +221,10 @@ fn parse_scopes(list: &[String]) -> anyhow::Result<Vec<Scope>> {
 
 async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     telemetry::init(&args.log_format);
+    let retention = parse_lifetime(&args.deleted_retention).context("--deleted-retention")?;
     let store = open_store(db).await?;
     bootstrap(store.as_ref(), args.bootstrap_token.as_deref()).await?;
+    tokio::spawn(purge_deleted_users(store.clone(), retention));
     let app = app(state(store, args.base_url)?);
     let listener =
         TcpListener::bind(&args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -213,6 +232,19 @@ async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("scimd stopped");
     Ok(())
+}
+
+/// Purges users deleted longer than `retention` ago, now and every hour.
+async fn purge_deleted_users(store: Arc<dyn Store>, retention: time::Duration) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        match store.purge_deleted_before(OffsetDateTime::now_utc() - retention).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "purged users deleted longer ago than the retention period"),
+            Err(e) => tracing::warn!(error = %e, "could not purge deleted users"),
+        }
+    }
 }
 
 /// Makes sure someone can log in: the configured bootstrap token, or a new one printed once.

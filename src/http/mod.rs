@@ -3,6 +3,7 @@
 //!
 //! Imports `service`, `scim` (errors, types) and `auth`; never `store` directly.
 
+mod admin;
 mod discovery;
 pub mod error;
 pub mod extract;
@@ -66,7 +67,10 @@ pub fn router(state: AppState) -> Router {
             scim(get(discovery::me).post(discovery::me).put(discovery::me).patch(discovery::me).delete(discovery::me)),
         )
         .route("/scim/v2/Bulk", scim(post(discovery::bulk)).layer(DefaultBodyLimit::max(MAX_PAYLOAD_BYTES)))
-        .route("/scim/v2/.search", scim(post(discovery::root_search)));
+        .route("/scim/v2/.search", scim(post(discovery::root_search)))
+        .route("/scim/v2/Admin/DeletedUsers", scim(get(admin::deleted_users)))
+        .route("/scim/v2/Admin/DeletedUsers/{id}", scim(axum::routing::delete(admin::purge)))
+        .route("/scim/v2/Admin/DeletedUsers/{id}/restore", scim(post(admin::restore)));
     let router = resource_routes::<Users>(router, "Users");
     let router = resource_routes::<Groups>(router, "Groups");
     router

@@ -3,6 +3,7 @@
 //!
 //! Imports `scim`, `store` and `auth`; never `http`.
 
+mod admin;
 mod bulk;
 mod discovery;
 mod render;

@@ -239,6 +239,20 @@ pub trait Store: Send + Sync + 'static {
     async fn touch_token(&self, id: i64) -> Result<()>;
 
     async fn list_tenants(&self) -> Result<Vec<TenantInfo>>;
+
+    /// Soft-deleted users, oldest deletion first, with when each was deleted.
+    async fn list_deleted(
+        &self,
+        tenant: TenantId,
+        start_index: u64,
+        count: u64,
+    ) -> Result<(u64, Vec<(Stored, OffsetDateTime)>)>;
+    /// Brings a soft-deleted user back; `Conflict` when its userName was taken meanwhile.
+    async fn restore(&self, tenant: TenantId, id: &str) -> Result<Stored>;
+    /// Removes a soft-deleted user for good.
+    async fn purge(&self, tenant: TenantId, id: &str) -> Result<()>;
+    /// Removes, in every tenant, users deleted before `before`; returns how many.
+    async fn purge_deleted_before(&self, before: OffsetDateTime) -> Result<u64>;
     async fn find_tenant(&self, name: &str) -> Result<Option<TenantId>>;
     /// Removes the tenant with all its tokens and resources.
     async fn remove_tenant(&self, tenant: TenantId) -> Result<()>;

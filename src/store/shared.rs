@@ -601,6 +601,86 @@ macro_rules! sql_store {
                     Ok(())
                 }
 
+                async fn list_deleted(
+                    &self,
+                    tenant: TenantId,
+                    start_index: u64,
+                    count: u64,
+                ) -> Result<(u64, Vec<(Stored, OffsetDateTime)>)> {
+                    let base = "FROM resources r WHERE r.tenant_id = ? AND r.kind = 'User' AND r.deleted_at IS NOT NULL";
+                    let total: i64 = sqlx::query_scalar(&q(&format!("SELECT count(*) {base}")))
+                        .bind(tenant.0)
+                        .fetch_one(&self.pool)
+                        .await?;
+                    let sql = q(&format!(
+                        "SELECT {}, r.deleted_at {base} ORDER BY r.deleted_at, r.seq LIMIT ? OFFSET ?",
+                        select_columns(Load::default())
+                    ));
+                    let rows = sqlx::query(&sql)
+                        .bind(tenant.0)
+                        .bind(count as i64)
+                        .bind(start_index.saturating_sub(1) as i64)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    let items = rows
+                        .iter()
+                        .map(|row| Ok((decode(row, Load::default())?, sql::parse_time(&row.try_get::<String, _>("deleted_at")?)?)))
+                        .collect::<Result<Vec<_>>>()?;
+                    Ok((total as u64, items))
+                }
+
+                async fn restore(&self, tenant: TenantId, id: &str) -> Result<Stored> {
+                    let _turn = self.write_turn().await;
+                    let mut tx = self.pool.begin_with(d().begin_write()).await?;
+                    let row = sqlx::query(&q(
+                        "SELECT user_name FROM resources WHERE tenant_id = ? AND kind = 'User' AND id = ? AND deleted_at IS NOT NULL",
+                    ))
+                    .bind(tenant.0)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                    let promoted = Promoted { user_name: row.try_get("user_name")?, ..Promoted::default() };
+                    // The unique index re-checks the name: it may have been taken meanwhile.
+                    sqlx::query(&q(
+                        "UPDATE resources SET deleted_at = NULL, version = version + 1, last_modified = ? \
+                         WHERE tenant_id = ? AND kind = 'User' AND id = ?",
+                    ))
+                    .bind(now())
+                    .bind(tenant.0)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| classify(e, &promoted))?;
+                    let stored = fetch_in(&mut tx, tenant, ResourceKind::User, id, Load::default()).await?;
+                    tx.commit().await?;
+                    Ok(stored)
+                }
+
+                async fn purge(&self, tenant: TenantId, id: &str) -> Result<()> {
+                    let _turn = self.write_turn().await;
+                    let done = sqlx::query(&q(
+                        "DELETE FROM resources WHERE tenant_id = ? AND kind = 'User' AND id = ? AND deleted_at IS NOT NULL",
+                    ))
+                    .bind(tenant.0)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                }
+
+                async fn purge_deleted_before(&self, before: OffsetDateTime) -> Result<u64> {
+                    let _turn = self.write_turn().await;
+                    let done = sqlx::query(&q("DELETE FROM resources WHERE deleted_at IS NOT NULL AND deleted_at < ?"))
+                        .bind(sql::format_time(before))
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(done.rows_affected())
+                }
+
                 async fn list_tenants(&self) -> Result<Vec<TenantInfo>> {
                     let rows = sqlx::query(
                         "SELECT n.id, n.name, n.created, \

@@ -216,3 +216,28 @@ async fn tokens_are_listed_without_secrets_and_revoked_or_expired_tokens_stop_wo
     let res = client.get(format!("http://{addr}/scim/v2/Users")).bearer_auth(&old).send().await.unwrap();
     assert_eq!(res.status(), 401);
 }
+
+#[tokio::test]
+async fn user_restore_brings_a_deleted_user_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = scimd::open_store(&DatabaseArgs { database: db_url(&dir), max_connections: 1 }).await.unwrap();
+    let tenant = store.ensure_tenant("default").await.unwrap();
+    let new = scimd::store::NewResource {
+        id: "u1".into(),
+        kind: scimd::scim::schema::ResourceKind::User,
+        doc: serde_json::json!({"userName": "back"}),
+        password_hash: None,
+        members: vec![],
+    };
+    store.insert(tenant, new, scimd::store::Load::default()).await.unwrap();
+    store.delete(tenant, scimd::scim::schema::ResourceKind::User, "u1", None).await.unwrap();
+    let out = scimd(&dir, &["user", "restore", "u1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(store
+        .fetch(tenant, scimd::scim::schema::ResourceKind::User, "u1", scimd::store::Load::default())
+        .await
+        .is_ok());
+    let again = scimd(&dir, &["user", "restore", "u1"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no deleted user"));
+}

@@ -8,6 +8,7 @@ mod auth;
 mod bulk;
 mod cli;
 mod concurrency;
+mod deleted;
 mod directory;
 mod discovery;
 mod errors;
