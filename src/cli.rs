@@ -35,6 +35,33 @@ pub enum Command {
     /// Manage users outside the SCIM API.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage a tenant's verified domains; with any configured, every userName must be in one.
+    #[command(subcommand)]
+    Domain(DomainCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DomainCommand {
+    /// Add a verified domain.
+    Add {
+        domain: String,
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// This is the tenant's initial domain (such as contoso.onmicrosoft.com).
+        #[arg(long)]
+        initial: bool,
+    },
+    /// List the tenant's verified domains.
+    List {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
+    /// Remove a verified domain.
+    Remove {
+        domain: String,
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

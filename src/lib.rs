@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
 use crate::auth::{hash_secret, Authenticator};
-use crate::cli::{Cli, Command, DatabaseArgs, ServeArgs, TenantCommand, TokenCommand, UserCommand};
+use crate::cli::{Cli, Command, DatabaseArgs, DomainCommand, ServeArgs, TenantCommand, TokenCommand, UserCommand};
 use crate::http::AppState;
 use crate::scim::schema::Registry;
 use crate::service::Service;
@@ -81,6 +81,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Serve(args)) => serve(&cli.db, args).await,
         Some(Command::Token(command)) => token_command(&cli.db, command).await,
         Some(Command::Tenant(command)) => tenant_command(&cli.db, command).await,
+        Some(Command::Domain(command)) => domain_command(&cli.db, command).await,
         Some(Command::User(UserCommand::Restore { id, tenant })) => {
             let store = open_store(&cli.db).await?;
             let tenant_id =
@@ -192,6 +193,35 @@ async fn tenant_command(db: &DatabaseArgs, command: TenantCommand) -> anyhow::Re
             }
             store.remove_tenant(t.id).await?;
             eprintln!("tenant {name:?} removed");
+        }
+    }
+    Ok(())
+}
+
+async fn domain_command(db: &DatabaseArgs, command: DomainCommand) -> anyhow::Result<()> {
+    let store = open_store(db).await?;
+    match command {
+        DomainCommand::Add { domain, tenant, initial } => {
+            if !domain.contains('.') || domain.contains('@') || domain.contains(char::is_whitespace) {
+                bail!("{domain:?} is not a domain name such as contoso.com");
+            }
+            let t = store.ensure_tenant(&tenant).await?;
+            store.add_domain(t, &domain, initial).await?;
+            eprintln!("{domain} is a verified domain of {tenant:?}{}", if initial { " (initial)" } else { "" });
+        }
+        DomainCommand::List { tenant } => {
+            let t = store.find_tenant(&tenant).await?.with_context(|| format!("no tenant called {tenant:?}"))?;
+            for (domain, initial) in store.domains(t).await? {
+                println!("{domain}{}", if initial { "\tinitial" } else { "" });
+            }
+        }
+        DomainCommand::Remove { domain, tenant } => {
+            let t = store.find_tenant(&tenant).await?.with_context(|| format!("no tenant called {tenant:?}"))?;
+            match store.remove_domain(t, &domain).await {
+                Ok(()) => eprintln!("{domain} removed from {tenant:?}"),
+                Err(StoreError::NotFound) => bail!("{domain} is not a verified domain of {tenant:?}"),
+                Err(e) => return Err(e.into()),
+            }
         }
     }
     Ok(())

@@ -118,6 +118,34 @@ pub fn check_user(registry: &Registry, doc: &mut Value) -> Result<(), ScimError>
     Ok(())
 }
 
+/// The verified-domain rule. With domains configured, `user_name` must be an address in one
+/// of them. On the initial domain a name may not follow the same local part on a custom domain
+/// (geoff@contoso.onmicrosoft.com, then geoff@contoso.com is fine; not the reverse): the names
+/// returned are those that must not already exist.
+pub fn check_domain(user_name: &str, domains: &[(String, bool)]) -> Result<Vec<String>, ScimError> {
+    if domains.is_empty() {
+        return Ok(Vec::new());
+    }
+    let listed = || domains.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>().join(", ");
+    let Some((local, domain)) = user_name.rsplit_once('@').filter(|(l, _)| !l.is_empty()) else {
+        return Err(ScimError::invalid_value(format!(
+            "userName must be an address in one of this tenant's verified domains ({})",
+            listed()
+        )));
+    };
+    let domain = domain.to_ascii_lowercase();
+    let Some((_, initial)) = domains.iter().find(|(d, _)| *d == domain) else {
+        return Err(ScimError::invalid_value(format!(
+            "userName {user_name:?} is not in a verified domain of this tenant; use one of: {}",
+            listed()
+        )));
+    };
+    if !initial {
+        return Ok(Vec::new());
+    }
+    Ok(domains.iter().filter(|(_, i)| !i).map(|(d, _)| format!("{local}@{d}")).collect())
+}
+
 /// Whether an on-premises directory masters this user.
 pub fn is_synced(doc: &Value) -> bool {
     extension(doc).and_then(|e| e.get(SYNCED)).and_then(Value::as_bool).unwrap_or(false)
@@ -192,6 +220,16 @@ mod tests {
         let six: Vec<Value> = (0..6).map(|i| json!({"value": format!("a{i}@x.example")})).collect();
         assert!(check(json!({"alternateEmails": six})).unwrap_err().detail.contains("at most 5"));
         assert!(check(json!({"alternateEmails": [{"value": "not an address"}]})).is_err());
+    }
+
+    #[test]
+    fn user_names_must_be_in_a_verified_domain_and_the_initial_domain_comes_first() {
+        let domains = vec![("contoso.com".to_owned(), false), ("contoso.onmicrosoft.com".to_owned(), true)];
+        assert!(check_domain("anyone@anywhere", &[]).unwrap().is_empty());
+        assert!(check_domain("geoff@fabrikam.com", &domains).unwrap_err().detail.contains("contoso.com"));
+        assert!(check_domain("geoff", &domains).is_err());
+        assert!(check_domain("Geoff@Contoso.com", &domains).unwrap().is_empty());
+        assert_eq!(check_domain("geoff@contoso.onmicrosoft.com", &domains).unwrap(), ["geoff@contoso.com"]);
     }
 
     #[test]

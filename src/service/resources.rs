@@ -178,6 +178,7 @@ impl Service {
     async fn prepare_new(&self, caller: &Caller, kind: ResourceKind, body: Value) -> Result<NewResource> {
         let mut doc = resource::normalize(&self.registry, self.resource_type(kind), body)?;
         self.directory_rules(caller, kind, &mut doc)?;
+        self.domain_rule(caller, kind, &doc, None).await?;
         let members = take_members(&mut doc)?.unwrap_or_default();
         let password_hash = take_password(&mut doc).await?;
         Ok(NewResource { id: uuid::Uuid::new_v4().to_string(), kind, doc, password_hash, members })
@@ -191,6 +192,31 @@ impl Service {
         }
         directory::set_synced(doc, caller.principal.is_sync_connector());
         directory::check_user(&self.registry, doc)
+    }
+
+    /// The verified-domain rule on a user's new or changed userName.
+    async fn domain_rule(&self, caller: &Caller, kind: ResourceKind, doc: &Value, old: Option<&Value>) -> Result<()> {
+        let name = doc.get("userName").and_then(Value::as_str).unwrap_or_default();
+        if kind != ResourceKind::User || old.and_then(|o| o.get("userName")).and_then(Value::as_str) == Some(name) {
+            return Ok(());
+        }
+        let domains = self.store.domains(caller.principal.tenant).await?;
+        let forbidden = directory::check_domain(name, &domains)?;
+        if forbidden.is_empty() {
+            return Ok(());
+        }
+        let taken = self.store.user_names_taken(caller.principal.tenant, &forbidden).await?;
+        match taken.first() {
+            None => Ok(()),
+            Some(other) => Err(ScimError::new(
+                409,
+                Some(crate::scim::error::ScimType::Uniqueness),
+                format!(
+                    "userName \"{name}\" is on the initial domain, and \"{other}\" already exists on a custom domain: \
+                     a name on the initial domain must be created first"
+                ),
+            )),
+        }
     }
 
     /// 403 when a synced user would be changed by anything but the sync connector.
@@ -361,6 +387,7 @@ impl Service {
             if let Some(hash) = take_password(&mut update.doc).await? {
                 update.password_hash = Some(hash);
             }
+            self.domain_rule(caller, kind, &update.doc, Some(&current.doc)).await?;
             match self.store.update(tenant, kind, id, update, load).await {
                 Ok(stored) => return Ok(self.rendered(caller, &stored, projection)),
                 Err(StoreError::VersionMismatch { .. }) if if_match.is_none() => continue,

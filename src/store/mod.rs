@@ -240,6 +240,14 @@ pub trait Store: Send + Sync + 'static {
 
     async fn list_tenants(&self) -> Result<Vec<TenantInfo>>;
 
+    /// The tenant's verified domains, lower-case, and whether each is the initial one.
+    async fn domains(&self, tenant: TenantId) -> Result<Vec<(String, bool)>>;
+    /// Adds (or re-marks) a verified domain; at most one domain of a tenant is initial.
+    async fn add_domain(&self, tenant: TenantId, domain: &str, initial: bool) -> Result<()>;
+    async fn remove_domain(&self, tenant: TenantId, domain: &str) -> Result<()>;
+    /// Which of these userNames a live user of the tenant holds (compared case-folded).
+    async fn user_names_taken(&self, tenant: TenantId, names: &[String]) -> Result<Vec<String>>;
+
     /// Soft-deleted users, oldest deletion first, with when each was deleted.
     async fn list_deleted(
         &self,

@@ -681,6 +681,55 @@ macro_rules! sql_store {
                     Ok(done.rows_affected())
                 }
 
+                async fn domains(&self, tenant: TenantId) -> Result<Vec<(String, bool)>> {
+                    let rows = sqlx::query(&q("SELECT domain, initial FROM tenant_domains WHERE tenant_id = ? ORDER BY domain"))
+                        .bind(tenant.0)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    rows.iter().map(|r| Ok((r.try_get("domain")?, r.try_get::<i64, _>("initial")? != 0))).collect()
+                }
+
+                async fn add_domain(&self, tenant: TenantId, domain: &str, initial: bool) -> Result<()> {
+                    let _turn = self.write_turn().await;
+                    let mut tx = self.pool.begin_with(d().begin_write()).await?;
+                    if initial {
+                        sqlx::query(&q("UPDATE tenant_domains SET initial = 0 WHERE tenant_id = ?")).bind(tenant.0).execute(&mut *tx).await?;
+                    }
+                    sqlx::query(&q(
+                        "INSERT INTO tenant_domains (tenant_id, domain, initial) VALUES (?, ?, ?) \
+                         ON CONFLICT (tenant_id, domain) DO UPDATE SET initial = excluded.initial",
+                    ))
+                    .bind(tenant.0)
+                    .bind(domain.to_ascii_lowercase())
+                    .bind(i64::from(initial))
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn remove_domain(&self, tenant: TenantId, domain: &str) -> Result<()> {
+                    let done = sqlx::query(&q("DELETE FROM tenant_domains WHERE tenant_id = ? AND domain = ?"))
+                        .bind(tenant.0)
+                        .bind(domain.to_ascii_lowercase())
+                        .execute(&self.pool)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                }
+
+                async fn user_names_taken(&self, tenant: TenantId, names: &[String]) -> Result<Vec<String>> {
+                    let folded: Vec<String> = names.iter().map(|n| sql::fold(n)).collect();
+                    let sql = q(&format!(
+                        "SELECT r.user_name FROM {} CROSS JOIN resources r WHERE r.tenant_id = ? AND r.kind = 'User' \
+                         AND r.deleted_at IS NULL AND r.user_name_fold = j.value",
+                        d().text_list("j")
+                    ));
+                    Ok(sqlx::query_scalar(&sql).bind(id_list(&folded)?).bind(tenant.0).fetch_all(&self.pool).await?)
+                }
+
                 async fn list_tenants(&self) -> Result<Vec<TenantInfo>> {
                     let rows = sqlx::query(
                         "SELECT n.id, n.name, n.created, \

@@ -241,3 +241,18 @@ async fn user_restore_brings_a_deleted_user_back() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("no deleted user"));
 }
+
+#[tokio::test]
+async fn domains_are_added_listed_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    stdout(&scimd(&dir, &["domain", "add", "contoso.com"]));
+    stdout(&scimd(&dir, &["domain", "add", "contoso.onmicrosoft.com", "--initial"]));
+    let list = stdout(&scimd(&dir, &["domain", "list"]));
+    assert_eq!(list, "contoso.com\ncontoso.onmicrosoft.com\tinitial\n");
+    let bad = scimd(&dir, &["domain", "add", "not a domain"]);
+    assert!(!bad.status.success());
+    stdout(&scimd(&dir, &["domain", "remove", "contoso.com"]));
+    let missing = scimd(&dir, &["domain", "remove", "contoso.com"]);
+    assert!(!missing.status.success());
+    assert_eq!(stdout(&scimd(&dir, &["domain", "list"])), "contoso.onmicrosoft.com\tinitial\n");
+}

@@ -117,4 +117,30 @@ behaviour! {
         assert!(err["detail"].as_str().unwrap().contains("licenses"));
         assert_eq!(count(&app).await, 0);
     }
+
+    async fn with_verified_domains_user_names_must_use_them_and_the_initial_domain_comes_first(app: TestApp) {
+        app.create_user("anyone@anywhere.example").await;
+        let tenant = app.store.find_tenant("default").await.unwrap().unwrap();
+        app.store.add_domain(tenant, "contoso.com", false).await.unwrap();
+        app.store.add_domain(tenant, "contoso.onmicrosoft.com", true).await.unwrap();
+        let err = scim_error(app.post("/Users", json!({"schemas": [USER], "userName": "geoff@fabrikam.com"})).await, 400).await;
+        assert!(err["detail"].as_str().unwrap().contains("contoso.com"));
+        // Initial domain first, then the custom domain: allowed.
+        app.create_user("geoff@contoso.onmicrosoft.com").await;
+        app.create_user("geoff@contoso.com").await;
+        // Custom domain first, then the initial domain: refused, and nothing is written.
+        app.create_user("anna@contoso.com").await;
+        let err = scim_error(app.post("/Users", json!({"schemas": [USER], "userName": "Anna@contoso.onmicrosoft.com"})).await, 409).await;
+        assert_eq!(err["scimType"], "uniqueness");
+        assert!(err["detail"].as_str().unwrap().contains("anna@contoso.com"));
+        // The same rule on a rename through PATCH.
+        let bob = app.create_user("bob@contoso.com").await;
+        let other = app.create_user("x@contoso.onmicrosoft.com").await;
+        let rename = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "userName", "value": "bob@contoso.onmicrosoft.com"}]});
+        scim_error(app.patch(&format!("/Users/{}", id(&other)), rename).await, 409).await;
+        let moved = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "userName", "value": "bob@fabrikam.com"}]});
+        scim_error(app.patch(&format!("/Users/{}", id(&bob)), moved).await, 400).await;
+        let list: Value = app.get("/Users?count=0").await.json().await.unwrap();
+        assert_eq!(list["totalResults"], 6);
+    }
 }
