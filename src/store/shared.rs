@@ -52,6 +52,18 @@ macro_rules! sql_store {
                 }
             }
 
+            type Scalar<'q, O> = sqlx::query::QueryScalar<'q, $db, O, <$db as sqlx::Database>::Arguments<'q>>;
+
+            /// Binds the promoted columns, in the order every write lists them.
+            fn bind_promoted<'q, O>(query: Scalar<'q, O>, p: &'q Promoted) -> Scalar<'q, O> {
+                query
+                    .bind(&p.user_name)
+                    .bind(&p.user_name_fold)
+                    .bind(&p.external_id)
+                    .bind(&p.display_name)
+                    .bind(&p.display_name_fold)
+            }
+
             fn bind_all<'q>(mut query: Query<'q>, binds: &'q [Bind]) -> Query<'q> {
                 for b in binds {
                     query = match b {
@@ -247,15 +259,11 @@ macro_rules! sql_store {
                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, {}, ?, 1, ?, ?) RETURNING seq",
                     d().doc_param()
                 ));
-                let seq: i64 = sqlx::query_scalar(&sql)
+                let seq = sqlx::query_scalar(&sql)
                     .bind(&new.id)
                     .bind(tenant.0)
-                    .bind(new.kind.name())
-                    .bind(&promoted.user_name)
-                    .bind(&promoted.user_name_fold)
-                    .bind(&promoted.external_id)
-                    .bind(&promoted.display_name)
-                    .bind(&promoted.display_name_fold)
+                    .bind(new.kind.name());
+                let seq: i64 = bind_promoted(seq, &promoted)
                     .bind(new.doc.to_string())
                     .bind(&new.password_hash)
                     .bind(&ts)
@@ -333,12 +341,7 @@ macro_rules! sql_store {
                         d().doc_param(),
                         sql::kind_literal(kind)
                     ));
-                    let seq: Option<i64> = sqlx::query_scalar(&sql)
-                        .bind(&promoted.user_name)
-                        .bind(&promoted.user_name_fold)
-                        .bind(&promoted.external_id)
-                        .bind(&promoted.display_name)
-                        .bind(&promoted.display_name_fold)
+                    let seq: Option<i64> = bind_promoted(sqlx::query_scalar(&sql), &promoted)
                         .bind(update.doc.to_string())
                         .bind(&update.password_hash)
                         .bind(now())
