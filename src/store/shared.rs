@@ -298,6 +298,15 @@ macro_rules! sql_store {
                 })
             }
 
+            /// `NotFound` when a statement that names one row touched none.
+            fn touched(rows: u64) -> Result<()> {
+                if rows == 0 {
+                    Err(StoreError::NotFound)
+                } else {
+                    Ok(())
+                }
+            }
+
             fn parse_scopes(s: &str) -> Vec<Scope> {
                 s.split(',').filter_map(Scope::parse).collect()
             }
@@ -593,10 +602,7 @@ macro_rules! sql_store {
                         .bind(id)
                         .execute(&self.pool)
                         .await?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
+                    touched(done.rows_affected())
                 }
 
                 async fn touch_token(&self, id: i64) -> Result<()> {
@@ -669,10 +675,7 @@ macro_rules! sql_store {
                     .bind(id)
                     .execute(&self.pool)
                     .await?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
+                    touched(done.rows_affected())
                 }
 
                 async fn purge_deleted_before(&self, before: OffsetDateTime) -> Result<u64> {
@@ -717,10 +720,7 @@ macro_rules! sql_store {
                         .bind(domain.to_ascii_lowercase())
                         .execute(&self.pool)
                         .await?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
+                    touched(done.rows_affected())
                 }
 
                 async fn user_names_taken(&self, tenant: TenantId, names: &[String]) -> Result<Vec<String>> {
@@ -769,9 +769,7 @@ macro_rules! sql_store {
                         sqlx::query(&q(&format!("DELETE FROM {table} WHERE tenant_id = ?"))).bind(tenant.0).execute(&mut *tx).await?;
                     }
                     let done = sqlx::query(&q("DELETE FROM tenants WHERE id = ?")).bind(tenant.0).execute(&mut *tx).await?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
+                    touched(done.rows_affected())?;
                     tx.commit().await?;
                     Ok(())
                 }
