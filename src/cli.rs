@@ -1,5 +1,5 @@
-//! The command line: `serve` (the default) and `token create`, each flag also readable from
-//! the environment. Doc comments here are the `--help` text.
+//! The command line: `serve` (the default) and the commands that manage tenants, tokens,
+//! domains, licenses and users; each flag of `serve` is also readable from the environment. Doc comments here are the `--help` text.
 
 use clap::{Args, Parser, Subcommand};
 
@@ -35,6 +35,9 @@ pub enum Command {
     /// Manage users outside the SCIM API.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage a tenant's licenses: subscriptions with a number of seats, assigned to users.
+    #[command(subcommand)]
+    License(LicenseCommand),
     /// Manage a tenant's verified domains; with any configured, every userName must be in one.
     #[command(subcommand)]
     Domain(DomainCommand),
@@ -59,6 +62,42 @@ pub enum DomainCommand {
     /// Remove a verified domain.
     Remove {
         domain: String,
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LicenseCommand {
+    /// Add a license; prints its id, which users' `licenses` name.
+    Add {
+        /// The SKU's part number, such as ENTERPRISEPACK (unique in the tenant).
+        part_number: String,
+        /// How many users may hold it at once.
+        #[arg(long, allow_negative_numbers = true)]
+        seats: i64,
+        /// The name shown to administrators, such as "Office 365 E3".
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
+    /// List the tenant's licenses with their seats: total, assigned and available.
+    List {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
+    /// Change a license's number of seats; never below the seats assigned.
+    SetSeats {
+        part_number: String,
+        #[arg(allow_negative_numbers = true)]
+        seats: i64,
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
+    /// Remove a license no user holds.
+    Remove {
+        part_number: String,
         #[arg(long, default_value = "default")]
         tenant: String,
     },

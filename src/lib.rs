@@ -20,10 +20,13 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
 use crate::auth::{hash_secret, Authenticator};
-use crate::cli::{Cli, Command, DatabaseArgs, DomainCommand, ServeArgs, TenantCommand, TokenCommand, UserCommand};
+use crate::cli::{
+    Cli, Command, DatabaseArgs, DomainCommand, LicenseCommand, ServeArgs, TenantCommand, TokenCommand, UserCommand,
+};
 use crate::http::AppState;
+use crate::scim::error::ScimError;
 use crate::scim::schema::Registry;
-use crate::service::Service;
+use crate::service::{Caller, ListParams, Service};
 use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{NewToken, Scope, Store, StoreError};
@@ -82,6 +85,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Token(command)) => token_command(&cli.db, command).await,
         Some(Command::Tenant(command)) => tenant_command(&cli.db, command).await,
         Some(Command::Domain(command)) => domain_command(&cli.db, command).await,
+        Some(Command::License(command)) => license_command(&cli.db, command).await,
         Some(Command::User(UserCommand::Restore { id, tenant })) => {
             let store = open_store(&cli.db).await?;
             let tenant_id =
@@ -222,6 +226,84 @@ async fn domain_command(db: &DatabaseArgs, command: DomainCommand) -> anyhow::Re
                 Err(StoreError::NotFound) => bail!("{domain} is not a verified domain of {tenant:?}"),
                 Err(e) => return Err(e.into()),
             }
+        }
+    }
+    Ok(())
+}
+
+async fn license_command(db: &DatabaseArgs, command: LicenseCommand) -> anyhow::Result<()> {
+    use crate::scim::projection::Projection;
+    use crate::scim::schema::ResourceKind::License;
+    use serde_json::{json, Value};
+
+    let store = open_store(db).await?;
+    let service = state(store.clone(), None)?.service;
+    let tenant_named = |name: String| {
+        let store = store.clone();
+        async move {
+            let id = store.find_tenant(&name).await?.with_context(|| format!("no tenant called {name:?}"))?;
+            anyhow::Ok(Caller::operator(id, &name))
+        }
+    };
+    // SCIM errors are already written for a person: print their detail alone.
+    let scim = |e: ScimError| anyhow::anyhow!("{}", e.detail);
+    let find = |caller: Caller, part: String| {
+        let service = service.clone();
+        async move {
+            let filter = format!("partNumber eq {}", Value::String(part.clone()));
+            let params = ListParams { filter: Some(filter), ..Default::default() };
+            let list = service.list(&caller, License, &params).await.map_err(scim)?;
+            let id = list["Resources"][0]["id"].as_str().map(str::to_owned);
+            id.with_context(|| format!("tenant {:?} has no license {part:?}", caller.principal.tenant_name))
+        }
+    };
+    let all = Projection::Default;
+    match command {
+        LicenseCommand::Add { part_number, seats, name, tenant } => {
+            let id = store.ensure_tenant(&tenant).await?;
+            let caller = Caller::operator(id, &tenant);
+            let mut body = json!({ "partNumber": part_number, "seats": seats });
+            if let Some(name) = name {
+                body["displayName"] = json!(name);
+            }
+            let license = service.create(&caller, License, body, &all).await.map_err(scim)?;
+            println!("{}", license.body["id"].as_str().unwrap_or_default());
+        }
+        LicenseCommand::List { tenant } => {
+            let caller = tenant_named(tenant).await?;
+            let list = service.list(&caller, License, &ListParams::default()).await.map_err(scim)?;
+            println!("{:<36}  {:<24} {:>8} {:>8} {:>9}  name", "id", "part number", "seats", "assigned", "available");
+            for l in list["Resources"].as_array().into_iter().flatten() {
+                let text = |k: &str| l[k].as_str().unwrap_or_default().to_owned();
+                println!(
+                    "{:<36}  {:<24} {:>8} {:>8} {:>9}  {}",
+                    text("id"),
+                    text("partNumber"),
+                    l["seats"].as_i64().unwrap_or_default(),
+                    l["consumed"].as_i64().unwrap_or_default(),
+                    l["available"].as_i64().unwrap_or_default(),
+                    text("displayName")
+                );
+            }
+        }
+        LicenseCommand::SetSeats { part_number, seats, tenant } => {
+            let caller = tenant_named(tenant).await?;
+            let id = find(caller.clone(), part_number.clone()).await?;
+            let patch = json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{ "op": "replace", "path": "seats", "value": seats }],
+            });
+            let license = service.patch(&caller, License, &id, None, patch, &all).await.map_err(scim)?;
+            eprintln!(
+                "{part_number} has {seats} seats: {} assigned, {} available",
+                license.body["consumed"], license.body["available"]
+            );
+        }
+        LicenseCommand::Remove { part_number, tenant } => {
+            let caller = tenant_named(tenant).await?;
+            let id = find(caller.clone(), part_number.clone()).await?;
+            service.delete(&caller, License, &id, None).await.map_err(scim)?;
+            eprintln!("license {part_number} removed");
         }
     }
     Ok(())

@@ -102,8 +102,19 @@ pub fn check_user(registry: &Registry, doc: &mut Value) -> Result<(), ScimError>
             "an admin role needs at least one alternateEmails address, where the admin can be reached if the account is locked out",
         ));
     }
-    // Write back the canonical spellings.
+    // Write back the canonical spellings, and each license once (a seat is per user).
     if let Some(ext) = doc.get_mut(DIRECTORY_USER).and_then(Value::as_object_mut) {
+        if let Some(Value::Array(items)) = ext.get_mut("licenses") {
+            let mut seen = Vec::new();
+            items.retain(|l| match l.get("value").and_then(Value::as_str) {
+                Some(v) if seen.contains(&v.to_owned()) => false,
+                Some(v) => {
+                    seen.push(v.to_owned());
+                    true
+                }
+                None => true,
+            });
+        }
         if let Some(l) = location {
             ext.insert("usageLocation".into(), Value::String(l.to_owned()));
         }
@@ -116,6 +127,24 @@ pub fn check_user(registry: &Registry, doc: &mut Value) -> Result<(), ScimError>
         }
     }
     Ok(())
+}
+
+/// Checks a License's document: a part number with no spaces, and a number of seats that
+/// is not negative. That seats never go below the seats assigned is the store's to enforce.
+pub fn check_license(doc: &Value) -> Result<(), ScimError> {
+    let part = doc.get("partNumber").and_then(Value::as_str).unwrap_or_default();
+    if part.trim().is_empty() || part.chars().any(char::is_whitespace) {
+        return Err(ScimError::invalid_value(format!(
+            "partNumber {part:?} is not a part number: use the SKU's name without spaces, such as ENTERPRISEPACK"
+        )));
+    }
+    match doc.get("seats").and_then(Value::as_i64) {
+        Some(n) if n >= 0 => Ok(()),
+        _ => Err(ScimError::invalid_value(format!(
+            "seats must be a whole number of 0 or more; {} was given",
+            doc.get("seats").map(Value::to_string).unwrap_or_else(|| "nothing".into())
+        ))),
+    }
 }
 
 /// The verified-domain rule. With domains configured, `user_name` must be an address in one
@@ -195,6 +224,24 @@ mod tests {
         let e = check(json!({"licenses": [{"value": "sku"}]})).unwrap_err();
         assert!(e.detail.contains("usageLocation must be set"));
         assert!(check(json!({"usageLocation": "nl", "licenses": [{"value": "sku"}]})).is_ok());
+    }
+
+    #[test]
+    fn a_license_is_listed_once() {
+        let ext = check(json!({"usageLocation": "NL", "licenses": [{"value": "a"}, {"value": "b"}, {"value": "a"}]}))
+            .unwrap();
+        assert_eq!(ext["licenses"], json!([{"value": "a"}, {"value": "b"}]));
+    }
+
+    #[test]
+    fn a_license_has_a_part_number_and_seats_not_below_zero() {
+        assert!(check_license(&json!({"partNumber": "ENTERPRISEPACK", "seats": 0})).is_ok());
+        assert!(check_license(&json!({"partNumber": "E 3", "seats": 1}))
+            .unwrap_err()
+            .detail
+            .contains("without spaces"));
+        assert!(check_license(&json!({"partNumber": "E3", "seats": -1})).unwrap_err().detail.contains("0 or more"));
+        assert!(check_license(&json!({"partNumber": "E3", "seats": 1.5})).is_err());
     }
 
     #[test]

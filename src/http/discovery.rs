@@ -13,8 +13,8 @@ pub async fn config(Auth(caller): Auth) -> ScimResponse {
     ScimResponse::json(service_provider_config(&caller.base_url))
 }
 
-pub async fn schemas(State(s): State<AppState>, Auth(caller): Auth) -> ScimResponse {
-    ScimResponse::json(s.service.schemas(&caller.base_url))
+pub async fn schemas(State(s): State<AppState>, Auth(caller): Auth) -> Result<ScimResponse, ScimError> {
+    s.service.schemas(&caller).await.map(ScimResponse::json)
 }
 
 pub async fn schema(
@@ -22,7 +22,7 @@ pub async fn schema(
     Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<ScimResponse, ScimError> {
-    s.service.schema(&caller.base_url, &id).map(ScimResponse::json)
+    s.service.schema(&caller, &id).await.map(ScimResponse::json)
 }
 
 pub async fn resource_types(State(s): State<AppState>, Auth(caller): Auth) -> ScimResponse {

@@ -24,7 +24,7 @@ use tracing::Level;
 
 use crate::auth::Authenticator;
 use crate::service::{Service, MAX_BODY_BYTES, MAX_PAYLOAD_BYTES};
-use resources::{Endpoint, Groups, Users};
+use resources::{Endpoint, Groups, Licenses, Users};
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -73,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .route("/scim/v2/Admin/DeletedUsers/{id}/restore", scim(post(admin::restore)));
     let router = resource_routes::<Users>(router, "Users");
     let router = resource_routes::<Groups>(router, "Groups");
+    let router = resource_routes::<Licenses>(router, "Licenses");
     router
         .fallback(discovery::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

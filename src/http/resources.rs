@@ -1,4 +1,4 @@
-//! Handlers for `/Users` and `/Groups`: extract, call one service function, render.
+//! Handlers for `/Users`, `/Groups` and `/Licenses`: extract, call one service function, render.
 //!
 //! One generic handler per operation; the router instantiates it per resource type.
 
@@ -25,6 +25,11 @@ impl Endpoint for Users {
 pub struct Groups;
 impl Endpoint for Groups {
     const KIND: ResourceKind = ResourceKind::Group;
+}
+
+pub struct Licenses;
+impl Endpoint for Licenses {
+    const KIND: ResourceKind = ResourceKind::License;
 }
 
 /// `attributes` / `excludedAttributes` on single-resource requests.

@@ -10,6 +10,7 @@ use crate::scim::path::AttrPath;
 
 pub const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const CORE_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub const LICENSE: &str = "urn:scimd:schemas:core:2.0:License";
 pub const ENTERPRISE_USER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 /// The documents compiled into the binary, in the order `/Schemas` lists them.
@@ -18,6 +19,7 @@ const SCHEMA_DOCUMENTS: &[&str] = &[
     include_str!("../../schemas/group.json"),
     include_str!("../../schemas/enterprise_user.json"),
     include_str!("../../schemas/directory_user.json"),
+    include_str!("../../schemas/license.json"),
     include_str!("../../schemas/service_provider_config.json"),
     include_str!("../../schemas/resource_type.json"),
     include_str!("../../schemas/schema.json"),
@@ -30,6 +32,8 @@ const RESOURCE_TYPES_DOCUMENT: &str = include_str!("../../schemas/resource_types
 pub enum ResourceKind {
     User,
     Group,
+    /// A subscription with seats (DESIGN.md §4), assigned to users by their `licenses`.
+    License,
 }
 
 impl ResourceKind {
@@ -37,6 +41,7 @@ impl ResourceKind {
         match self {
             ResourceKind::User => "User",
             ResourceKind::Group => "Group",
+            ResourceKind::License => "License",
         }
     }
 
@@ -44,17 +49,14 @@ impl ResourceKind {
         match self {
             ResourceKind::User => "Users",
             ResourceKind::Group => "Groups",
+            ResourceKind::License => "Licenses",
         }
     }
 
+    pub const ALL: [ResourceKind; 3] = [ResourceKind::User, ResourceKind::Group, ResourceKind::License];
+
     pub fn from_name(name: &str) -> Option<Self> {
-        if name.eq_ignore_ascii_case("User") {
-            Some(ResourceKind::User)
-        } else if name.eq_ignore_ascii_case("Group") {
-            Some(ResourceKind::Group)
-        } else {
-            None
-        }
+        Self::ALL.into_iter().find(|k| k.name().eq_ignore_ascii_case(name))
     }
 }
 
@@ -229,7 +231,7 @@ impl Registry {
                 .unwrap_or_default();
             resource_types.push(ResourceType { kind, schema, extensions, document });
         }
-        for kind in [ResourceKind::User, ResourceKind::Group] {
+        for kind in ResourceKind::ALL {
             if !resource_types.iter().any(|rt| rt.kind == kind) {
                 return Err(format!("resource_types.json does not define {}", kind.name()));
             }
@@ -259,7 +261,7 @@ impl Registry {
     }
 
     pub fn resource_type(&self, kind: ResourceKind) -> &ResourceType {
-        // `load` refuses a registry without both kinds, so the fallback is never taken.
+        // `load` refuses a registry without every kind, so the fallback is never taken.
         self.resource_types.iter().find(|rt| rt.kind == kind).unwrap_or(&self.resource_types[0])
     }
 

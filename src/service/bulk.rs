@@ -218,16 +218,16 @@ impl Record {
     }
 }
 
-/// `/Users` or `/Groups/{id}` → the resource type and the id, if any.
+/// `/Users`, `/Groups/{id}`, `/Licenses` … → the resource type and the id, if any.
 fn parse_path(path: &str) -> Result<(ResourceKind, Option<String>)> {
-    let bad =
-        || ScimError::invalid_value(format!("path {path:?} must be /Users, /Groups, /Users/{{id}} or /Groups/{{id}}"));
-    let mut parts = path.trim_start_matches('/').splitn(2, '/');
-    let kind = match parts.next().unwrap_or("") {
-        "Users" => ResourceKind::User,
-        "Groups" => ResourceKind::Group,
-        _ => return Err(bad()),
+    let bad = || {
+        ScimError::invalid_value(format!(
+            "path {path:?} must be /Users, /Groups or /Licenses, optionally followed by /{{id}}"
+        ))
     };
+    let mut parts = path.trim_start_matches('/').splitn(2, '/');
+    let endpoint = parts.next().unwrap_or("");
+    let kind = ResourceKind::ALL.into_iter().find(|k| k.endpoint() == endpoint).ok_or_else(bad)?;
     let id = parts.next().map(str::to_owned).filter(|s| !s.is_empty());
     if id.as_deref().is_some_and(|i| i.contains('/')) {
         return Err(bad());

@@ -4,9 +4,12 @@
 
 use serde_json::{json, Value};
 
+use crate::directory::DIRECTORY_USER;
 use crate::scim::cursor::CURSOR_TIMEOUT_SECS;
 use crate::scim::error::{Result, ScimError};
-use crate::service::{Service, MAX_OPERATIONS, MAX_PAGE, MAX_PAYLOAD_BYTES};
+use crate::scim::schema::ResourceKind;
+use crate::service::{Caller, Service, MAX_OPERATIONS, MAX_PAGE, MAX_PAYLOAD_BYTES};
+use crate::store::{ListQuery, Load};
 
 const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
@@ -65,12 +68,27 @@ fn list(resources: Vec<Value>) -> Value {
 }
 
 impl Service {
-    pub fn schemas(&self, base_url: &str) -> Value {
-        list(self.registry.schemas().iter().map(|s| self.schema_doc(base_url, &s.id)).collect())
+    pub async fn schemas(&self, caller: &Caller) -> Result<Value> {
+        let licenses = self.license_ids(caller).await?;
+        Ok(list(self.registry.schemas().iter().map(|s| self.schema_doc(&caller.base_url, &s.id, &licenses)).collect()))
     }
 
-    fn schema_doc(&self, base_url: &str, id: &str) -> Value {
-        let doc = self.registry.schema(id).map(|s| s.document.clone()).unwrap_or(Value::Null);
+    /// The document of schema `id`; the directory extension lists the tenant's License ids as
+    /// the `canonicalValues` of `licenses.value`, so a client can tell which values work.
+    fn schema_doc(&self, base_url: &str, id: &str, licenses: &[String]) -> Value {
+        let mut doc = self.registry.schema(id).map(|s| s.document.clone()).unwrap_or(Value::Null);
+        if id == DIRECTORY_USER {
+            let value = doc
+                .get_mut("attributes")
+                .and_then(Value::as_array_mut)
+                .and_then(|a| a.iter_mut().find(|a| a["name"] == "licenses"))
+                .and_then(|a| a.get_mut("subAttributes"))
+                .and_then(Value::as_array_mut)
+                .and_then(|subs| subs.iter_mut().find(|s| s["name"] == "value"));
+            if let Some(Value::Object(value)) = value {
+                value.insert("canonicalValues".into(), json!(licenses));
+            }
+        }
         let mut doc = with_location(doc, "Schema", format!("{base_url}/Schemas/{id}"));
         if let Value::Object(o) = &mut doc {
             o.entry("schemas").or_insert_with(|| json!(["urn:ietf:params:scim:schemas:core:2.0:Schema"]));
@@ -78,9 +96,17 @@ impl Service {
         doc
     }
 
-    pub fn schema(&self, base_url: &str, id: &str) -> Result<Value> {
+    pub async fn schema(&self, caller: &Caller, id: &str) -> Result<Value> {
         let schema = self.registry.schema(id).ok_or_else(|| ScimError::not_found("Schema", id))?;
-        Ok(self.schema_doc(base_url, &schema.id))
+        let licenses = if schema.id == DIRECTORY_USER { self.license_ids(caller).await? } else { Vec::new() };
+        Ok(self.schema_doc(&caller.base_url, &schema.id, &licenses))
+    }
+
+    /// The ids of the caller's tenant's Licenses, oldest first.
+    async fn license_ids(&self, caller: &Caller) -> Result<Vec<String>> {
+        let query = ListQuery { filter: None, sort: None, start_index: 1, after_seq: None, count: MAX_PAGE };
+        let page = self.store.list(caller.principal.tenant, ResourceKind::License, &query, Load::default()).await?;
+        Ok(page.items.into_iter().map(|l| l.id).collect())
     }
 
     pub fn resource_types(&self, base_url: &str) -> Value {

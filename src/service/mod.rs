@@ -18,7 +18,7 @@ pub use resources::{ListParams, Rendered};
 use crate::auth::Principal;
 use crate::scim::error::ScimError;
 use crate::scim::schema::Registry;
-use crate::store::{Store, StoreError};
+use crate::store::{Scope, Store, StoreError, TenantId};
 
 /// Largest page a list returns, whatever `count` asks for (advertised as `filter.maxResults`).
 pub const MAX_PAGE: u64 = 1000;
@@ -30,6 +30,21 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct Caller {
     pub principal: Principal,
     pub base_url: String,
+}
+
+impl Caller {
+    /// The operator at the command line: an administrator of the tenant, with no base URL.
+    pub fn operator(tenant: TenantId, tenant_name: &str) -> Caller {
+        Caller {
+            principal: Principal {
+                tenant,
+                tenant_name: tenant_name.to_owned(),
+                token_id: 0,
+                scopes: vec![Scope::Admin],
+            },
+            base_url: String::new(),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -59,6 +74,35 @@ impl From<StoreError> for ScimError {
                 if ids.len() == 1 { "" } else { "s" },
                 ids.iter().map(|i| format!("\"{i}\"")).collect::<Vec<_>>().join(", ")
             )),
+            StoreError::UnknownLicenses(ids) => ScimError::invalid_value(format!(
+                "licenses: no License with id {} in this tenant; the tenant's licenses are listed at /Licenses",
+                ids.iter().map(|i| format!("\"{i}\"")).collect::<Vec<_>>().join(", ")
+            )),
+            // 409: the request is sound and succeeds once the tenant's state changes.
+            StoreError::NoSeats { part_number, seats } => ScimError::new(
+                409,
+                None,
+                format!(
+                    "no seats left on license \"{part_number}\": all {seats} seats are assigned; remove the license \
+                     from another user, or raise its seats (scimd license set-seats)"
+                ),
+            ),
+            StoreError::SeatsInUse { part_number, consumed, seats } => ScimError::new(
+                409,
+                None,
+                format!(
+                    "license \"{part_number}\" cannot have {seats} seats: {consumed} are assigned; remove it from \
+                     users first"
+                ),
+            ),
+            StoreError::LicenseInUse { part_number, consumed } => ScimError::new(
+                409,
+                None,
+                format!(
+                    "license \"{part_number}\" is assigned to {consumed} user{}; remove it from them before deleting it",
+                    if consumed == 1 { "" } else { "s" }
+                ),
+            ),
             StoreError::Unsupported(detail) => ScimError::invalid_filter(detail),
             e @ StoreError::Backend(_) => ScimError::internal(e),
             e @ StoreError::Migrate(_) => ScimError::internal(e),

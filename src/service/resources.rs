@@ -53,6 +53,15 @@ fn load_for(kind: ResourceKind, projection: &Projection) -> Load {
     }
 }
 
+/// Users and Groups are written by provisioning clients; Licenses, the tenant's
+/// subscriptions, only by its administrators.
+fn write_scope(kind: ResourceKind) -> Scope {
+    match kind {
+        ResourceKind::User | ResourceKind::Group => Scope::Write,
+        ResourceKind::License => Scope::Admin,
+    }
+}
+
 fn not_found(kind: ResourceKind, id: &str) -> impl Fn(StoreError) -> ScimError + '_ {
     move |e| match e {
         StoreError::NotFound => ScimError::not_found(kind.name(), id),
@@ -168,7 +177,7 @@ impl Service {
         body: Value,
         projection: &Projection,
     ) -> Result<Rendered> {
-        caller.principal.require(Scope::Write)?;
+        caller.principal.require(write_scope(kind))?;
         let new = self.prepare_new(caller, kind, body).await?;
         let stored = self.store.insert(caller.principal.tenant, new, load_for(kind, projection)).await?;
         Ok(self.rendered(caller, &stored, projection))
@@ -187,11 +196,14 @@ impl Service {
     /// The directory rules of DESIGN.md §4 on a user's new document: `onPremisesSyncEnabled`
     /// set by who writes, and the license, location, role and alternate-email rules.
     fn directory_rules(&self, caller: &Caller, kind: ResourceKind, doc: &mut Value) -> Result<()> {
-        if kind != ResourceKind::User {
-            return Ok(());
+        match kind {
+            ResourceKind::User => {
+                directory::set_synced(doc, caller.principal.is_sync_connector());
+                directory::check_user(&self.registry, doc)
+            }
+            ResourceKind::Group => Ok(()),
+            ResourceKind::License => directory::check_license(doc),
         }
-        directory::set_synced(doc, caller.principal.is_sync_connector());
-        directory::check_user(&self.registry, doc)
     }
 
     /// The verified-domain rule on a user's new or changed userName.
@@ -223,19 +235,19 @@ impl Service {
     fn sync_lock(&self, caller: &Caller, kind: ResourceKind, current: &Stored) -> Result<()> {
         match kind {
             ResourceKind::User => directory::check_sync_lock(&current.doc, caller.principal.is_sync_connector()),
-            ResourceKind::Group => Ok(()),
+            ResourceKind::Group | ResourceKind::License => Ok(()),
         }
     }
 
     /// Creates several resources in one store transaction (for /Bulk): each is validated and
     /// written on its own, so each result stands alone, but they share one commit.
     pub async fn create_many(&self, caller: &Caller, items: Vec<(ResourceKind, Value)>) -> Vec<Result<Rendered>> {
-        if let Err(e) = caller.principal.require(Scope::Write) {
-            return items.iter().map(|_| Err(e.clone())).collect();
-        }
         let mut prepared = Vec::with_capacity(items.len());
         for (kind, body) in items {
-            prepared.push(self.prepare_new(caller, kind, body).await);
+            prepared.push(match caller.principal.require(write_scope(kind)) {
+                Ok(()) => self.prepare_new(caller, kind, body).await,
+                Err(e) => Err(e),
+            });
         }
         let news: Vec<NewResource> = prepared.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
         let tenant = caller.principal.tenant;
@@ -293,7 +305,7 @@ impl Service {
         body: Value,
         projection: &Projection,
     ) -> Result<Rendered> {
-        caller.principal.require(Scope::Write)?;
+        caller.principal.require(write_scope(kind))?;
         let rt = self.resource_type(kind);
         let mut doc = resource::normalize(&self.registry, rt, body)?;
         let members = take_members(&mut doc)?;
@@ -306,7 +318,7 @@ impl Service {
             let members = match (kind, &members) {
                 (ResourceKind::Group, Some(ids)) => vec![MemberChange::Replace(ids.clone())],
                 (ResourceKind::Group, None) => vec![MemberChange::Replace(Vec::new())],
-                (ResourceKind::User, _) => Vec::new(),
+                (ResourceKind::User | ResourceKind::License, _) => Vec::new(),
             };
             Ok(Some(Update {
                 doc: doc.clone(),
@@ -329,7 +341,7 @@ impl Service {
         body: Value,
         projection: &Projection,
     ) -> Result<Rendered> {
-        caller.principal.require(Scope::Write)?;
+        caller.principal.require(write_scope(kind))?;
         let rt = self.resource_type(kind);
         self.write_loop(caller, kind, id, if_match, projection, |current| {
             self.sync_lock(caller, kind, current)?;
@@ -405,7 +417,7 @@ impl Service {
         id: &str,
         if_match: Option<&ETagMatch>,
     ) -> Result<()> {
-        caller.principal.require(Scope::Write)?;
+        caller.principal.require(write_scope(kind))?;
         let tenant = caller.principal.tenant;
         for _ in 0..WRITE_RETRIES {
             let current = self.store.fetch(tenant, kind, id, Load::default()).await.map_err(not_found(kind, id))?;
@@ -547,7 +559,7 @@ impl Service {
         Ok(key.clone())
     }
 
-    /// `POST /.search` (RFC 7644 §3.4.3): Users, then Groups, as one list. A filter naming an
+    /// `POST /.search` (RFC 7644 §3.4.3): Users, then Groups, then Licenses, as one list. A filter naming an
     /// attribute one type lacks matches nothing of that type; one no type has is an error.
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant))]
     pub async fn search_all(&self, caller: &Caller, params: &ListParams) -> Result<Value> {
@@ -555,7 +567,7 @@ impl Service {
         let projection = Projection::parse(params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
         let mut queries = Vec::new();
         let mut first_error = None;
-        for kind in [ResourceKind::User, ResourceKind::Group] {
+        for kind in ResourceKind::ALL {
             match self.query_for(kind, params) {
                 Ok(q) => queries.push((kind, q)),
                 Err(e) => first_error = first_error.or(Some(e)),

@@ -41,6 +41,18 @@ pub enum StoreError {
     /// Group members that do not exist in the tenant.
     #[error("unknown members {0:?}")]
     UnknownMembers(Vec<String>),
+    /// A user names Licenses that do not exist in the tenant.
+    #[error("unknown licenses {0:?}")]
+    UnknownLicenses(Vec<String>),
+    /// Every seat of the License is taken.
+    #[error("no seats left on {part_number}: all {seats} are assigned")]
+    NoSeats { part_number: String, seats: i64 },
+    /// A License's seats may not go below the seats already assigned.
+    #[error("{part_number} has {consumed} seats assigned, more than {seats}")]
+    SeatsInUse { part_number: String, consumed: i64, seats: i64 },
+    /// A License still held by users cannot be deleted.
+    #[error("{part_number} is assigned to {consumed} users")]
+    LicenseInUse { part_number: String, consumed: i64 },
     /// A filter or sort the SQL compiler cannot express.
     #[error("{0}")]
     Unsupported(String),
@@ -221,7 +233,8 @@ pub trait Store: Send + Sync + 'static {
         update: Update,
         load: Load,
     ) -> Result<Stored>;
-    /// Deletes (users: soft delete, releasing the name and memberships) if the version matches.
+    /// Deletes (users: soft delete, releasing the name, memberships and seats) if the version
+    /// matches; a License only when no user holds it.
     async fn delete(&self, tenant: TenantId, kind: ResourceKind, id: &str, expected_version: Option<i64>)
         -> Result<()>;
     async fn list(&self, tenant: TenantId, kind: ResourceKind, query: &ListQuery, load: Load) -> Result<Page>;
@@ -255,7 +268,9 @@ pub trait Store: Send + Sync + 'static {
         start_index: u64,
         count: u64,
     ) -> Result<(u64, Vec<(Stored, OffsetDateTime)>)>;
-    /// Brings a soft-deleted user back; `Conflict` when its userName was taken meanwhile.
+    /// Brings a soft-deleted user back, taking seats again for its licenses (those deleted
+    /// meanwhile are dropped from it); `Conflict` when its userName was taken meanwhile,
+    /// `NoSeats` when a license has no seat left.
     async fn restore(&self, tenant: TenantId, id: &str) -> Result<Stored>;
     /// Removes a soft-deleted user for good.
     async fn purge(&self, tenant: TenantId, id: &str) -> Result<()>;

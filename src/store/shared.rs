@@ -62,6 +62,7 @@ macro_rules! sql_store {
                     .bind(&p.external_id)
                     .bind(&p.display_name)
                     .bind(&p.display_name_fold)
+                    .bind(p.seats)
             }
 
             fn bind_all<'q>(mut query: Query<'q>, binds: &'q [Bind]) -> Query<'q> {
@@ -78,8 +79,10 @@ macro_rules! sql_store {
 
             /// The columns every read selects, with the derived parts asked for.
             fn select_columns(load: Load) -> String {
-                let mut cols =
-                    format!("r.seq, r.id, r.kind, {}, r.version, r.created, r.last_modified", d().doc_column());
+                let mut cols = format!(
+                    "r.seq, r.id, r.kind, {}, r.version, r.created, r.last_modified, r.seats, r.consumed",
+                    d().doc_column()
+                );
                 if load.members {
                     let agg = d().json_agg(&[
                         ("id", "m2.id"),
@@ -109,7 +112,17 @@ macro_rules! sql_store {
                 let kind_name: String = row.try_get("kind")?;
                 let kind = ResourceKind::from_name(&kind_name).ok_or_else(|| corrupt("kind", &kind_name))?;
                 let doc: String = row.try_get("doc")?;
-                let doc: Value = serde_json::from_str(&doc).map_err(|e| corrupt("document", e))?;
+                let mut doc: Value = serde_json::from_str(&doc).map_err(|e| corrupt("document", e))?;
+                if kind == ResourceKind::License {
+                    // The seat counters live in columns, kept exact by every write.
+                    let seats: Option<i64> = row.try_get("seats")?;
+                    let consumed: i64 = row.try_get("consumed")?;
+                    if let (Some(seats), Value::Object(o)) = (seats, &mut doc) {
+                        o.insert("seats".into(), seats.into());
+                        o.insert("consumed".into(), consumed.into());
+                        o.insert("available".into(), (seats - consumed).into());
+                    }
+                }
                 let json_list = |col: &str| -> Result<Vec<Value>> {
                     let raw: String = row.try_get(col)?;
                     serde_json::from_str(&raw).map_err(|e| corrupt(col, e))
@@ -151,17 +164,100 @@ macro_rules! sql_store {
                 })
             }
 
-            /// Classifies a unique violation: userName is the one unique resource attribute.
-            fn classify(err: sqlx::Error, promoted: &Promoted) -> StoreError {
+            /// Classifies a unique violation: the name in the user_name columns (a User's
+            /// userName, a License's partNumber) is the one unique resource attribute.
+            fn classify(err: sqlx::Error, kind: ResourceKind, promoted: &Promoted) -> StoreError {
                 if let sqlx::Error::Database(db) = &err {
-                    if db.is_unique_violation() && db.message().contains("user_name") {
+                    let message = db.message();
+                    if db.is_unique_violation() && (message.contains("user_name") || message.contains("part_number")) {
                         return StoreError::Conflict {
-                            attribute: "userName",
+                            attribute: sql::unique_attribute(kind),
                             value: promoted.user_name.clone().unwrap_or_default(),
                         };
                     }
                 }
                 StoreError::Backend(err)
+            }
+
+            /// Gives back the seats the user holds on licenses other than `keep`.
+            async fn release_seats(conn: &mut Conn, user_seq: i64, keep: &[String]) -> Result<()> {
+                let sql = q(&format!(
+                    "DELETE FROM user_licenses WHERE user_seq = ? AND license_seq NOT IN \
+                     (SELECT r.seq FROM {} CROSS JOIN resources r WHERE r.id = j.value) RETURNING license_seq",
+                    d().text_list("j")
+                ));
+                let released: Vec<i64> =
+                    sqlx::query_scalar(&sql).bind(user_seq).bind(id_list(keep)?).fetch_all(&mut *conn).await?;
+                for seq in released {
+                    sqlx::query(&q("UPDATE resources SET consumed = consumed - 1 WHERE seq = ?"))
+                        .bind(seq)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            }
+
+            /// Takes a seat on each License in `ids` the user does not hold yet. The guarded
+            /// UPDATE is the seat check: of two writers racing for the last seat, the database
+            /// lets one through and the other finds `consumed < seats` false.
+            /// Returns the ids that name no License of the tenant, when `unknown_ok`.
+            async fn take_seats(
+                conn: &mut Conn,
+                tenant: TenantId,
+                user_seq: i64,
+                ids: &[String],
+                unknown_ok: bool,
+            ) -> Result<Vec<String>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let held: Vec<String> = sqlx::query_scalar(&q(
+                    "SELECT r.id FROM user_licenses u JOIN resources r ON r.seq = u.license_seq WHERE u.user_seq = ?",
+                ))
+                .bind(user_seq)
+                .fetch_all(&mut *conn)
+                .await?;
+                let mut unknown = Vec::new();
+                for id in ids.iter().filter(|id| !held.contains(id)) {
+                    let taken: Option<i64> = sqlx::query_scalar(&q(
+                        "UPDATE resources SET consumed = consumed + 1 WHERE tenant_id = ? AND kind = 'License' \
+                         AND id = ? AND deleted_at IS NULL AND consumed < seats RETURNING seq",
+                    ))
+                    .bind(tenant.0)
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    if let Some(license_seq) = taken {
+                        sqlx::query(&q("INSERT INTO user_licenses (user_seq, license_seq) VALUES (?, ?)"))
+                            .bind(user_seq)
+                            .bind(license_seq)
+                            .execute(&mut *conn)
+                            .await?;
+                        continue;
+                    }
+                    let license = sqlx::query(&q(
+                        "SELECT user_name, seats FROM resources WHERE tenant_id = ? AND kind = 'License' AND id = ? \
+                         AND deleted_at IS NULL",
+                    ))
+                    .bind(tenant.0)
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    match license {
+                        Some(row) => {
+                            return Err(StoreError::NoSeats {
+                                part_number: row.try_get::<Option<String>, _>("user_name")?.unwrap_or_default(),
+                                seats: row.try_get::<Option<i64>, _>("seats")?.unwrap_or_default(),
+                            })
+                        }
+                        None => unknown.push(id.clone()),
+                    }
+                }
+                if unknown.is_empty() || unknown_ok {
+                    Ok(unknown)
+                } else {
+                    Err(StoreError::UnknownLicenses(unknown))
+                }
             }
 
             async fn fetch_in(conn: &mut Conn, tenant: TenantId, kind: ResourceKind, id: &str, load: Load) -> Result<Stored> {
@@ -255,8 +351,8 @@ macro_rules! sql_store {
                 let ts = now();
                 let sql = q(&format!(
                     "INSERT INTO resources (id, tenant_id, kind, user_name, user_name_fold, external_id, display_name, \
-                     display_name_fold, doc, password_hash, version, created, last_modified) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, {}, ?, 1, ?, ?) RETURNING seq",
+                     display_name_fold, seats, doc, password_hash, version, created, last_modified) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {}, ?, 1, ?, ?) RETURNING seq",
                     d().doc_param()
                 ));
                 let seq = sqlx::query_scalar(&sql)
@@ -270,8 +366,11 @@ macro_rules! sql_store {
                     .bind(&ts)
                     .fetch_one(&mut *conn)
                     .await
-                    .map_err(|e| classify(e, &promoted))?;
+                    .map_err(|e| classify(e, new.kind, &promoted))?;
                 index_values(conn, seq, &new.doc).await?;
+                if new.kind == ResourceKind::User {
+                    take_seats(conn, tenant, seq, &sql::license_ids(&new.doc), false).await?;
+                }
                 change_members(conn, tenant, seq, &MemberChange::Add(new.members.clone())).await?;
                 fetch_in(conn, tenant, new.kind, &new.id, load).await
             }
@@ -341,11 +440,14 @@ macro_rules! sql_store {
                     let promoted = Promoted::of(kind, &update.doc);
                     let _turn = self.write_turn().await;
                     let mut tx = self.pool.begin_with(d().begin_write()).await?;
+                    // A License's seats may not drop below the seats assigned (checked in the
+                    // statement, so a seat taken meanwhile is counted).
                     let sql = q(&format!(
                         "UPDATE resources SET user_name = ?, user_name_fold = ?, external_id = ?, display_name = ?, \
-                         display_name_fold = ?, doc = {}, password_hash = COALESCE(?, password_hash), \
+                         display_name_fold = ?, seats = ?, doc = {}, password_hash = COALESCE(?, password_hash), \
                          version = version + 1, last_modified = ? \
                          WHERE tenant_id = ? AND kind = {} AND id = ? AND deleted_at IS NULL AND version = ? \
+                         AND (? IS NULL OR consumed <= ?) \
                          RETURNING seq",
                         d().doc_param(),
                         sql::kind_literal(kind)
@@ -357,14 +459,28 @@ macro_rules! sql_store {
                         .bind(tenant.0)
                         .bind(id)
                         .bind(update.expected_version)
+                        .bind(promoted.seats)
+                        .bind(promoted.seats)
                         .fetch_optional(&mut *tx)
                         .await
-                        .map_err(|e| classify(e, &promoted))?;
+                        .map_err(|e| classify(e, kind, &promoted))?;
                     let Some(seq) = seq else {
                         let current = fetch_in(&mut tx, tenant, kind, id, Load::default()).await?;
-                        return Err(StoreError::VersionMismatch { current: current.version });
+                        if current.version != update.expected_version {
+                            return Err(StoreError::VersionMismatch { current: current.version });
+                        }
+                        return Err(StoreError::SeatsInUse {
+                            part_number: promoted.user_name.clone().unwrap_or_default(),
+                            consumed: current.doc.get("consumed").and_then(Value::as_i64).unwrap_or_default(),
+                            seats: promoted.seats.unwrap_or_default(),
+                        });
                     };
                     index_values(&mut tx, seq, &update.doc).await?;
+                    if kind == ResourceKind::User {
+                        let licenses = sql::license_ids(&update.doc);
+                        release_seats(&mut tx, seq, &licenses).await?;
+                        take_seats(&mut tx, tenant, seq, &licenses, false).await?;
+                    }
                     for change in &update.members {
                         change_members(&mut tx, tenant, seq, change).await?;
                     }
@@ -397,9 +513,13 @@ macro_rules! sql_store {
                                 .fetch_optional(&mut *tx)
                                 .await?
                         }
-                        ResourceKind::Group => {
-                            let sql = q("DELETE FROM resources WHERE tenant_id = ? AND kind = 'Group' AND id = ? \
-                                 AND deleted_at IS NULL AND (? IS NULL OR version = ?) RETURNING seq");
+                        // A License goes only once no user holds a seat of it.
+                        ResourceKind::Group | ResourceKind::License => {
+                            let sql = q(&format!(
+                                "DELETE FROM resources WHERE tenant_id = ? AND kind = {} AND id = ? \
+                                 AND deleted_at IS NULL AND (? IS NULL OR version = ?) AND consumed = 0 RETURNING seq",
+                                sql::kind_literal(kind)
+                            ));
                             sqlx::query_scalar(&sql)
                                 .bind(tenant.0)
                                 .bind(id)
@@ -411,8 +531,18 @@ macro_rules! sql_store {
                     };
                     let Some(seq) = seq else {
                         let current = fetch_in(&mut tx, tenant, kind, id, Load::default()).await?;
+                        let consumed = current.doc.get("consumed").and_then(Value::as_i64).unwrap_or_default();
+                        if kind == ResourceKind::License && consumed > 0 && expected_version.is_none_or(|v| v == current.version) {
+                            return Err(StoreError::LicenseInUse {
+                                part_number: current.doc.get("partNumber").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                                consumed,
+                            });
+                        }
                         return Err(StoreError::VersionMismatch { current: current.version });
                     };
+                    if kind == ResourceKind::User {
+                        release_seats(&mut tx, seq, &[]).await?;
+                    }
                     sqlx::query(&q("DELETE FROM members WHERE member_seq = ? OR group_seq = ?"))
                         .bind(seq)
                         .bind(seq)
@@ -641,15 +771,18 @@ macro_rules! sql_store {
                 async fn restore(&self, tenant: TenantId, id: &str) -> Result<Stored> {
                     let _turn = self.write_turn().await;
                     let mut tx = self.pool.begin_with(d().begin_write()).await?;
-                    let row = sqlx::query(&q(
-                        "SELECT user_name FROM resources WHERE tenant_id = ? AND kind = 'User' AND id = ? AND deleted_at IS NOT NULL",
-                    ))
+                    let row = sqlx::query(&q(&format!(
+                        "SELECT seq, user_name, {} FROM resources r WHERE tenant_id = ? AND kind = 'User' AND id = ? \
+                         AND deleted_at IS NOT NULL",
+                        d().doc_column()
+                    )))
                     .bind(tenant.0)
                     .bind(id)
                     .fetch_optional(&mut *tx)
                     .await?
                     .ok_or(StoreError::NotFound)?;
                     let promoted = Promoted { user_name: row.try_get("user_name")?, ..Promoted::default() };
+                    let seq: i64 = row.try_get("seq")?;
                     // The unique index re-checks the name: it may have been taken meanwhile.
                     sqlx::query(&q(
                         "UPDATE resources SET deleted_at = NULL, version = version + 1, last_modified = ? \
@@ -660,7 +793,19 @@ macro_rules! sql_store {
                     .bind(id)
                     .execute(&mut *tx)
                     .await
-                    .map_err(|e| classify(e, &promoted))?;
+                    .map_err(|e| classify(e, ResourceKind::User, &promoted))?;
+                    // Seats are taken again; licenses deleted meanwhile are dropped from the user.
+                    let mut doc: Value =
+                        serde_json::from_str(&row.try_get::<String, _>("doc")?).map_err(|e| corrupt("document", e))?;
+                    let gone = take_seats(&mut tx, tenant, seq, &sql::license_ids(&doc), true).await?;
+                    if !gone.is_empty() {
+                        sql::drop_licenses(&mut doc, &gone);
+                        sqlx::query(&q(&format!("UPDATE resources SET doc = {} WHERE seq = ?", d().doc_param())))
+                            .bind(doc.to_string())
+                            .bind(seq)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     let stored = fetch_in(&mut tx, tenant, ResourceKind::User, id, Load::default()).await?;
                     tx.commit().await?;
                     Ok(stored)

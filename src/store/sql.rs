@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::scim::filter::{CompValue, CompareOp, Filter};
 use crate::scim::path::AttrPath;
 use crate::scim::schema::{
-    AttrType, Attribute, Container, Registry, Resolved, ResourceKind, ResourceType, CORE_GROUP, CORE_USER,
+    AttrType, Attribute, Container, Registry, Resolved, ResourceKind, ResourceType, CORE_GROUP, CORE_USER, LICENSE,
 };
 use crate::store::StoreError;
 
@@ -291,14 +291,18 @@ pub struct Promoted {
     pub external_id: Option<String>,
     pub display_name: Option<String>,
     pub display_name_fold: Option<String>,
+    /// A License's seats.
+    pub seats: Option<i64>,
 }
 
 impl Promoted {
     pub fn of(kind: ResourceKind, doc: &Value) -> Promoted {
         let text = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_owned);
+        // The user_name columns hold the name that is unique in the tenant.
         let user_name = match kind {
             ResourceKind::User => text("userName"),
             ResourceKind::Group => None,
+            ResourceKind::License => text("partNumber"),
         };
         let display_name = text("displayName");
         Promoted {
@@ -307,7 +311,60 @@ impl Promoted {
             external_id: text("externalId"),
             display_name_fold: display_name.as_deref().map(fold),
             display_name,
+            seats: match kind {
+                ResourceKind::License => doc.get("seats").and_then(Value::as_i64),
+                _ => None,
+            },
         }
+    }
+}
+
+/// The attribute whose value is unique in a tenant, kept in the user_name columns.
+pub fn unique_attribute(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::User | ResourceKind::Group => "userName",
+        ResourceKind::License => "partNumber",
+    }
+}
+
+/// The License ids a user's document names in `licenses`, each once and sorted, so that
+/// writers take seats in one order and cannot deadlock each other.
+pub fn license_ids(doc: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = doc
+        .get(crate::directory::DIRECTORY_USER)
+        .and_then(|e| e.get("licenses"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l.get("value").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// Removes the licenses with these ids from a user's document.
+pub fn drop_licenses(doc: &mut Value, ids: &[String]) {
+    let licenses =
+        doc.get_mut(crate::directory::DIRECTORY_USER).and_then(|e| e.get_mut("licenses")).and_then(Value::as_array_mut);
+    if let Some(items) = licenses {
+        items.retain(|l| !l.get("value").and_then(Value::as_str).is_some_and(|v| ids.iter().any(|i| i == v)));
+    }
+}
+
+/// The seat counters of a License, which live in columns rather than in the document.
+fn license_column(kind: ResourceKind, path: &AttrPath) -> Option<&'static str> {
+    if kind != ResourceKind::License || path.sub.is_some() {
+        return None;
+    }
+    if path.urn.as_deref().is_some_and(|u| !u.eq_ignore_ascii_case(LICENSE)) {
+        return None;
+    }
+    match path.name.to_ascii_lowercase().as_str() {
+        "seats" => Some("r.seats"),
+        "consumed" => Some("r.consumed"),
+        "available" => Some("(r.seats - r.consumed)"),
+        _ => None,
     }
 }
 
@@ -340,6 +397,7 @@ fn column(kind: ResourceKind, path: &AttrPath) -> Option<Column> {
         let core = match kind {
             ResourceKind::User => CORE_USER,
             ResourceKind::Group => CORE_GROUP,
+            ResourceKind::License => LICENSE,
         };
         if !urn.eq_ignore_ascii_case(core) {
             return None;
@@ -352,6 +410,7 @@ fn column(kind: ResourceKind, path: &AttrPath) -> Option<Column> {
         ("id", None, _) => col("id", false, false),
         ("externalid", None, _) => col("external_id", false, false),
         ("username", None, ResourceKind::User) => col("user_name_fold", true, false),
+        ("partnumber", None, ResourceKind::License) => col("user_name_fold", true, false),
         ("displayname", None, _) => col("display_name_fold", true, false),
         ("meta", Some("created"), _) => col("created", false, true),
         ("meta", Some("lastmodified"), _) => col("last_modified", false, true),
@@ -469,6 +528,17 @@ impl Compiler<'_> {
         }
         if let Some(col) = column(self.kind, path) {
             return self.column_compare(&col, path, cmp);
+        }
+        if let Some(expr) = license_column(self.kind, path) {
+            let attr = self.registry.resolve(self.rt, path).ok_or_else(|| unknown(path))?.attr;
+            return match cmp {
+                // Integer columns: `pr` is not-null (an integer never equals '').
+                None => {
+                    self.out.sql.push_str(&format!("{expr} IS NOT NULL"));
+                    Ok(())
+                }
+                Some(_) => self.compare(expr, attr, cmp),
+            };
         }
         let resolved = self.registry.resolve(self.rt, path).ok_or_else(|| unknown(path))?;
         let attr = resolved.attr;
@@ -730,7 +800,7 @@ struct Membership {
 fn m_attr(kind: ResourceKind) -> &'static str {
     match kind {
         ResourceKind::Group => "members",
-        ResourceKind::User => "groups",
+        ResourceKind::User | ResourceKind::License => "groups",
     }
 }
 
@@ -795,6 +865,9 @@ pub fn sort_expr(d: &dyn Dialect, kind: ResourceKind, path: &AttrPath) -> Result
     if let Some(c) = column(kind, path) {
         return Ok(format!("r.{}", c.name));
     }
+    if let Some(expr) = license_column(kind, path) {
+        return Ok(expr.to_owned());
+    }
     let registry = Registry::builtin().map_err(StoreError::Unsupported)?;
     let rt = registry.resource_type(kind);
     let resolved = registry.resolve(rt, path).ok_or_else(|| unknown(path))?;
@@ -851,6 +924,7 @@ pub fn kind_literal(kind: ResourceKind) -> &'static str {
     match kind {
         ResourceKind::User => "'User'",
         ResourceKind::Group => "'Group'",
+        ResourceKind::License => "'License'",
     }
 }
 

@@ -256,3 +256,57 @@ async fn domains_are_added_listed_and_removed() {
     assert!(!missing.status.success());
     assert_eq!(stdout(&scimd(&dir, &["domain", "list"])), "contoso.onmicrosoft.com\tinitial\n");
 }
+
+#[tokio::test]
+async fn licenses_are_added_listed_resized_and_removed() {
+    use scimd::scim::schema::ResourceKind;
+    let dir = tempfile::tempdir().unwrap();
+    let id = stdout(&scimd(
+        &dir,
+        &["license", "add", "ENTERPRISEPACK", "--seats", "2", "--name", "Office 365 E3", "--tenant", "contoso"],
+    ));
+    let id = id.trim().to_owned();
+    let dup = scimd(&dir, &["license", "add", "enterprisepack", "--seats", "1", "--tenant", "contoso"]);
+    assert!(!dup.status.success());
+    let stderr = String::from_utf8_lossy(&dup.stderr);
+    assert!(stderr.contains("already in use") && stderr.lines().count() == 1, "{stderr}");
+
+    // A user holding it, written through the store as another process would.
+    let store = scimd::open_store(&DatabaseArgs { database: db_url(&dir), max_connections: 1 }).await.unwrap();
+    let tenant = store.find_tenant("contoso").await.unwrap().unwrap();
+    let doc = serde_json::json!({"userName": "a", "urn:scimd:schemas:extension:directory:2.0:User": {"usageLocation": "NL", "licenses": [{"value": id}]}});
+    let new = scimd::store::NewResource {
+        id: "u1".into(),
+        kind: ResourceKind::User,
+        doc,
+        password_hash: None,
+        members: vec![],
+    };
+    store.insert(tenant, new, scimd::store::Load::default()).await.unwrap();
+
+    let list = stdout(&scimd(&dir, &["license", "list", "--tenant", "contoso"]));
+    let row = list.lines().find(|l| l.starts_with(&id)).unwrap_or_else(|| panic!("{list}"));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cols[1..5], ["ENTERPRISEPACK", "2", "1", "1"], "{list}");
+    assert!(row.ends_with("Office 365 E3"));
+
+    let below = scimd(&dir, &["license", "set-seats", "ENTERPRISEPACK", "0", "--tenant", "contoso"]);
+    assert!(!below.status.success());
+    assert!(String::from_utf8_lossy(&below.stderr).contains("1 are assigned"));
+    let negative = scimd(&dir, &["license", "set-seats", "ENTERPRISEPACK", "-1", "--tenant", "contoso"]);
+    assert!(String::from_utf8_lossy(&negative.stderr).contains("0 or more"));
+    let ok = scimd(&dir, &["license", "set-seats", "ENTERPRISEPACK", "10", "--tenant", "contoso"]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let license = store.fetch(tenant, ResourceKind::License, &id, scimd::store::Load::default()).await.unwrap();
+    assert_eq!(license.doc["seats"], 10);
+    assert_eq!(license.doc["available"], 9);
+
+    let held = scimd(&dir, &["license", "remove", "ENTERPRISEPACK", "--tenant", "contoso"]);
+    assert!(String::from_utf8_lossy(&held.stderr).contains("assigned to 1 user"));
+    store.delete(tenant, ResourceKind::User, "u1", None).await.unwrap();
+    assert!(scimd(&dir, &["license", "remove", "ENTERPRISEPACK", "--tenant", "contoso"]).status.success());
+    let missing = scimd(&dir, &["license", "set-seats", "ENTERPRISEPACK", "3", "--tenant", "contoso"]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("has no license"));
+    let unknown_tenant = scimd(&dir, &["license", "list", "--tenant", "nobody"]);
+    assert!(!unknown_tenant.status.success());
+}

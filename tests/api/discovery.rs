@@ -40,9 +40,12 @@ behaviour! {
         scim_error(app.get("/Schemas/urn:nope").await, 404).await;
     }
 
-    async fn resource_types_list_user_and_group_with_extensions(app: TestApp) {
+    async fn resource_types_list_user_group_and_license_with_extensions(app: TestApp) {
         let list: Value = app.get("/ResourceTypes").await.json().await.unwrap();
-        assert_eq!(list["totalResults"], 2);
+        assert_eq!(list["totalResults"], 3);
+        let license: Value = app.get("/ResourceTypes/License").await.json().await.unwrap();
+        assert_eq!(license["endpoint"], "/Licenses");
+        assert_eq!(license["schema"], "urn:scimd:schemas:core:2.0:License");
         let user: Value = app.get("/ResourceTypes/User").await.json().await.unwrap();
         assert_eq!(user["endpoint"], "/Users");
         assert_eq!(user["schemaExtensions"][0]["schema"], "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User");
