@@ -178,16 +178,23 @@ impl Service {
         projection: &Projection,
     ) -> Result<Rendered> {
         caller.principal.require(write_scope(kind))?;
-        let new = self.prepare_new(caller, kind, body).await?;
+        let new = self.prepare_new(caller, kind, body, None).await?;
         let stored = self.store.insert(caller.principal.tenant, new, load_for(kind, projection)).await?;
         Ok(self.rendered(caller, &stored, projection))
     }
 
-    /// A validated new resource, its password hashed and its members taken out.
-    async fn prepare_new(&self, caller: &Caller, kind: ResourceKind, body: Value) -> Result<NewResource> {
+    /// A validated new resource, its password hashed and its members taken out. `domains` are
+    /// the tenant's verified domains when the caller has read them already.
+    async fn prepare_new(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        body: Value,
+        domains: Option<&[(String, bool)]>,
+    ) -> Result<NewResource> {
         let mut doc = resource::normalize(&self.registry, self.resource_type(kind), body)?;
         self.directory_rules(caller, kind, &mut doc)?;
-        self.domain_rule(caller, kind, &doc, None).await?;
+        self.domain_rule(caller, kind, &doc, None, domains).await?;
         let members = take_members(&mut doc)?.unwrap_or_default();
         let password_hash = take_password(&mut doc).await?;
         Ok(NewResource { id: uuid::Uuid::new_v4().to_string(), kind, doc, password_hash, members })
@@ -207,13 +214,27 @@ impl Service {
     }
 
     /// The verified-domain rule on a user's new or changed userName.
-    async fn domain_rule(&self, caller: &Caller, kind: ResourceKind, doc: &Value, old: Option<&Value>) -> Result<()> {
+    async fn domain_rule(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        doc: &Value,
+        old: Option<&Value>,
+        domains: Option<&[(String, bool)]>,
+    ) -> Result<()> {
         let name = doc.get("userName").and_then(Value::as_str).unwrap_or_default();
         if kind != ResourceKind::User || old.and_then(|o| o.get("userName")).and_then(Value::as_str) == Some(name) {
             return Ok(());
         }
-        let domains = self.store.domains(caller.principal.tenant).await?;
-        let forbidden = directory::check_domain(name, &domains)?;
+        let read;
+        let domains = match domains {
+            Some(d) => d,
+            None => {
+                read = self.store.domains(caller.principal.tenant).await?;
+                &read
+            }
+        };
+        let forbidden = directory::check_domain(name, domains)?;
         if forbidden.is_empty() {
             return Ok(());
         }
@@ -242,10 +263,18 @@ impl Service {
     /// Creates several resources in one store transaction (for /Bulk): each is validated and
     /// written on its own, so each result stands alone, but they share one commit.
     pub async fn create_many(&self, caller: &Caller, items: Vec<(ResourceKind, Value)>) -> Vec<Result<Rendered>> {
+        // The tenant's domains are read once for the whole batch.
+        let domains = match self.store.domains(caller.principal.tenant).await {
+            Ok(d) => d,
+            Err(e) => {
+                let e = ScimError::from(e);
+                return items.iter().map(|_| Err(e.clone())).collect();
+            }
+        };
         let mut prepared = Vec::with_capacity(items.len());
         for (kind, body) in items {
             prepared.push(match caller.principal.require(write_scope(kind)) {
-                Ok(()) => self.prepare_new(caller, kind, body).await,
+                Ok(()) => self.prepare_new(caller, kind, body, Some(&domains)).await,
                 Err(e) => Err(e),
             });
         }
@@ -399,7 +428,7 @@ impl Service {
             if let Some(hash) = take_password(&mut update.doc).await? {
                 update.password_hash = Some(hash);
             }
-            self.domain_rule(caller, kind, &update.doc, Some(&current.doc)).await?;
+            self.domain_rule(caller, kind, &update.doc, Some(&current.doc), None).await?;
             match self.store.update(tenant, kind, id, update, load).await {
                 Ok(stored) => return Ok(self.rendered(caller, &stored, projection)),
                 Err(StoreError::VersionMismatch { .. }) if if_match.is_none() => continue,

@@ -108,21 +108,22 @@ macro_rules! sql_store {
                 StoreError::Unsupported(format!("stored {what} is unreadable: {e}"))
             }
 
+            /// A License's seat counters, which live in columns kept exact by every write, put
+            /// into its document.
+            fn with_seat_counters(kind: ResourceKind, doc: &mut Value, seats: Option<i64>, consumed: i64) {
+                if let (ResourceKind::License, Some(seats), Value::Object(o)) = (kind, seats, doc) {
+                    o.insert("seats".into(), seats.into());
+                    o.insert("consumed".into(), consumed.into());
+                    o.insert("available".into(), (seats - consumed).into());
+                }
+            }
+
             fn decode(row: &DbRow, load: Load) -> Result<Stored> {
                 let kind_name: String = row.try_get("kind")?;
                 let kind = ResourceKind::from_name(&kind_name).ok_or_else(|| corrupt("kind", &kind_name))?;
                 let doc: String = row.try_get("doc")?;
                 let mut doc: Value = serde_json::from_str(&doc).map_err(|e| corrupt("document", e))?;
-                if kind == ResourceKind::License {
-                    // The seat counters live in columns, kept exact by every write.
-                    let seats: Option<i64> = row.try_get("seats")?;
-                    let consumed: i64 = row.try_get("consumed")?;
-                    if let (Some(seats), Value::Object(o)) = (seats, &mut doc) {
-                        o.insert("seats".into(), seats.into());
-                        o.insert("consumed".into(), consumed.into());
-                        o.insert("available".into(), (seats - consumed).into());
-                    }
-                }
+                with_seat_counters(kind, &mut doc, row.try_get("seats")?, row.try_get("consumed")?);
                 let json_list = |col: &str| -> Result<Vec<Value>> {
                     let raw: String = row.try_get(col)?;
                     serde_json::from_str(&raw).map_err(|e| corrupt(col, e))
@@ -332,9 +333,12 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            /// Rewrites the `resource_values` rows of one resource from its document.
-            async fn index_values(conn: &mut Conn, seq: i64, doc: &Value) -> Result<()> {
-                sqlx::query(&q("DELETE FROM resource_values WHERE resource_seq = ?")).bind(seq).execute(&mut *conn).await?;
+            /// Rewrites the `resource_values` rows of one resource from its document (`fresh`: a
+            /// resource just inserted, which has none yet).
+            async fn index_values(conn: &mut Conn, seq: i64, doc: &Value, fresh: bool) -> Result<()> {
+                if !fresh {
+                    sqlx::query(&q("DELETE FROM resource_values WHERE resource_seq = ?")).bind(seq).execute(&mut *conn).await?;
+                }
                 for (attr, value) in sql::indexed_values(doc) {
                     sqlx::query(&q("INSERT INTO resource_values (resource_seq, attr, value_fold) VALUES (?, ?, ?)"))
                         .bind(seq)
@@ -348,7 +352,8 @@ macro_rules! sql_store {
 
             async fn insert_in(conn: &mut Conn, tenant: TenantId, new: &NewResource, load: Load) -> Result<Stored> {
                 let promoted = Promoted::of(new.kind, &new.doc);
-                let ts = now();
+                let created = sql::parse_time(&now())?;
+                let ts = sql::format_time(created);
                 let sql = q(&format!(
                     "INSERT INTO resources (id, tenant_id, kind, user_name, user_name_fold, external_id, display_name, \
                      display_name_fold, seats, doc, password_hash, version, created, last_modified) \
@@ -367,12 +372,31 @@ macro_rules! sql_store {
                     .fetch_one(&mut *conn)
                     .await
                     .map_err(|e| classify(e, new.kind, &promoted))?;
-                index_values(conn, seq, &new.doc).await?;
+                index_values(conn, seq, &new.doc, true).await?;
                 if new.kind == ResourceKind::User {
                     take_seats(conn, tenant, seq, &sql::license_ids(&new.doc), false).await?;
                 }
-                change_members(conn, tenant, seq, &MemberChange::Add(new.members.clone())).await?;
-                fetch_in(conn, tenant, new.kind, &new.id, load).await
+                if !new.members.is_empty() {
+                    change_members(conn, tenant, seq, &MemberChange::Add(new.members.clone())).await?;
+                    if load.members {
+                        // The members' displays come from their own rows.
+                        return fetch_in(conn, tenant, new.kind, &new.id, load).await;
+                    }
+                }
+                // Everything else is known: no need to read the row back.
+                let mut doc = new.doc.clone();
+                with_seat_counters(new.kind, &mut doc, promoted.seats, 0);
+                Ok(Stored {
+                    seq,
+                    id: new.id.clone(),
+                    kind: new.kind,
+                    doc,
+                    version: 1,
+                    created,
+                    last_modified: created,
+                    members: load.members.then(Vec::new),
+                    groups: load.groups.then(Vec::new),
+                })
             }
 
             const TOKEN_SELECT: &str = "SELECT t.id, t.tenant_id, n.name AS tenant_name, t.name, t.secret_hash, t.scopes, \
@@ -475,7 +499,7 @@ macro_rules! sql_store {
                             seats: promoted.seats.unwrap_or_default(),
                         });
                     };
-                    index_values(&mut tx, seq, &update.doc).await?;
+                    index_values(&mut tx, seq, &update.doc, false).await?;
                     if kind == ResourceKind::User {
                         let licenses = sql::license_ids(&update.doc);
                         release_seats(&mut tx, seq, &licenses).await?;
