@@ -789,6 +789,17 @@ macro_rules! sql_store {
                         .await?;
                     Ok(n > 0)
                 }
+
+                async fn user_ids_by_name(&self, tenant: TenantId, names: &[String]) -> Result<Vec<(String, String)>> {
+                    let folded: Vec<String> = names.iter().map(|n| sql::fold(n)).collect();
+                    let sql = q(&format!(
+                        "SELECT r.user_name, r.id FROM {} CROSS JOIN resources r WHERE r.tenant_id = ? AND r.kind = 'User' \
+                         AND r.deleted_at IS NULL AND r.user_name_fold = j.value",
+                        d().text_list("j")
+                    ));
+                    let rows = sqlx::query(&sql).bind(id_list(&folded)?).bind(tenant.0).fetch_all(&self.pool).await?;
+                    rows.iter().map(|r| Ok((r.try_get("user_name")?, r.try_get("id")?))).collect()
+                }
             }
         }
     };
