@@ -175,7 +175,7 @@ impl Service {
     }
 
     /// A validated new resource, its password hashed and its members taken out.
-    async fn prepare_new(&self, caller: &Caller, kind: ResourceKind, body: Value) -> Result<NewResource> {
+    pub(super) async fn prepare_new(&self, caller: &Caller, kind: ResourceKind, body: Value) -> Result<NewResource> {
         let mut doc = resource::normalize(&self.registry, self.resource_type(kind), body)?;
         self.directory_rules(caller, kind, &mut doc)?;
         self.domain_rule(caller, kind, &doc, None).await?;
@@ -195,7 +195,13 @@ impl Service {
     }
 
     /// The verified-domain rule on a user's new or changed userName.
-    async fn domain_rule(&self, caller: &Caller, kind: ResourceKind, doc: &Value, old: Option<&Value>) -> Result<()> {
+    pub(super) async fn domain_rule(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        doc: &Value,
+        old: Option<&Value>,
+    ) -> Result<()> {
         let name = doc.get("userName").and_then(Value::as_str).unwrap_or_default();
         if kind != ResourceKind::User || old.and_then(|o| o.get("userName")).and_then(Value::as_str) == Some(name) {
             return Ok(());
@@ -208,14 +214,7 @@ impl Service {
         let taken = self.store.user_names_taken(caller.principal.tenant, &forbidden).await?;
         match taken.first() {
             None => Ok(()),
-            Some(other) => Err(ScimError::new(
-                409,
-                Some(crate::scim::error::ScimType::Uniqueness),
-                format!(
-                    "userName \"{name}\" is on the initial domain, and \"{other}\" already exists on a custom domain: \
-                     a name on the initial domain must be created first"
-                ),
-            )),
+            Some(other) => Err(initial_domain_conflict(name, other)),
         }
     }
 
@@ -330,30 +329,42 @@ impl Service {
         projection: &Projection,
     ) -> Result<Rendered> {
         caller.principal.require(Scope::Write)?;
-        let rt = self.resource_type(kind);
         self.write_loop(caller, kind, id, if_match, projection, |current| {
-            self.sync_lock(caller, kind, current)?;
-            let mut doc = current.doc.clone();
-            let patched = patch::apply_patch(&self.registry, rt, &mut doc, &body)?;
-            if !patched.changed {
-                return Ok(None);
-            }
-            let mut doc = resource::normalize(&self.registry, rt, doc)?;
-            self.directory_rules(caller, kind, &mut doc)?;
-            resource::check_immutable(&self.registry, rt, &current.doc, &doc)?;
-            let members = patched
-                .member_ops
-                .into_iter()
-                .map(|op| match op {
-                    MemberOp::Add(ids) => MemberChange::Add(ids),
-                    MemberOp::Remove(ids) => MemberChange::Remove(ids),
-                    MemberOp::Replace(ids) => MemberChange::Replace(ids),
-                })
-                .collect();
-            // A `password` left in the document is hashed by the loop before the write.
-            Ok(Some(Update { doc, password_hash: None, members, expected_version: current.version }))
+            self.patch_update(caller, kind, current, &body)
         })
         .await
+    }
+
+    /// The update a PATCH body makes of `current`, checked by every rule a write must pass but
+    /// the verified-domain rule (which needs the store); `None` when nothing changes.
+    pub(super) fn patch_update(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        current: &Stored,
+        body: &Value,
+    ) -> Result<Option<Update>> {
+        let rt = self.resource_type(kind);
+        self.sync_lock(caller, kind, current)?;
+        let mut doc = current.doc.clone();
+        let patched = patch::apply_patch(&self.registry, rt, &mut doc, body)?;
+        if !patched.changed {
+            return Ok(None);
+        }
+        let mut doc = resource::normalize(&self.registry, rt, doc)?;
+        self.directory_rules(caller, kind, &mut doc)?;
+        resource::check_immutable(&self.registry, rt, &current.doc, &doc)?;
+        let members = patched
+            .member_ops
+            .into_iter()
+            .map(|op| match op {
+                MemberOp::Add(ids) => MemberChange::Add(ids),
+                MemberOp::Remove(ids) => MemberChange::Remove(ids),
+                MemberOp::Replace(ids) => MemberChange::Replace(ids),
+            })
+            .collect();
+        // A `password` left in the document is hashed by the write loop before the write.
+        Ok(Some(Update { doc, password_hash: None, members, expected_version: current.version }))
     }
 
     /// Reads the current resource, checks `If-Match`, computes the update and writes it with a
@@ -591,6 +602,18 @@ impl Service {
         }
         Ok(list_response(total, start_index, resources))
     }
+}
+
+/// 409 for a name on the initial domain whose local part `other` already holds on a custom domain.
+pub(super) fn initial_domain_conflict(name: &str, other: &str) -> ScimError {
+    ScimError::new(
+        409,
+        Some(crate::scim::error::ScimType::Uniqueness),
+        format!(
+            "userName \"{name}\" is on the initial domain, and \"{other}\" already exists on a custom domain: \
+             a name on the initial domain must be created first"
+        ),
+    )
 }
 
 fn list_response(total: u64, start_index: u64, resources: Vec<Value>) -> Value {
