@@ -266,10 +266,13 @@ async fn import_command(db: &DatabaseArgs, args: ImportArgs) -> anyhow::Result<(
     let mut progress = progress::Reporter::new(data.len() as u64, if args.dry_run { "checked" } else { "imported" });
     let started = std::time::Instant::now();
     let result = service.import_csv(&caller, &data, args.dry_run, &mut |p| progress.update(p)).await;
-    progress.finish();
     let report = match result {
-        Ok(report) => report,
+        Ok(report) => {
+            progress.finish();
+            report
+        }
         Err(e) => {
+            progress.abandon();
             if let Some(path) = &args.report {
                 let _ = std::fs::remove_file(path);
             }

@@ -48,6 +48,13 @@ impl Reporter {
         self.rows = p.rows;
     }
 
+    /// Clears the bar of an import that could not run; its error says the rest.
+    pub fn abandon(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
     /// Clears the bar, or prints the last plain line.
     pub fn finish(self) {
         match self.bar {
