@@ -253,6 +253,28 @@ async fn a_synchronized_user_is_refused_with_the_services_detail() {
 }
 
 #[tokio::test]
+async fn the_initial_domain_rule_holds_between_rows_of_one_file_also_in_a_dry_run() {
+    let cli = Cli::new().await;
+    cli.store.add_domain(cli.tenant, "contoso.com", false).await.unwrap();
+    cli.store.add_domain(cli.tenant, "contoso.onmicrosoft.com", true).await.unwrap();
+    let csv = "User Name\ngeoff@contoso.com\ngeoff@contoso.onmicrosoft.com\n\
+               ann@contoso.onmicrosoft.com\nann@contoso.com\nbob@fabrikam.com\n";
+
+    let dry = cli.import(csv.as_bytes(), &["--dry-run"]);
+    let real = cli.import(csv.as_bytes(), &[]);
+
+    for out in [dry, real] {
+        let (stdout, _) = succeeded(&out);
+        let rows = report(&stdout);
+        let status: Vec<&str> = rows.iter().map(|r| r["status"].as_str()).collect();
+        assert_eq!(status, ["created", "refused", "created", "created", "refused"], "{stdout}");
+        assert!(rows[1]["detail"].contains("a name on the initial domain must be created first"), "{stdout}");
+        assert!(rows[4]["detail"].contains("not in a verified domain"), "{stdout}");
+    }
+    assert_eq!(cli.user_count().await, 3);
+}
+
+#[tokio::test]
 async fn a_dry_run_reports_what_would_happen_and_writes_nothing() {
     let cli = Cli::new().await;
     succeeded(&cli.import(b"User Name,Job Title\nold@contoso.com,Clerk\n", &[]));
