@@ -216,7 +216,7 @@ impl Service {
 
     /// A dry run's creation: every check `create` makes, and what the user would look like.
     async fn check_new(&self, run: &Run<'_>, row: &Row) -> Result<Known> {
-        let new = self.prepare_new(run.caller, ResourceKind::User, row.new_user()).await?;
+        let new = self.prepare_new(run.caller, ResourceKind::User, row.new_user(), Some(&run.domains)).await?;
         run.planned_conflict(&row.user_name)?;
         Ok(Known::Planned(new.doc))
     }
@@ -235,7 +235,8 @@ impl Service {
                 e => e.into(),
             })?;
         if let Some(update) = self.patch_update(run.caller, ResourceKind::User, &current, &row.patch())? {
-            self.domain_rule(run.caller, ResourceKind::User, &update.doc, Some(&current.doc)).await?;
+            self.domain_rule(run.caller, ResourceKind::User, &update.doc, Some(&current.doc), Some(&run.domains))
+                .await?;
         }
         Ok(Known::User(id))
     }

@@ -169,16 +169,23 @@ impl Service {
         projection: &Projection,
     ) -> Result<Rendered> {
         caller.principal.require(Scope::Write)?;
-        let new = self.prepare_new(caller, kind, body).await?;
+        let new = self.prepare_new(caller, kind, body, None).await?;
         let stored = self.store.insert(caller.principal.tenant, new, load_for(kind, projection)).await?;
         Ok(self.rendered(caller, &stored, projection))
     }
 
-    /// A validated new resource, its password hashed and its members taken out.
-    pub(super) async fn prepare_new(&self, caller: &Caller, kind: ResourceKind, body: Value) -> Result<NewResource> {
+    /// A validated new resource, its password hashed and its members taken out. `domains` are
+    /// the tenant's verified domains when the caller has read them already.
+    pub(super) async fn prepare_new(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        body: Value,
+        domains: Option<&[(String, bool)]>,
+    ) -> Result<NewResource> {
         let mut doc = resource::normalize(&self.registry, self.resource_type(kind), body)?;
         self.directory_rules(caller, kind, &mut doc)?;
-        self.domain_rule(caller, kind, &doc, None).await?;
+        self.domain_rule(caller, kind, &doc, None, domains).await?;
         let members = take_members(&mut doc)?.unwrap_or_default();
         let password_hash = take_password(&mut doc).await?;
         Ok(NewResource { id: uuid::Uuid::new_v4().to_string(), kind, doc, password_hash, members })
@@ -194,20 +201,24 @@ impl Service {
         directory::check_user(&self.registry, doc)
     }
 
-    /// The verified-domain rule on a user's new or changed userName.
+    /// The verified-domain rule on a user's new or changed userName; the tenant's domains are
+    /// read from the store unless the caller passes them.
     pub(super) async fn domain_rule(
         &self,
         caller: &Caller,
         kind: ResourceKind,
         doc: &Value,
         old: Option<&Value>,
+        domains: Option<&[(String, bool)]>,
     ) -> Result<()> {
         let name = doc.get("userName").and_then(Value::as_str).unwrap_or_default();
         if kind != ResourceKind::User || old.and_then(|o| o.get("userName")).and_then(Value::as_str) == Some(name) {
             return Ok(());
         }
-        let domains = self.store.domains(caller.principal.tenant).await?;
-        let forbidden = directory::check_domain(name, &domains)?;
+        let forbidden = match domains {
+            Some(domains) => directory::check_domain(name, domains)?,
+            None => directory::check_domain(name, &self.store.domains(caller.principal.tenant).await?)?,
+        };
         if forbidden.is_empty() {
             return Ok(());
         }
@@ -227,14 +238,20 @@ impl Service {
     }
 
     /// Creates several resources in one store transaction (for /Bulk): each is validated and
-    /// written on its own, so each result stands alone, but they share one commit.
+    /// written on its own, so each result stands alone, but they share one commit. The tenant's
+    /// verified domains are read once for the batch.
     pub async fn create_many(&self, caller: &Caller, items: Vec<(ResourceKind, Value)>) -> Vec<Result<Rendered>> {
-        if let Err(e) = caller.principal.require(Scope::Write) {
-            return items.iter().map(|_| Err(e.clone())).collect();
-        }
+        let domains = match caller.principal.require(Scope::Write) {
+            Ok(()) => self.store.domains(caller.principal.tenant).await.map_err(ScimError::from),
+            Err(e) => Err(e),
+        };
+        let domains = match domains {
+            Ok(domains) => domains,
+            Err(e) => return items.iter().map(|_| Err(e.clone())).collect(),
+        };
         let mut prepared = Vec::with_capacity(items.len());
         for (kind, body) in items {
-            prepared.push(self.prepare_new(caller, kind, body).await);
+            prepared.push(self.prepare_new(caller, kind, body, Some(&domains)).await);
         }
         let news: Vec<NewResource> = prepared.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
         let tenant = caller.principal.tenant;
@@ -398,7 +415,7 @@ impl Service {
             if let Some(hash) = take_password(&mut update.doc).await? {
                 update.password_hash = Some(hash);
             }
-            self.domain_rule(caller, kind, &update.doc, Some(&current.doc)).await?;
+            self.domain_rule(caller, kind, &update.doc, Some(&current.doc), None).await?;
             match self.store.update(tenant, kind, id, update, load).await {
                 Ok(stored) => return Ok(self.rendered(caller, &stored, projection)),
                 Err(StoreError::VersionMismatch { .. }) if if_match.is_none() => continue,
