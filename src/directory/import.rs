@@ -464,7 +464,7 @@ impl Report {
         let secs = elapsed.as_secs_f64();
         let rate = if secs > 0.0 { self.rows.len() as f64 / secs } else { 0.0 };
         format!(
-            "{}{} created, {} updated, {} refused in {secs:.1} s ({rate:.0} rows/s)",
+            "{}{} created, {} updated, {} refused in {secs:.2} s ({rate:.0} rows/s)",
             if self.dry_run { "dry run, nothing written: " } else { "" },
             self.count(Status::Created),
             self.count(Status::Updated),
@@ -620,6 +620,6 @@ mod tests {
             body["rows"][1],
             json!({"row": 3, "userName": "b,c", "status": "refused", "detail": "userName \"b,c\" is bad"})
         );
-        assert_eq!(report.summary(Duration::from_secs(2)), "1 created, 0 updated, 1 refused in 2.0 s (1 rows/s)");
+        assert_eq!(report.summary(Duration::from_secs(2)), "1 created, 0 updated, 1 refused in 2.00 s (1 rows/s)");
     }
 }
