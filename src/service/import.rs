@@ -99,7 +99,7 @@ impl Service {
     /// imported at all (no `User Name` column, an unknown column) is an error and nothing is
     /// written; otherwise each row is created, updated or refused on its own and reported.
     /// `progress` is called after each chunk of rows.
-    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, dry_run))]
+    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, dry_run = dry_run))]
     pub async fn import_csv(
         &self,
         caller: &Caller,
