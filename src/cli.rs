@@ -1,6 +1,8 @@
 //! The command line: `serve` (the default) and the commands that manage tenants, tokens,
 //! domains, licenses and users; each flag of `serve` is also readable from the environment. Doc comments here are the `--help` text.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -41,6 +43,46 @@ pub enum Command {
     /// Manage a tenant's verified domains; with any configured, every userName must be in one.
     #[command(subcommand)]
     Domain(DomainCommand),
+    /// Import users from an Office 365 "bulk add users" CSV file.
+    ///
+    /// The columns are those of the admin center's template: User Name, First Name, Last Name,
+    /// Display Name, Job Title, Department, Office Number, Office Phone, Mobile Phone, Fax,
+    /// Address, City, State or Province, ZIP or Postal Code, Country or Region, and the newer
+    /// template's Alternate email address. Headers match in any case; only User Name is
+    /// required; the others may be left out or come in any order; an empty cell means "not
+    /// given". A file with a column not in this list is refused as a whole.
+    ///
+    /// Every row passes the checks of a POST or PATCH over the API. A row whose User Name a
+    /// user of the tenant already has (in any case) updates that user: the row's non-empty
+    /// cells replace those attributes and everything else is kept, so importing the same file
+    /// again is safe. A user synchronized from an on-premises directory is refused.
+    ///
+    /// The report has a CSV line per data row: row (the line of the file the row starts on;
+    /// the header is line 1), userName, status (created, updated or refused), id, and detail
+    /// (why a row was refused). It goes to stdout, or to --report. A summary line and the
+    /// progress go to stderr: a bar on a terminal, otherwise a line every 10,000 rows.
+    ///
+    /// Exit status: 0 when the file was read, even if some rows were refused (the report says
+    /// which and why); 1 with one line on stderr when the file cannot be read or imported at
+    /// all (no User Name column, an unknown column), when the tenant does not exist, or when
+    /// the database fails. A file refused as a whole writes nothing; after a database failure,
+    /// run the import again: rows already imported are then updated, not duplicated.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ImportArgs {
+    /// The CSV file, saved as UTF-8 (with or without a byte-order mark).
+    pub file: PathBuf,
+    /// The tenant to import into; it must exist (see `scimd tenant add`).
+    #[arg(long, default_value = "default")]
+    pub tenant: String,
+    /// Check every row and write the report, but change nothing in the database.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write the report to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod directory;
 pub mod http;
+mod progress;
 pub mod scim;
 pub mod service;
 pub mod store;
@@ -21,7 +22,8 @@ use tokio::net::TcpListener;
 
 use crate::auth::{hash_secret, Authenticator};
 use crate::cli::{
-    Cli, Command, DatabaseArgs, DomainCommand, LicenseCommand, ServeArgs, TenantCommand, TokenCommand, UserCommand,
+    Cli, Command, DatabaseArgs, DomainCommand, ImportArgs, LicenseCommand, ServeArgs, TenantCommand, TokenCommand,
+    UserCommand,
 };
 use crate::http::AppState;
 use crate::scim::error::ScimError;
@@ -86,6 +88,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Tenant(command)) => tenant_command(&cli.db, command).await,
         Some(Command::Domain(command)) => domain_command(&cli.db, command).await,
         Some(Command::License(command)) => license_command(&cli.db, command).await,
+        Some(Command::Import(args)) => import_command(&cli.db, args).await,
         Some(Command::User(UserCommand::Restore { id, tenant })) => {
             let store = open_store(&cli.db).await?;
             let tenant_id =
@@ -307,6 +310,61 @@ async fn license_command(db: &DatabaseArgs, command: LicenseCommand) -> anyhow::
         }
     }
     Ok(())
+}
+
+/// `scimd import`: the CSV through the service, the report to stdout or `--report`, the
+/// summary and the progress to stderr.
+async fn import_command(db: &DatabaseArgs, args: ImportArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+
+    let data = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let store = open_store(db).await?;
+    let tenant = store.find_tenant(&args.tenant).await?.with_context(|| {
+        format!("no tenant called {:?}; create it with `scimd tenant add {}`", args.tenant, args.tenant)
+    })?;
+    let service = state(store, None)?.service;
+    // The import acts as the tenant's administrator at the console, never as the sync
+    // connector: the users it creates are not marked as mastered on-premises, and synchronized
+    // users are refused as for any API client.
+    let caller = Caller::operator(tenant, &args.tenant);
+    // The report file is created first, so that a path that cannot be written fails before
+    // anything is imported.
+    let mut out: Box<dyn Write> = match &args.report {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create the report {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    };
+    let mut progress = progress::Reporter::new(data.len() as u64, if args.dry_run { "checked" } else { "imported" });
+    let started = std::time::Instant::now();
+    let result = service.import_csv(&caller, &data, args.dry_run, &mut |p| progress.update(p)).await;
+    let report = match result {
+        Ok(report) => {
+            progress.finish();
+            report
+        }
+        Err(e) => {
+            progress.abandon();
+            if let Some(path) = &args.report {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(import_error(&args.file, e));
+        }
+    };
+    report.write_csv(&mut out).and_then(|()| out.flush()).context("cannot write the report")?;
+    eprintln!("{}", report.summary(started.elapsed()));
+    Ok(())
+}
+
+/// One line for an import that could not run: the file's problem, or what to do after a
+/// database failure.
+fn import_error(file: &std::path::Path, e: ScimError) -> anyhow::Error {
+    match e.source {
+        Some(cause) if e.status >= 500 => anyhow::anyhow!(
+            "the import stopped: {cause}; rows imported before it are kept, and importing the file again finishes it"
+        ),
+        _ => anyhow::anyhow!("{}: {}", file.display(), e.detail),
+    }
 }
 
 /// `90d`, `12h`, `30m`: a token's lifetime.

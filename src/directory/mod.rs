@@ -3,6 +3,8 @@
 //!
 //! No I/O: what needs the database (seats, names taken) is enforced by the store.
 
+pub mod import;
+
 use serde_json::{Map, Value};
 
 use crate::scim::error::ScimError;

@@ -1,11 +1,14 @@
-//! Handlers for `/scim/v2/Admin/DeletedUsers`: list, restore and purge soft-deleted users.
+//! Handlers for `/scim/v2/Admin/…`: list, restore and purge soft-deleted users, and import
+//! the bulk-add CSV.
 
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 
-use crate::http::extract::{Auth, ScimQuery, ScimResponse};
+use crate::http::extract::{AcceptsCsv, Auth, CsvBody, ScimQuery, ScimResponse};
 use crate::http::AppState;
 use crate::scim::error::ScimError;
-use crate::service::ListParams;
+use crate::service::{ImportParams, ListParams};
 
 pub async fn deleted_users(
     State(s): State<AppState>,
@@ -29,4 +32,21 @@ pub async fn purge(
     Path(id): Path<String>,
 ) -> Result<ScimResponse, ScimError> {
     s.service.purge_user(&caller, &id).await.map(|()| ScimResponse::no_content())
+}
+
+/// `POST /Admin/Import`: the report as JSON, or as the CLI's CSV when the client accepts text/csv.
+pub async fn import(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    ScimQuery(params): ScimQuery<ImportParams>,
+    AcceptsCsv(csv): AcceptsCsv,
+    CsvBody(body): CsvBody,
+) -> Result<Response, ScimError> {
+    let report = s.service.admin_import(&caller, &body, &params).await?;
+    if !csv {
+        return Ok(ScimResponse::json(report.to_json()).into_response());
+    }
+    let mut out = Vec::new();
+    report.write_csv(&mut out).map_err(ScimError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
 }

@@ -15,7 +15,7 @@ use crate::http::error::SCIM_CONTENT_TYPE;
 use crate::http::AppState;
 use crate::scim::error::ScimError;
 use crate::scim::resource::{etag, ETagMatch};
-use crate::service::{Caller, Rendered, MAX_BODY_BYTES, MAX_PAYLOAD_BYTES};
+use crate::service::{Caller, Rendered, MAX_BODY_BYTES, MAX_IMPORT_BYTES, MAX_PAYLOAD_BYTES};
 
 /// A JSON request body sent as `application/scim+json` or `application/json`.
 pub struct ScimJson(pub Value);
@@ -55,6 +55,54 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
         serde_json::from_slice(&bytes)
             .map(ScimJson)
             .map_err(|e| ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}")))
+    }
+}
+
+/// A CSV request body, sent as `text/csv` (any charset parameter is ignored; the file is read
+/// as UTF-8). The route sets the size limit.
+pub struct CsvBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for CsvBody {
+    type Rejection = ScimError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|ct| ct.to_str().ok()).unwrap_or("");
+        let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if essence != "text/csv" {
+            return Err(ScimError::new(
+                415,
+                None,
+                format!("unsupported Content-Type {essence:?}; send the file as text/csv"),
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ScimError::new(
+                    413,
+                    None,
+                    format!(
+                        "the file is too large: the maximum is {MAX_IMPORT_BYTES} bytes; \
+                         split it, or import it with `scimd import`"
+                    ),
+                )
+            } else {
+                ScimError::invalid_syntax(format!("the request body could not be read: {rejection}"))
+            }
+        })?;
+        Ok(CsvBody(bytes))
+    }
+}
+
+/// Whether the client asked for CSV (`Accept: text/csv`) rather than JSON.
+pub struct AcceptsCsv(pub bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for AcceptsCsv {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let accept = parts.headers.get(header::ACCEPT).and_then(|h| h.to_str().ok()).unwrap_or("");
+        let csv = accept.split(',').any(|m| m.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("text/csv"));
+        Ok(AcceptsCsv(csv))
     }
 }
 

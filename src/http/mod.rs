@@ -23,7 +23,7 @@ use tower_http::trace::TraceLayer;
 use tracing::Level;
 
 use crate::auth::Authenticator;
-use crate::service::{Service, MAX_BODY_BYTES, MAX_PAYLOAD_BYTES};
+use crate::service::{Service, MAX_BODY_BYTES, MAX_IMPORT_BYTES, MAX_PAYLOAD_BYTES};
 use resources::{Endpoint, Groups, Licenses, Users};
 
 /// Shared by every handler.
@@ -70,7 +70,8 @@ pub fn router(state: AppState) -> Router {
         .route("/scim/v2/.search", scim(post(discovery::root_search)))
         .route("/scim/v2/Admin/DeletedUsers", scim(get(admin::deleted_users)))
         .route("/scim/v2/Admin/DeletedUsers/{id}", scim(axum::routing::delete(admin::purge)))
-        .route("/scim/v2/Admin/DeletedUsers/{id}/restore", scim(post(admin::restore)));
+        .route("/scim/v2/Admin/DeletedUsers/{id}/restore", scim(post(admin::restore)))
+        .route("/scim/v2/Admin/Import", scim(post(admin::import)).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)));
     let router = resource_routes::<Users>(router, "Users");
     let router = resource_routes::<Groups>(router, "Groups");
     let router = resource_routes::<Licenses>(router, "Licenses");

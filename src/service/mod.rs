@@ -6,6 +6,7 @@
 mod admin;
 mod bulk;
 mod discovery;
+mod import;
 mod render;
 mod resources;
 
@@ -13,6 +14,7 @@ use std::sync::Arc;
 
 pub use bulk::{MAX_OPERATIONS, MAX_PAYLOAD_BYTES};
 pub use discovery::service_provider_config;
+pub use import::{ImportParams, Progress, MAX_IMPORT_BYTES};
 pub use resources::{ListParams, Rendered};
 
 use crate::auth::Principal;

@@ -185,7 +185,7 @@ impl Service {
 
     /// A validated new resource, its password hashed and its members taken out. `domains` are
     /// the tenant's verified domains when the caller has read them already.
-    async fn prepare_new(
+    pub(super) async fn prepare_new(
         &self,
         caller: &Caller,
         kind: ResourceKind,
@@ -213,8 +213,9 @@ impl Service {
         }
     }
 
-    /// The verified-domain rule on a user's new or changed userName.
-    async fn domain_rule(
+    /// The verified-domain rule on a user's new or changed userName; the tenant's domains are
+    /// read from the store unless the caller passes them.
+    pub(super) async fn domain_rule(
         &self,
         caller: &Caller,
         kind: ResourceKind,
@@ -226,29 +227,17 @@ impl Service {
         if kind != ResourceKind::User || old.and_then(|o| o.get("userName")).and_then(Value::as_str) == Some(name) {
             return Ok(());
         }
-        let read;
-        let domains = match domains {
-            Some(d) => d,
-            None => {
-                read = self.store.domains(caller.principal.tenant).await?;
-                &read
-            }
+        let forbidden = match domains {
+            Some(domains) => directory::check_domain(name, domains)?,
+            None => directory::check_domain(name, &self.store.domains(caller.principal.tenant).await?)?,
         };
-        let forbidden = directory::check_domain(name, domains)?;
         if forbidden.is_empty() {
             return Ok(());
         }
         let taken = self.store.user_names_taken(caller.principal.tenant, &forbidden).await?;
         match taken.first() {
             None => Ok(()),
-            Some(other) => Err(ScimError::new(
-                409,
-                Some(crate::scim::error::ScimType::Uniqueness),
-                format!(
-                    "userName \"{name}\" is on the initial domain, and \"{other}\" already exists on a custom domain: \
-                     a name on the initial domain must be created first"
-                ),
-            )),
+            Some(other) => Err(initial_domain_conflict(name, other)),
         }
     }
 
@@ -261,7 +250,8 @@ impl Service {
     }
 
     /// Creates several resources in one store transaction (for /Bulk): each is validated and
-    /// written on its own, so each result stands alone, but they share one commit.
+    /// written on its own, so each result stands alone, but they share one commit. The tenant's
+    /// verified domains are read once for the batch.
     pub async fn create_many(&self, caller: &Caller, items: Vec<(ResourceKind, Value)>) -> Vec<Result<Rendered>> {
         // The tenant's domains are read once for the whole batch.
         let domains = match self.store.domains(caller.principal.tenant).await {
@@ -371,30 +361,42 @@ impl Service {
         projection: &Projection,
     ) -> Result<Rendered> {
         caller.principal.require(write_scope(kind))?;
-        let rt = self.resource_type(kind);
         self.write_loop(caller, kind, id, if_match, projection, |current| {
-            self.sync_lock(caller, kind, current)?;
-            let mut doc = current.doc.clone();
-            let patched = patch::apply_patch(&self.registry, rt, &mut doc, &body)?;
-            if !patched.changed {
-                return Ok(None);
-            }
-            let mut doc = resource::normalize(&self.registry, rt, doc)?;
-            self.directory_rules(caller, kind, &mut doc)?;
-            resource::check_immutable(&self.registry, rt, &current.doc, &doc)?;
-            let members = patched
-                .member_ops
-                .into_iter()
-                .map(|op| match op {
-                    MemberOp::Add(ids) => MemberChange::Add(ids),
-                    MemberOp::Remove(ids) => MemberChange::Remove(ids),
-                    MemberOp::Replace(ids) => MemberChange::Replace(ids),
-                })
-                .collect();
-            // A `password` left in the document is hashed by the loop before the write.
-            Ok(Some(Update { doc, password_hash: None, members, expected_version: current.version }))
+            self.patch_update(caller, kind, current, &body)
         })
         .await
+    }
+
+    /// The update a PATCH body makes of `current`, checked by every rule a write must pass but
+    /// the verified-domain rule (which needs the store); `None` when nothing changes.
+    pub(super) fn patch_update(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        current: &Stored,
+        body: &Value,
+    ) -> Result<Option<Update>> {
+        let rt = self.resource_type(kind);
+        self.sync_lock(caller, kind, current)?;
+        let mut doc = current.doc.clone();
+        let patched = patch::apply_patch(&self.registry, rt, &mut doc, body)?;
+        if !patched.changed {
+            return Ok(None);
+        }
+        let mut doc = resource::normalize(&self.registry, rt, doc)?;
+        self.directory_rules(caller, kind, &mut doc)?;
+        resource::check_immutable(&self.registry, rt, &current.doc, &doc)?;
+        let members = patched
+            .member_ops
+            .into_iter()
+            .map(|op| match op {
+                MemberOp::Add(ids) => MemberChange::Add(ids),
+                MemberOp::Remove(ids) => MemberChange::Remove(ids),
+                MemberOp::Replace(ids) => MemberChange::Replace(ids),
+            })
+            .collect();
+        // A `password` left in the document is hashed by the write loop before the write.
+        Ok(Some(Update { doc, password_hash: None, members, expected_version: current.version }))
     }
 
     /// Reads the current resource, checks `If-Match`, computes the update and writes it with a
@@ -632,6 +634,18 @@ impl Service {
         }
         Ok(list_response(total, start_index, resources))
     }
+}
+
+/// 409 for a name on the initial domain whose local part `other` already holds on a custom domain.
+pub(super) fn initial_domain_conflict(name: &str, other: &str) -> ScimError {
+    ScimError::new(
+        409,
+        Some(crate::scim::error::ScimType::Uniqueness),
+        format!(
+            "userName \"{name}\" is on the initial domain, and \"{other}\" already exists on a custom domain: \
+             a name on the initial domain must be created first"
+        ),
+    )
 }
 
 fn list_response(total: u64, start_index: u64, resources: Vec<Value>) -> Value {

@@ -282,4 +282,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// The shared setting `name`, set to `initial` if it has no value yet (first writer wins).
     async fn setting(&self, name: &str, initial: &str) -> Result<String>;
+
+    /// The live users of the tenant holding any of these userNames (compared case-folded), as
+    /// (userName as stored, id): one query for a whole chunk of a CSV import.
+    async fn user_ids_by_name(&self, tenant: TenantId, names: &[String]) -> Result<Vec<(String, String)>>;
 }

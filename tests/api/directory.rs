@@ -23,7 +23,10 @@ behaviour! {
     async fn the_extension_is_published_in_schemas_and_resource_types(app: TestApp) {
         let schema: Value = app.get(&format!("/Schemas/{DIR}")).await.json().await.unwrap();
         let names: Vec<&str> = schema["attributes"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["usageLocation", "alternateEmails", "adminRoles", "licenses", "onPremisesSyncEnabled"]);
+        assert_eq!(
+            names,
+            ["usageLocation", "alternateEmails", "adminRoles", "licenses", "officeLocation", "onPremisesSyncEnabled"]
+        );
         let rt: Value = app.get("/ResourceTypes/User").await.json().await.unwrap();
         assert!(rt["schemaExtensions"].as_array().unwrap().iter().any(|e| e["schema"] == DIR));
     }

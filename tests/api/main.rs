@@ -17,6 +17,7 @@ mod filter_agreement;
 mod filters;
 mod groups;
 mod helpers;
+mod import;
 mod licenses;
 mod patch;
 

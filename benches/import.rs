@@ -1,0 +1,171 @@
+//! The CSV import benchmark: a generated bulk-add file imported into a fresh database through
+//! `Service::import_csv`, the function `scimd import` calls; prints rows/s. Never asserts.
+//!
+//! `cargo bench --bench import -- [--quick] [--rows N] [--database URL]`; benches/README.md
+//! explains each line.
+
+// A benchmark that cannot set itself up should stop loudly, so setup failures panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Instant;
+
+use scimd::auth::Principal;
+use scimd::cli::DatabaseArgs;
+use scimd::directory::import::{Report, Status};
+use scimd::service::{Caller, Service};
+use scimd::store::{Scope, Store};
+
+/// The project's bar for a fresh import into SQLite.
+const BAR_ROWS_PER_S: f64 = 5000.0;
+/// Whatever `--rows` says, no run imports more than this.
+const MAX_ROWS: usize = 1_000_000;
+
+struct Options {
+    rows: usize,
+    database: Option<String>,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
+    let quick = args.iter().any(|a| a == "--quick");
+    let rows = value("--rows").and_then(|v| v.parse().ok()).unwrap_or(if quick { 10_000 } else { 100_000 });
+    Options { rows: rows.min(MAX_ROWS), database: value("--database") }
+}
+
+/// A bulk-add file of `rows` users with every column of the template filled, as the admin
+/// center's own sample has them; `title` lets a second file change every row.
+fn generate(rows: usize, title: &str) -> Vec<u8> {
+    let mut csv = String::from(
+        "User Name,First Name,Last Name,Display Name,Job Title,Department,Office Number,Office Phone,\
+         Mobile Phone,Fax,Address,City,State or Province,ZIP or Postal Code,Country or Region\n",
+    );
+    for i in 0..rows {
+        writeln!(
+            csv,
+            "user{i}@contoso.com,Given{i},Family{i},\"Family{i}, Given{i}\",{title},Department {},{},\
+             +1 425 555 {:04},+1 425 556 {:04},+1 425 557 {:04},\"{} Main Street, Suite {}\",Redmond,WA,98052,United States",
+            i % 40,
+            10_000 + i,
+            i % 10_000,
+            i % 10_000,
+            i % 10_000,
+            i % 500,
+            i % 90
+        )
+        .unwrap();
+    }
+    csv.into_bytes()
+}
+
+/// The database of one run and how to remove it afterwards.
+struct Db {
+    store: Arc<dyn Store>,
+    drop_schema: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+async fn open(database: Option<&str>) -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    match database {
+        Some(url) if url.starts_with("postgres") => {
+            let schema = format!("scimd_bench_import_{}", uuid::Uuid::new_v4().simple());
+            let store = scimd::store::postgres::PgStore::connect_in_schema(url, 8, Some(&schema))
+                .await
+                .unwrap_or_else(|e| fail(&format!("cannot open {url}: {e}")));
+            Db { store: Arc::new(store), drop_schema: Some((url.to_owned(), schema)), _dir: dir }
+        }
+        other => {
+            let url = other
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("import.db").display()));
+            let store = scimd::open_store(&DatabaseArgs { database: url, max_connections: 8 })
+                .await
+                .unwrap_or_else(|e| fail(&format!("{e:#}")));
+            Db { store, drop_schema: None, _dir: dir }
+        }
+    }
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("import benchmark: {message}");
+    std::process::exit(2)
+}
+
+/// Imports `data` once and prints the line for it; returns rows/s.
+async fn measure(service: &Service, caller: &Caller, data: &[u8], what: &str, expect: Status) -> f64 {
+    let started = Instant::now();
+    let report: Report = service.import_csv(caller, data, false, &mut |_| {}).await.unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    let rate = report.rows.len() as f64 / secs;
+    let expected = report.count(expect);
+    let warning = if expected == report.rows.len() {
+        String::new()
+    } else {
+        format!("   !! only {expected} of {} rows {}", report.rows.len(), expect.as_str())
+    };
+    println!("{what:<48} {:>8} rows {secs:>7.1} s {rate:>9.0} rows/s{warning}", report.rows.len());
+    if let Some(refused) = report.rows.iter().find(|r| r.status == Status::Refused) {
+        println!("    first refusal: row {}: {}", refused.row, refused.detail.as_deref().unwrap_or(""));
+    }
+    rate
+}
+
+/// On PostgreSQL, gathers the statistics autovacuum would after a bulk load (this machine's
+/// server runs without it); without them every lookup by id plans as a scan of the table.
+async fn analyze(db: &Db) {
+    if let Some((url, schema)) = &db.drop_schema {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        let sql = format!("ANALYZE {schema}.resources, {schema}.members, {schema}.resource_values");
+        sqlx::query(&sql).execute(&mut c).await.unwrap();
+    }
+}
+
+fn main() {
+    let opts = options();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(run(opts));
+}
+
+async fn run(opts: Options) {
+    println!(
+        "scimd import benchmark: {} rows, database {}",
+        opts.rows,
+        opts.database.as_deref().unwrap_or("sqlite (temporary file)")
+    );
+    let fresh = generate(opts.rows, "Accountant");
+    let changed = generate(opts.rows, "Senior Accountant");
+    println!("generated a bulk-add CSV of {} rows ({:.1} MB)", opts.rows, fresh.len() as f64 / 1e6);
+
+    let db = open(opts.database.as_deref()).await;
+    let tenant = db.store.ensure_tenant("default").await.unwrap();
+    let service = scimd::state(db.store.clone(), None).unwrap().service;
+    let caller = Caller {
+        principal: Principal {
+            tenant,
+            tenant_name: "default".into(),
+            token_id: 0,
+            scopes: vec![Scope::Write, Scope::Admin],
+        },
+        base_url: String::new(),
+    };
+
+    let rate = measure(&service, &caller, &fresh, "fresh import (every row created)", Status::Created).await;
+    analyze(&db).await;
+    measure(&service, &caller, &fresh, "same file again (every row updated, no change)", Status::Updated).await;
+    measure(&service, &caller, &changed, "changed file (every row updated and written)", Status::Updated).await;
+    println!(
+        "verdict: fresh import at {rate:.0} rows/s is {} the bar of {BAR_ROWS_PER_S:.0} rows/s (set for SQLite)",
+        if rate >= BAR_ROWS_PER_S { "within" } else { "OUTSIDE" }
+    );
+
+    if let Some((url, schema)) = db.drop_schema {
+        use sqlx::Connection;
+        if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&mut c).await;
+        }
+    }
+}

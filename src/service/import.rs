@@ -1,0 +1,280 @@
+//! CSV import (DESIGN.md §4): the bulk-add file read in chunks; each chunk's existing users found
+//! in one query, new users created many to a transaction, existing ones patched one by one.
+//!
+//! Every row goes through the same service functions as the API's POST and PATCH, so every
+//! rule applies; `--dry-run` runs the same checks and writes nothing.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Deserialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::directory;
+use crate::directory::import::{CsvFile, Report, ReportRow, Row, Status};
+use crate::scim::error::{Result, ScimError};
+use crate::scim::projection::Projection;
+use crate::scim::schema::ResourceKind;
+use crate::service::resources::initial_domain_conflict;
+use crate::service::{Caller, Service};
+use crate::store::sql::fold;
+use crate::store::{Load, Scope, StoreError, Stored};
+
+/// Rows per chunk: one lookup query, and one transaction for the chunk's new users. Other
+/// writers get their turn between chunks.
+const CHUNK_ROWS: usize = 500;
+
+/// Largest CSV `POST /Admin/Import` accepts: about 300,000 rows of the full template.
+pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+
+/// How far an import has got; reported after each chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Data rows done so far.
+    pub rows: u64,
+    /// Bytes of the file read so far, out of `total_bytes`.
+    pub bytes: u64,
+    pub total_bytes: u64,
+}
+
+/// The query parameters of `POST /Admin/Import`.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct ImportParams {
+    /// Check every row and report, but write nothing.
+    #[serde(rename = "dryRun")]
+    pub dry_run: Option<bool>,
+}
+
+/// A userName the import has met: the user holding it, or in a dry run the document the user
+/// created for it would have had.
+#[derive(Debug, Clone)]
+enum Known {
+    User(String),
+    Planned(Value),
+}
+
+/// What an import carries from one chunk to the next.
+struct Run<'c> {
+    caller: &'c Caller,
+    dry_run: bool,
+    /// The tenant's verified domains, read once.
+    domains: Vec<(String, bool)>,
+    /// By case-folded userName, as the store compares them.
+    known: HashMap<String, Known>,
+}
+
+impl Run<'_> {
+    /// The names that must not exist before `name` may be created (the initial-domain rule).
+    fn forbidden(&self, name: &str) -> Vec<String> {
+        directory::check_domain(name, &self.domains).unwrap_or_default()
+    }
+
+    /// Whether `name` must wait for one of the `pending` creations: a name on the initial domain
+    /// is checked against the custom-domain names created before it, so it cannot share their
+    /// transaction.
+    fn waits_for_any(&self, name: &str, pending: &HashSet<String>) -> bool {
+        !self.domains.is_empty() && self.forbidden(name).iter().any(|f| pending.contains(&fold(f)))
+    }
+
+    /// In a dry run, the initial-domain rule against the names this run would have created.
+    fn planned_conflict(&self, name: &str) -> Result<()> {
+        for other in self.forbidden(name) {
+            if let Some(Known::Planned(_)) = self.known.get(&fold(&other)) {
+                return Err(initial_domain_conflict(name, &other));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn created_id(body: &Value) -> Result<String> {
+    body.get("id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| ScimError::new(500, None, "internal error: a created user has no id"))
+}
+
+impl Service {
+    /// Imports a bulk-add CSV into the caller's tenant (write scope). A file that cannot be
+    /// imported at all (no `User Name` column, an unknown column) is an error and nothing is
+    /// written; otherwise each row is created, updated or refused on its own and reported.
+    /// `progress` is called after each chunk of rows.
+    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, dry_run = dry_run))]
+    pub async fn import_csv(
+        &self,
+        caller: &Caller,
+        data: &[u8],
+        dry_run: bool,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<Report> {
+        caller.principal.require(Scope::Write)?;
+        let mut file = CsvFile::open(data)?;
+        let domains = self.store.domains(caller.principal.tenant).await?;
+        let mut run = Run { caller, dry_run, domains, known: HashMap::new() };
+        let mut report = Report { dry_run, rows: Vec::new() };
+        loop {
+            let chunk: Vec<Row> = file.by_ref().take(CHUNK_ROWS).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let rows = self.import_chunk(&mut run, chunk).await?;
+            report.rows.extend(rows);
+            progress(Progress { rows: report.rows.len() as u64, bytes: file.bytes_read(), total_bytes: file.size() });
+        }
+        tracing::info!(
+            rows = report.rows.len(),
+            created = report.count(Status::Created),
+            updated = report.count(Status::Updated),
+            refused = report.count(Status::Refused),
+            "CSV import done"
+        );
+        Ok(report)
+    }
+
+    /// `POST /Admin/Import`: the import over HTTP, for admin tokens only.
+    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant))]
+    pub async fn admin_import(&self, caller: &Caller, data: &[u8], params: &ImportParams) -> Result<Report> {
+        caller.principal.require(Scope::Admin)?;
+        self.import_csv(caller, data, params.dry_run.unwrap_or(false), &mut |_| {}).await
+    }
+
+    /// One chunk: the first row of each new name is created with the chunk's other new users
+    /// in one transaction; then, in file order, every other row updates the user its name
+    /// has by then (or creates it, when the first attempt was refused).
+    async fn import_chunk(&self, run: &mut Run<'_>, chunk: Vec<Row>) -> Result<Vec<ReportRow>> {
+        let mut out: Vec<ReportRow> = chunk
+            .iter()
+            .map(|r| ReportRow {
+                row: r.line,
+                user_name: r.user_name.clone(),
+                status: Status::Refused,
+                id: None,
+                detail: r.problem.clone(),
+            })
+            .collect();
+        let mut unknown: Vec<String> = chunk
+            .iter()
+            .filter(|r| r.problem.is_none() && !run.known.contains_key(&fold(&r.user_name)))
+            .map(|r| r.user_name.clone())
+            .collect();
+        unknown.sort_unstable();
+        unknown.dedup();
+        if !unknown.is_empty() {
+            for (name, id) in self.store.user_ids_by_name(run.caller.principal.tenant, &unknown).await? {
+                run.known.insert(fold(&name), Known::User(id));
+            }
+        }
+
+        let (mut batch, mut later, mut pending) = (Vec::new(), Vec::new(), HashSet::new());
+        for (i, row) in chunk.iter().enumerate().filter(|(_, r)| r.problem.is_none()) {
+            let key = fold(&row.user_name);
+            if run.known.contains_key(&key) || pending.contains(&key) || run.waits_for_any(&row.user_name, &pending) {
+                later.push(i);
+            } else {
+                pending.insert(key);
+                batch.push(i);
+            }
+        }
+
+        let results = if run.dry_run {
+            let mut results = Vec::with_capacity(batch.len());
+            for &i in &batch {
+                results.push(self.check_new(run, &chunk[i]).await);
+            }
+            results
+        } else {
+            let items = batch.iter().map(|&i| (ResourceKind::User, chunk[i].new_user())).collect();
+            self.create_many(run.caller, items)
+                .await
+                .into_iter()
+                .map(|r| r.and_then(|r| created_id(&r.body)).map(Known::User))
+                .collect()
+        };
+        for (&i, result) in batch.iter().zip(results) {
+            record(run, &chunk[i], Status::Created, result, &mut out[i]);
+        }
+
+        for i in later {
+            let row = &chunk[i];
+            let (status, result) = match run.known.get(&fold(&row.user_name)).cloned() {
+                Some(Known::User(id)) => {
+                    out[i].id = Some(id.clone());
+                    (Status::Updated, self.update_row(run, row, id).await)
+                }
+                Some(Known::Planned(doc)) => (Status::Updated, self.check_planned_update(run, row, doc)),
+                None if run.dry_run => (Status::Created, self.check_new(run, row).await),
+                None => {
+                    let none = Projection::Include(Vec::new());
+                    let created = self.create(run.caller, ResourceKind::User, row.new_user(), &none).await;
+                    (Status::Created, created.and_then(|r| created_id(&r.body)).map(Known::User))
+                }
+            };
+            record(run, row, status, result, &mut out[i]);
+        }
+        Ok(out)
+    }
+
+    /// A dry run's creation: every check `create` makes, and what the user would look like.
+    async fn check_new(&self, run: &Run<'_>, row: &Row) -> Result<Known> {
+        let new = self.prepare_new(run.caller, ResourceKind::User, row.new_user(), Some(&run.domains)).await?;
+        run.planned_conflict(&row.user_name)?;
+        Ok(Known::Planned(new.doc))
+    }
+
+    /// The row's PATCH of an existing user, or in a dry run every check that PATCH makes.
+    async fn update_row(&self, run: &Run<'_>, row: &Row, id: String) -> Result<Known> {
+        if !run.dry_run {
+            let none = Projection::Include(Vec::new());
+            self.patch(run.caller, ResourceKind::User, &id, None, row.patch(), &none).await?;
+            return Ok(Known::User(id));
+        }
+        let tenant = run.caller.principal.tenant;
+        let current =
+            self.store.fetch(tenant, ResourceKind::User, &id, Load::default()).await.map_err(|e| match e {
+                StoreError::NotFound => ScimError::not_found("User", &id),
+                e => e.into(),
+            })?;
+        if let Some(update) = self.patch_update(run.caller, ResourceKind::User, &current, &row.patch())? {
+            self.domain_rule(run.caller, ResourceKind::User, &update.doc, Some(&current.doc), Some(&run.domains))
+                .await?;
+        }
+        Ok(Known::User(id))
+    }
+
+    /// A dry run's update of a user an earlier row would have created.
+    fn check_planned_update(&self, run: &Run<'_>, row: &Row, doc: Value) -> Result<Known> {
+        let now = OffsetDateTime::now_utc();
+        let planned = Stored {
+            seq: 0,
+            id: String::new(),
+            kind: ResourceKind::User,
+            doc,
+            version: 1,
+            created: now,
+            last_modified: now,
+            members: None,
+            groups: None,
+        };
+        Ok(match self.patch_update(run.caller, ResourceKind::User, &planned, &row.patch())? {
+            Some(update) => Known::Planned(update.doc),
+            None => Known::Planned(planned.doc),
+        })
+    }
+}
+
+/// Fills in a row's report line and remembers the user its name now has.
+fn record(run: &mut Run<'_>, row: &Row, status: Status, result: Result<Known>, out: &mut ReportRow) {
+    match result {
+        Ok(known) => {
+            out.status = status;
+            if let Known::User(id) = &known {
+                out.id = Some(id.clone());
+            }
+            run.known.insert(fold(&row.user_name), known);
+        }
+        Err(e) => {
+            out.status = Status::Refused;
+            out.detail = Some(e.detail.into_owned());
+        }
+    }
+}
