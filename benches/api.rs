@@ -158,6 +158,7 @@ async fn seed(server: &Server, n: usize, connections: usize) -> Vec<String> {
                     doc: user_doc(i),
                     password_hash: None,
                     members: vec![],
+                    name_guard: None,
                 };
                 store.insert(tenant, new, Load::default()).await.unwrap();
                 ids.push(id);
@@ -650,6 +651,7 @@ async fn groups(http: &reqwest::Client, server: &Server, ids: &Arc<Vec<String>>,
         doc: json!({"displayName": name}),
         password_hash: None,
         members: vec![],
+        name_guard: None,
     };
     let mut timings = Vec::new();
     for (name, size) in [("small", 100.min(members)), ("large", members)] {
@@ -662,6 +664,7 @@ async fn groups(http: &reqwest::Client, server: &Server, ids: &Arc<Vec<String>>,
                 password_hash: None,
                 members: vec![MemberChange::Add(chunk.iter().map(|id| MemberRef::id(id.clone())).collect())],
                 expected_version: version,
+                name_guard: None,
             };
             version = server
                 .store

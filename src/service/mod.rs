@@ -97,6 +97,7 @@ impl From<StoreError> for ScimError {
                      users first"
                 ),
             ),
+            StoreError::NameReserved { name, existing } => resources::initial_domain_conflict(&name, &existing),
             StoreError::LicenseInUse { part_number, consumed } => ScimError::new(
                 409,
                 None,

@@ -15,7 +15,9 @@ use crate::scim::projection::Projection;
 use crate::scim::resource::{self, ETagMatch};
 use crate::scim::schema::{ResourceKind, ResourceType};
 use crate::service::{render, Caller, Service, MAX_PAGE};
-use crate::store::{ListQuery, Load, MemberChange, MemberRef, NewResource, Scope, StoreError, Stored, Update};
+use crate::store::{
+    ListQuery, Load, MemberChange, MemberRef, NameGuard, NewResource, Scope, StoreError, Stored, Update,
+};
 
 /// How often a write without `If-Match` is recomputed after losing a race with another writer;
 /// each loss waits a little, at random, so that a crowd of writers spreads out.
@@ -194,10 +196,10 @@ impl Service {
     ) -> Result<NewResource> {
         let mut doc = resource::normalize(&self.registry, self.resource_type(kind), body)?;
         self.directory_rules(caller, kind, &mut doc)?;
-        self.domain_rule(caller, kind, &doc, None, domains).await?;
+        let name_guard = self.domain_rule(caller, kind, &doc, None, domains).await?;
         let members = take_members(&mut doc)?.unwrap_or_default();
         let password_hash = take_password(&mut doc).await?;
-        Ok(NewResource { id: uuid::Uuid::new_v4().to_string(), kind, doc, password_hash, members })
+        Ok(NewResource { id: uuid::Uuid::new_v4().to_string(), kind, doc, password_hash, members, name_guard })
     }
 
     /// The directory rules of DESIGN.md §4 on a user's new document: `onPremisesSyncEnabled`
@@ -222,23 +224,34 @@ impl Service {
         doc: &Value,
         old: Option<&Value>,
         domains: Option<&[(String, bool)]>,
-    ) -> Result<()> {
+    ) -> Result<Option<NameGuard>> {
         let name = doc.get("userName").and_then(Value::as_str).unwrap_or_default();
         if kind != ResourceKind::User || old.and_then(|o| o.get("userName")).and_then(Value::as_str) == Some(name) {
-            return Ok(());
+            return Ok(None);
         }
-        let forbidden = match domains {
-            Some(domains) => directory::check_domain(name, domains)?,
-            None => directory::check_domain(name, &self.store.domains(caller.principal.tenant).await?)?,
+        let read;
+        let domains = match domains {
+            Some(d) => d,
+            None => {
+                read = self.store.domains(caller.principal.tenant).await?;
+                &read
+            }
         };
-        if forbidden.is_empty() {
-            return Ok(());
+        let forbidden = directory::check_domain(name, domains)?;
+        if !forbidden.is_empty() {
+            // Checked here to fail early (and for dry runs), and again by the store in the
+            // write's transaction, where it holds against concurrent writers.
+            let taken = self.store.user_names_taken(caller.principal.tenant, &forbidden).await?;
+            if let Some(other) = taken.first() {
+                return Err(initial_domain_conflict(name, other));
+            }
         }
-        let taken = self.store.user_names_taken(caller.principal.tenant, &forbidden).await?;
-        match taken.first() {
-            None => Ok(()),
-            Some(other) => Err(initial_domain_conflict(name, other)),
-        }
+        Ok(match name.rsplit_once('@') {
+            Some((local, _)) if !domains.is_empty() => {
+                Some(NameGuard { key: crate::scim::filter::case_fold(local), absent: forbidden })
+            }
+            _ => None,
+        })
     }
 
     /// 403 when a synced user would be changed by anything but the sync connector.
@@ -344,6 +357,7 @@ impl Service {
                 password_hash: password_hash.clone(),
                 members,
                 expected_version: current.version,
+                name_guard: None,
             }))
         })
         .await
@@ -396,7 +410,7 @@ impl Service {
             })
             .collect();
         // A `password` left in the document is hashed by the write loop before the write.
-        Ok(Some(Update { doc, password_hash: None, members, expected_version: current.version }))
+        Ok(Some(Update { doc, password_hash: None, members, expected_version: current.version, name_guard: None }))
     }
 
     /// Reads the current resource, checks `If-Match`, computes the update and writes it with a
@@ -430,7 +444,7 @@ impl Service {
             if let Some(hash) = take_password(&mut update.doc).await? {
                 update.password_hash = Some(hash);
             }
-            self.domain_rule(caller, kind, &update.doc, Some(&current.doc), None).await?;
+            update.name_guard = self.domain_rule(caller, kind, &update.doc, Some(&current.doc), None).await?;
             match self.store.update(tenant, kind, id, update, load).await {
                 Ok(stored) => return Ok(self.rendered(caller, &stored, projection)),
                 Err(StoreError::VersionMismatch { .. }) if if_match.is_none() => continue,

@@ -50,6 +50,9 @@ pub enum StoreError {
     /// A License's seats may not go below the seats already assigned.
     #[error("{part_number} has {consumed} seats assigned, more than {seats}")]
     SeatsInUse { part_number: String, consumed: i64, seats: i64 },
+    /// `name` may not be written while a user holds `existing` (see `NameGuard`).
+    #[error("{name} may not be created while {existing} exists")]
+    NameReserved { name: String, existing: String },
     /// A License still held by users cannot be deleted.
     #[error("{part_number} is assigned to {consumed} users")]
     LicenseInUse { part_number: String, consumed: i64 },
@@ -118,6 +121,16 @@ pub struct NewResource {
     pub doc: Value,
     pub password_hash: Option<String>,
     pub members: Vec<MemberRef>,
+    pub name_guard: Option<NameGuard>,
+}
+
+/// The verified-domain rule's check on a user's name, made in the write's transaction:
+/// writers of names with the same `key` (the local part) take turns, and the write fails with
+/// `NameReserved` if a live user holds one of the `absent` names by then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameGuard {
+    pub key: String,
+    pub absent: Vec<String>,
 }
 
 /// A replacement document for an existing resource, written only if its version is still
@@ -130,6 +143,7 @@ pub struct Update {
     /// Applied in order after the document is written.
     pub members: Vec<MemberChange>,
     pub expected_version: i64,
+    pub name_guard: Option<NameGuard>,
 }
 
 #[derive(Debug, Clone)]

@@ -19,7 +19,7 @@ macro_rules! sql_store {
             use $crate::scim::schema::ResourceKind;
             use $crate::store::sql::{self, Bind, Dialect, Fragment, Promoted};
             use $crate::store::{
-                GroupView, ListQuery, Load, MemberChange, MemberRef, TenantInfo, MemberView, NewResource, NewToken, Page, Result, Scope,
+                GroupView, ListQuery, Load, MemberChange, MemberRef, NameGuard, TenantInfo, MemberView, NewResource, NewToken, Page, Result, Scope,
                 Store, StoreError, Stored, TenantId, TokenRecord, Update,
             };
 
@@ -178,6 +178,29 @@ macro_rules! sql_store {
                     }
                 }
                 StoreError::Backend(err)
+            }
+
+            /// The verified-domain rule inside the transaction: waits for the other writers of
+            /// the same local part, then fails if one of the names that must come later exists.
+            async fn check_name_guard(conn: &mut Conn, tenant: TenantId, name: &Promoted, guard: &NameGuard) -> Result<()> {
+                if let Some(lock) = d().lock_key() {
+                    sqlx::query(&q(lock)).bind(format!("{}:{}", tenant.0, guard.key)).execute(&mut *conn).await?;
+                }
+                if guard.absent.is_empty() {
+                    return Ok(());
+                }
+                let folded: Vec<String> = guard.absent.iter().map(|n| sql::fold(n)).collect();
+                let sql = q(&format!(
+                    "SELECT r.user_name FROM {} CROSS JOIN resources r WHERE r.tenant_id = ? AND r.kind = 'User' \
+                     AND r.deleted_at IS NULL AND r.user_name_fold = j.value",
+                    d().text_list("j")
+                ));
+                let taken: Option<String> =
+                    sqlx::query_scalar(&sql).bind(id_list(&folded)?).bind(tenant.0).fetch_optional(&mut *conn).await?;
+                match taken {
+                    Some(existing) => Err(StoreError::NameReserved { name: name.user_name.clone().unwrap_or_default(), existing }),
+                    None => Ok(()),
+                }
             }
 
             /// Gives back the seats the user holds on licenses other than `keep`.
@@ -352,6 +375,9 @@ macro_rules! sql_store {
 
             async fn insert_in(conn: &mut Conn, tenant: TenantId, new: &NewResource, load: Load) -> Result<Stored> {
                 let promoted = Promoted::of(new.kind, &new.doc);
+                if let Some(guard) = &new.name_guard {
+                    check_name_guard(conn, tenant, &promoted, guard).await?;
+                }
                 let created = sql::parse_time(&now())?;
                 let ts = sql::format_time(created);
                 let sql = q(&format!(
@@ -464,6 +490,9 @@ macro_rules! sql_store {
                     let promoted = Promoted::of(kind, &update.doc);
                     let _turn = self.write_turn().await;
                     let mut tx = self.pool.begin_with(d().begin_write()).await?;
+                    if let Some(guard) = &update.name_guard {
+                        check_name_guard(&mut tx, tenant, &promoted, guard).await?;
+                    }
                     // A License's seats may not drop below the seats assigned (checked in the
                     // statement, so a seat taken meanwhile is counted).
                     let sql = q(&format!(

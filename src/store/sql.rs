@@ -19,6 +19,9 @@ use crate::store::StoreError;
 pub trait Dialect {
     /// `BEGIN` for a write transaction.
     fn begin_write(&self) -> &'static str;
+    /// A statement that makes the writers of one bound key take turns until their transactions
+    /// end; `None` where writers take turns anyway.
+    fn lock_key(&self) -> Option<&'static str>;
     /// Turns the `?` placeholders every query is written with into the database's own.
     fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str>;
     /// A bound JSON document as a value of the `doc` column, and the column read back as text.
@@ -71,6 +74,10 @@ impl Dialect for SqliteDialect {
         // Take the write lock up front: a deferred transaction that later needs it can fail
         // with SQLITE_BUSY midway instead of waiting its turn.
         "BEGIN IMMEDIATE"
+    }
+    fn lock_key(&self) -> Option<&'static str> {
+        // BEGIN IMMEDIATE already lets one writer in at a time.
+        None
     }
     fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
         std::borrow::Cow::Borrowed(sql)
@@ -169,6 +176,9 @@ fn pg_path(keys: &[&str]) -> String {
 impl Dialect for PostgresDialect {
     fn begin_write(&self) -> &'static str {
         "BEGIN"
+    }
+    fn lock_key(&self) -> Option<&'static str> {
+        Some("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")
     }
     fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
         let mut out = String::with_capacity(sql.len() + 16);

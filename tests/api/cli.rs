@@ -150,6 +150,7 @@ async fn tenants_are_added_listed_and_removed_only_when_empty_or_forced() {
         doc: serde_json::json!({"userName": "a"}),
         password_hash: None,
         members: vec![],
+        name_guard: None,
     };
     store.insert(tenant, new, scimd::store::Load::default()).await.unwrap();
     let list = stdout(&scimd(&dir, &["tenant", "list"]));
@@ -228,6 +229,7 @@ async fn user_restore_brings_a_deleted_user_back() {
         doc: serde_json::json!({"userName": "back"}),
         password_hash: None,
         members: vec![],
+        name_guard: None,
     };
     store.insert(tenant, new, scimd::store::Load::default()).await.unwrap();
     store.delete(tenant, scimd::scim::schema::ResourceKind::User, "u1", None).await.unwrap();
@@ -281,6 +283,7 @@ async fn licenses_are_added_listed_resized_and_removed() {
         doc,
         password_hash: None,
         members: vec![],
+        name_guard: None,
     };
     store.insert(tenant, new, scimd::store::Load::default()).await.unwrap();
 

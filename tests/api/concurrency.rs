@@ -4,6 +4,9 @@
 use futures::future::join_all;
 use serde_json::{json, Value};
 
+use scimd::scim::schema::ResourceKind;
+use scimd::store::Load;
+
 use crate::helpers::{behaviour, id, TestApp, USER};
 
 async fn race(app: &TestApp, n: usize, request: impl Fn(&str, usize) -> reqwest::RequestBuilder) -> Vec<u16> {
@@ -102,5 +105,33 @@ behaviour! {
         assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
         let now: Value = app.get(&format!("/Users/{}", id(&user))).await.json().await.unwrap();
         assert_eq!(now["meta"]["version"], "W/\"21\"");
+    }
+
+    async fn the_initial_domain_rule_holds_between_simultaneous_writers(app: TestApp) {
+        let tenant = app.store.find_tenant("default").await.unwrap().unwrap();
+        app.store.add_domain(tenant, "contoso.com", false).await.unwrap();
+        app.store.add_domain(tenant, "contoso.onmicrosoft.com", true).await.unwrap();
+        // Each local part is created at the same moment on the initial and the custom domain.
+        let statuses = race(&app, 40, |base, i| {
+            let domain = if i % 2 == 0 { "contoso.onmicrosoft.com" } else { "contoso.com" };
+            app.client
+                .post(format!("{base}/scim/v2/Users"))
+                .header("content-type", "application/scim+json")
+                .body(json!({"schemas": [USER], "userName": format!("user{}@{domain}", i / 2)}).to_string())
+        })
+        .await;
+        assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
+        // Whatever the order, a name on the initial domain never came after its custom twin.
+        let query = scimd::store::ListQuery { filter: None, sort: None, start_index: 1, after_seq: None, count: 1000 };
+        let users = app.store.list(tenant, ResourceKind::User, &query, Load::default()).await.unwrap().items;
+        let seq_of = |name: String| users.iter().find(|u| u.doc["userName"] == name.as_str()).map(|u| u.seq);
+        for n in 0..20 {
+            let initial = seq_of(format!("user{n}@contoso.onmicrosoft.com"));
+            let custom = seq_of(format!("user{n}@contoso.com"));
+            assert!(custom.is_some(), "the custom-domain name is never refused");
+            if let (Some(i), Some(c)) = (initial, custom) {
+                assert!(i < c, "user{n}: the initial-domain name was created after the custom one");
+            }
+        }
     }
 }

@@ -155,6 +155,7 @@ async fn agree(
             doc: u.clone(),
             password_hash: None,
             members: vec![],
+            name_guard: None,
         };
         store.insert(tenant, new, Load::default()).await.unwrap();
         docs.push((id, u));

@@ -181,12 +181,14 @@ async fn a_rerun_updates_every_user_and_keeps_what_the_file_does_not_give() {
         doc: json!({"displayName": "Clerks"}),
         password_hash: None,
         members: vec![MemberRef::id(ann_id.clone())],
+        name_guard: None,
     };
     cli.store.insert(cli.tenant, group, Load::default()).await.unwrap();
     let mut ann = cli.store.fetch(cli.tenant, ResourceKind::User, &ann_id, Load::default()).await.unwrap();
     ann.doc["nickName"] = json!("Annie");
     ann.doc["phoneNumbers"].as_array_mut().unwrap().push(json!({"type": "home", "value": "+31 15 999 9999"}));
-    let update = Update { doc: ann.doc, password_hash: None, members: vec![], expected_version: ann.version };
+    let update =
+        Update { doc: ann.doc, password_hash: None, members: vec![], expected_version: ann.version, name_guard: None };
     cli.store.update(cli.tenant, ResourceKind::User, &ann_id, update, Load::default()).await.unwrap();
 
     let again = "User Name,First Name,Job Title,Office Phone,City\n\
@@ -240,6 +242,7 @@ async fn a_synchronized_user_is_refused_with_the_services_detail() {
         doc: json!({"userName": "onprem@contoso.com", DIRECTORY: {"onPremisesSyncEnabled": true}}),
         password_hash: None,
         members: vec![],
+        name_guard: None,
     };
     cli.store.insert(cli.tenant, synced, Load::default()).await.unwrap();
 
