@@ -24,9 +24,8 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
     type Rejection = ScimError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
-            let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
-            let essence = ct.split(';').next().unwrap_or("").trim().to_owned();
+        if req.headers().contains_key(header::CONTENT_TYPE) {
+            let essence = media_type(&req);
             if essence != "application/scim+json" && essence != "application/json" {
                 return Err(ScimError::new(
                     415,
@@ -35,20 +34,13 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
                 ));
             }
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ScimError::new(
-                    413,
-                    None,
-                    format!(
-                        "the request body is too large: the maximum is {MAX_BODY_BYTES} bytes, \
-                         {MAX_PAYLOAD_BYTES} for /Bulk (bulk.maxPayloadSize)"
-                    ),
-                )
-            } else {
-                ScimError::invalid_syntax(format!("the request body could not be read: {rejection}"))
-            }
-        })?;
+        let bytes = read_body(req, state, || {
+            format!(
+                "the request body is too large: the maximum is {MAX_BODY_BYTES} bytes, \
+                 {MAX_PAYLOAD_BYTES} for /Bulk (bulk.maxPayloadSize)"
+            )
+        })
+        .await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ScimError::invalid_syntax("the request body is empty; send a JSON object"));
         }
@@ -56,6 +48,27 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
             .map(ScimJson)
             .map_err(|e| ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}")))
     }
+}
+
+/// The request's media type, lower-case and without parameters (`""` when none is sent).
+fn media_type(req: &Request) -> String {
+    let ct = req.headers().get(header::CONTENT_TYPE).and_then(|ct| ct.to_str().ok()).unwrap_or("");
+    ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+}
+
+/// The whole body, within the route's size limit; `too_large` says what the limit is.
+async fn read_body<S: Send + Sync>(
+    req: Request,
+    state: &S,
+    too_large: impl FnOnce() -> String,
+) -> Result<Bytes, ScimError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ScimError::new(413, None, too_large())
+        } else {
+            ScimError::invalid_syntax(format!("the request body could not be read: {rejection}"))
+        }
+    })
 }
 
 /// A CSV request body, sent as `text/csv` (any charset parameter is ignored; the file is read
@@ -66,8 +79,7 @@ impl<S: Send + Sync> FromRequest<S> for CsvBody {
     type Rejection = ScimError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|ct| ct.to_str().ok()).unwrap_or("");
-        let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let essence = media_type(&req);
         if essence != "text/csv" {
             return Err(ScimError::new(
                 415,
@@ -75,20 +87,13 @@ impl<S: Send + Sync> FromRequest<S> for CsvBody {
                 format!("unsupported Content-Type {essence:?}; send the file as text/csv"),
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ScimError::new(
-                    413,
-                    None,
-                    format!(
-                        "the file is too large: the maximum is {MAX_IMPORT_BYTES} bytes; \
-                         split it, or import it with `scimd import`"
-                    ),
-                )
-            } else {
-                ScimError::invalid_syntax(format!("the request body could not be read: {rejection}"))
-            }
-        })?;
+        let bytes = read_body(req, state, || {
+            format!(
+                "the file is too large: the maximum is {MAX_IMPORT_BYTES} bytes; \
+                 split it, or import it with `scimd import`"
+            )
+        })
+        .await?;
         Ok(CsvBody(bytes))
     }
 }
