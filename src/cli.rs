@@ -1,5 +1,5 @@
-//! The command line: `serve` (the default) and the commands that manage tenants, tokens,
-//! domains, licenses and users; each flag of `serve` is also readable from the environment. Doc comments here are the `--help` text.
+//! The command line: `serve` (the default), `import`, and the commands that manage tenants,
+//! tokens, domains, licenses and users. Doc comments here are the `--help` text.
 
 use std::path::PathBuf;
 
