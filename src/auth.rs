@@ -62,6 +62,19 @@ pub fn generate_secret() -> String {
     format!("scimd_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// A lifetime such as `90d`, `12h` or `30m` (a token's, or the deleted-user retention).
+pub fn parse_lifetime(s: &str) -> Option<time::Duration> {
+    let s = s.trim();
+    let (n, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: i64 = n.parse().ok().filter(|n| *n > 0)?;
+    match unit {
+        "d" => Some(time::Duration::days(n)),
+        "h" => Some(time::Duration::hours(n)),
+        "m" => Some(time::Duration::minutes(n)),
+        _ => None,
+    }
+}
+
 /// The stored form of a secret.
 pub fn hash_secret(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());

@@ -114,7 +114,12 @@ async fn token_command(db: &DatabaseArgs, command: TokenCommand) -> anyhow::Resu
     match command {
         TokenCommand::Create { tenant, scope, name, expires } => {
             let scopes = parse_scopes(&scope)?;
-            let expires = expires.as_deref().map(parse_lifetime).transpose()?.map(|d| OffsetDateTime::now_utc() + d);
+            let expires = expires
+                .as_deref()
+                .map(parse_lifetime)
+                .transpose()
+                .context("--expires")?
+                .map(|d| OffsetDateTime::now_utc() + d);
             let tenant = store.ensure_tenant(&tenant).await?;
             let secret = auth::generate_secret();
             store.create_token(tenant, NewToken { name, secret_hash: hash_secret(&secret), scopes, expires }).await?;
@@ -367,20 +372,9 @@ fn import_error(file: &std::path::Path, e: ScimError) -> anyhow::Error {
     }
 }
 
-/// `90d`, `12h`, `30m`: a token's lifetime.
+/// `90d`, `12h`, `30m`: a lifetime given on the command line.
 fn parse_lifetime(s: &str) -> anyhow::Result<time::Duration> {
-    let bad = || anyhow::anyhow!("--expires {s:?} is not a lifetime such as 90d, 12h or 30m");
-    let (n, unit) = s.trim().split_at(s.trim().len().saturating_sub(1));
-    let n: i64 = n.parse().map_err(|_| bad())?;
-    if n <= 0 {
-        return Err(bad());
-    }
-    match unit {
-        "d" => Ok(time::Duration::days(n)),
-        "h" => Ok(time::Duration::hours(n)),
-        "m" => Ok(time::Duration::minutes(n)),
-        _ => Err(bad()),
-    }
+    auth::parse_lifetime(s).with_context(|| format!("{s:?} is not a lifetime such as 90d, 12h or 30m"))
 }
 
 fn parse_scopes(list: &[String]) -> anyhow::Result<Vec<Scope>> {

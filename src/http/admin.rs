@@ -1,11 +1,11 @@
-//! Handlers for `/scim/v2/Admin/…`: list, restore and purge soft-deleted users, and import
-//! the bulk-add CSV.
+//! Handlers for `/scim/v2/Admin/…`: list, restore and purge soft-deleted users, list, create
+//! and revoke tokens, and import the bulk-add CSV.
 
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use crate::http::extract::{AcceptsCsv, Auth, CsvBody, ScimQuery, ScimResponse};
+use crate::http::extract::{AcceptsCsv, Auth, CsvBody, ScimJson, ScimQuery, ScimResponse};
 use crate::http::AppState;
 use crate::scim::error::ScimError;
 use crate::service::{ImportParams, ListParams};
@@ -49,4 +49,25 @@ pub async fn import(
     let mut out = Vec::new();
     report.write_csv(&mut out).map_err(ScimError::internal)?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
+}
+
+pub async fn tokens(State(s): State<AppState>, Auth(caller): Auth) -> Result<ScimResponse, ScimError> {
+    s.service.tokens(&caller).await.map(ScimResponse::json)
+}
+
+pub async fn create_token(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    ScimJson(body): ScimJson,
+) -> Result<ScimResponse, ScimError> {
+    let (body, location) = s.service.create_token(&caller, body).await?;
+    Ok(ScimResponse::created_at(body, location))
+}
+
+pub async fn revoke_token(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<ScimResponse, ScimError> {
+    s.service.revoke_token(&caller, &id).await.map(|()| ScimResponse::no_content())
 }

@@ -196,6 +196,11 @@ impl ScimResponse {
         }
     }
 
+    /// 201 for something created that has no version.
+    pub fn created_at(body: Value, location: String) -> Self {
+        ScimResponse { status: StatusCode::CREATED, etag: None, location: Some(location), body: Some(body) }
+    }
+
     pub fn json(body: Value) -> Self {
         ScimResponse { status: StatusCode::OK, body: Some(body), etag: None, location: None }
     }

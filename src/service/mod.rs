@@ -9,6 +9,7 @@ mod discovery;
 mod import;
 mod render;
 mod resources;
+mod tokens;
 
 use std::sync::Arc;
 

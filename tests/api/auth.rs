@@ -150,3 +150,70 @@ behaviour! {
         assert_eq!(res.status(), StatusCode::OK);
     }
 }
+
+mod tokens_over_http {
+    use reqwest::{Method, StatusCode};
+    use serde_json::{json, Value};
+
+    use scimd::store::Scope;
+
+    use crate::helpers::{behaviour, scim_error};
+
+    behaviour! {
+        async fn an_admin_creates_lists_and_revokes_its_tenants_tokens(app: TestApp) {
+            let res = app.post("/Admin/Tokens", json!({"name": "entra-id", "scopes": ["read", "write"], "expires": "90d"})).await;
+            assert_eq!(res.status(), StatusCode::CREATED);
+            let location = res.headers()["location"].to_str().unwrap().to_owned();
+            let created: Value = res.json().await.unwrap();
+            let secret = created["secret"].as_str().unwrap().to_owned();
+            assert!(location.ends_with(&format!("/Admin/Tokens/{}", created["id"].as_str().unwrap())));
+            assert_eq!(created["scopes"], json!(["read", "write"]));
+            assert_eq!(created["status"], "active");
+            assert!(created["expires"].as_str().is_some());
+            // The new token works, within its scopes.
+            assert_eq!(app.send_as(&secret, Method::GET, "/Users", None).await.status(), StatusCode::OK);
+            scim_error(app.send_as(&secret, Method::GET, "/Admin/Tokens", None).await, 403).await;
+
+            let list: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+            let listed = list["Resources"].as_array().unwrap();
+            assert!(listed.iter().any(|t| t["name"] == "entra-id" && t["id"] == created["id"]));
+            assert!(!list.to_string().contains(&secret), "secrets are never listed");
+            assert!(listed.iter().all(|t| t.get("secret").is_none()));
+
+            let path = format!("/Admin/Tokens/{}", created["id"].as_str().unwrap());
+            assert_eq!(app.delete(&path).await.status(), StatusCode::NO_CONTENT);
+            let list: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+            let revoked = list["Resources"].as_array().unwrap().iter().find(|t| t["id"] == created["id"]).cloned().unwrap();
+            assert_eq!(revoked["status"], "revoked");
+            // A verified token is trusted for up to two seconds.
+            tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+            scim_error(app.send_as(&secret, Method::GET, "/Users", None).await, 401).await;
+        }
+
+        async fn bad_token_requests_are_clear_errors_and_other_tenants_tokens_do_not_exist(app: TestApp) {
+            for (body, status) in [
+                (json!({"name": "x", "scopes": ["root"]}), 400),
+                (json!({"name": "x"}), 400),
+                (json!({"name": "x", "scopes": ["read"], "expires": "forever"}), 400),
+                (json!({"name": "x", "scopes": ["read"], "secret": "mine"}), 400),
+                (json!(["read"]), 400),
+            ] {
+                let err = scim_error(app.post("/Admin/Tokens", body.clone()).await, status).await;
+                assert!(!err["detail"].as_str().unwrap().is_empty(), "{body}");
+            }
+            let writer = app.token_for("default", &[Scope::Write]).await;
+            let res = app.send_as(&writer, Method::POST, "/Admin/Tokens", Some(json!({"scopes": ["admin"]}))).await;
+            scim_error(res, 403).await;
+
+            let other = app.token_for("contoso", &[Scope::Admin]).await;
+            let list: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+            let mine = list["Resources"][0]["id"].as_str().unwrap().to_owned();
+            scim_error(app.send_as(&other, Method::DELETE, &format!("/Admin/Tokens/{mine}"), None).await, 404).await;
+            let theirs: Value = app.send_as(&other, Method::GET, "/Admin/Tokens", None).await.json().await.unwrap();
+            assert!(theirs["Resources"].as_array().unwrap().iter().all(|t| t["id"] != mine.as_str()));
+            scim_error(app.delete("/Admin/Tokens/not-a-number").await, 404).await;
+            // Still working: nothing was revoked.
+            assert_eq!(app.get("/Users").await.status(), StatusCode::OK);
+        }
+    }
+}
