@@ -52,6 +52,22 @@ macro_rules! sql_store {
                 }
             }
 
+            /// Runs a write again while the database aborts it to resolve a conflict.
+            async fn retrying<T, F, Fut>(mut write: F) -> Result<T>
+            where
+                F: FnMut() -> Fut,
+                Fut: std::future::Future<Output = Result<T>>,
+            {
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    match write().await {
+                        Err(e) if attempt < WRITE_ATTEMPTS && retryable(&e) => continue,
+                        other => return other,
+                    }
+                }
+            }
+
             type Scalar<'q, O> = sqlx::query::QueryScalar<'q, $db, O, <$db as sqlx::Database>::Arguments<'q>>;
 
             /// Binds the promoted columns, in the order every write lists them.
@@ -614,14 +630,7 @@ macro_rules! sql_store {
                 }
 
                 async fn insert(&self, tenant: TenantId, new: NewResource, load: Load) -> Result<Stored> {
-                    let mut attempt = 0;
-                    loop {
-                        attempt += 1;
-                        match self.insert_once(tenant, &new, load).await {
-                            Err(e) if attempt < WRITE_ATTEMPTS && retryable(&e) => continue,
-                            other => return other,
-                        }
-                    }
+                    retrying(|| self.insert_once(tenant, &new, load)).await
                 }
 
                 async fn insert_many(&self, tenant: TenantId, news: Vec<NewResource>, load: Load) -> Result<Vec<Result<Stored>>> {
@@ -677,14 +686,7 @@ macro_rules! sql_store {
                     update: Update,
                     load: Load,
                 ) -> Result<Stored> {
-                    let mut attempt = 0;
-                    loop {
-                        attempt += 1;
-                        match self.update_once(tenant, kind, id, &update, load).await {
-                            Err(e) if attempt < WRITE_ATTEMPTS && retryable(&e) => continue,
-                            other => return other,
-                        }
-                    }
+                    retrying(|| self.update_once(tenant, kind, id, &update, load)).await
                 }
 
                 async fn delete(
@@ -694,14 +696,7 @@ macro_rules! sql_store {
                     id: &str,
                     expected_version: Option<i64>,
                 ) -> Result<()> {
-                    let mut attempt = 0;
-                    loop {
-                        attempt += 1;
-                        match self.delete_once(tenant, kind, id, expected_version).await {
-                            Err(e) if attempt < WRITE_ATTEMPTS && retryable(&e) => continue,
-                            other => return other,
-                        }
-                    }
+                    retrying(|| self.delete_once(tenant, kind, id, expected_version)).await
                 }
 
                 async fn list(&self, tenant: TenantId, kind: ResourceKind, query: &ListQuery, load: Load) -> Result<Page> {
