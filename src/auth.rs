@@ -133,10 +133,9 @@ impl Authenticator {
         let invalid = || ScimError::unauthorized("the token is not valid: it is unknown, revoked or expired");
         let Some(record) = record else { return Err(invalid()) };
         // The lookup was by hash; compare again in constant time so no timing tells how much matched.
-        if !bool::from(record.secret_hash.as_bytes().ct_eq(hash.as_bytes())) || record.revoked {
-            return Err(invalid());
-        }
-        if record.expires.is_some_and(|e| e <= OffsetDateTime::now_utc()) {
+        if !bool::from(record.secret_hash.as_bytes().ct_eq(hash.as_bytes()))
+            || record.state(OffsetDateTime::now_utc()) != "active"
+        {
             return Err(invalid());
         }
         if let Some(user) = basic_user {

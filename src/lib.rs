@@ -141,12 +141,9 @@ async fn token_command(db: &DatabaseArgs, command: TokenCommand) -> anyhow::Resu
                 let day = |d: Option<OffsetDateTime>| {
                     d.map(|d| crate::scim::resource::format_datetime(d)[..19].to_owned()).unwrap_or_else(|| "-".into())
                 };
-                let status = if t.revoked {
-                    "revoked".to_owned()
-                } else if t.expires.is_some_and(|e| e <= now) {
-                    "expired".to_owned()
-                } else {
-                    t.expires.map(|e| format!("expires {}", day(Some(e)))).unwrap_or_else(|| "active".into())
+                let status = match (t.state(now), t.expires) {
+                    ("active", Some(e)) => format!("expires {}", day(Some(e))),
+                    (state, _) => state.to_owned(),
                 };
                 let scopes: Vec<&str> = t.scopes.iter().map(|s| s.as_str()).collect();
                 println!(

@@ -15,14 +15,6 @@ const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 pub const TOKEN_SCHEMA: &str = "urn:scimd:api:messages:2.0:Token";
 
 fn token_json(caller: &Caller, t: &TokenRecord) -> Value {
-    let now = OffsetDateTime::now_utc();
-    let status = if t.revoked {
-        "revoked"
-    } else if t.expires.is_some_and(|e| e <= now) {
-        "expired"
-    } else {
-        "active"
-    };
     json!({
         "schemas": [TOKEN_SCHEMA],
         "id": t.id.to_string(),
@@ -31,7 +23,7 @@ fn token_json(caller: &Caller, t: &TokenRecord) -> Value {
         "created": format_datetime(t.created),
         "expires": t.expires.map(format_datetime),
         "lastUsed": t.last_used.map(format_datetime),
-        "status": status,
+        "status": t.state(OffsetDateTime::now_utc()),
         "meta": { "resourceType": "Token", "location": format!("{}/Admin/Tokens/{}", caller.base_url, t.id) },
     })
 }

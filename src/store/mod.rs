@@ -209,6 +209,19 @@ pub struct TokenRecord {
     pub revoked: bool,
 }
 
+impl TokenRecord {
+    /// `revoked`, `expired` or `active` at `now`; only an active token is accepted.
+    pub fn state(&self, now: OffsetDateTime) -> &'static str {
+        if self.revoked {
+            "revoked"
+        } else if self.expires.is_some_and(|e| e <= now) {
+            "expired"
+        } else {
+            "active"
+        }
+    }
+}
+
 /// A tenant and how much it holds.
 #[derive(Debug, Clone)]
 pub struct TenantInfo {
