@@ -31,7 +31,7 @@ use crate::scim::schema::Registry;
 use crate::service::{Caller, ListParams, Service};
 use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
-use crate::store::{NewToken, Scope, Store, StoreError};
+use crate::store::{NewToken, Scope, Store, StoreError, TenantId};
 
 pub use crate::http::router as app;
 
@@ -91,8 +91,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Import(args)) => import_command(&cli.db, args).await,
         Some(Command::User(UserCommand::Restore { id, tenant })) => {
             let store = open_store(&cli.db).await?;
-            let tenant_id =
-                store.find_tenant(&tenant).await?.with_context(|| format!("no tenant called {tenant:?}"))?;
+            let tenant_id = existing_tenant(store.as_ref(), &tenant).await?;
             match store.restore(tenant_id, &id).await {
                 Ok(user) => {
                     let name = user.doc.get("userName").and_then(serde_json::Value::as_str).unwrap_or_default();
@@ -127,9 +126,7 @@ async fn token_command(db: &DatabaseArgs, command: TokenCommand) -> anyhow::Resu
         }
         TokenCommand::List { tenant } => {
             let tenant = match tenant {
-                Some(name) => {
-                    Some(store.find_tenant(&name).await?.with_context(|| format!("no tenant called {name:?}"))?)
-                }
+                Some(name) => Some(existing_tenant(store.as_ref(), &name).await?),
                 None => None,
             };
             println!(
@@ -219,13 +216,13 @@ async fn domain_command(db: &DatabaseArgs, command: DomainCommand) -> anyhow::Re
             eprintln!("{domain} is a verified domain of {tenant:?}{}", if initial { " (initial)" } else { "" });
         }
         DomainCommand::List { tenant } => {
-            let t = store.find_tenant(&tenant).await?.with_context(|| format!("no tenant called {tenant:?}"))?;
+            let t = existing_tenant(store.as_ref(), &tenant).await?;
             for (domain, initial) in store.domains(t).await? {
                 println!("{domain}{}", if initial { "\tinitial" } else { "" });
             }
         }
         DomainCommand::Remove { domain, tenant } => {
-            let t = store.find_tenant(&tenant).await?.with_context(|| format!("no tenant called {tenant:?}"))?;
+            let t = existing_tenant(store.as_ref(), &tenant).await?;
             match store.remove_domain(t, &domain).await {
                 Ok(()) => eprintln!("{domain} removed from {tenant:?}"),
                 Err(StoreError::NotFound) => bail!("{domain} is not a verified domain of {tenant:?}"),
@@ -239,29 +236,10 @@ async fn domain_command(db: &DatabaseArgs, command: DomainCommand) -> anyhow::Re
 async fn license_command(db: &DatabaseArgs, command: LicenseCommand) -> anyhow::Result<()> {
     use crate::scim::projection::Projection;
     use crate::scim::schema::ResourceKind::License;
-    use serde_json::{json, Value};
+    use serde_json::json;
 
     let store = open_store(db).await?;
     let service = state(store.clone(), None)?.service;
-    let tenant_named = |name: String| {
-        let store = store.clone();
-        async move {
-            let id = store.find_tenant(&name).await?.with_context(|| format!("no tenant called {name:?}"))?;
-            anyhow::Ok(Caller::operator(id, &name))
-        }
-    };
-    // SCIM errors are already written for a person: print their detail alone.
-    let scim = |e: ScimError| anyhow::anyhow!("{}", e.detail);
-    let find = |caller: Caller, part: String| {
-        let service = service.clone();
-        async move {
-            let filter = format!("partNumber eq {}", Value::String(part.clone()));
-            let params = ListParams { filter: Some(filter), ..Default::default() };
-            let list = service.list(&caller, License, &params).await.map_err(scim)?;
-            let id = list["Resources"][0]["id"].as_str().map(str::to_owned);
-            id.with_context(|| format!("tenant {:?} has no license {part:?}", caller.principal.tenant_name))
-        }
-    };
     let all = Projection::Default;
     match command {
         LicenseCommand::Add { part_number, seats, name, tenant } => {
@@ -271,12 +249,12 @@ async fn license_command(db: &DatabaseArgs, command: LicenseCommand) -> anyhow::
             if let Some(name) = name {
                 body["displayName"] = json!(name);
             }
-            let license = service.create(&caller, License, body, &all).await.map_err(scim)?;
+            let license = service.create(&caller, License, body, &all).await.map_err(scim_detail)?;
             println!("{}", license.body["id"].as_str().unwrap_or_default());
         }
         LicenseCommand::List { tenant } => {
-            let caller = tenant_named(tenant).await?;
-            let list = service.list(&caller, License, &ListParams::default()).await.map_err(scim)?;
+            let caller = Caller::operator(existing_tenant(store.as_ref(), &tenant).await?, &tenant);
+            let list = service.list(&caller, License, &ListParams::default()).await.map_err(scim_detail)?;
             println!("{:<36}  {:<24} {:>8} {:>8} {:>9}  name", "id", "part number", "seats", "assigned", "available");
             for l in list["Resources"].as_array().into_iter().flatten() {
                 let text = |k: &str| l[k].as_str().unwrap_or_default().to_owned();
@@ -292,22 +270,22 @@ async fn license_command(db: &DatabaseArgs, command: LicenseCommand) -> anyhow::
             }
         }
         LicenseCommand::SetSeats { part_number, seats, tenant } => {
-            let caller = tenant_named(tenant).await?;
-            let id = find(caller.clone(), part_number.clone()).await?;
+            let caller = Caller::operator(existing_tenant(store.as_ref(), &tenant).await?, &tenant);
+            let id = license_id(&service, &caller, &part_number).await?;
             let patch = json!({
                 "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                 "Operations": [{ "op": "replace", "path": "seats", "value": seats }],
             });
-            let license = service.patch(&caller, License, &id, None, patch, &all).await.map_err(scim)?;
+            let license = service.patch(&caller, License, &id, None, patch, &all).await.map_err(scim_detail)?;
             eprintln!(
                 "{part_number} has {seats} seats: {} assigned, {} available",
                 license.body["consumed"], license.body["available"]
             );
         }
         LicenseCommand::Remove { part_number, tenant } => {
-            let caller = tenant_named(tenant).await?;
-            let id = find(caller.clone(), part_number.clone()).await?;
-            service.delete(&caller, License, &id, None).await.map_err(scim)?;
+            let caller = Caller::operator(existing_tenant(store.as_ref(), &tenant).await?, &tenant);
+            let id = license_id(&service, &caller, &part_number).await?;
+            service.delete(&caller, License, &id, None).await.map_err(scim_detail)?;
             eprintln!("license {part_number} removed");
         }
     }
@@ -321,9 +299,7 @@ async fn import_command(db: &DatabaseArgs, args: ImportArgs) -> anyhow::Result<(
 
     let data = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
     let store = open_store(db).await?;
-    let tenant = store.find_tenant(&args.tenant).await?.with_context(|| {
-        format!("no tenant called {:?}; create it with `scimd tenant add {}`", args.tenant, args.tenant)
-    })?;
+    let tenant = existing_tenant(store.as_ref(), &args.tenant).await?;
     let service = state(store, None)?.service;
     // The import acts as the tenant's administrator at the console, never as the sync
     // connector: the users it creates are not marked as mastered on-premises, and synchronized
@@ -367,6 +343,28 @@ fn import_error(file: &std::path::Path, e: ScimError) -> anyhow::Error {
         ),
         _ => anyhow::anyhow!("{}: {}", file.display(), e.detail),
     }
+}
+
+/// The tenant called `name`, which must exist.
+async fn existing_tenant(store: &dyn Store, name: &str) -> anyhow::Result<TenantId> {
+    store
+        .find_tenant(name)
+        .await?
+        .with_context(|| format!("no tenant called {name:?}; create it with `scimd tenant add {name}`"))
+}
+
+/// SCIM errors are already written for a person: the command line prints their detail alone.
+fn scim_detail(e: ScimError) -> anyhow::Error {
+    anyhow::anyhow!("{}", e.detail)
+}
+
+/// The id of the tenant's License with this part number.
+async fn license_id(service: &Service, caller: &Caller, part: &str) -> anyhow::Result<String> {
+    let filter = format!("partNumber eq {}", serde_json::Value::String(part.to_owned()));
+    let params = ListParams { filter: Some(filter), ..Default::default() };
+    let list = service.list(caller, crate::scim::schema::ResourceKind::License, &params).await.map_err(scim_detail)?;
+    let id = list["Resources"][0]["id"].as_str().map(str::to_owned);
+    id.with_context(|| format!("tenant {:?} has no license {part:?}", caller.principal.tenant_name))
 }
 
 /// `90d`, `12h`, `30m`: a lifetime given on the command line.

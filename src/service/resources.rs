@@ -353,7 +353,7 @@ impl Service {
                 (ResourceKind::User | ResourceKind::License, _) => Vec::new(),
             };
             Ok(Some(Update {
-                doc: doc.clone(),
+                doc,
                 password_hash: password_hash.clone(),
                 members,
                 expected_version: current.version,
