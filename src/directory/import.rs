@@ -244,6 +244,27 @@ impl std::fmt::Debug for CsvFile<'_> {
     }
 }
 
+/// The cell separator: `;` when the header line holds more semicolons than commas outside
+/// quotes, as Excel writes "CSV" in locales whose decimal separator is a comma (Dutch, German);
+/// otherwise `,`.
+fn delimiter(data: &[u8]) -> u8 {
+    let line = data.split(|b| *b == b'\n').next().unwrap_or_default();
+    let (mut quoted, mut commas, mut semicolons) = (false, 0, 0);
+    for b in line {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => commas += 1,
+            b';' if !quoted => semicolons += 1,
+            _ => {}
+        }
+    }
+    if semicolons > commas {
+        b';'
+    } else {
+        b','
+    }
+}
+
 impl<'a> CsvFile<'a> {
     /// Reads the header. A file without a `User Name` column, or with a column that is not one
     /// of the template's, is refused as a whole (400 `invalidSyntax`), naming the column.
@@ -254,7 +275,8 @@ impl<'a> CsvFile<'a> {
             ));
         }
         // Flexible: a row with the wrong number of cells is refused on its own, not the file.
-        let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(data);
+        let mut reader =
+            csv::ReaderBuilder::new().flexible(true).has_headers(true).delimiter(delimiter(data)).from_reader(data);
         let header = reader
             .byte_headers()
             .map_err(|e| ScimError::invalid_syntax(format!("the header line cannot be read: {e}")))?
@@ -268,6 +290,14 @@ impl<'a> CsvFile<'a> {
                     return Err(ScimError::invalid_syntax(format!(
                         "column {} has no name; the columns scimd accepts are {}",
                         i + 1,
+                        accepted()
+                    )))
+                }
+                None if header.len() == 1 && cell.contains([';', '\t']) => {
+                    return Err(ScimError::invalid_syntax(format!(
+                        "unknown column \"{}\": the header is one cell holding semicolons or tabs; save the file \
+                         as CSV with commas (or semicolons only) between cells; the columns scimd accepts are {}",
+                        cell.trim(),
                         accepted()
                     )))
                 }
@@ -485,6 +515,24 @@ mod tests {
     fn headers_match_in_any_case_with_spaces_and_in_any_order() {
         let file = CsvFile::open(" last name ,USER NAME,alternate EMAIL address\n".as_bytes()).unwrap();
         assert_eq!(file.columns(), [Column::LastName, Column::UserName, Column::AlternateEmail]);
+    }
+
+    #[test]
+    fn a_file_excel_saved_with_semicolons_is_read_like_one_with_commas() {
+        let rows = rows("\u{feff}User Name;First Name;Address\na@contoso.com;Ann;\"Dorpsstraat 1; Ede\"\n");
+        assert_eq!(rows[0].user_name, "a@contoso.com");
+        assert_eq!(rows[0].new_user()["name"]["givenName"], "Ann");
+        assert_eq!(rows[0].new_user()["addresses"][0]["streetAddress"], "Dorpsstraat 1; Ede");
+        // Commas in the header win: semicolons inside cells stay text.
+        let commas = super::tests::rows("User Name,Job Title\na@contoso.com,\"Sales; EMEA\"\n");
+        assert_eq!(commas[0].new_user()["title"], "Sales; EMEA");
+    }
+
+    #[test]
+    fn a_header_of_one_cell_with_tabs_gets_a_hint() {
+        let e = CsvFile::open(b"User Name\tFirst Name\na@contoso.com\tAnn\n").unwrap_err();
+        assert_eq!(e.status, 400);
+        assert!(e.detail.contains("one cell holding semicolons or tabs"), "{}", e.detail);
     }
 
     #[test]
