@@ -148,6 +148,7 @@ async fn run(opts: Options) {
             tenant,
             tenant_name: "default".into(),
             token_id: 0,
+            token_name: "benchmark".into(),
             scopes: vec![Scope::Write, Scope::Admin],
         },
         base_url: String::new(),

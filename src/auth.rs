@@ -22,6 +22,8 @@ pub struct Principal {
     pub tenant: TenantId,
     pub tenant_name: String,
     pub token_id: i64,
+    /// The token's name, for logs (never its secret).
+    pub token_name: String,
     pub scopes: Vec<Scope>,
 }
 
@@ -62,17 +64,23 @@ pub fn generate_secret() -> String {
     format!("scimd_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// A lifetime such as `90d`, `12h` or `30m` (a token's, or the deleted-user retention).
+/// The longest lifetime accepted: 100 years, far past any real token or retention, and far
+/// from the overflow of date arithmetic.
+pub const MAX_LIFETIME_DAYS: i64 = 36_500;
+
+/// A lifetime such as `90d`, `12h` or `30m` (a token's, or the deleted-user retention), of at
+/// most `MAX_LIFETIME_DAYS`.
 pub fn parse_lifetime(s: &str) -> Option<time::Duration> {
     let s = s.trim();
     let (n, unit) = s.split_at(s.len().saturating_sub(1));
     let n: i64 = n.parse().ok().filter(|n| *n > 0)?;
-    match unit {
-        "d" => Some(time::Duration::days(n)),
-        "h" => Some(time::Duration::hours(n)),
-        "m" => Some(time::Duration::minutes(n)),
-        _ => None,
-    }
+    let minutes = match unit {
+        "d" => n.checked_mul(24 * 60)?,
+        "h" => n.checked_mul(60)?,
+        "m" => n,
+        _ => return None,
+    };
+    (minutes <= MAX_LIFETIME_DAYS * 24 * 60).then(|| time::Duration::minutes(minutes))
 }
 
 /// The stored form of a secret.
@@ -147,6 +155,7 @@ impl Authenticator {
             tenant: record.tenant,
             tenant_name: record.tenant_name,
             token_id: record.id,
+            token_name: record.name,
             scopes: record.scopes,
         })
     }
@@ -206,7 +215,13 @@ mod tests {
 
     #[test]
     fn scopes_imply_what_they_should() {
-        let p = |s: Vec<Scope>| Principal { tenant: TenantId(1), tenant_name: "t".into(), token_id: 1, scopes: s };
+        let p = |s: Vec<Scope>| Principal {
+            tenant: TenantId(1),
+            tenant_name: "t".into(),
+            token_id: 1,
+            token_name: "t".into(),
+            scopes: s,
+        };
         assert!(p(vec![Scope::Write]).allows(Scope::Read));
         assert!(!p(vec![Scope::Read]).allows(Scope::Write));
         assert!(p(vec![Scope::Sync]).allows(Scope::Write));

@@ -5,23 +5,103 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// `scimd` with no command is `scimd serve`: the serve options are flattened into the top
+/// level, from the one `ServeArgs` definition the `serve` subcommand uses too.
 #[derive(Debug, Parser)]
-#[command(name = "scimd", version, about = "A SCIM 2.0 provisioning server with Office 365-style directory rules")]
+#[command(
+    name = "scimd",
+    version,
+    about = "A SCIM 2.0 provisioning server with Office 365-style directory rules",
+    long_about = "A SCIM 2.0 provisioning server with Office 365-style directory rules.\n\n\
+                  With no command, scimd serves the SCIM API: `scimd` is `scimd serve`, and takes \
+                  every option of `scimd serve`."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub db: DatabaseArgs,
+    #[command(flatten)]
+    pub serve: ServeArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Args, Clone)]
+impl Cli {
+    /// Parses the process's arguments, exiting with the usage on an error. A serve option
+    /// written before another command (`scimd --listen … token list`) is refused, not ignored.
+    pub fn parse_args() -> Cli {
+        use clap::{parser::ValueSource, CommandFactory, FromArgMatches};
+        let matches = Cli::command().get_matches();
+        if let Some((command, _)) = matches.subcommand() {
+            let global = |id: &str| Cli::command().get_arguments().any(|a| a.get_id() == id && a.is_global_set());
+            let misplaced = Cli::command()
+                .get_arguments()
+                .map(|a| a.get_id().to_string())
+                .find(|id| !global(id) && matches.value_source(id) == Some(ValueSource::CommandLine));
+            if let Some(id) = misplaced {
+                let message =
+                    format!("--{} is an option of `scimd serve`, not of `scimd {command}`", id.replace('_', "-"));
+                Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message).exit();
+            }
+        }
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+}
+
+/// The default database: `DATABASE_URL` when set (the generic name many platforms set), else
+/// `scimd.db` in the working directory. `SCIMD_DATABASE_URL` and `--database` come first.
+fn default_database() -> String {
+    std::env::var("DATABASE_URL").ok().filter(|u| !u.trim().is_empty()).unwrap_or_else(|| "sqlite://scimd.db".into())
+}
+
+#[derive(Args, Clone)]
 pub struct DatabaseArgs {
-    /// Database URL: sqlite://FILE (created on first start) or postgres://…
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://scimd.db", global = true)]
+    /// Database URL: sqlite://FILE (created with its tables on first start) or
+    /// postgres://USER:PASSWORD@HOST:PORT/DB. Read from SCIMD_DATABASE_URL, else DATABASE_URL,
+    /// else sqlite://scimd.db. A password in it is never printed.
+    #[arg(
+        long,
+        env = "SCIMD_DATABASE_URL",
+        default_value_t = default_database(),
+        hide_default_value = true,
+        hide_env_values = true,
+        global = true,
+        value_name = "URL"
+    )]
     pub database: String,
-    /// Largest number of open database connections.
-    #[arg(long, env = "SCIMD_MAX_CONNECTIONS", default_value_t = 8, global = true)]
+    /// Largest number of open database connections of this process.
+    #[arg(long, env = "SCIMD_MAX_CONNECTIONS", default_value_t = 8, global = true, value_name = "N")]
     pub max_connections: u32,
+}
+
+impl std::fmt::Debug for DatabaseArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseArgs")
+            .field("database", &redact_url(&self.database))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// `scheme://user:password@host/…` with the password replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{path}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// The tenant a command acts on.
+#[derive(Debug, Args, Clone)]
+pub struct TenantArg {
+    /// The tenant to act on; it must exist (`scimd tenant add NAME` creates one).
+    #[arg(long, default_value = crate::DEFAULT_TENANT, value_name = "NAME")]
+    pub tenant: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,11 +152,11 @@ pub enum Command {
 
 #[derive(Debug, Args, Clone)]
 pub struct ImportArgs {
-    /// The CSV file, saved as UTF-8 (with or without a byte-order mark).
+    /// The CSV file, saved as UTF-8 (with or without a byte-order mark); commas or, as Excel
+    /// writes in some locales, semicolons between cells.
     pub file: PathBuf,
-    /// The tenant to import into; it must exist (see `scimd tenant add`).
-    #[arg(long, default_value = "default")]
-    pub tenant: String,
+    #[command(flatten)]
+    pub tenant: TenantArg,
     /// Check every row and write the report, but change nothing in the database.
     #[arg(long)]
     pub dry_run: bool,
@@ -89,23 +169,25 @@ pub struct ImportArgs {
 pub enum DomainCommand {
     /// Add a verified domain.
     Add {
+        /// The domain name, such as contoso.com.
         domain: String,
-        #[arg(long, default_value = "default")]
-        tenant: String,
+        #[command(flatten)]
+        tenant: TenantArg,
         /// This is the tenant's initial domain (such as contoso.onmicrosoft.com).
         #[arg(long)]
         initial: bool,
     },
     /// List the tenant's verified domains.
     List {
-        #[arg(long, default_value = "default")]
-        tenant: String,
+        #[command(flatten)]
+        tenant: TenantArg,
     },
     /// Remove a verified domain.
     Remove {
+        /// The domain name, as `scimd domain list` shows it.
         domain: String,
-        #[arg(long, default_value = "default")]
-        tenant: String,
+        #[command(flatten)]
+        tenant: TenantArg,
     },
 }
 
@@ -121,39 +203,74 @@ pub enum LicenseCommand {
         /// The name shown to administrators, such as "Office 365 E3".
         #[arg(long)]
         name: Option<String>,
-        #[arg(long, default_value = "default")]
-        tenant: String,
+        #[command(flatten)]
+        tenant: TenantArg,
     },
     /// List the tenant's licenses with their seats: total, assigned and available.
     List {
-        #[arg(long, default_value = "default")]
-        tenant: String,
+        #[command(flatten)]
+        tenant: TenantArg,
     },
     /// Change a license's number of seats; never below the seats assigned.
     SetSeats {
+        /// The license's part number, as `scimd license list` shows it.
         part_number: String,
+        /// The new number of seats.
         #[arg(allow_negative_numbers = true)]
         seats: i64,
-        #[arg(long, default_value = "default")]
-        tenant: String,
+        #[command(flatten)]
+        tenant: TenantArg,
     },
     /// Remove a license no user holds.
     Remove {
+        /// The license's part number, as `scimd license list` shows it.
         part_number: String,
-        #[arg(long, default_value = "default")]
-        tenant: String,
+        #[command(flatten)]
+        tenant: TenantArg,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
+    /// List the tenant's users: id, userName, display name, whether sign-in is allowed, and
+    /// whether the user is synchronized from an on-premises directory.
+    List {
+        /// Only the users this SCIM filter selects, such as 'userName sw "geoff"'.
+        #[arg(long)]
+        filter: Option<String>,
+        /// List deleted users (restorable with `scimd user restore`) instead.
+        #[arg(long)]
+        deleted: bool,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Print one user as the SCIM API returns it.
+    Show {
+        /// The user's id or userName.
+        user: String,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Block sign-in: set `active` to false.
+    Disable {
+        /// The user's id or userName.
+        user: String,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Allow sign-in again: set `active` to true.
+    Enable {
+        /// The user's id or userName.
+        user: String,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
     /// Bring back a deleted user (its group memberships are not restored).
     Restore {
-        /// The user's id.
+        /// The deleted user's id, as `scimd user list --deleted` shows it.
         id: String,
-        /// The tenant the user belongs to.
-        #[arg(long, default_value = "default")]
-        tenant: String,
+        #[command(flatten)]
+        tenant: TenantArg,
     },
 }
 
@@ -168,6 +285,7 @@ pub enum TenantCommand {
     List,
     /// Remove a tenant with all its tokens, users and groups.
     Remove {
+        /// The tenant's name.
         name: String,
         /// Remove it even though it still holds users or groups.
         #[arg(long)]
@@ -175,49 +293,68 @@ pub enum TenantCommand {
     },
 }
 
-#[derive(Debug, Args, Clone, Default)]
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event (coloured only on a terminal, and never with NO_COLOR set).
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[derive(Debug, Args, Clone)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "SCIMD_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "SCIMD_LISTEN", default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
     pub listen: String,
-    /// Ensure an admin token with this secret exists for the default tenant.
-    #[arg(long, env = "SCIMD_BOOTSTRAP_TOKEN", hide_env_values = true)]
+    /// Make sure an admin token with this secret exists for the default tenant (created on
+    /// first start; a revoked one stops the start).
+    #[arg(long, env = "SCIMD_BOOTSTRAP_TOKEN", hide_env_values = true, value_name = "SECRET")]
     pub bootstrap_token: Option<String>,
-    /// Public base URL of the SCIM API (e.g. https://scim.example.com/scim/v2), used in
-    /// `location` and `$ref`; by default it is built from the request's Host header.
-    #[arg(long, env = "SCIMD_BASE_URL")]
+    /// Public URL of the SCIM API as clients reach it, used in `location` and `$ref`, such as
+    /// https://scim.example.com/scim/v2 (`/scim/v2` is added when missing). By default it is
+    /// built from the listener's scheme and the request's Host header.
+    #[arg(long, env = "SCIMD_BASE_URL", value_name = "URL")]
     pub base_url: Option<String>,
-    /// How long deleted users stay restorable before they are purged, such as 30d or 12h.
-    #[arg(long, env = "SCIMD_DELETED_RETENTION", default_value = "30d")]
+    /// Build `location` from the X-Forwarded-Proto and X-Forwarded-Host headers. Set it only
+    /// behind a proxy that sets them, since any client can send them.
+    #[arg(long, env = "SCIMD_TRUST_FORWARDED_HEADERS")]
+    pub trust_forwarded_headers: bool,
+    /// How long deleted users stay restorable before they are purged, such as 30d or 12h (at
+    /// most 100 years).
+    #[arg(long, env = "SCIMD_DELETED_RETENTION", default_value = "30d", value_name = "LIFETIME")]
     pub deleted_retention: String,
-    /// Log format: text or json.
-    #[arg(long, env = "SCIMD_LOG_FORMAT", default_value = "text")]
-    pub log_format: String,
+    /// Log format.
+    #[arg(long, env = "SCIMD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create a token and print its secret once, alone on stdout.
     Create {
-        /// Tenant the token belongs to (created if new).
-        #[arg(long, default_value = "default")]
-        tenant: String,
+        #[command(flatten)]
+        tenant: TenantArg,
         /// Comma-separated scopes: read, write, sync, admin.
         #[arg(long, value_delimiter = ',', required = true)]
         scope: Vec<String>,
         /// A name to recognise the token by.
         #[arg(long, default_value = "cli")]
         name: String,
-        /// Lifetime, such as 90d, 12h or 30m; none means it never expires.
-        #[arg(long)]
+        /// Lifetime, such as 90d, 12h or 30m (at most 100 years); none means it never expires.
+        #[arg(long, value_name = "LIFETIME")]
         expires: Option<String>,
     },
     /// List tokens (never their secrets).
     List {
         /// Only this tenant's tokens.
-        #[arg(long)]
+        #[arg(long, value_name = "NAME")]
         tenant: Option<String>,
     },
     /// Revoke a token by the id `token list` shows; it stops working within two seconds.
-    Revoke { id: i64 },
+    Revoke {
+        /// The token's id, as `scimd token list` shows it.
+        id: i64,
+    },
 }

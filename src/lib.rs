@@ -22,12 +22,12 @@ use tokio::net::TcpListener;
 
 use crate::auth::{hash_secret, Authenticator};
 use crate::cli::{
-    Cli, Command, DatabaseArgs, DomainCommand, ImportArgs, LicenseCommand, ServeArgs, TenantCommand, TokenCommand,
-    UserCommand,
+    Cli, Command, DatabaseArgs, DomainCommand, ImportArgs, LicenseCommand, LogFormat, ServeArgs, TenantArg,
+    TenantCommand, TokenCommand, UserCommand,
 };
 use crate::http::AppState;
 use crate::scim::error::ScimError;
-use crate::scim::schema::Registry;
+use crate::scim::schema::{Registry, ResourceKind};
 use crate::service::{Caller, ListParams, Service};
 use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
@@ -41,14 +41,19 @@ pub const DEFAULT_TENANT: &str = "default";
 /// Opens the store the URL names, running its migrations.
 pub async fn open_store(db: &DatabaseArgs) -> anyhow::Result<Arc<dyn Store>> {
     let url = db.database.as_str();
-    if url.starts_with("sqlite:") {
-        let store = SqliteStore::connect(url, db.max_connections).await.map_err(|e| startup_error(e, "SQLite"))?;
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        let file = path.trim_start_matches("//").split('?').next().unwrap_or_default();
+        let store = SqliteStore::connect(url, db.max_connections)
+            .await
+            .map_err(|e| startup_error(e, &format!("SQLite database {file:?}")))?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let store = PgStore::connect(url, db.max_connections).await.map_err(|e| startup_error(e, "PostgreSQL"))?;
+        let store = PgStore::connect(url, db.max_connections)
+            .await
+            .map_err(|e| startup_error(e, &format!("PostgreSQL database {}", cli::redact_url(url))))?;
         Ok(Arc::new(store))
     } else {
-        bail!("unsupported database URL {url:?}: use sqlite://FILE or postgres://…")
+        bail!("unsupported database URL {:?}: use sqlite://FILE or postgres://…", cli::redact_url(url))
     }
 }
 
@@ -56,55 +61,46 @@ pub async fn open_store(db: &DatabaseArgs) -> anyhow::Result<Arc<dyn Store>> {
 fn startup_error(e: StoreError, database: &str) -> anyhow::Error {
     match e {
         StoreError::Migrate(sqlx::migrate::MigrateError::VersionMissing(v)) => anyhow::anyhow!(
-            "the {database} database was migrated by a newer scimd (migration {v} is unknown to this binary); \
+            "the {database} was migrated by a newer scimd (migration {v} is unknown to this binary); \
              run the newer scimd or restore a matching backup"
         ),
-        e => anyhow::anyhow!("cannot open the {database} database: {e}"),
+        e => anyhow::anyhow!("cannot open the {database}: {}", cli::redact_url(&e.to_string())),
     }
 }
 
-/// Builds the application state exactly as `serve` does.
+/// Builds the application state exactly as `serve` does, before its options are applied.
 pub fn state(store: Arc<dyn Store>, base_url: Option<String>) -> anyhow::Result<AppState> {
     let registry = Registry::builtin().map_err(|e| anyhow::anyhow!("schema documents are invalid: {e}"))?.clone();
     Ok(AppState {
         service: Service::new(store.clone(), Arc::new(registry)),
         auth: Arc::new(Authenticator::new(store)),
-        base_url: base_url.map(|b| b.trim_end_matches('/').to_owned()),
+        base_url: base_url.as_deref().map(scim_base_url),
+        trust_forwarded_headers: false,
     })
 }
 
-/// Runs the command the command line names.
+/// `--base-url` as the SCIM base: `https://scim.example.com` and
+/// `https://scim.example.com/scim/v2/` both become `https://scim.example.com/scim/v2`.
+pub fn scim_base_url(url: &str) -> String {
+    let url = url.trim().trim_end_matches('/');
+    if url.ends_with("/scim/v2") {
+        url.to_owned()
+    } else {
+        format!("{url}/scim/v2")
+    }
+}
+
+/// Runs the command the command line names; no command is `serve`.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        None => {
-            serve(
-                &cli.db,
-                ServeArgs { listen: "127.0.0.1:8080".into(), log_format: "text".into(), ..Default::default() },
-            )
-            .await
-        }
+        None => serve(&cli.db, cli.serve).await,
         Some(Command::Serve(args)) => serve(&cli.db, args).await,
         Some(Command::Token(command)) => token_command(&cli.db, command).await,
         Some(Command::Tenant(command)) => tenant_command(&cli.db, command).await,
         Some(Command::Domain(command)) => domain_command(&cli.db, command).await,
         Some(Command::License(command)) => license_command(&cli.db, command).await,
         Some(Command::Import(args)) => import_command(&cli.db, args).await,
-        Some(Command::User(UserCommand::Restore { id, tenant })) => {
-            let store = open_store(&cli.db).await?;
-            let tenant_id = existing_tenant(store.as_ref(), &tenant).await?;
-            match store.restore(tenant_id, &id).await {
-                Ok(user) => {
-                    let name = user.doc.get("userName").and_then(serde_json::Value::as_str).unwrap_or_default();
-                    eprintln!("user {id} ({name}) restored; its group memberships were not");
-                    Ok(())
-                }
-                Err(StoreError::NotFound) => bail!("tenant {tenant:?} has no deleted user {id}"),
-                Err(StoreError::Conflict { value, .. }) => {
-                    bail!("cannot restore {id}: userName {value:?} has been given to another user since")
-                }
-                Err(e) => Err(e.into()),
-            }
-        }
+        Some(Command::User(command)) => user_command(&cli.db, command).await,
     }
 }
 
@@ -119,7 +115,7 @@ async fn token_command(db: &DatabaseArgs, command: TokenCommand) -> anyhow::Resu
                 .transpose()
                 .context("--expires")?
                 .map(|d| OffsetDateTime::now_utc() + d);
-            let tenant = store.ensure_tenant(&tenant).await?;
+            let tenant = existing_tenant(store.as_ref(), &tenant.tenant).await?;
             let secret = auth::generate_secret();
             store.create_token(tenant, NewToken { name, secret_hash: hash_secret(&secret), scopes, expires }).await?;
             println!("{secret}");
@@ -211,17 +207,22 @@ async fn domain_command(db: &DatabaseArgs, command: DomainCommand) -> anyhow::Re
             if !domain.contains('.') || domain.contains('@') || domain.contains(char::is_whitespace) {
                 bail!("{domain:?} is not a domain name such as contoso.com");
             }
-            let t = store.ensure_tenant(&tenant).await?;
+            let t = existing_tenant(store.as_ref(), &tenant.tenant).await?;
             store.add_domain(t, &domain, initial).await?;
-            eprintln!("{domain} is a verified domain of {tenant:?}{}", if initial { " (initial)" } else { "" });
+            eprintln!(
+                "{domain} is a verified domain of {:?}{}",
+                tenant.tenant,
+                if initial { " (initial)" } else { "" }
+            );
         }
         DomainCommand::List { tenant } => {
-            let t = existing_tenant(store.as_ref(), &tenant).await?;
+            let t = existing_tenant(store.as_ref(), &tenant.tenant).await?;
             for (domain, initial) in store.domains(t).await? {
                 println!("{domain}{}", if initial { "\tinitial" } else { "" });
             }
         }
         DomainCommand::Remove { domain, tenant } => {
+            let TenantArg { tenant } = tenant;
             let t = existing_tenant(store.as_ref(), &tenant).await?;
             match store.remove_domain(t, &domain).await {
                 Ok(()) => eprintln!("{domain} removed from {tenant:?}"),
@@ -242,8 +243,8 @@ async fn license_command(db: &DatabaseArgs, command: LicenseCommand) -> anyhow::
     let service = state(store.clone(), None)?.service;
     let all = Projection::Default;
     match command {
-        LicenseCommand::Add { part_number, seats, name, tenant } => {
-            let id = store.ensure_tenant(&tenant).await?;
+        LicenseCommand::Add { part_number, seats, name, tenant: TenantArg { tenant } } => {
+            let id = existing_tenant(store.as_ref(), &tenant).await?;
             let caller = Caller::operator(id, &tenant);
             let mut body = json!({ "partNumber": part_number, "seats": seats });
             if let Some(name) = name {
@@ -252,7 +253,7 @@ async fn license_command(db: &DatabaseArgs, command: LicenseCommand) -> anyhow::
             let license = service.create(&caller, License, body, &all).await.map_err(scim_detail)?;
             println!("{}", license.body["id"].as_str().unwrap_or_default());
         }
-        LicenseCommand::List { tenant } => {
+        LicenseCommand::List { tenant: TenantArg { tenant } } => {
             let caller = Caller::operator(existing_tenant(store.as_ref(), &tenant).await?, &tenant);
             let list = service.list(&caller, License, &ListParams::default()).await.map_err(scim_detail)?;
             println!("{:<36}  {:<24} {:>8} {:>8} {:>9}  name", "id", "part number", "seats", "assigned", "available");
@@ -269,7 +270,7 @@ async fn license_command(db: &DatabaseArgs, command: LicenseCommand) -> anyhow::
                 );
             }
         }
-        LicenseCommand::SetSeats { part_number, seats, tenant } => {
+        LicenseCommand::SetSeats { part_number, seats, tenant: TenantArg { tenant } } => {
             let caller = Caller::operator(existing_tenant(store.as_ref(), &tenant).await?, &tenant);
             let id = license_id(&service, &caller, &part_number).await?;
             let patch = json!({
@@ -282,7 +283,7 @@ async fn license_command(db: &DatabaseArgs, command: LicenseCommand) -> anyhow::
                 license.body["consumed"], license.body["available"]
             );
         }
-        LicenseCommand::Remove { part_number, tenant } => {
+        LicenseCommand::Remove { part_number, tenant: TenantArg { tenant } } => {
             let caller = Caller::operator(existing_tenant(store.as_ref(), &tenant).await?, &tenant);
             let id = license_id(&service, &caller, &part_number).await?;
             service.delete(&caller, License, &id, None).await.map_err(scim_detail)?;
@@ -292,6 +293,107 @@ async fn license_command(db: &DatabaseArgs, command: LicenseCommand) -> anyhow::
     Ok(())
 }
 
+/// `scimd user …`: look at users, block or allow their sign-in, bring back deleted ones, all
+/// through the service as the tenant's administrator.
+async fn user_command(db: &DatabaseArgs, command: UserCommand) -> anyhow::Result<()> {
+    use crate::scim::projection::Projection;
+    use crate::scim::schema::ResourceKind::User;
+    use serde_json::Value;
+
+    let store = open_store(db).await?;
+    let service = state(store.clone(), None)?.service;
+    let caller = |tenant: &TenantArg| {
+        let store = store.clone();
+        let name = tenant.tenant.clone();
+        async move { Ok::<_, anyhow::Error>(Caller::operator(existing_tenant(store.as_ref(), &name).await?, &name)) }
+    };
+    let all = Projection::Default;
+    match command {
+        UserCommand::List { filter, deleted, tenant } => {
+            let caller = caller(&tenant).await?;
+            println!("{:<36}  {:<32} {:<24} {:<8} synchronized", "id", "userName", "displayName", "sign-in");
+            let print = |u: &Value| {
+                let text = |k: &str| u[k].as_str().unwrap_or("-").to_owned();
+                let synced = u[directory::DIRECTORY_USER]["onPremisesSyncEnabled"].as_bool().unwrap_or(false);
+                let active = u["active"].as_bool().unwrap_or(true);
+                println!(
+                    "{:<36}  {:<32} {:<24} {:<8} {}",
+                    text("id"),
+                    text("userName"),
+                    text("displayName"),
+                    if active { "allowed" } else { "blocked" },
+                    if synced { "yes" } else { "no" }
+                );
+            };
+            if deleted {
+                if filter.is_some() {
+                    bail!("--filter does not apply to --deleted");
+                }
+                let mut start = 1;
+                loop {
+                    let params = ListParams { start_index: Some(start), ..Default::default() };
+                    let page = service.deleted_users(&caller, &params).await.map_err(scim_detail)?;
+                    let items = page["Resources"].as_array().cloned().unwrap_or_default();
+                    items.iter().for_each(print);
+                    start += items.len() as i64;
+                    if items.is_empty() || start > page["totalResults"].as_i64().unwrap_or(0) {
+                        break;
+                    }
+                }
+            } else {
+                let mut params = ListParams { filter, cursor: Some(String::new()), ..Default::default() };
+                loop {
+                    let page = service.list(&caller, User, &params).await.map_err(scim_detail)?;
+                    page["Resources"].as_array().into_iter().flatten().for_each(print);
+                    match page["nextCursor"].as_str() {
+                        Some(next) => params.cursor = Some(next.to_owned()),
+                        None => break,
+                    }
+                }
+            }
+        }
+        UserCommand::Show { user, tenant } => {
+            let caller = caller(&tenant).await?;
+            let id = user_id(&service, &caller, &user).await?;
+            let found = service.get(&caller, User, &id, &all).await.map_err(scim_detail)?;
+            println!("{}", serde_json::to_string_pretty(&found.body)?);
+        }
+        UserCommand::Disable { user, tenant } => set_active(&service, &caller(&tenant).await?, &user, false).await?,
+        UserCommand::Enable { user, tenant } => set_active(&service, &caller(&tenant).await?, &user, true).await?,
+        UserCommand::Restore { id, tenant } => {
+            let caller = caller(&tenant).await?;
+            let user = service.restore_user(&caller, &id).await.map_err(scim_detail)?;
+            let name = user.body["userName"].as_str().unwrap_or_default();
+            eprintln!("user {id} ({name}) restored; its group memberships were not");
+        }
+    }
+    Ok(())
+}
+
+/// Blocks or allows a user's sign-in (`active`), as a PATCH would.
+async fn set_active(service: &Service, caller: &Caller, user: &str, active: bool) -> anyhow::Result<()> {
+    use crate::scim::projection::Projection;
+    let id = user_id(service, caller, user).await?;
+    let patch = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{ "op": "replace", "path": "active", "value": active }],
+    });
+    let user =
+        service.patch(caller, ResourceKind::User, &id, None, patch, &Projection::Default).await.map_err(scim_detail)?;
+    let name = user.body["userName"].as_str().unwrap_or_default();
+    eprintln!("sign-in {} for {name} ({id})", if active { "allowed" } else { "blocked" });
+    Ok(())
+}
+
+/// The id of the user `key` names: its id, or else its userName.
+async fn user_id(service: &Service, caller: &Caller, key: &str) -> anyhow::Result<String> {
+    let filter = format!("id eq {0} or userName eq {0}", serde_json::Value::String(key.to_owned()));
+    let params = ListParams { filter: Some(filter), attributes: Some("id".into()), ..Default::default() };
+    let list = service.list(caller, ResourceKind::User, &params).await.map_err(scim_detail)?;
+    let id = list["Resources"][0]["id"].as_str().map(str::to_owned);
+    id.with_context(|| format!("tenant {:?} has no user with id or userName {key:?}", caller.principal.tenant_name))
+}
+
 /// `scimd import`: the CSV through the service, the report to stdout or `--report`, the
 /// summary and the progress to stderr.
 async fn import_command(db: &DatabaseArgs, args: ImportArgs) -> anyhow::Result<()> {
@@ -299,12 +401,12 @@ async fn import_command(db: &DatabaseArgs, args: ImportArgs) -> anyhow::Result<(
 
     let data = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
     let store = open_store(db).await?;
-    let tenant = existing_tenant(store.as_ref(), &args.tenant).await?;
+    let tenant = existing_tenant(store.as_ref(), &args.tenant.tenant).await?;
     let service = state(store, None)?.service;
     // The import acts as the tenant's administrator at the console, never as the sync
     // connector: the users it creates are not marked as mastered on-premises, and synchronized
     // users are refused as for any API client.
-    let caller = Caller::operator(tenant, &args.tenant);
+    let caller = Caller::operator(tenant, &args.tenant.tenant);
     // The report file is created first, so that a path that cannot be written fails before
     // anything is imported.
     let mut out: Box<dyn Write> = match &args.report {
@@ -345,8 +447,11 @@ fn import_error(file: &std::path::Path, e: ScimError) -> anyhow::Error {
     }
 }
 
-/// The tenant called `name`, which must exist.
+/// The tenant called `name`, which must exist; the default tenant always does.
 async fn existing_tenant(store: &dyn Store, name: &str) -> anyhow::Result<TenantId> {
+    if name == DEFAULT_TENANT {
+        return Ok(store.ensure_tenant(DEFAULT_TENANT).await?);
+    }
     store
         .find_tenant(name)
         .await?
@@ -362,14 +467,16 @@ fn scim_detail(e: ScimError) -> anyhow::Error {
 async fn license_id(service: &Service, caller: &Caller, part: &str) -> anyhow::Result<String> {
     let filter = format!("partNumber eq {}", serde_json::Value::String(part.to_owned()));
     let params = ListParams { filter: Some(filter), ..Default::default() };
-    let list = service.list(caller, crate::scim::schema::ResourceKind::License, &params).await.map_err(scim_detail)?;
+    let list = service.list(caller, ResourceKind::License, &params).await.map_err(scim_detail)?;
     let id = list["Resources"][0]["id"].as_str().map(str::to_owned);
     id.with_context(|| format!("tenant {:?} has no license {part:?}", caller.principal.tenant_name))
 }
 
 /// `90d`, `12h`, `30m`: a lifetime given on the command line.
 fn parse_lifetime(s: &str) -> anyhow::Result<time::Duration> {
-    auth::parse_lifetime(s).with_context(|| format!("{s:?} is not a lifetime such as 90d, 12h or 30m"))
+    auth::parse_lifetime(s).with_context(|| {
+        format!("{s:?} is not a lifetime such as 90d, 12h or 30m of at most {} days", auth::MAX_LIFETIME_DAYS)
+    })
 }
 
 fn parse_scopes(list: &[String]) -> anyhow::Result<Vec<Scope>> {
@@ -378,19 +485,52 @@ fn parse_scopes(list: &[String]) -> anyhow::Result<Vec<Scope>> {
         .collect()
 }
 
+/// How long in-flight requests may take to finish after SIGTERM or Ctrl-C.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
-    telemetry::init(&args.log_format);
+    telemetry::init(args.log_format);
     let retention = parse_lifetime(&args.deleted_retention).context("--deleted-retention")?;
     let store = open_store(db).await?;
-    bootstrap(store.as_ref(), args.bootstrap_token.as_deref()).await?;
-    tokio::spawn(purge_deleted_users(store.clone(), retention));
-    let app = app(state(store, args.base_url)?);
+    bootstrap(store.as_ref(), args.bootstrap_token.as_deref(), args.log_format).await?;
     let listener =
         TcpListener::bind(&args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
-    tracing::info!(listen = %args.listen, "scimd serving SCIM at http://{}/scim/v2", args.listen);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    let mut state = state(store.clone(), args.base_url)?;
+    state.trust_forwarded_headers = args.trust_forwarded_headers;
+    tokio::spawn(supervise("purge of deleted users", move || purge_deleted_users(store.clone(), retention)));
+    tracing::info!(listen = %args.listen, database = %cli::redact_url(&db.database), "scimd serving SCIM at http://{}/scim/v2", args.listen);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let mut stopping = stop_rx.clone();
+    tokio::select! {
+        result = server => result?,
+        // Once a signal came, in-flight requests get DRAIN_TIMEOUT to finish; then scimd exits.
+        () = async {
+            let _ = stopping.wait_for(|stop| *stop).await;
+            tokio::time::sleep(DRAIN_TIMEOUT).await;
+        } => tracing::warn!(seconds = DRAIN_TIMEOUT.as_secs(), "requests still running after the drain time; stopping anyway"),
+    }
     tracing::info!("scimd stopped");
     Ok(())
+}
+
+/// Runs a background task for the life of the process: one that ends or panics is logged and
+/// started again a minute later, never silently gone.
+async fn supervise<F, Fut>(name: &'static str, task: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    loop {
+        match tokio::spawn(task()).await {
+            Ok(()) => tracing::error!(task = name, "background task ended; restarting it in a minute"),
+            Err(e) => tracing::error!(task = name, error = %e, "background task failed; restarting it in a minute"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    }
 }
 
 /// Purges users deleted longer than `retention` ago, now and every hour.
@@ -398,7 +538,11 @@ async fn purge_deleted_users(store: Arc<dyn Store>, retention: time::Duration) {
     let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         every_hour.tick().await;
-        match store.purge_deleted_before(OffsetDateTime::now_utc() - retention).await {
+        let Some(before) = OffsetDateTime::now_utc().checked_sub(retention) else {
+            tracing::warn!("the retention period reaches before year 1; nothing is old enough to purge");
+            continue;
+        };
+        match store.purge_deleted_before(before).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "purged users deleted longer ago than the retention period"),
             Err(e) => tracing::warn!(error = %e, "could not purge deleted users"),
@@ -407,7 +551,9 @@ async fn purge_deleted_users(store: Arc<dyn Store>, retention: time::Duration) {
 }
 
 /// Makes sure someone can log in: the configured bootstrap token, or a new one printed once.
-async fn bootstrap(store: &dyn Store, token: Option<&str>) -> anyhow::Result<()> {
+/// A bootstrap secret whose token was revoked stops the start: a restart must not bring back a
+/// token an administrator took away.
+async fn bootstrap(store: &dyn Store, token: Option<&str>, log_format: LogFormat) -> anyhow::Result<()> {
     let tenant = store.ensure_tenant(DEFAULT_TENANT).await?;
     let admin = |secret: &str| NewToken {
         name: "bootstrap".into(),
@@ -417,31 +563,57 @@ async fn bootstrap(store: &dyn Store, token: Option<&str>) -> anyhow::Result<()>
     };
     match token {
         Some(secret) if secret.trim().is_empty() => bail!("--bootstrap-token is empty"),
-        Some(secret) if store.find_token(&hash_secret(secret)).await?.is_none() => {
-            store.create_token(tenant, admin(secret)).await?;
-        }
-        Some(_) => {}
+        Some(secret) => match store.find_token(&hash_secret(secret)).await? {
+            None => {
+                store.create_token(tenant, admin(secret)).await?;
+            }
+            Some(t) if t.revoked => bail!(
+                "the bootstrap token (id {}, {:?}) has been revoked; start without --bootstrap-token / \
+                 SCIMD_BOOTSTRAP_TOKEN, or with a new secret",
+                t.id,
+                t.name
+            ),
+            Some(_) => {}
+        },
         None if !store.has_tokens().await? => {
             let secret = auth::generate_secret();
             store.create_token(tenant, admin(&secret)).await?;
-            eprintln!(
-                "scimd: created an admin token for tenant \"{DEFAULT_TENANT}\" (shown only this once):\n{secret}"
-            );
+            announce_token(&secret, log_format);
         }
         None => {}
     }
     Ok(())
 }
 
+/// The first start's admin token, once on stderr: a plain message for a person, or one JSON
+/// line that a log collector keeps whole.
+fn announce_token(secret: &str, log_format: LogFormat) {
+    let message = format!("created an admin token for tenant \"{DEFAULT_TENANT}\" (shown only this once)");
+    match log_format {
+        LogFormat::Text => eprintln!("scimd: {message}:\n{secret}"),
+        LogFormat::Json => eprintln!(
+            "{}",
+            serde_json::json!({
+                "timestamp": crate::scim::resource::format_datetime(OffsetDateTime::now_utc()),
+                "level": "WARN",
+                "fields": { "message": message, "tenant": DEFAULT_TENANT, "token": secret },
+                "target": "scimd",
+            })
+        ),
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
+        tracing::info!(signal = "SIGINT", "stopping: no new connections; finishing requests in flight");
     };
     #[cfg(unix)]
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {
                 s.recv().await;
+                tracing::info!(signal = "SIGTERM", "stopping: no new connections; finishing requests in flight");
             }
             Err(_) => std::future::pending::<()>().await,
         }

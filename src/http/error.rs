@@ -16,8 +16,15 @@ const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 impl IntoResponse for ScimError {
     fn into_response(self) -> Response {
-        if self.status >= 500 {
-            tracing::error!(status = self.status, cause = ?self.source.as_ref().map(|s| s.to_string()), "{}", self.detail);
+        // A 4xx is the client's to fix: its line says what was refused and why. 501 is a
+        // feature scimd does not offer (such as /Me), not a fault of the server.
+        let scim_type = self.scim_type.map(|t| t.as_str()).unwrap_or("");
+        match self.status {
+            501 => tracing::info!(status = self.status, detail = %self.detail, "not implemented"),
+            500.. => {
+                tracing::error!(status = self.status, cause = ?self.source.as_ref().map(|s| s.to_string()), "{}", self.detail)
+            }
+            _ => tracing::info!(status = self.status, scim_type, detail = %self.detail, "refused"),
         }
         let mut body = json!({
             "schemas": [ERROR_URN],

@@ -133,18 +133,27 @@ impl FromRequestParts<AppState> for Auth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let header = parts.headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
         let principal = state.auth.authenticate(header).await?;
-        tracing::Span::current().record("tenant", principal.tenant_name.as_str());
+        let span = tracing::Span::current();
+        span.record("tenant", principal.tenant_name.as_str());
+        span.record("token_id", principal.token_id);
+        span.record("token", principal.token_name.as_str());
         Ok(Auth(Caller { principal, base_url: base_url(state, &parts.headers) }))
     }
 }
 
-/// `--base-url` when configured, else `http://<Host>/scim/v2` as the client addressed us.
+/// `--base-url` when configured, else `http://<Host>/scim/v2` as the client addressed us; the
+/// `X-Forwarded-*` headers only with `--trust-forwarded-headers`.
 pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(base) = &state.base_url {
         return base.clone();
     }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let proto = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
+    let header = |name: &str| headers.get(name).and_then(|h| h.to_str().ok());
+    // A proxy that appends to the headers sends a list; the first entry is the client's.
+    let forwarded = |name: &str| {
+        header(name).filter(|_| state.trust_forwarded_headers).and_then(|v| v.split(',').next()).map(str::trim)
+    };
+    let host = forwarded("x-forwarded-host").or_else(|| header("host")).unwrap_or("localhost");
+    let proto = forwarded("x-forwarded-proto").unwrap_or("http");
     format!("{proto}://{host}/scim/v2")
 }
 

@@ -7,6 +7,7 @@ mod admin;
 mod discovery;
 pub mod error;
 pub mod extract;
+mod path;
 mod resources;
 
 use std::sync::Arc;
@@ -33,6 +34,9 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// Overrides the base URL derived from the `Host` header (behind a proxy).
     pub base_url: Option<String>,
+    /// Whether `X-Forwarded-Proto` / `X-Forwarded-Host` say how clients reached us; only a
+    /// proxy in front may set them, so they are ignored unless the operator says so.
+    pub trust_forwarded_headers: bool,
 }
 
 /// Any method a route does not list gets a SCIM 405, not axum's empty one.
@@ -77,7 +81,7 @@ pub fn router(state: AppState) -> Router {
     let router = resource_routes::<Users>(router, "Users");
     let router = resource_routes::<Groups>(router, "Groups");
     let router = resource_routes::<Licenses>(router, "Licenses");
-    router
+    let routes = router
         .fallback(discovery::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(error::panic_response))
@@ -91,6 +95,8 @@ pub fn router(state: AppState) -> Router {
                         path = %req.uri().path(),
                         request_id = %request_id,
                         tenant = tracing::field::Empty,
+                        token_id = tracing::field::Empty,
+                        token = tracing::field::Empty,
                     )
                 })
                 .on_request(())
@@ -106,7 +112,9 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
+        .with_state(state);
+    // Paths are made canonical before routing, which a layer on the routes would run after.
+    Router::new().fallback_service(tower::ServiceExt::map_request(routes, path::canonical))
 }
 
 /// 200 once the store answers; no authentication, for load balancers.

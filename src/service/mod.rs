@@ -43,6 +43,7 @@ impl Caller {
                 tenant,
                 tenant_name: tenant_name.to_owned(),
                 token_id: 0,
+                token_name: "command line".into(),
                 scopes: vec![Scope::Admin],
             },
             base_url: String::new(),

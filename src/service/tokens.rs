@@ -59,7 +59,8 @@ fn parse_new_token(body: Value) -> Result<NewToken> {
                 let text = value.as_str().unwrap_or_default();
                 let lifetime = parse_lifetime(text).ok_or_else(|| {
                     ScimError::invalid_value(format!(
-                        "expires {value} is not a lifetime such as \"90d\", \"12h\" or \"30m\""
+                        "expires {value} is not a lifetime such as \"90d\", \"12h\" or \"30m\" of at most {} days",
+                        crate::auth::MAX_LIFETIME_DAYS
                     ))
                 })?;
                 expires = Some(OffsetDateTime::now_utc() + lifetime);

@@ -17,6 +17,7 @@ fn db_url(dir: &tempfile::TempDir) -> String {
 #[tokio::test]
 async fn token_create_prints_only_the_secret_and_stores_its_hash() {
     let dir = tempfile::tempdir().unwrap();
+    stdout(&scimd(&dir, &["tenant", "add", "contoso"]));
     let out = Command::new(BIN)
         .args(["token", "create", "--tenant", "contoso", "--scope", "read,write", "--database", &db_url(&dir)])
         .output()
@@ -100,15 +101,12 @@ async fn a_database_migrated_by_a_newer_scimd_is_refused_at_start_up() {
     let url = db_url(&dir);
     let out = Command::new(BIN).args(["token", "create", "--scope", "read", "--database", &url]).output().unwrap();
     assert!(out.status.success());
-    let path = dir.path().join("cli.db");
-    let status = Command::new("sqlite3")
-        .arg(&path)
-        .arg("INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) VALUES (9999, 'future', CURRENT_TIMESTAMP, 1, x'00', 0)")
-        .status();
-    if !status.is_ok_and(|s| s.success()) {
-        eprintln!("skipped: the sqlite3 command is not installed");
-        return;
-    }
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) VALUES (9999, 'future', CURRENT_TIMESTAMP, 1, x'00', 0)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
     let out = Command::new(BIN).args(["token", "create", "--scope", "read", "--database", &url]).output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
@@ -166,6 +164,7 @@ async fn tenants_are_added_listed_and_removed_only_when_empty_or_forced() {
 #[tokio::test]
 async fn tokens_are_listed_without_secrets_and_revoked_or_expired_tokens_stop_working() {
     let dir = tempfile::tempdir().unwrap();
+    stdout(&scimd(&dir, &["tenant", "add", "t"]));
     let secret = stdout(&scimd(
         &dir,
         &["token", "create", "--tenant", "t", "--scope", "read", "--name", "entra", "--expires", "90d"],
@@ -241,7 +240,7 @@ async fn user_restore_brings_a_deleted_user_back() {
         .is_ok());
     let again = scimd(&dir, &["user", "restore", "u1"]);
     assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("no deleted user"));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("deleted User u1 not found"));
 }
 
 #[tokio::test]
@@ -263,6 +262,7 @@ async fn domains_are_added_listed_and_removed() {
 async fn licenses_are_added_listed_resized_and_removed() {
     use scimd::scim::schema::ResourceKind;
     let dir = tempfile::tempdir().unwrap();
+    stdout(&scimd(&dir, &["tenant", "add", "contoso"]));
     let id = stdout(&scimd(
         &dir,
         &["license", "add", "ENTERPRISEPACK", "--seats", "2", "--name", "Office 365 E3", "--tenant", "contoso"],
