@@ -82,18 +82,35 @@ impl std::fmt::Debug for DatabaseArgs {
     }
 }
 
-/// `scheme://user:password@host/…` with the password replaced by `***`, for messages and logs.
+/// `scheme://user:password@host/…?password=…` with the passwords replaced by `***`, for
+/// messages and logs. Also applied to whole messages that may quote a URL.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((scheme, rest)) = url.split_once("://") else { return redact_query(url) };
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
+    let redacted = match authority.rsplit_once('@') {
         Some((userinfo, host)) => match userinfo.split_once(':') {
             Some((user, _password)) => format!("{scheme}://{user}:***@{host}{path}"),
             None => url.to_owned(),
         },
         None => url.to_owned(),
+    };
+    redact_query(&redacted)
+}
+
+/// `password=…` (a libpq-style URL parameter) with its value replaced by `***`.
+fn redact_query(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("password=") {
+        let (before, after) = rest.split_at(at + "password=".len());
+        out.push_str(before);
+        let end = after.find(['&', ' ', '#', '"', '\'']).unwrap_or(after.len());
+        out.push_str("***");
+        rest = &after[end..];
     }
+    out.push_str(rest);
+    out
 }
 
 /// The tenant a command acts on.
@@ -357,4 +374,23 @@ pub enum TokenCommand {
         /// The token's id, as `scimd token list` shows it.
         id: i64,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_in_database_urls_are_redacted() {
+        for (url, shown) in [
+            ("postgres://scimd:s3cret@db:5432/scimd", "postgres://scimd:***@db:5432/scimd"),
+            ("postgres://scimd:p@ss@db/scimd", "postgres://scimd:***@db/scimd"),
+            ("postgres://scimd@db/scimd", "postgres://scimd@db/scimd"),
+            ("postgres://db/scimd?password=s3cret&sslmode=require", "postgres://db/scimd?password=***&sslmode=require"),
+            ("sqlite://scimd.db", "sqlite://scimd.db"),
+            ("see postgres://u:pw@h/d: refused", "see postgres://u:***@h/d: refused"),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+    }
 }

@@ -311,8 +311,12 @@ async fn user_command(db: &DatabaseArgs, command: UserCommand) -> anyhow::Result
     match command {
         UserCommand::List { filter, deleted, tenant } => {
             let caller = caller(&tenant).await?;
-            println!("{:<36}  {:<32} {:<24} {:<8} synchronized", "id", "userName", "displayName", "sign-in");
+            // The header comes with the first page, so a refused filter prints only its error.
+            let header = std::sync::Once::new();
             let print = |u: &Value| {
+                header.call_once(|| {
+                    println!("{:<36}  {:<32} {:<24} {:<8} synchronized", "id", "userName", "displayName", "sign-in")
+                });
                 let text = |k: &str| u[k].as_str().unwrap_or("-").to_owned();
                 let synced = u[directory::DIRECTORY_USER]["onPremisesSyncEnabled"].as_bool().unwrap_or(false);
                 let active = u["active"].as_bool().unwrap_or(true);
@@ -350,6 +354,9 @@ async fn user_command(db: &DatabaseArgs, command: UserCommand) -> anyhow::Result
                         None => break,
                     }
                 }
+            }
+            if !header.is_completed() {
+                eprintln!("no users");
             }
         }
         UserCommand::Show { user, tenant } => {
@@ -497,7 +504,8 @@ async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
         TcpListener::bind(&args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
     let mut state = state(store.clone(), args.base_url)?;
     state.trust_forwarded_headers = args.trust_forwarded_headers;
-    tokio::spawn(supervise("purge of deleted users", move || purge_deleted_users(store.clone(), retention)));
+    let purge = move || purge_deleted_users(store.clone(), retention);
+    tokio::spawn(supervise("purge of deleted users", RESTART_DELAY, purge));
     tracing::info!(listen = %args.listen, database = %cli::redact_url(&db.database), "scimd serving SCIM at http://{}/scim/v2", args.listen);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
@@ -517,19 +525,22 @@ async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long a failed background task rests before it is started again.
+const RESTART_DELAY: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Runs a background task for the life of the process: one that ends or panics is logged and
-/// started again a minute later, never silently gone.
-async fn supervise<F, Fut>(name: &'static str, task: F)
+/// started again after `delay`, never silently gone.
+async fn supervise<F, Fut>(name: &'static str, delay: std::time::Duration, task: F)
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     loop {
         match tokio::spawn(task()).await {
-            Ok(()) => tracing::error!(task = name, "background task ended; restarting it in a minute"),
-            Err(e) => tracing::error!(task = name, error = %e, "background task failed; restarting it in a minute"),
+            Ok(()) => tracing::error!(task = name, "background task ended; restarting it"),
+            Err(e) => tracing::error!(task = name, error = %e, "background task failed; restarting it"),
         }
-        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        tokio::time::sleep(delay).await;
     }
 }
 
@@ -623,5 +634,49 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_background_task_that_panics_is_started_again() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counted = runs.clone();
+        let task = move || {
+            let runs = counted.clone();
+            async move {
+                if runs.fetch_add(1, Ordering::SeqCst) == 0 {
+                    panic!("first run fails");
+                }
+                std::future::pending::<()>().await
+            }
+        };
+        let supervisor = tokio::spawn(super::supervise("test", Duration::from_millis(10), task));
+        for _ in 0..200 {
+            if runs.load(Ordering::SeqCst) >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        supervisor.abort();
+        assert_eq!(runs.load(Ordering::SeqCst), 2, "restarted once after the panic, and running since");
+    }
+
+    #[test]
+    fn base_urls_get_the_scim_prefix_once() {
+        for (given, base) in [
+            ("https://scim.example.com", "https://scim.example.com/scim/v2"),
+            ("https://scim.example.com/", "https://scim.example.com/scim/v2"),
+            ("https://scim.example.com/scim/v2", "https://scim.example.com/scim/v2"),
+            ("https://scim.example.com/scim/v2/", "https://scim.example.com/scim/v2"),
+            ("https://example.com/idp", "https://example.com/idp/scim/v2"),
+        ] {
+            assert_eq!(super::scim_base_url(given), base);
+        }
     }
 }

@@ -201,6 +201,15 @@ mod tokens_over_http {
                 let err = scim_error(app.post("/Admin/Tokens", body.clone()).await, status).await;
                 assert!(!err["detail"].as_str().unwrap().is_empty(), "{body}");
             }
+            // Lifetimes past 100 years are refused, never an overflow in the date arithmetic.
+            for expires in ["100000000d", "99999999999999999h", "36501d", "9223372036854775807m"] {
+                let body = json!({"name": "x", "scopes": ["read"], "expires": expires});
+                let err = scim_error(app.post("/Admin/Tokens", body).await, 400).await;
+                assert_eq!(err["scimType"], "invalidValue", "{expires}");
+                assert!(err["detail"].as_str().unwrap().contains("at most 36500 days"), "{err}");
+            }
+            let longest = json!({"name": "x", "scopes": ["read"], "expires": "36500d"});
+            assert_eq!(app.post("/Admin/Tokens", longest).await.status(), StatusCode::CREATED);
             let writer = app.token_for("default", &[Scope::Write]).await;
             let res = app.send_as(&writer, Method::POST, "/Admin/Tokens", Some(json!({"scopes": ["admin"]}))).await;
             scim_error(res, 403).await;

@@ -65,6 +65,39 @@ behaviour! {
 
     }
 
+    async fn endpoint_names_in_any_case_and_with_a_trailing_slash_answer_as_the_canonical_ones(app: TestApp) {
+        let user = app.create_user("casey@example.com").await;
+        let canonical: Value = app.get("/Users").await.json().await.unwrap();
+        for path in ["/users", "/USERS/", "/Users/"] {
+            let res = app.get(path).await;
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+            assert_eq!(res.json::<Value>().await.unwrap(), canonical, "{path}");
+        }
+        let filtered: Value =
+            app.get("/Users/?filter=userName%20eq%20%22casey@example.com%22").await.json().await.unwrap();
+        assert_eq!(filtered["totalResults"], 1);
+        let one: Value = app.get(&format!("/users/{}/", crate::helpers::id(&user))).await.json().await.unwrap();
+        assert_eq!(one["userName"], "casey@example.com");
+        assert!(one["meta"]["location"].as_str().unwrap().contains("/scim/v2/Users/"), "location stays canonical");
+        for (sent, canonical) in [
+            ("/schemas", "/Schemas"),
+            ("/serviceproviderconfig/", "/ServiceProviderConfig"),
+            ("/resourcetypes", "/ResourceTypes"),
+            ("/GROUPS", "/Groups"),
+        ] {
+            let a: Value = app.get(sent).await.json().await.unwrap();
+            let b: Value = app.get(canonical).await.json().await.unwrap();
+            assert_eq!(a, b, "{sent}");
+        }
+        let created = app
+            .send(Method::POST, "/groups/", Some(json!({"schemas": [crate::helpers::GROUP], "displayName": "Slash"})))
+            .await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        assert!(created.headers()["location"].to_str().unwrap().contains("/scim/v2/Groups/"));
+        let health = app.client.get(format!("{}/healthz/", app.base)).send().await.unwrap();
+        assert_eq!(health.status(), StatusCode::OK);
+    }
+
     async fn unknown_paths_are_scim_404(app: TestApp) {
         scim_error(app.get("/Printers").await, 404).await;
     }

@@ -15,6 +15,7 @@ mod errors;
 mod etag;
 mod filter_agreement;
 mod filters;
+mod front_door;
 mod groups;
 mod helpers;
 mod import;
