@@ -21,5 +21,6 @@ mod helpers;
 mod import;
 mod licenses;
 mod patch;
+mod readme;
 
 mod users;
