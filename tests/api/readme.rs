@@ -198,10 +198,19 @@ fn every_sh_block_of_the_readme_runs_in_order_against_the_binary() {
     for ((status, line), want) in got.iter().zip(&expected) {
         match want {
             Some(want) => assert_eq!(status, want, "a curl of the block at README line {line}:\n{stdout}"),
-            None => assert!((200..300).contains(status), "a curl of the block at README line {line} got {status}:\n{stdout}"),
+            None => assert!(
+                (200..300).contains(status),
+                "a curl of the block at README line {line} got {status}:\n{stdout}"
+            ),
         }
     }
-    println!("the README ran in {:.1} s: {} requests, {} blocks", started.elapsed().as_secs_f64(), got.len(), blocks.len());
+    println!("{stdout}");
+    println!(
+        "the README ran in {:.1} s: {} requests, {} blocks",
+        started.elapsed().as_secs_f64(),
+        got.len(),
+        blocks.len()
+    );
 }
 
 #[test]
