@@ -378,7 +378,25 @@ pub enum TokenCommand {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{redact_url, Cli};
+
+    #[test]
+    fn every_command_and_argument_has_help_text() {
+        fn walk(command: &clap::Command, path: &str) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id != "help" && id != "version" {
+                    assert!(arg.get_help().is_some() || arg.get_long_help().is_some(), "{path} {id} has no help");
+                }
+            }
+            for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+                let path = format!("{path} {}", sub.get_name());
+                assert!(sub.get_about().is_some(), "{path} has no help");
+                walk(sub, &path);
+            }
+        }
+        walk(&<Cli as clap::CommandFactory>::command(), "scimd");
+    }
 
     #[test]
     fn passwords_in_database_urls_are_redacted() {
