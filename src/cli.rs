@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::scim::filter::FilterBudget;
+
 /// `scimd` with no command is `scimd serve`: the serve options are flattened into the top
 /// level, from the one `ServeArgs` definition the `serve` subcommand uses too.
 #[derive(Debug, Parser)]
@@ -345,6 +347,28 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "SCIMD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Most comparisons (and `pr` tests) one filter may hold.
+    #[arg(long, env = "SCIMD_FILTER_MAX_TERMS", default_value_t = FilterBudget::default().terms, value_name = "N")]
+    pub filter_max_terms: usize,
+    /// Most terms over multi-valued attributes (emails, members, groups…) one filter may hold;
+    /// each is a lookup per candidate row.
+    #[arg(long, env = "SCIMD_FILTER_MAX_JOINS", default_value_t = FilterBudget::default().joins, value_name = "N")]
+    pub filter_max_joins: usize,
+    /// Most co, sw and ew comparisons one filter may hold; each is a pattern match per value.
+    #[arg(
+        long,
+        env = "SCIMD_FILTER_MAX_PATTERNS",
+        default_value_t = FilterBudget::default().patterns,
+        value_name = "N"
+    )]
+    pub filter_max_patterns: usize,
+}
+
+impl ServeArgs {
+    /// The filter budget the options set.
+    pub fn filter_budget(&self) -> FilterBudget {
+        FilterBudget { terms: self.filter_max_terms, joins: self.filter_max_joins, patterns: self.filter_max_patterns }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -502,8 +502,10 @@ async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     bootstrap(store.as_ref(), args.bootstrap_token.as_deref(), args.log_format).await?;
     let listener =
         TcpListener::bind(&args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let filter_budget = args.filter_budget();
     let mut state = state(store.clone(), args.base_url)?;
     state.trust_forwarded_headers = args.trust_forwarded_headers;
+    state.service = state.service.with_filter_budget(filter_budget);
     let purge = move || purge_deleted_users(store.clone(), retention);
     tokio::spawn(supervise("purge of deleted users", RESTART_DELAY, purge));
     tracing::info!(listen = %args.listen, database = %cli::redact_url(&db.database), "scimd serving SCIM at http://{}/scim/v2", args.listen);

@@ -20,6 +20,7 @@ pub use resources::{ListParams, Rendered};
 
 use crate::auth::Principal;
 use crate::scim::error::ScimError;
+use crate::scim::filter::FilterBudget;
 use crate::scim::schema::Registry;
 use crate::store::{Scope, Store, StoreError, TenantId};
 
@@ -57,11 +58,18 @@ pub struct Service {
     pub registry: Arc<Registry>,
     /// Read from the store on first use (see `cursor_key`).
     cursor_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+    /// How much work one list filter may ask of the database.
+    filter_budget: FilterBudget,
 }
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, registry: Arc<Registry>) -> Self {
-        Service { store, registry, cursor_key: Arc::default() }
+        Service { store, registry, cursor_key: Arc::default(), filter_budget: FilterBudget::default() }
+    }
+
+    /// The same service with another filter budget (`--filter-max-terms` and its siblings).
+    pub fn with_filter_budget(self, filter_budget: FilterBudget) -> Self {
+        Service { filter_budget, ..self }
     }
 }
 

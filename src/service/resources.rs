@@ -488,6 +488,7 @@ impl Service {
             Some(f) if !f.is_empty() => {
                 let f: Filter = filter::parse_filter(f)?;
                 filter::check(&self.registry, rt, &f)?;
+                filter::check_cost(&self.registry, rt, &f, self.filter_budget)?;
                 Some(f)
             }
             _ => None,

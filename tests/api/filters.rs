@@ -38,6 +38,22 @@ async fn names(app: &TestApp, filter: &str) -> Vec<String> {
 }
 
 behaviour! {
+    async fn a_filter_over_the_cost_budget_is_refused_before_it_reaches_the_database(app: TestApp) {
+        app.create_user("budget@example.com").await;
+        // The shape that once held a connection for minutes: membership lookups with patterns.
+        let terms = vec!["groups.display co \"zz\""; 100].join(" or ");
+        let res = app.get(&format!("/Users?count=1&attributes=id&filter={}", urlencode(&terms))).await;
+        let err = scim_error(res, 400).await;
+        assert_eq!(err["scimType"], "invalidFilter");
+        assert!(err["detail"].as_str().unwrap().contains("the limit is"), "{err}");
+        let many = vec!["title pr"; 30].join(" or ");
+        let err = scim_error(app.get(&format!("/Users?filter={}", urlencode(&many))).await, 400).await;
+        assert!(err["detail"].as_str().unwrap().contains("--filter-max-terms"), "{err}");
+        // Within the budget the same shapes still work.
+        let fine: Value = app.get(&format!("/Users?filter={}", urlencode("title pr or userName sw \"budget\""))).await.json().await.unwrap();
+        assert_eq!(fine["totalResults"], 1);
+    }
+
     async fn rfc_7644_filter_examples_return_the_right_users(app: TestApp) {
         seed(&app).await;
         let cases: &[(&str, &[&str])] = &[
@@ -138,4 +154,14 @@ behaviour! {
             assert_eq!(err["scimType"], "invalidFilter", "{f}");
         }
     }
+}
+
+/// Percent-encodes a query value.
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -23,6 +23,86 @@ pub fn check(registry: &Registry, rt: &ResourceType, filter: &Filter) -> Result<
     walk(registry, rt, filter, None)
 }
 
+/// How much work one filter may ask of the database. A filter runs as one SQL statement, and
+/// its cost grows with each term, each multi-valued or membership attribute it matches through
+/// (a correlated lookup per row) and each `co`/`sw`/`ew` (a pattern match per value): a few
+/// hundred such terms under the length limit hold a connection for minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FilterBudget {
+    /// Comparisons and `pr` tests.
+    pub terms: usize,
+    /// Terms and value filters over multi-valued attributes (`emails`, `members`, `groups`…).
+    pub joins: usize,
+    /// `co`, `sw` and `ew` comparisons.
+    pub patterns: usize,
+}
+
+impl Default for FilterBudget {
+    /// Far above what identity providers send (one to three terms), far below what hurts.
+    fn default() -> Self {
+        FilterBudget { terms: 24, joins: 6, patterns: 8 }
+    }
+}
+
+/// What a filter costs, counted as `FilterBudget` counts it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Cost {
+    terms: usize,
+    joins: usize,
+    patterns: usize,
+}
+
+/// Refuses a filter that asks for more than `budget` (400 `invalidFilter` naming the limit).
+/// Run after `check`, so every path resolves.
+pub fn check_cost(
+    registry: &Registry,
+    rt: &ResourceType,
+    filter: &Filter,
+    budget: FilterBudget,
+) -> Result<(), ScimError> {
+    let mut cost = Cost::default();
+    count(registry, rt, filter, false, &mut cost);
+    let over = |what: &str, n: usize, limit: usize, flag: &str| {
+        Err(ScimError::invalid_filter(format!(
+            "the filter has {n} {what}; the limit is {limit} (the server's {flag}): split it into several requests"
+        )))
+    };
+    if cost.terms > budget.terms {
+        return over("comparisons", cost.terms, budget.terms, "--filter-max-terms");
+    }
+    if cost.joins > budget.joins {
+        return over("terms over multi-valued attributes", cost.joins, budget.joins, "--filter-max-joins");
+    }
+    if cost.patterns > budget.patterns {
+        return over("co/sw/ew comparisons", cost.patterns, budget.patterns, "--filter-max-patterns");
+    }
+    Ok(())
+}
+
+fn count(registry: &Registry, rt: &ResourceType, filter: &Filter, within: bool, cost: &mut Cost) {
+    let multi_valued = |path: &AttrPath| registry.resolve(rt, path).is_some_and(|r| r.attr.multi_valued);
+    match filter {
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            count(registry, rt, a, within, cost);
+            count(registry, rt, b, within, cost);
+        }
+        Filter::Not(inner) => count(registry, rt, inner, within, cost),
+        Filter::Present(path) => {
+            cost.terms += 1;
+            cost.joins += usize::from(!within && multi_valued(path));
+        }
+        Filter::Compare { path, op, .. } => {
+            cost.terms += 1;
+            cost.joins += usize::from(!within && multi_valued(path));
+            cost.patterns += usize::from(matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew));
+        }
+        Filter::ValuePath { filter, .. } => {
+            cost.joins += 1;
+            count(registry, rt, filter, true, cost);
+        }
+    }
+}
+
 fn walk(registry: &Registry, rt: &ResourceType, filter: &Filter, within: Option<&AttrPath>) -> Result<(), ScimError> {
     match filter {
         Filter::And(a, b) | Filter::Or(a, b) => {
@@ -97,5 +177,59 @@ fn check_comparison(path: &AttrPath, attr: &Attribute, op: CompareOp, value: &Co
         (AttrType::Binary, _) if ordering => bad("binary values can only be compared with eq, ne, co, sw or ew"),
         (_, CompValue::Str(_) | CompValue::Null) => Ok(()),
         (_, _) => bad("compare this attribute with a quoted string"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::filter::parse_filter;
+    use crate::scim::schema::ResourceKind;
+
+    fn cost_of(kind: ResourceKind, filter: &str, budget: FilterBudget) -> Result<(), ScimError> {
+        let registry = Registry::builtin().unwrap();
+        let rt = registry.resource_type(kind);
+        let filter = parse_filter(filter).unwrap();
+        check(registry, rt, &filter).unwrap();
+        check_cost(registry, rt, &filter, budget)
+    }
+
+    #[test]
+    fn identity_provider_filters_are_well_within_the_default_budget() {
+        for f in [
+            "userName eq \"a@b.c\"",
+            "externalId eq \"x\" and not (displayName pr)",
+            "emails[type eq \"work\" and value ew \"@x.com\"] and active eq true",
+            "emails[type eq \"work\"].value eq \"a@b.c\"",
+        ] {
+            cost_of(ResourceKind::User, f, FilterBudget::default()).unwrap();
+        }
+        cost_of(ResourceKind::Group, "id eq \"g\" and members[value eq \"u\"]", FilterBudget::default()).unwrap();
+    }
+
+    #[test]
+    fn each_limit_is_counted_and_named() {
+        let budget = FilterBudget { terms: 3, joins: 1, patterns: 1 };
+        let e = cost_of(ResourceKind::User, "title pr or title pr or title pr or title pr", budget).unwrap_err();
+        assert_eq!((e.status, e.scim_type.map(|t| t.as_str())), (400, Some("invalidFilter")));
+        assert!(
+            e.detail.contains("4 comparisons; the limit is 3") && e.detail.contains("--filter-max-terms"),
+            "{}",
+            e.detail
+        );
+        let e = cost_of(ResourceKind::User, "groups.display eq \"a\" or emails.value eq \"b\"", budget).unwrap_err();
+        assert!(e.detail.contains("2 terms over multi-valued attributes"), "{}", e.detail);
+        let e = cost_of(ResourceKind::User, "title co \"a\" or title sw \"b\"", budget).unwrap_err();
+        assert!(e.detail.contains("2 co/sw/ew comparisons"), "{}", e.detail);
+        // A value filter is one lookup, however many terms it holds.
+        cost_of(ResourceKind::User, "emails[type eq \"work\" and value co \"x\"]", budget).unwrap();
+    }
+
+    #[test]
+    fn the_filter_that_froze_the_server_is_refused() {
+        let term = "groups.display co \"zz\"";
+        let filter = vec![term; 140].join(" or ");
+        let e = cost_of(ResourceKind::User, &filter, FilterBudget::default()).unwrap_err();
+        assert_eq!(e.status, 400);
     }
 }

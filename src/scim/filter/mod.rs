@@ -9,4 +9,4 @@ pub use ast::{parse_datetime, CompValue, CompareOp, Filter, PathExpr, Timestamp}
 pub use eval::{case_fold, matches, AllCaseInsensitive, AttrInfo};
 pub use parse::{parse_attr_path, parse_filter, parse_value_path_or_attr, MAX_DEPTH, MAX_FILTER_LEN};
 mod check;
-pub use check::{check, SchemaInfo};
+pub use check::{check, check_cost, FilterBudget, SchemaInfo};
