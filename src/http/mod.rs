@@ -58,7 +58,8 @@ fn resource_routes<E: Endpoint>(router: Router<AppState>, endpoint: &str) -> Rou
 /// The whole application; `run` serves it and tests drive it through a real listener.
 pub fn router(state: AppState) -> Router {
     let router = Router::new()
-        .route("/healthz", get(health))
+        .route("/healthz", get(live))
+        .route("/readyz", get(ready))
         .route("/scim/v2/ServiceProviderConfig", scim(get(discovery::config)))
         // Microsoft's reference test collection asks for this name.
         .route("/scim/v2/serviceConfiguration", scim(get(discovery::config)))
@@ -117,8 +118,14 @@ pub fn router(state: AppState) -> Router {
     Router::new().fallback_service(tower::ServiceExt::map_request(routes, path::canonical))
 }
 
-/// 200 once the store answers; no authentication, for load balancers.
-async fn health(State(s): State<AppState>) -> impl IntoResponse {
+/// Liveness: 200 from the process itself, whatever the database is doing; no authentication.
+async fn live() -> &'static str {
+    "ok"
+}
+
+/// Readiness: 200 once the store answers through the connection reserved for this check, so
+/// a pool busy with slow requests does not take the process out of rotation; no authentication.
+async fn ready(State(s): State<AppState>) -> impl IntoResponse {
     match s.service.store.ping().await {
         Ok(()) => (StatusCode::OK, "ok").into_response(),
         Err(e) => {

@@ -81,6 +81,7 @@ mod tests {
             ("/scim/v2/users/.SEARCH", Some("/scim/v2/Users/.search")),
             ("/scim/v2/admin/deletedusers/x/RESTORE", Some("/scim/v2/Admin/DeletedUsers/x/restore")),
             ("/healthz/", Some("/healthz")),
+            ("/readyz/", Some("/readyz")),
             ("/scim/v2/Users", None),
             ("/scim/v2/Users/abc", None),
             ("/healthz", None),

@@ -244,7 +244,8 @@ pub struct NewToken {
 /// enforced by the database so several processes can share it.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Answers once the database does.
+    /// Answers once the database does, through a connection reserved for it: a pool busy
+    /// with other requests does not make the store look down.
     async fn ping(&self) -> Result<()>;
 
     async fn insert(&self, tenant: TenantId, new: NewResource, load: Load) -> Result<Stored>;

@@ -8,11 +8,14 @@ use std::str::FromStr;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
+use crate::store::sql;
 use crate::store::Result;
 
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// One connection of its own for readiness checks, so they answer while `pool` is busy.
+    probe: PgPool,
     /// PostgreSQL takes concurrent writers; row locks and constraints order them.
     write_lock: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
@@ -37,12 +40,13 @@ impl PgStore {
             options = options.options([("search_path", schema)]);
         }
         conn.close().await?;
-        let pool = PgPoolOptions::new().max_connections(max_connections.max(1)).connect_with(options).await?;
+        let pool = PgPoolOptions::new().max_connections(max_connections.max(1)).connect_with(options.clone()).await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         // Fresh statistics, so the planner picks the lookup indexes even where autovacuum is
         // off or has not run yet; ANALYZE samples a bounded number of rows, so it stays quick.
         sqlx::query("ANALYZE resources, members, resource_values").execute(&pool).await?;
-        Ok(PgStore { pool, write_lock: None })
+        let probe = sql::probe_pool().connect_with(options).await?;
+        Ok(PgStore { pool, probe, write_lock: None })
     }
 }
 

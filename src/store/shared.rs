@@ -625,7 +625,7 @@ macro_rules! sql_store {
             #[async_trait]
             impl Store for $store {
                 async fn ping(&self) -> Result<()> {
-                    sqlx::query("SELECT 1").execute(&self.pool).await?;
+                    sqlx::query("SELECT 1").execute(&self.probe).await?;
                     Ok(())
                 }
 

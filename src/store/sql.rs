@@ -53,6 +53,12 @@ pub trait Dialect {
 /// The name of the collation SQLite connections register for Unicode case folding.
 pub const FOLD_COLLATION: &str = "scim_fold";
 
+/// The options of the one-connection pool readiness checks use: a check that cannot get its
+/// connection within two seconds reports the store as not ready rather than wait.
+pub fn probe_pool<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new().max_connections(1).acquire_timeout(std::time::Duration::from_secs(2))
+}
+
 pub struct SqliteDialect;
 
 /// A JSON path literal: `$."a"."b"`. Keys come from the schema registry, never from clients.

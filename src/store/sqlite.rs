@@ -18,6 +18,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// One connection of its own for readiness checks, so they answer while `pool` is busy.
+    probe: SqlitePool,
     /// SQLite has one writer at a time; writers of this process queue here for their turn.
     write_lock: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
@@ -34,9 +36,11 @@ impl SqliteStore {
             .foreign_keys(true)
             .collation(sql::FOLD_COLLATION, |a, b| sql::fold(a).cmp(&sql::fold(b)))
             .with_regexp();
-        let pool = SqlitePoolOptions::new().max_connections(max_connections.max(1)).connect_with(options).await?;
+        let pool =
+            SqlitePoolOptions::new().max_connections(max_connections.max(1)).connect_with(options.clone()).await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool, write_lock: Some(Default::default()) })
+        let probe = sql::probe_pool().connect_with(options).await?;
+        Ok(SqliteStore { pool, probe, write_lock: Some(Default::default()) })
     }
 }
 

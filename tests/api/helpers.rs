@@ -150,6 +150,14 @@ impl TestApp {
         format!("http://{}", serve(store).await)
     }
 
+    /// The PostgreSQL URL and schema this app's store lives in (`None` on SQLite).
+    pub fn postgres_schema(&self) -> Option<(String, String)> {
+        match &self.reopen {
+            Reopen::Postgres { url, schema } => Some((url.clone(), schema.clone())),
+            Reopen::Sqlite(_) => None,
+        }
+    }
+
     /// A new token of `tenant` (created if new) with `scopes`.
     pub async fn token_for(&self, tenant: &str, scopes: &[Scope]) -> String {
         let tenant = self.store.ensure_tenant(tenant).await.expect("tenant");

@@ -20,6 +20,7 @@ mod groups;
 mod helpers;
 mod import;
 mod licenses;
+mod limits;
 mod patch;
 mod readme;
 

@@ -9,7 +9,7 @@
 //! - `127.0.0.1:8080` becomes a free port, given to scimd as `SCIMD_LISTEN`, so that the
 //!   replay never collides with a server someone left running.
 //!
-//! `curl` is the real curl, wrapped to record each answer's status (`/healthz` polls aside).
+//! `curl` is the real curl, wrapped to record each answer's status (health polls aside).
 //! A curl command whose text carries a comment such as `# 409` must get that status; every
 //! other one must get a 2xx. The count must match, so no request goes unchecked.
 
@@ -73,7 +73,7 @@ fn expected_statuses(blocks: &[Block]) -> Vec<Option<u16>> {
     for block in blocks {
         let mut open = false;
         for line in block.text.lines() {
-            if is_cargo(line) || line.contains("/healthz") {
+            if is_cargo(line) || line.contains("/healthz") || line.contains("/readyz") {
                 continue;
             }
             for _ in 0..curl_starts(line) {
@@ -100,7 +100,7 @@ fn script(blocks: &[Block], port: u16) -> String {
     let mut script = String::from(
         r#"set -eu -o pipefail
 curl() {
-  case "$*" in *"/healthz"*) command curl "$@"; return ;; esac
+  case "$*" in *"/healthz"*|*"/readyz"*) command curl "$@"; return ;; esac
   local out
   out=$(command curl -w '\n%{http_code}' "$@") || return
   printf '%s\n' "${out%$'\n'*}"
