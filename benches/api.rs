@@ -94,7 +94,7 @@ struct Server {
 
 async fn start_scimd(url: &str) -> Server {
     // scimd's own start-up error says what is wrong with the URL; print it rather than a panic.
-    let store = match scimd::open_store(&DatabaseArgs { database: url.to_owned(), max_connections: 16 }).await {
+    let store = match scimd::open_store(&DatabaseArgs::new(url.to_owned(), 16)).await {
         Ok(store) => store,
         Err(e) => fail(&format!("{e:#}")),
     };

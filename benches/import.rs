@@ -72,18 +72,21 @@ async fn open(database: Option<&str>) -> Db {
     match database {
         Some(url) if url.starts_with("postgres") => {
             let schema = format!("scimd_bench_import_{}", uuid::Uuid::new_v4().simple());
-            let store = scimd::store::postgres::PgStore::connect_in_schema(url, 8, Some(&schema))
-                .await
-                .unwrap_or_else(|e| fail(&format!("cannot open {url}: {e}")));
+            let store = scimd::store::postgres::PgStore::connect_in_schema(
+                url,
+                8,
+                Some(&schema),
+                scimd::store::DEFAULT_QUERY_TIMEOUT,
+            )
+            .await
+            .unwrap_or_else(|e| fail(&format!("cannot open {url}: {e}")));
             Db { store: Arc::new(store), drop_schema: Some((url.to_owned(), schema)), _dir: dir }
         }
         other => {
             let url = other
                 .map(str::to_owned)
                 .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("import.db").display()));
-            let store = scimd::open_store(&DatabaseArgs { database: url, max_connections: 8 })
-                .await
-                .unwrap_or_else(|e| fail(&format!("{e:#}")));
+            let store = scimd::open_store(&DatabaseArgs::new(url, 8)).await.unwrap_or_else(|e| fail(&format!("{e:#}")));
             Db { store, drop_schema: None, _dir: dir }
         }
     }

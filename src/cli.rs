@@ -73,6 +73,32 @@ pub struct DatabaseArgs {
     /// Largest number of open database connections of this process.
     #[arg(long, env = "SCIMD_MAX_CONNECTIONS", default_value_t = 8, global = true, value_name = "N")]
     pub max_connections: u32,
+    /// Longest time in seconds one database statement may run; a query past it is cancelled
+    /// and its client told so (400 tooMany). Migrations at start-up are not limited.
+    #[arg(
+        long,
+        env = "SCIMD_QUERY_TIMEOUT",
+        default_value_t = crate::store::DEFAULT_QUERY_TIMEOUT.as_secs(),
+        global = true,
+        value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub query_timeout: u64,
+}
+
+impl DatabaseArgs {
+    /// The database at `database` with the default query time budget.
+    pub fn new(database: impl Into<String>, max_connections: u32) -> Self {
+        DatabaseArgs {
+            database: database.into(),
+            max_connections,
+            query_timeout: crate::store::DEFAULT_QUERY_TIMEOUT.as_secs(),
+        }
+    }
+
+    pub fn query_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.query_timeout)
+    }
 }
 
 impl std::fmt::Debug for DatabaseArgs {
@@ -80,6 +106,7 @@ impl std::fmt::Debug for DatabaseArgs {
         f.debug_struct("DatabaseArgs")
             .field("database", &redact_url(&self.database))
             .field("max_connections", &self.max_connections)
+            .field("query_timeout", &self.query_timeout)
             .finish()
     }
 }

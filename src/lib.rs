@@ -43,12 +43,12 @@ pub async fn open_store(db: &DatabaseArgs) -> anyhow::Result<Arc<dyn Store>> {
     let url = db.database.as_str();
     if let Some(path) = url.strip_prefix("sqlite:") {
         let file = path.trim_start_matches("//").split('?').next().unwrap_or_default();
-        let store = SqliteStore::connect(url, db.max_connections)
+        let store = SqliteStore::connect(url, db.max_connections, db.query_timeout())
             .await
             .map_err(|e| startup_error(e, &format!("SQLite database {file:?}")))?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let store = PgStore::connect(url, db.max_connections)
+        let store = PgStore::connect(url, db.max_connections, db.query_timeout())
             .await
             .map_err(|e| startup_error(e, &format!("PostgreSQL database {}", cli::redact_url(url))))?;
         Ok(Arc::new(store))

@@ -117,8 +117,25 @@ impl From<StoreError> for ScimError {
                 ),
             ),
             StoreError::Unsupported(detail) => ScimError::invalid_filter(detail),
+            // tooMany: RFC 7644's word for a query more costly than the server will process.
+            StoreError::Cancelled => ScimError::too_many(
+                "the query ran past the server's time budget (--query-timeout) and was cancelled; narrow the \
+                 filter, ask for a smaller count, or leave out members (excludedAttributes=members)",
+            ),
             e @ StoreError::Backend(_) => ScimError::internal(e),
             e @ StoreError::Migrate(_) => ScimError::internal(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_cancelled_for_time_is_400_too_many_naming_the_budget() {
+        let err = ScimError::from(StoreError::Cancelled);
+        assert_eq!((err.status, err.scim_type.map(|t| t.as_str())), (400, Some("tooMany")));
+        assert!(err.detail.contains("--query-timeout"), "{}", err.detail);
     }
 }

@@ -59,11 +59,29 @@ pub enum StoreError {
     /// A filter or sort the SQL compiler cannot express.
     #[error("{0}")]
     Unsupported(String),
+    /// The statement ran past the query time budget and the database cancelled it; the
+    /// connection is whole and goes back to the pool.
+    #[error("the statement ran past the query time budget and was cancelled")]
+    Cancelled,
     #[error("database error: {0}")]
-    Backend(#[from] sqlx::Error),
+    Backend(sqlx::Error),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            // SQLITE_INTERRUPT: the progress handler stopped a statement past its deadline.
+            // 57014 query_canceled: PostgreSQL's statement_timeout did.
+            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("9" | "57014")) => StoreError::Cancelled,
+            _ => StoreError::Backend(e),
+        }
+    }
+}
+
+/// How long one statement may run unless `--query-timeout` says otherwise.
+pub const DEFAULT_QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

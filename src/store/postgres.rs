@@ -4,6 +4,7 @@
 //! The queries are shared with SQLite (`store::shared`); this file only opens the database.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
@@ -21,30 +22,37 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    /// Connects to `url` and runs the migrations.
-    pub async fn connect(url: &str, max_connections: u32) -> Result<PgStore> {
-        Self::connect_in_schema(url, max_connections, None).await
+    /// Connects to `url` and runs the migrations; each statement runs under `query_timeout`.
+    pub async fn connect(url: &str, max_connections: u32, query_timeout: Duration) -> Result<PgStore> {
+        Self::connect_in_schema(url, max_connections, None, query_timeout).await
     }
 
     /// Connects with `search_path` set to `schema` (created if missing), so that several
     /// independent stores can share one database, as the tests do.
-    pub async fn connect_in_schema(url: &str, max_connections: u32, schema: Option<&str>) -> Result<PgStore> {
+    pub async fn connect_in_schema(
+        url: &str,
+        max_connections: u32,
+        schema: Option<&str>,
+        query_timeout: Duration,
+    ) -> Result<PgStore> {
         let mut options = PgConnectOptions::from_str(url)?;
         // One plain connection first: an unreachable server fails here at once, where the pool
-        // would keep retrying until its acquire timeout.
+        // would keep retrying until its acquire timeout. It runs the migrations too, outside
+        // the time budget: one that rebuilds an index of a million users may take longer.
         let mut conn = PgConnection::connect_with(&options).await?;
         if let Some(schema) = schema {
-            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", schema.replace('"', "")))
-                .execute(&mut conn)
-                .await?;
+            let schema = schema.replace('"', "");
+            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")).execute(&mut conn).await?;
+            sqlx::query(&format!("SET search_path TO \"{schema}\"")).execute(&mut conn).await?;
             options = options.options([("search_path", schema)]);
         }
-        conn.close().await?;
-        let pool = PgPoolOptions::new().max_connections(max_connections.max(1)).connect_with(options.clone()).await?;
-        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        sqlx::migrate!("migrations/postgres").run(&mut conn).await?;
         // Fresh statistics, so the planner picks the lookup indexes even where autovacuum is
         // off or has not run yet; ANALYZE samples a bounded number of rows, so it stays quick.
-        sqlx::query("ANALYZE resources, members, resource_values").execute(&pool).await?;
+        sqlx::query("ANALYZE resources, members, resource_values").execute(&mut conn).await?;
+        conn.close().await?;
+        let options = options.options([("statement_timeout", format!("{}ms", query_timeout.as_millis()))]);
+        let pool = PgPoolOptions::new().max_connections(max_connections.max(1)).connect_with(options.clone()).await?;
         let probe = sql::probe_pool().connect_with(options).await?;
         Ok(PgStore { pool, probe, write_lock: None })
     }

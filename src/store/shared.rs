@@ -193,7 +193,7 @@ macro_rules! sql_store {
                         };
                     }
                 }
-                StoreError::Backend(err)
+                StoreError::from(err)
             }
 
             /// The verified-domain rule inside the transaction: waits for the other writers of

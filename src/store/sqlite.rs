@@ -4,10 +4,10 @@
 //! The queries are shared with PostgreSQL (`store::shared`); this file only opens the database.
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{Connection, SqliteConnection, SqlitePool};
 
 use crate::store::sql;
 use crate::store::Result;
@@ -25,8 +25,9 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database at `url` and runs the migrations.
-    pub async fn connect(url: &str, max_connections: u32) -> Result<SqliteStore> {
+    /// Opens (creating if missing) the database at `url` and runs the migrations. Each
+    /// statement runs under `query_timeout`, counted from when its connection leaves the pool.
+    pub async fn connect(url: &str, max_connections: u32, query_timeout: Duration) -> Result<SqliteStore> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -36,12 +37,31 @@ impl SqliteStore {
             .foreign_keys(true)
             .collation(sql::FOLD_COLLATION, |a, b| sql::fold(a).cmp(&sql::fold(b)))
             .with_regexp();
-        let pool =
-            SqlitePoolOptions::new().max_connections(max_connections.max(1)).connect_with(options.clone()).await?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        // Migrations run on a connection of their own, outside the time budget: one that
+        // rebuilds an index of a million users may take longer.
+        let mut conn = SqliteConnection::connect_with(&options).await?;
+        sqlx::migrate!("migrations/sqlite").run(&mut conn).await?;
+        conn.close().await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .after_connect(move |conn, _| Box::pin(arm(conn, query_timeout)))
+            .before_acquire(move |conn, _| Box::pin(async move { arm(conn, query_timeout).await.map(|()| true) }))
+            .connect_with(options.clone())
+            .await?;
         let probe = sql::probe_pool().connect_with(options).await?;
         Ok(SqliteStore { pool, probe, write_lock: Some(Default::default()) })
     }
+}
+
+/// How many SQLite virtual-machine steps run between two looks at the clock.
+const STEPS_PER_CHECK: i32 = 10_000;
+
+/// Gives a connection leaving the pool its deadline: SQLite's progress handler interrupts any
+/// statement still running past it (SQLITE_INTERRUPT, which the store reports as cancelled).
+async fn arm(conn: &mut SqliteConnection, budget: Duration) -> std::result::Result<(), sqlx::Error> {
+    let deadline = Instant::now() + budget;
+    conn.lock_handle().await?.set_progress_handler(STEPS_PER_CHECK, move || Instant::now() < deadline);
+    Ok(())
 }
 
 crate::sql_store!(SqliteStore, sqlx::Sqlite, crate::store::sql::SqliteDialect);
@@ -81,7 +101,7 @@ mod tests {
     async fn identity_provider_lookups_are_index_searches_never_scans() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("plan.db").display());
-        let store = SqliteStore::connect(&url, 1).await.unwrap();
+        let store = SqliteStore::connect(&url, 1, crate::store::DEFAULT_QUERY_TIMEOUT).await.unwrap();
         for (filter, index) in [
             ("userName eq \"a@b.c\"", "resources_user_name"),
             ("externalId eq \"x\"", "resources_external_id"),

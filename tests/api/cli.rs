@@ -26,7 +26,7 @@ async fn token_create_prints_only_the_secret_and_stores_its_hash() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     let secret = stdout.trim();
     assert_eq!(stdout.lines().count(), 1);
-    let store = scimd::open_store(&DatabaseArgs { database: db_url(&dir), max_connections: 1 }).await.unwrap();
+    let store = scimd::open_store(&DatabaseArgs::new(db_url(&dir), 1)).await.unwrap();
     let token = store.find_token(&hash_secret(secret)).await.unwrap().expect("token stored");
     assert_eq!(token.tenant_name, "contoso");
     assert_eq!(token.scopes, vec![Scope::Read, Scope::Write]);
@@ -140,7 +140,7 @@ async fn tenants_are_added_listed_and_removed_only_when_empty_or_forced() {
     let again = scimd(&dir, &["tenant", "add", "contoso"]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
-    let store = scimd::open_store(&DatabaseArgs { database: db_url(&dir), max_connections: 1 }).await.unwrap();
+    let store = scimd::open_store(&DatabaseArgs::new(db_url(&dir), 1)).await.unwrap();
     let tenant = store.find_tenant("contoso").await.unwrap().unwrap();
     let new = scimd::store::NewResource {
         id: "u1".into(),
@@ -173,7 +173,7 @@ async fn tokens_are_listed_without_secrets_and_revoked_or_expired_tokens_stop_wo
     let list = stdout(&scimd(&dir, &["token", "list"]));
     assert!(list.contains("entra") && list.contains("expires"), "{list}");
     assert!(!list.contains(&secret), "the secret is never listed");
-    let store = scimd::open_store(&DatabaseArgs { database: db_url(&dir), max_connections: 1 }).await.unwrap();
+    let store = scimd::open_store(&DatabaseArgs::new(db_url(&dir), 1)).await.unwrap();
     let token = store.find_token(&hash_secret(&secret)).await.unwrap().unwrap();
     assert!(token.expires.is_some());
     let bad = scimd(&dir, &["token", "create", "--scope", "read", "--expires", "soon"]);
@@ -220,7 +220,7 @@ async fn tokens_are_listed_without_secrets_and_revoked_or_expired_tokens_stop_wo
 #[tokio::test]
 async fn user_restore_brings_a_deleted_user_back() {
     let dir = tempfile::tempdir().unwrap();
-    let store = scimd::open_store(&DatabaseArgs { database: db_url(&dir), max_connections: 1 }).await.unwrap();
+    let store = scimd::open_store(&DatabaseArgs::new(db_url(&dir), 1)).await.unwrap();
     let tenant = store.ensure_tenant("default").await.unwrap();
     let new = scimd::store::NewResource {
         id: "u1".into(),
@@ -274,7 +274,7 @@ async fn licenses_are_added_listed_resized_and_removed() {
     assert!(stderr.contains("already in use") && stderr.lines().count() == 1, "{stderr}");
 
     // A user holding it, written through the store as another process would.
-    let store = scimd::open_store(&DatabaseArgs { database: db_url(&dir), max_connections: 1 }).await.unwrap();
+    let store = scimd::open_store(&DatabaseArgs::new(db_url(&dir), 1)).await.unwrap();
     let tenant = store.find_tenant("contoso").await.unwrap().unwrap();
     let doc = serde_json::json!({"userName": "a", "urn:scimd:schemas:extension:directory:2.0:User": {"usageLocation": "NL", "licenses": [{"value": id}]}});
     let new = scimd::store::NewResource {

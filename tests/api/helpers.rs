@@ -89,10 +89,7 @@ impl TestApp {
     /// SQLite in a fresh file.
     pub async fn sqlite() -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = DatabaseArgs {
-            database: format!("sqlite://{}", dir.path().join("scimd.db").display()),
-            max_connections: 8,
-        };
+        let db = DatabaseArgs::new(format!("sqlite://{}", dir.path().join("scimd.db").display()), 8);
         let store = scimd::open_store(&db).await.expect("store opens");
         Self::start(store, dir, Reopen::Sqlite(db.database), None).await
     }
@@ -105,9 +102,14 @@ impl TestApp {
             .filter(|u| !u.is_empty())
             .unwrap_or_else(|| panic!("this test {NEEDS_POSTGRES}, such as postgres://postgres@127.0.0.1:5432/test"));
         let schema = format!("scimd_test_{}", uuid::Uuid::new_v4().simple());
-        let store = scimd::store::postgres::PgStore::connect_in_schema(&url, 4, Some(&schema))
-            .await
-            .expect("postgres store opens");
+        let store = scimd::store::postgres::PgStore::connect_in_schema(
+            &url,
+            4,
+            Some(&schema),
+            scimd::store::DEFAULT_QUERY_TIMEOUT,
+        )
+        .await
+        .expect("postgres store opens");
         let dir = tempfile::tempdir().expect("temp dir");
         let reopen = Reopen::Postgres { url: url.clone(), schema: schema.clone() };
         Self::start(Arc::new(store), dir, reopen, Some(DropSchema { url, schema })).await
@@ -138,13 +140,16 @@ impl TestApp {
     /// database, like a second scimd process behind a load balancer; returns its base URL.
     pub async fn second_server(&self) -> String {
         let store: Arc<dyn Store> = match &self.reopen {
-            Reopen::Sqlite(url) => scimd::open_store(&DatabaseArgs { database: url.clone(), max_connections: 8 })
-                .await
-                .expect("store opens"),
+            Reopen::Sqlite(url) => scimd::open_store(&DatabaseArgs::new(url.clone(), 8)).await.expect("store opens"),
             Reopen::Postgres { url, schema } => Arc::new(
-                scimd::store::postgres::PgStore::connect_in_schema(url, 4, Some(schema))
-                    .await
-                    .expect("postgres store opens"),
+                scimd::store::postgres::PgStore::connect_in_schema(
+                    url,
+                    4,
+                    Some(schema),
+                    scimd::store::DEFAULT_QUERY_TIMEOUT,
+                )
+                .await
+                .expect("postgres store opens"),
             ),
         };
         format!("http://{}", serve(store).await)

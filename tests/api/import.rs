@@ -28,7 +28,7 @@ impl Cli {
     async fn new() -> Cli {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("import.db").display());
-        let store = scimd::open_store(&DatabaseArgs { database: url.clone(), max_connections: 1 }).await.unwrap();
+        let store = scimd::open_store(&DatabaseArgs::new(url.clone(), 1)).await.unwrap();
         let tenant = store.ensure_tenant("default").await.unwrap();
         Cli { dir, url, store, tenant }
     }

@@ -7,7 +7,8 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::Connection;
 
-use scimd::store::Store;
+use scimd::scim::schema::ResourceKind::User;
+use scimd::store::{Load, Store};
 
 use crate::helpers::USER;
 
@@ -38,7 +39,7 @@ async fn probes_answer_while_the_pool_is_busy(base: &str, busy: tokio::task::Joi
 async fn health_and_readiness_answer_while_every_pooled_connection_is_busy_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("busy.db").display());
-    let db = scimd::cli::DatabaseArgs { database: url.clone(), max_connections: 1 };
+    let db = scimd::cli::DatabaseArgs::new(url.clone(), 1);
     let store = scimd::open_store(&db).await.unwrap();
     let tenant = store.ensure_tenant("default").await.unwrap();
     let secret = scimd::auth::generate_secret();
@@ -70,7 +71,10 @@ async fn health_and_readiness_answer_while_every_pooled_connection_is_busy_on_sq
 async fn health_and_readiness_answer_while_every_pooled_connection_is_busy_on_postgres() {
     let app = crate::helpers::TestApp::postgres().await;
     let (url, schema) = app.postgres_schema().unwrap();
-    let store = scimd::store::postgres::PgStore::connect_in_schema(&url, 1, Some(&schema)).await.unwrap();
+    let store =
+        scimd::store::postgres::PgStore::connect_in_schema(&url, 1, Some(&schema), scimd::store::DEFAULT_QUERY_TIMEOUT)
+            .await
+            .unwrap();
     let base = serve(Arc::new(store)).await;
     // Another session locks the resources table, so scimd's read waits with its connection.
     let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
@@ -87,4 +91,83 @@ async fn health_and_readiness_answer_while_every_pooled_connection_is_busy_on_po
     probes_answer_while_the_pool_is_busy(&base, busy).await;
 
     sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+}
+
+/// A store holding `n` users with long names, and the tenant they are in.
+async fn store_with_users(store: &Arc<dyn Store>, n: usize) -> scimd::store::TenantId {
+    let tenant = store.ensure_tenant("default").await.unwrap();
+    for chunk in 0..n.div_ceil(1000) {
+        let news = (0..1000.min(n - chunk * 1000))
+            .map(|i| scimd::store::NewResource {
+                id: format!("u{chunk}-{i}"),
+                kind: User,
+                doc: json!({"userName": format!("{}{chunk}-{i}@example.com", "long-name-".repeat(20)),
+                            "title": "x".repeat(200), "displayName": "y".repeat(200)}),
+                password_hash: None,
+                members: vec![],
+                name_guard: None,
+            })
+            .collect();
+        for r in store.insert_many(tenant, news, Load::default()).await.unwrap() {
+            r.unwrap();
+        }
+    }
+    tenant
+}
+
+/// A filter within the cost budget that makes the database work on every row.
+fn expensive_query() -> scimd::store::ListQuery {
+    let filter = "userName co \"zz\" or title co \"zz\" or displayName co \"zz\" or userName ew \"zz\" or title sw \"zz\" or displayName ew \"zz\"";
+    scimd::store::ListQuery {
+        filter: Some(scimd::scim::filter::parse_filter(filter).unwrap()),
+        sort: None,
+        start_index: 1,
+        after_seq: None,
+        count: 10,
+    }
+}
+
+#[tokio::test]
+async fn a_query_past_its_time_budget_is_cancelled_and_its_connection_serves_the_next_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("slow.db").display());
+    let filled = scimd::open_store(&scimd::cli::DatabaseArgs::new(url.clone(), 1)).await.unwrap();
+    let tenant = store_with_users(&filled, 10_000).await;
+    drop(filled);
+    // The same database with one connection and a budget far below what the filter needs
+    // (about 100 ms here) and far above what a lookup by id needs (well under 1 ms).
+    let store = scimd::store::sqlite::SqliteStore::connect(&url, 1, Duration::from_millis(25)).await.unwrap();
+
+    let started = Instant::now();
+    let cancelled = store.list(tenant, User, &expensive_query(), Load::default()).await;
+
+    assert!(matches!(cancelled, Err(scimd::store::StoreError::Cancelled)), "{cancelled:?}");
+    assert!(started.elapsed() < Duration::from_secs(1), "stopped at the budget: {:?}", started.elapsed());
+    let next = store.fetch(tenant, User, "u0-0", Load::default()).await;
+    assert!(next.is_ok(), "the pool's one connection serves the next request: {next:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs SCIMD_TEST_POSTGRES_URL"]
+async fn a_query_past_its_time_budget_is_cancelled_and_its_connection_serves_the_next_on_postgres() {
+    let app = crate::helpers::TestApp::postgres().await;
+    let (url, schema) = app.postgres_schema().unwrap();
+    let tenant = app.store.ensure_tenant("default").await.unwrap();
+    let store = scimd::store::postgres::PgStore::connect_in_schema(&url, 1, Some(&schema), Duration::from_millis(300))
+        .await
+        .unwrap();
+    // Another session locks the table: statement_timeout counts the wait for the lock.
+    let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query(&format!("SET search_path TO \"{schema}\"")).execute(&mut other).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut other).await.unwrap();
+    sqlx::query("LOCK TABLE resources IN ACCESS EXCLUSIVE MODE").execute(&mut other).await.unwrap();
+
+    let started = Instant::now();
+    let cancelled = store.list(tenant, User, &expensive_query(), Load::default()).await;
+
+    assert!(matches!(cancelled, Err(scimd::store::StoreError::Cancelled)), "{cancelled:?}");
+    assert!(started.elapsed() < Duration::from_secs(3), "stopped at the budget: {:?}", started.elapsed());
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    let next = store.list(tenant, User, &expensive_query(), Load::default()).await;
+    assert!(next.is_ok(), "the pool's one connection serves the next request: {next:?}");
 }
