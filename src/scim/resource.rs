@@ -11,6 +11,10 @@ use crate::scim::schema::{AttrType, Attribute, Container, Mutability, Registry, 
 /// The JSON name of the `schemas` attribute every resource carries.
 const SCHEMAS: &str = "schemas";
 
+/// The longest string value of any attribute, so that what is stored and returned on every
+/// read stays small whatever path wrote it (a request body, a Bulk, a CSV import's cell).
+pub const MAX_STRING_BYTES: usize = 64 * 1024;
+
 /// Turns a request body into the stored document of a resource of type `rt`.
 ///
 /// Attribute names are matched case-insensitively and rewritten as the schema spells them;
@@ -186,6 +190,12 @@ impl Context {
         let wrong = |what: &str| ScimError::invalid_syntax(format!("{path} must be {what}"));
         let v = match attr.ty {
             AttrType::String | AttrType::Reference | AttrType::Binary => match value {
+                Value::String(s) if s.len() > MAX_STRING_BYTES => {
+                    return Err(ScimError::invalid_value(format!(
+                        "{path} is {} bytes long; the limit is {MAX_STRING_BYTES} bytes",
+                        s.len()
+                    )))
+                }
                 Value::String(_) => value,
                 _ => return Err(wrong("a string")),
             },

@@ -383,6 +383,21 @@ async fn post_import(
 }
 
 behaviour! {
+    async fn a_cell_over_the_attribute_size_limit_refuses_its_row_as_the_api_refuses_the_value(app: TestApp) {
+        let long = "x".repeat(scimd::scim::resource::MAX_STRING_BYTES + 1);
+        let file = format!("User Name,Job Title\nbig@contoso.com,{long}\nsmall@contoso.com,Clerk\n");
+
+        let body: Value = post_import(&app, &app.token, "", "text/csv", "application/json", &file).await.json().await.unwrap();
+
+        assert_eq!((body["created"].clone(), body["refused"].clone()), (json!(1), json!(1)), "{}", body["rows"]);
+        assert_eq!(body["rows"][0]["status"], "refused");
+        assert!(body["rows"][0]["detail"].as_str().unwrap().contains("the limit is 65536 bytes"), "{}", body["rows"][0]);
+        let api = app.post("/Users", json!({"schemas": [crate::helpers::USER], "userName": "api@contoso.com", "title": long})).await;
+        let err = crate::helpers::scim_error(api, 400).await;
+        assert_eq!(err["scimType"], "invalidValue");
+        assert!(err["detail"].as_str().unwrap().contains("title is 65537 bytes long"), "{err}");
+    }
+
     async fn admin_import_answers_a_json_report_and_creates_the_users(app: TestApp) {
         let res = post_import(&app, &app.token, "", "text/csv", "application/scim+json", FILE).await;
 
