@@ -88,11 +88,20 @@ fn take_members(doc: &mut Value) -> Result<Option<Vec<MemberRef>>> {
     Ok(Some(refs))
 }
 
+/// Password hashes computed at once, process-wide: half the cores, at least one. Argon2 is
+/// meant to be costly (about 25 ms of CPU each), so a Bulk of a thousand passwords queues here
+/// in arrival order instead of taking every core from other clients' requests.
+static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+    tokio::sync::Semaphore::new((cores / 2).max(1))
+});
+
 /// Takes `password` out of a user document and hashes it; it is never stored in the document.
 async fn take_password(doc: &mut Value) -> Result<Option<String>> {
     let Some(Value::String(password)) = doc.as_object_mut().and_then(|o| o.remove("password")) else {
         return Ok(None);
     };
+    let _turn = HASHING.acquire().await.map_err(ScimError::internal)?;
     let hashed = tokio::task::spawn_blocking(move || {
         use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
         let salt = SaltString::generate(&mut OsRng);
