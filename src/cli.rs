@@ -389,9 +389,32 @@ pub struct ServeArgs {
         value_name = "N"
     )]
     pub filter_max_patterns: usize,
+    /// Seconds a client has to send a request's headers; an idle keep-alive connection is
+    /// closed after as long.
+    #[arg(long, env = "SCIMD_HTTP_HEADER_TIMEOUT", default_value_t = 10, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub http_header_timeout: u64,
+    /// Seconds a client has to send a request's body.
+    #[arg(long, env = "SCIMD_HTTP_BODY_TIMEOUT", default_value_t = 60, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub http_body_timeout: u64,
+    /// Client connections served at once; more wait in the listen queue until one closes.
+    #[arg(long, env = "SCIMD_HTTP_MAX_CONNECTIONS", default_value_t = 1024, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub http_max_connections: u64,
 }
 
 impl ServeArgs {
+    /// The HTTP limits the options set; `drain` is how long shutdown waits for requests.
+    pub fn http_limits(&self, drain: std::time::Duration) -> crate::http::server::Limits {
+        crate::http::server::Limits {
+            header_timeout: std::time::Duration::from_secs(self.http_header_timeout),
+            body_timeout: std::time::Duration::from_secs(self.http_body_timeout),
+            max_connections: usize::try_from(self.http_max_connections).unwrap_or(usize::MAX),
+            drain,
+        }
+    }
+
     /// The filter budget the options set.
     pub fn filter_budget(&self) -> FilterBudget {
         FilterBudget { terms: self.filter_max_terms, joins: self.filter_max_joins, patterns: self.filter_max_patterns }

@@ -503,26 +503,14 @@ async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     let listener =
         TcpListener::bind(&args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
     let filter_budget = args.filter_budget();
+    let limits = args.http_limits(DRAIN_TIMEOUT);
     let mut state = state(store.clone(), args.base_url)?;
     state.trust_forwarded_headers = args.trust_forwarded_headers;
     state.service = state.service.with_filter_budget(filter_budget);
     let purge = move || purge_deleted_users(store.clone(), retention);
     tokio::spawn(supervise("purge of deleted users", RESTART_DELAY, purge));
     tracing::info!(listen = %args.listen, database = %cli::redact_url(&db.database), "scimd serving SCIM at http://{}/scim/v2", args.listen);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        let _ = stop_tx.send(true);
-    });
-    let mut stopping = stop_rx.clone();
-    tokio::select! {
-        result = server => result?,
-        // Once a signal came, in-flight requests get DRAIN_TIMEOUT to finish; then scimd exits.
-        () = async {
-            let _ = stopping.wait_for(|stop| *stop).await;
-            tokio::time::sleep(DRAIN_TIMEOUT).await;
-        } => tracing::warn!(seconds = DRAIN_TIMEOUT.as_secs(), "requests still running after the drain time; stopping anyway"),
-    }
+    http::server::serve(listener, app(state), limits, shutdown_signal()).await;
     tracing::info!("scimd stopped");
     Ok(())
 }

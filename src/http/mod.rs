@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 mod path;
 mod resources;
+pub mod server;
 
 use std::sync::Arc;
 use std::time::Duration;

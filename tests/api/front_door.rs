@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -403,4 +403,93 @@ async fn forwarded_headers_shape_locations_only_when_trusted() {
         assert!(location.starts_with(expected), "{args:?} {envs:?}: {location}");
         server.stop().await;
     }
+}
+
+/// Whether the server has closed `stream`: a read sees the end, or an error.
+async fn closed(stream: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(Duration::from_millis(20), stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_trickling_its_headers_or_idling_is_dropped_after_the_header_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(dir.path(), &["--http-header-timeout", "1", "--http-body-timeout", "1"], &[]).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+
+    // One header byte every 200 ms: never a whole request.
+    let mut trickle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    trickle.write_all(b"GET /healthz HTTP/1.1\r\nHo").await.unwrap();
+    let started = Instant::now();
+    let mut dropped = false;
+    while started.elapsed() < Duration::from_secs(5) {
+        if trickle.write_all(b"s").await.is_err() || closed(&mut trickle).await {
+            dropped = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(dropped, "the trickling connection was closed");
+    assert!(started.elapsed() < Duration::from_secs(3), "within the timeout: {:?}", started.elapsed());
+
+    // A keep-alive connection that answered one request and then idles is closed too.
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    assert!(!closed(&mut idle).await, "the first request is answered on an open connection");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(closed(&mut idle).await, "the idle connection was closed");
+
+    // A body that stops halfway gets an answer, or the connection closes, after the body timeout.
+    let mut slow_body = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let token = printed_token(&server.log());
+    let head = format!(
+        "POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+    );
+    slow_body.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let read =
+        tokio::time::timeout(Duration::from_secs(5), tokio::io::AsyncReadExt::read_to_end(&mut slow_body, &mut answer));
+    assert!(read.await.is_ok(), "the server ended the request");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(3),
+        "at the body timeout: {elapsed:?}"
+    );
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 4"), "{answer}");
+
+    let health = reqwest::get(format!("{}/healthz", server.base)).await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK, "other clients are served meanwhile");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_wait_until_one_closes() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(dir.path(), &["--http-max-connections", "2"], &[]).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    // The start-up probe's connection is closed by now or soon; two idle connections fill the slots.
+    let mut first = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let _second = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let waiting = tokio::spawn(reqwest::get(format!("{}/healthz", server.base)));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "a third connection waits while two are served");
+    first.shutdown().await.unwrap();
+    drop(first);
+    let res = tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("served once a slot frees");
+    assert_eq!(res.unwrap().unwrap().status(), StatusCode::OK);
+    server.stop().await;
 }
