@@ -108,6 +108,7 @@ async fn start_scimd(url: &str) -> Server {
                 secret_hash: hash_secret(&token),
                 scopes: vec![Scope::Admin],
                 expires: None,
+                rate_limit: None,
             },
         )
         .await

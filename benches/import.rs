@@ -153,6 +153,7 @@ async fn run(opts: Options) {
             token_id: 0,
             token_name: "benchmark".into(),
             scopes: vec![Scope::Write, Scope::Admin],
+            rate_limit: None,
         },
         base_url: String::new(),
     };

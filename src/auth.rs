@@ -25,6 +25,8 @@ pub struct Principal {
     /// The token's name, for logs (never its secret).
     pub token_name: String,
     pub scopes: Vec<Scope>,
+    /// The token's own request rate, overriding the server's.
+    pub rate_limit: Option<u32>,
 }
 
 impl Principal {
@@ -157,6 +159,7 @@ impl Authenticator {
             token_id: record.id,
             token_name: record.name,
             scopes: record.scopes,
+            rate_limit: record.rate_limit,
         })
     }
 
@@ -221,6 +224,7 @@ mod tests {
             token_id: 1,
             token_name: "t".into(),
             scopes: s,
+            rate_limit: None,
         };
         assert!(p(vec![Scope::Write]).allows(Scope::Read));
         assert!(!p(vec![Scope::Read]).allows(Scope::Write));

@@ -402,6 +402,13 @@ pub struct ServeArgs {
     #[arg(long, env = "SCIMD_HTTP_MAX_CONNECTIONS", default_value_t = 1024, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub http_max_connections: u64,
+    /// Requests per second each token may make (bursts of one second's worth); over it, 429
+    /// with Retry-After. A token's own `--rate-limit` (scimd token create) wins. Off when unset.
+    #[arg(long, env = "SCIMD_RATE_LIMIT", value_name = "PER_SECOND")]
+    pub rate_limit: Option<u32>,
+    /// Requests per second all tokens of one tenant may make together. Off when unset.
+    #[arg(long, env = "SCIMD_TENANT_RATE_LIMIT", value_name = "PER_SECOND")]
+    pub tenant_rate_limit: Option<u32>,
 }
 
 impl ServeArgs {
@@ -436,6 +443,9 @@ pub enum TokenCommand {
         /// Lifetime, such as 90d, 12h or 30m (at most 100 years); none means it never expires.
         #[arg(long, value_name = "LIFETIME")]
         expires: Option<String>,
+        /// Requests per second this token may make, instead of the server's --rate-limit.
+        #[arg(long, value_name = "PER_SECOND", value_parser = clap::value_parser!(u32).range(1..))]
+        rate_limit: Option<u32>,
     },
     /// List tokens (never their secrets).
     List {

@@ -76,6 +76,7 @@ pub fn state(store: Arc<dyn Store>, base_url: Option<String>) -> anyhow::Result<
         auth: Arc::new(Authenticator::new(store)),
         base_url: base_url.as_deref().map(scim_base_url),
         trust_forwarded_headers: false,
+        rate: Arc::default(),
     })
 }
 
@@ -107,7 +108,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn token_command(db: &DatabaseArgs, command: TokenCommand) -> anyhow::Result<()> {
     let store = open_store(db).await?;
     match command {
-        TokenCommand::Create { tenant, scope, name, expires } => {
+        TokenCommand::Create { tenant, scope, name, expires, rate_limit } => {
             let scopes = parse_scopes(&scope)?;
             let expires = expires
                 .as_deref()
@@ -117,7 +118,9 @@ async fn token_command(db: &DatabaseArgs, command: TokenCommand) -> anyhow::Resu
                 .map(|d| OffsetDateTime::now_utc() + d);
             let tenant = existing_tenant(store.as_ref(), &tenant.tenant).await?;
             let secret = auth::generate_secret();
-            store.create_token(tenant, NewToken { name, secret_hash: hash_secret(&secret), scopes, expires }).await?;
+            store
+                .create_token(tenant, NewToken { name, secret_hash: hash_secret(&secret), scopes, expires, rate_limit })
+                .await?;
             println!("{secret}");
         }
         TokenCommand::List { tenant } => {
@@ -134,10 +137,13 @@ async fn token_command(db: &DatabaseArgs, command: TokenCommand) -> anyhow::Resu
                 let day = |d: Option<OffsetDateTime>| {
                     d.map(|d| crate::scim::resource::format_datetime(d)[..19].to_owned()).unwrap_or_else(|| "-".into())
                 };
-                let status = match (t.state(now), t.expires) {
+                let mut status = match (t.state(now), t.expires) {
                     ("active", Some(e)) => format!("expires {}", day(Some(e))),
                     (state, _) => state.to_owned(),
                 };
+                if let Some(rate) = t.rate_limit {
+                    status.push_str(&format!(", {rate} requests/s"));
+                }
                 let scopes: Vec<&str> = t.scopes.iter().map(|s| s.as_str()).collect();
                 println!(
                     "{:>5}  {:<16} {:<20} {:<22} {:<20} {:<20} {status}",
@@ -507,6 +513,7 @@ async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     let mut state = state(store.clone(), args.base_url)?;
     state.trust_forwarded_headers = args.trust_forwarded_headers;
     state.service = state.service.with_filter_budget(filter_budget);
+    state.rate = Arc::new(http::rate::RateLimiter::new(args.rate_limit, args.tenant_rate_limit));
     let purge = move || purge_deleted_users(store.clone(), retention);
     tokio::spawn(supervise("purge of deleted users", RESTART_DELAY, purge));
     tracing::info!(listen = %args.listen, database = %cli::redact_url(&db.database), "scimd serving SCIM at http://{}/scim/v2", args.listen);
@@ -561,6 +568,7 @@ async fn bootstrap(store: &dyn Store, token: Option<&str>, log_format: LogFormat
         secret_hash: hash_secret(secret),
         scopes: vec![Scope::Admin],
         expires: None,
+        rate_limit: None,
     };
     match token {
         Some(secret) if secret.trim().is_empty() => bail!("--bootstrap-token is empty"),

@@ -36,6 +36,9 @@ impl IntoResponse for ScimError {
         }
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, [(header::CONTENT_TYPE, SCIM_CONTENT_TYPE)], body.to_string()).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if status == StatusCode::UNAUTHORIZED {
             let headers = response.headers_mut();
             headers.append(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"scimd\""));

@@ -137,6 +137,7 @@ impl FromRequestParts<AppState> for Auth {
         span.record("tenant", principal.tenant_name.as_str());
         span.record("token_id", principal.token_id);
         span.record("token", principal.token_name.as_str());
+        state.rate.check(&principal)?;
         Ok(Auth(Caller { principal, base_url: base_url(state, &parts.headers) }))
     }
 }

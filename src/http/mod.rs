@@ -8,6 +8,7 @@ mod discovery;
 pub mod error;
 pub mod extract;
 mod path;
+pub mod rate;
 mod resources;
 pub mod server;
 
@@ -35,6 +36,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// Overrides the base URL derived from the `Host` header (behind a proxy).
     pub base_url: Option<String>,
+    /// Requests per second per token and per tenant.
+    pub rate: Arc<rate::RateLimiter>,
     /// Whether `X-Forwarded-Proto` / `X-Forwarded-Host` say how clients reached us; only a
     /// proxy in front may set them, so they are ignored unless the operator says so.
     pub trust_forwarded_headers: bool,

@@ -68,6 +68,8 @@ pub struct ScimError {
     pub scim_type: Option<ScimType>,
     pub detail: Cow<'static, str>,
     pub source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    /// Seconds after which the request may succeed (`Retry-After`), for 429.
+    pub retry_after: Option<u64>,
 }
 
 impl fmt::Debug for ScimError {
@@ -94,7 +96,13 @@ impl std::error::Error for ScimError {}
 
 impl ScimError {
     pub fn new(status: u16, scim_type: Option<ScimType>, detail: impl Into<Cow<'static, str>>) -> Self {
-        ScimError { status, scim_type, detail: detail.into(), source: None }
+        ScimError { status, scim_type, detail: detail.into(), source: None, retry_after: None }
+    }
+
+    /// 429: the client sent more requests than it may; it may try again after `retry_after`
+    /// seconds. RFC 7644 defines no `scimType` for it.
+    pub fn too_many_requests(detail: impl Into<Cow<'static, str>>, retry_after: u64) -> Self {
+        ScimError { retry_after: Some(retry_after), ..Self::new(429, None, detail) }
     }
 
     /// Attach an internal cause, logged once and never shown to the client.

@@ -46,6 +46,7 @@ impl Caller {
                 token_id: 0,
                 token_name: "command line".into(),
                 scopes: vec![Scope::Admin],
+                rate_limit: None,
             },
             base_url: String::new(),
         }

@@ -75,7 +75,7 @@ fn parse_new_token(body: Value) -> Result<NewToken> {
     if scopes.is_empty() {
         return Err(ScimError::invalid_value("scopes is required: one or more of read, write, sync, admin"));
     }
-    Ok(NewToken { name, secret_hash: String::new(), scopes, expires })
+    Ok(NewToken { name, secret_hash: String::new(), scopes, expires, rate_limit: None })
 }
 
 impl Service {

@@ -225,6 +225,8 @@ pub struct TokenRecord {
     pub expires: Option<OffsetDateTime>,
     pub last_used: Option<OffsetDateTime>,
     pub revoked: bool,
+    /// Requests per second this token may make, instead of the server's `--rate-limit`.
+    pub rate_limit: Option<u32>,
 }
 
 impl TokenRecord {
@@ -256,6 +258,8 @@ pub struct NewToken {
     pub secret_hash: String,
     pub scopes: Vec<Scope>,
     pub expires: Option<OffsetDateTime>,
+    /// Requests per second this token may make, instead of the server's `--rate-limit`.
+    pub rate_limit: Option<u32>,
 }
 
 /// Everything scimd keeps. Every write is one transaction; versions and uniqueness are

@@ -442,7 +442,7 @@ macro_rules! sql_store {
             }
 
             const TOKEN_SELECT: &str = "SELECT t.id, t.tenant_id, n.name AS tenant_name, t.name, t.secret_hash, t.scopes, \
-                 t.created, t.expires, t.last_used, t.revoked FROM tokens t JOIN tenants n ON n.id = t.tenant_id";
+                 t.created, t.expires, t.last_used, t.revoked, t.rate_limit FROM tokens t JOIN tenants n ON n.id = t.tenant_id";
 
             fn token_record(row: &DbRow) -> Result<TokenRecord> {
                 let time = |col: &str| -> Result<Option<OffsetDateTime>> {
@@ -460,6 +460,7 @@ macro_rules! sql_store {
                     expires: time("expires")?,
                     last_used: time("last_used")?,
                     revoked: time("revoked")?.is_some(),
+                    rate_limit: row.try_get::<Option<i64>, _>("rate_limit")?.and_then(|r| u32::try_from(r).ok()),
                 })
             }
 
@@ -765,7 +766,8 @@ macro_rules! sql_store {
                 async fn create_token(&self, tenant: TenantId, token: NewToken) -> Result<TokenRecord> {
                     let scopes: Vec<&str> = token.scopes.iter().map(|s| s.as_str()).collect();
                     sqlx::query(&q(
-                        "INSERT INTO tokens (tenant_id, name, secret_hash, scopes, created, expires) VALUES (?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO tokens (tenant_id, name, secret_hash, scopes, created, expires, rate_limit) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?)",
                     ))
                     .bind(tenant.0)
                     .bind(&token.name)
@@ -773,6 +775,7 @@ macro_rules! sql_store {
                     .bind(scopes.join(","))
                     .bind(now())
                     .bind(token.expires.map(sql::format_time))
+                    .bind(token.rate_limit.map(i64::from))
                     .execute(&self.pool)
                     .await?;
                     self.find_token(&token.secret_hash).await?.ok_or(StoreError::NotFound)

@@ -209,6 +209,7 @@ async fn tokens_are_listed_without_secrets_and_revoked_or_expired_tokens_stop_wo
                 secret_hash: hash_secret(&old),
                 scopes: vec![Scope::Read],
                 expires: Some(past),
+                rate_limit: None,
             },
         )
         .await

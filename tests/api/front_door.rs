@@ -493,3 +493,41 @@ async fn connections_beyond_the_limit_wait_until_one_closes() {
     assert_eq!(res.unwrap().unwrap().status(), StatusCode::OK);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_token_over_its_rate_gets_429_with_retry_after_and_a_token_of_its_own_rate_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(dir.path(), &["--rate-limit", "2"], &[]).await;
+    let token = printed_token(&server.log());
+    let out = scimd(dir.path(), &["token", "create", "--scope", "read", "--name", "fast", "--rate-limit", "50"], &[])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let fast = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let client = reqwest::Client::new();
+
+    let (mut served, mut refused) = (0, 0);
+    for _ in 0..5 {
+        let res = client.get(server.url("/Users?count=1")).bearer_auth(&token).send().await.unwrap();
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+            let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=2).contains(&retry), "{retry}");
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error");
+            assert_eq!(body["status"], "429");
+            assert!(body["detail"].as_str().unwrap().contains("2 requests a second"), "{body}");
+        } else {
+            assert_eq!(res.status(), StatusCode::OK);
+            served += 1;
+        }
+    }
+    assert!((2..=3).contains(&served) && refused >= 2, "a burst of 2, then 429: {served} served, {refused} refused");
+    for _ in 0..10 {
+        let res = client.get(server.url("/Users?count=1")).bearer_auth(&fast).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "the token's own rate of 50 wins");
+    }
+    let list = scimd(dir.path(), &["token", "list"], &[]).output().unwrap();
+    assert!(String::from_utf8_lossy(&list.stdout).contains("50 requests/s"));
+    server.stop().await;
+}

@@ -167,8 +167,13 @@ impl TestApp {
     pub async fn token_for(&self, tenant: &str, scopes: &[Scope]) -> String {
         let tenant = self.store.ensure_tenant(tenant).await.expect("tenant");
         let secret = generate_secret();
-        let token =
-            NewToken { name: "test".into(), secret_hash: hash_secret(&secret), scopes: scopes.to_vec(), expires: None };
+        let token = NewToken {
+            name: "test".into(),
+            secret_hash: hash_secret(&secret),
+            scopes: scopes.to_vec(),
+            expires: None,
+            rate_limit: None,
+        };
         self.store.create_token(tenant, token).await.expect("token");
         secret
     }

@@ -48,6 +48,7 @@ async fn health_and_readiness_answer_while_every_pooled_connection_is_busy_on_sq
         secret_hash: scimd::auth::hash_secret(&secret),
         scopes: vec![scimd::store::Scope::Admin],
         expires: None,
+        rate_limit: None,
     };
     store.create_token(tenant, token).await.unwrap();
     let base = serve(store).await;
