@@ -104,7 +104,14 @@ impl Service {
 
     /// The ids of the caller's tenant's Licenses, oldest first.
     async fn license_ids(&self, caller: &Caller) -> Result<Vec<String>> {
-        let query = ListQuery { filter: None, sort: None, start_index: 1, after_seq: None, count: MAX_PAGE };
+        let query = ListQuery {
+            filter: None,
+            sort: None,
+            start_index: 1,
+            after_seq: None,
+            count: MAX_PAGE,
+            member_budget: None,
+        };
         let page = self.store.list(caller.principal.tenant, ResourceKind::License, &query, Load::default()).await?;
         Ok(page.items.into_iter().map(|l| l.id).collect())
     }

@@ -26,6 +26,10 @@ use crate::store::{Scope, Store, StoreError, TenantId};
 
 /// Largest page a list returns, whatever `count` asks for (advertised as `filter.maxResults`).
 pub const MAX_PAGE: u64 = 1000;
+/// Group members one list page renders at most: a page of groups ends early rather than pass
+/// it (RFC 7644 §3.4.2.4 lets `itemsPerPage` fall short of `count`), and a single larger
+/// group is served alone.
+pub const MEMBERS_PER_PAGE: u64 = 10_000;
 /// Largest request body accepted (advertised as `bulk.maxPayloadSize`).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 

@@ -14,7 +14,7 @@ use crate::scim::patch::{self, MemberOp};
 use crate::scim::projection::Projection;
 use crate::scim::resource::{self, ETagMatch};
 use crate::scim::schema::{ResourceKind, ResourceType};
-use crate::service::{render, Caller, Service, MAX_PAGE};
+use crate::service::{render, Caller, Service, MAX_PAGE, MEMBERS_PER_PAGE};
 use crate::store::{
     ListQuery, Load, MemberChange, MemberRef, NameGuard, NewResource, Scope, StoreError, Stored, Update,
 };
@@ -535,7 +535,7 @@ impl Service {
         // RFC 7644 §3.4.2.4: startIndex below 1 is 1; a negative count is 0.
         let start_index = params.start_index.unwrap_or(1).max(1) as u64;
         let count = (params.count.unwrap_or(MAX_PAGE as i64).max(0) as u64).min(MAX_PAGE);
-        Ok(ListQuery { filter, sort, start_index, count, after_seq: None })
+        Ok(ListQuery { filter, sort, start_index, count, after_seq: None, member_budget: Some(MEMBERS_PER_PAGE) })
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, kind = kind.name()))]
@@ -579,7 +579,7 @@ impl Service {
         // One more than asked for tells whether a next page exists.
         query.count = count + 1;
         let mut page = self.store.list(caller.principal.tenant, kind, &query, load_for(kind, projection)).await?;
-        let more = page.items.len() as u64 > count;
+        let more = page.cut || page.items.len() as u64 > count;
         page.items.truncate(count as usize);
         let next = match (more, page.items.last()) {
             (true, Some(last)) => Some(cursor::encode(

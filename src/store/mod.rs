@@ -174,12 +174,18 @@ pub struct ListQuery {
     /// Cursor paging (RFC 9865): only resources created after this position.
     pub after_seq: Option<i64>,
     pub count: u64,
+    /// With members loaded: the page ends early, before the group whose members would take
+    /// the page past this many (the first group is always served, however large), so one
+    /// response never holds the members of many large groups.
+    pub member_budget: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Page {
     pub total: u64,
     pub items: Vec<Stored>,
+    /// The member budget ended the page before `count`: more matches follow it.
+    pub cut: bool,
 }
 
 /// Token scopes (DESIGN.md §5).

@@ -722,7 +722,7 @@ macro_rules! sql_store {
                             .fetch_one(&mut *conn)
                             .await?
                             .try_get("n")?;
-                        return Ok(Page { total: total as u64, items: Vec::new() });
+                        return Ok(Page { total: total as u64, items: Vec::new(), cut: false });
                     }
                     // r.seq, immutable, breaks ties: pages never repeat or skip a resource.
                     let order = match &query.sort {
@@ -730,16 +730,60 @@ macro_rules! sql_store {
                         Some((path, false)) => format!("{} DESC NULLS FIRST, r.seq", sql::sort_expr(d(), kind, path)?),
                         None => "r.seq".to_owned(),
                     };
-                    let page_sql = q(&format!("SELECT {} {page_base} ORDER BY {order} LIMIT ? OFFSET ?", select_columns(load)));
+                    let budget = query.member_budget.filter(|_| load.members);
+                    // With a member budget the page is chosen by member counts first, and only
+                    // the groups that fit have their members read.
+                    let columns = match budget {
+                        Some(_) => format!(
+                            "{}, (SELECT count(*) FROM members m WHERE m.group_seq = r.seq) AS member_count",
+                            select_columns(Load { members: false, ..load })
+                        ),
+                        None => select_columns(load),
+                    };
+                    let page_sql = q(&format!("SELECT {columns} {page_base} ORDER BY {order} LIMIT ? OFFSET ?"));
                     let rows = bind_all(sqlx::query(&page_sql).bind(tenant.0), &filter.binds)
                         .bind(query.count as i64)
                         .bind(query.start_index.saturating_sub(1) as i64)
                         .fetch_all(&mut *conn)
                         .await?;
-                    let items = rows.iter().map(|r| decode(r, load)).collect::<Result<Vec<_>>>()?;
+                    let (items, cut) = match budget {
+                        None => (rows.iter().map(|r| decode(r, load)).collect::<Result<Vec<_>>>()?, false),
+                        Some(budget) => {
+                            let mut rendered = 0u64;
+                            let mut fit = 0;
+                            for row in &rows {
+                                let n = u64::try_from(row.try_get::<i64, _>("member_count")?).unwrap_or(0);
+                                if fit > 0 && rendered + n > budget {
+                                    break;
+                                }
+                                rendered += n;
+                                fit += 1;
+                            }
+                            let mut items = rows[..fit].iter().map(|r| decode(r, Load { members: false, ..load })).collect::<Result<Vec<_>>>()?;
+                            let seqs: Vec<String> = items.iter().map(|i| i.seq.to_string()).collect();
+                            if !seqs.is_empty() {
+                                // The sequence numbers come from the database: integers, safe inline.
+                                let members_sql = format!(
+                                    "SELECT {} FROM resources r WHERE r.seq IN ({})",
+                                    select_columns(Load { members: true, groups: false }),
+                                    seqs.join(", ")
+                                );
+                                let loaded = sqlx::query(&members_sql).fetch_all(&mut *conn).await?;
+                                let mut by_seq: std::collections::HashMap<i64, Vec<MemberView>> = loaded
+                                    .iter()
+                                    .map(|r| decode(r, Load { members: true, groups: false }).map(|s| (s.seq, s.members.unwrap_or_default())))
+                                    .collect::<Result<_>>()?;
+                                for item in &mut items {
+                                    item.members = Some(by_seq.remove(&item.seq).unwrap_or_default());
+                                }
+                            }
+                            (items, fit < rows.len())
+                        }
+                    };
                     // A first page with room to spare holds every match: no need to count them
                     // (the common case of an identity provider's `userName eq` lookup).
-                    let complete = query.start_index <= 1 && query.after_seq.is_none() && (items.len() as u64) < query.count;
+                    let complete =
+                        !cut && query.start_index <= 1 && query.after_seq.is_none() && (items.len() as u64) < query.count;
                     let total = if complete {
                         items.len() as u64
                     } else {
@@ -749,7 +793,7 @@ macro_rules! sql_store {
                             .try_get("n")?;
                         n as u64
                     };
-                    Ok(Page { total, items })
+                    Ok(Page { total, items, cut })
                 }
 
                 async fn ensure_tenant(&self, name: &str) -> Result<TenantId> {

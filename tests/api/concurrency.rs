@@ -122,7 +122,7 @@ behaviour! {
         .await;
         assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
         // Whatever the order, a name on the initial domain never came after its custom twin.
-        let query = scimd::store::ListQuery { filter: None, sort: None, start_index: 1, after_seq: None, count: 1000 };
+        let query = scimd::store::ListQuery { filter: None, sort: None, start_index: 1, after_seq: None, count: 1000, member_budget: None };
         let users = app.store.list(tenant, ResourceKind::User, &query, Load::default()).await.unwrap().items;
         let seq_of = |name: String| users.iter().find(|u| u.doc["userName"] == name.as_str()).map(|u| u.seq);
         for n in 0..20 {

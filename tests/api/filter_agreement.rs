@@ -164,7 +164,14 @@ async fn agree(
         if filter::check(registry, rt, &f).is_err() {
             continue;
         }
-        let query = ListQuery { filter: Some(f.clone()), sort: None, start_index: 1, count: 1000, after_seq: None };
+        let query = ListQuery {
+            filter: Some(f.clone()),
+            sort: None,
+            start_index: 1,
+            count: 1000,
+            after_seq: None,
+            member_budget: None,
+        };
         let page = store.list(tenant, ResourceKind::User, &query, Load::default()).await;
         let page = page.map_err(|e| TestCaseError::fail(format!("{f}: {e}")))?;
         let from_sql: BTreeSet<String> = page.items.into_iter().map(|s| s.id).collect();

@@ -121,3 +121,73 @@ behaviour! {
         assert_eq!(err["scimType"], "invalidValue");
     }
 }
+
+/// `sizes.len()` groups, each with the first `sizes[i]` of enough users as members; their ids.
+async fn big_groups(app: &crate::helpers::TestApp, sizes: &[usize]) -> Vec<String> {
+    use scimd::scim::resource::MemberRef;
+    use scimd::scim::schema::ResourceKind;
+    use scimd::store::{Load, NewResource};
+    let tenant = app.store.ensure_tenant("default").await.unwrap();
+    let users = sizes.iter().copied().max().unwrap_or(0);
+    for chunk in 0..users.div_ceil(1000) {
+        let news = (chunk * 1000..users.min((chunk + 1) * 1000))
+            .map(|i| NewResource {
+                id: format!("member-{i}"),
+                kind: ResourceKind::User,
+                doc: json!({"userName": format!("member-{i}@example.com")}),
+                password_hash: None,
+                members: vec![],
+                name_guard: None,
+            })
+            .collect();
+        for r in app.store.insert_many(tenant, news, Load::default()).await.unwrap() {
+            r.unwrap();
+        }
+    }
+    let mut ids = Vec::new();
+    for (g, size) in sizes.iter().enumerate() {
+        let new = NewResource {
+            id: format!("big-{g}"),
+            kind: ResourceKind::Group,
+            doc: json!({"displayName": format!("Big {g}")}),
+            password_hash: None,
+            members: (0..*size).map(|i| MemberRef::id(format!("member-{i}"))).collect(),
+            name_guard: None,
+        };
+        ids.push(app.store.insert(tenant, new, Load::default()).await.unwrap().id);
+    }
+    ids
+}
+
+/// Pages of large groups; a module of its own, since `behaviour!` makes one per module.
+mod budget {
+    use serde_json::Value;
+
+    use super::big_groups;
+    use crate::helpers::behaviour;
+
+    behaviour! {
+        async fn a_page_of_groups_ends_before_its_members_pass_the_budget_and_paging_goes_on(app: TestApp) {
+            // 6,000 + 6,000 + 100 members against a budget of 10,000 a page.
+            let ids = big_groups(&app, &[6000, 6000, 100]).await;
+
+            let first: Value = app.get("/Groups?count=10").await.json().await.unwrap();
+            assert_eq!((first["totalResults"].as_u64(), first["itemsPerPage"].as_u64()), (Some(3), Some(1)));
+            assert_eq!(first["Resources"][0]["id"], ids[0].as_str());
+            assert_eq!(first["Resources"][0]["members"].as_array().unwrap().len(), 6000);
+            let rest: Value = app.get("/Groups?count=10&startIndex=2").await.json().await.unwrap();
+            assert_eq!(rest["itemsPerPage"], 2);
+            assert_eq!(rest["Resources"][1]["members"].as_array().unwrap().len(), 100);
+            // Without members nothing is cut.
+            let bare: Value = app.get("/Groups?count=10&excludedAttributes=members").await.json().await.unwrap();
+            assert_eq!(bare["itemsPerPage"], 3);
+            // Cursor paging goes on after a cut page.
+            let page: Value = app.get("/Groups?count=10&cursor=").await.json().await.unwrap();
+            assert_eq!(page["itemsPerPage"], 1);
+            let next = page["nextCursor"].as_str().expect("a cut page has a next cursor");
+            let page: Value = app.get(&format!("/Groups?count=10&cursor={next}")).await.json().await.unwrap();
+            assert_eq!(page["itemsPerPage"], 2);
+            assert!(page.get("nextCursor").is_none(), "{page}");
+        }
+    }
+}

@@ -125,6 +125,7 @@ fn expensive_query() -> scimd::store::ListQuery {
         start_index: 1,
         after_seq: None,
         count: 10,
+        member_budget: None,
     }
 }
 
