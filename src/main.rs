@@ -1,5 +1,9 @@
 //! The `scimd` binary: parse the command line and hand over to the library.
 
+/// Memory freed after a burst of large responses goes back to the system (see Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = scimd::cli::Cli::parse_args();
