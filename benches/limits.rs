@@ -69,7 +69,7 @@ fn reset_peak(pid: u32) {
 /// that its memory is measured apart from this load generator's.
 async fn start_scimd(url: &str) -> (std::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_scimd"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scimd"))
         .args(["--database", url, "--listen", &format!("127.0.0.1:{port}")])
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
@@ -82,6 +82,8 @@ async fn start_scimd(url: &str) -> (std::process::Child, String) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("scimd did not start");
 }
 
