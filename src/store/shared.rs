@@ -39,8 +39,11 @@ macro_rules! sql_store {
                 d().numbered(sql).into_owned()
             }
 
+            /// Now, to the millisecond, as every timestamp is rendered: a client that filters on
+            /// a `meta.lastModified` it read finds the resource it read it from.
             fn now() -> String {
-                sql::format_time(OffsetDateTime::now_utc())
+                let now = OffsetDateTime::now_utc();
+                sql::format_time(now.replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000).unwrap_or(now))
             }
 
             fn retryable(e: &StoreError) -> bool {

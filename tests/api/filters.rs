@@ -38,6 +38,25 @@ async fn names(app: &TestApp, filter: &str) -> Vec<String> {
 }
 
 behaviour! {
+    async fn a_timestamp_read_from_a_resource_finds_that_resource(app: TestApp) {
+        let user = app.create_user("stamp@example.com").await;
+        let modified = user["meta"]["lastModified"].as_str().unwrap().to_owned();
+        let created = user["meta"]["created"].as_str().unwrap().to_owned();
+        let count = |filter: String| {
+            let app = &app;
+            async move {
+                let list: Value = app.get(&format!("/Users?filter={}", urlencode(&filter))).await.json().await.unwrap();
+                list["totalResults"].as_u64().unwrap()
+            }
+        };
+
+        assert_eq!(count(format!("meta.lastModified le \"{modified}\"")).await, 1, "{modified}");
+        assert_eq!(count(format!("meta.lastModified eq \"{modified}\"")).await, 1);
+        assert_eq!(count(format!("meta.lastModified lt \"{modified}\"")).await, 0);
+        assert_eq!(count(format!("meta.created ge \"{created}\"")).await, 1);
+        assert_eq!(count(format!("meta.created gt \"{created}\"")).await, 0);
+    }
+
     async fn a_filter_over_the_cost_budget_is_refused_before_it_reaches_the_database(app: TestApp) {
         app.create_user("budget@example.com").await;
         // The shape that once held a connection for minutes: membership lookups with patterns.
