@@ -11,3 +11,4 @@ pub mod path;
 pub mod projection;
 pub mod resource;
 pub mod schema;
+pub mod text;

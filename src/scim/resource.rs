@@ -196,7 +196,10 @@ impl Context {
                         s.len()
                     )))
                 }
-                Value::String(_) => value,
+                Value::String(s) => {
+                    crate::scim::text::check_value(path, &s)?;
+                    Value::String(s)
+                }
                 _ => return Err(wrong("a string")),
             },
             AttrType::Boolean => Value::Bool(coerce_bool(&value).ok_or_else(|| wrong("a boolean (true or false)"))?),

@@ -41,6 +41,7 @@ impl Service {
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
     pub async fn restore_user(&self, caller: &Caller, id: &str) -> Result<Rendered> {
         caller.principal.require(Scope::Admin)?;
+        super::resources::plausible_id("deleted User", id)?;
         let stored = self.store.restore(caller.principal.tenant, id).await.map_err(|e| match e {
             StoreError::NotFound => ScimError::not_found("deleted User", id),
             StoreError::Conflict { attribute, value } => ScimError::new(
@@ -61,6 +62,7 @@ impl Service {
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
     pub async fn purge_user(&self, caller: &Caller, id: &str) -> Result<()> {
         caller.principal.require(Scope::Admin)?;
+        super::resources::plausible_id("deleted User", id)?;
         self.store.purge(caller.principal.tenant, id).await.map_err(|e| match e {
             StoreError::NotFound => ScimError::not_found("deleted User", id),
             e => e.into(),

@@ -64,6 +64,15 @@ fn write_scope(kind: ResourceKind) -> Scope {
     }
 }
 
+/// An id with a control character names no resource (ids are UUIDs scimd made): 404 before
+/// any store sees it, where PostgreSQL would refuse the text itself.
+pub(crate) fn plausible_id(kind: &str, id: &str) -> Result<()> {
+    if id.chars().any(|c| c.is_control()) {
+        return Err(ScimError::not_found(kind, &id.escape_debug().to_string()));
+    }
+    Ok(())
+}
+
 fn not_found(kind: ResourceKind, id: &str) -> impl Fn(StoreError) -> ScimError + '_ {
     move |e| match e {
         StoreError::NotFound => ScimError::not_found(kind.name(), id),
@@ -327,6 +336,7 @@ impl Service {
         projection: &Projection,
     ) -> Result<Rendered> {
         caller.principal.require(Scope::Read)?;
+        plausible_id(kind.name(), id)?;
         let stored = self
             .store
             .fetch(caller.principal.tenant, kind, id, load_for(kind, projection))
@@ -347,6 +357,7 @@ impl Service {
         projection: &Projection,
     ) -> Result<Rendered> {
         caller.principal.require(write_scope(kind))?;
+        plausible_id(kind.name(), id)?;
         let rt = self.resource_type(kind);
         let mut doc = resource::normalize(&self.registry, rt, body)?;
         let members = take_members(&mut doc)?;
@@ -384,6 +395,7 @@ impl Service {
         projection: &Projection,
     ) -> Result<Rendered> {
         caller.principal.require(write_scope(kind))?;
+        plausible_id(kind.name(), id)?;
         self.write_loop(caller, kind, id, if_match, projection, |current| {
             self.patch_update(caller, kind, current, &body)
         })
@@ -472,6 +484,7 @@ impl Service {
         if_match: Option<&ETagMatch>,
     ) -> Result<()> {
         caller.principal.require(write_scope(kind))?;
+        plausible_id(kind.name(), id)?;
         let tenant = caller.principal.tenant;
         for _ in 0..WRITE_RETRIES {
             let current = self.store.fetch(tenant, kind, id, Load::default()).await.map_err(not_found(kind, id))?;

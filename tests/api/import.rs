@@ -398,6 +398,26 @@ behaviour! {
         assert!(err["detail"].as_str().unwrap().contains("title is 65537 bytes long"), "{err}");
     }
 
+    async fn a_row_with_a_nul_is_refused_alone_and_the_import_goes_on(app: TestApp) {
+        // 510 good rows, one holding a NUL, then 5 more: the bad row spans a chunk boundary's
+        // neighbourhood, and every other row must land.
+        let mut file = String::from("User Name,Job Title\n");
+        for i in 0..510 {
+            file.push_str(&format!("good{i}@contoso.com,Clerk\n"));
+        }
+        file.push_str("nul@contoso.com,a\u{0}b\n");
+        for i in 0..5 {
+            file.push_str(&format!("after{i}@contoso.com,Clerk\n"));
+        }
+
+        let body: Value = post_import(&app, &app.token, "", "text/csv", "application/json", &file).await.json().await.unwrap();
+
+        assert_eq!((body["created"].clone(), body["refused"].clone()), (json!(515), json!(1)));
+        let refused = body["rows"].as_array().unwrap().iter().find(|r| r["status"] == "refused").unwrap();
+        assert_eq!(refused["userName"], "nul@contoso.com");
+        assert!(refused["detail"].as_str().unwrap().contains("control character U+0000"), "{refused}");
+    }
+
     async fn admin_import_answers_a_json_report_and_creates_the_users(app: TestApp) {
         let res = post_import(&app, &app.token, "", "text/csv", "application/scim+json", FILE).await;
 

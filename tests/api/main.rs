@@ -11,6 +11,7 @@ mod concurrency;
 mod deleted;
 mod directory;
 mod discovery;
+mod edges;
 mod errors;
 mod etag;
 mod filter_agreement;

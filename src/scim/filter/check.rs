@@ -113,6 +113,9 @@ fn walk(registry: &Registry, rt: &ResourceType, filter: &Filter, within: Option<
         Filter::Present(path) => resolve(registry, rt, path, within).map(|_| ()),
         Filter::Compare { path, op, value } => {
             let attr = resolve(registry, rt, path, within)?;
+            if let CompValue::Str(s) = value {
+                crate::scim::text::check_filter_value(&full(path, within).to_string(), s)?;
+            }
             check_comparison(&full(path, within), attr, *op, value)
         }
         Filter::ValuePath { path, filter } => {

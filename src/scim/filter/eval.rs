@@ -248,10 +248,19 @@ fn fold(s: &str, case_exact: bool) -> Cow<'_, str> {
     }
 }
 
-/// Unicode default case folding, the one meaning of "case-insensitive" in scimd: the store
-/// folds promoted columns and compares with it too, so `MÜLLER` finds `Müller` everywhere.
+/// Unicode default case folding of canonically equivalent text, the one meaning of
+/// "case-insensitive" in scimd: the store folds promoted columns and compares with it too, so
+/// `MÜLLER` finds `Müller`, and `José` in either normal form is one `userName`.
 pub fn case_fold(s: &str) -> String {
-    caseless::default_case_fold_str(s)
+    if s.is_ascii() {
+        // ASCII is its own normal form; its full case folding is lower-casing.
+        return s.to_ascii_lowercase();
+    }
+    use unicode_normalization::UnicodeNormalization;
+    // Canonical caseless matching (Unicode §3.13): decompose, fold, then compose, so that a
+    // precomposed é and e + U+0301 fold to the same text.
+    let decomposed: String = s.nfd().collect();
+    caseless::default_case_fold_str(&decomposed).nfc().collect()
 }
 
 #[cfg(test)]
