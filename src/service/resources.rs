@@ -462,6 +462,17 @@ impl Service {
                 let stored = self.store.fetch(tenant, kind, id, load).await.map_err(not_found(kind, id))?;
                 return Ok(self.rendered(caller, &stored, projection));
             };
+            // A change of members alone, without If-Match, needs no version check: it names only
+            // its own member rows, so concurrent adds and removes never fail or lose one.
+            if kind == ResourceKind::Group
+                && if_match.is_none()
+                && update.doc == current.doc
+                && !update.members.is_empty()
+            {
+                let stored =
+                    self.store.update_members(tenant, id, &update.members, load).await.map_err(not_found(kind, id))?;
+                return Ok(self.rendered(caller, &stored, projection));
+            }
             if let Some(hash) = take_password(&mut update.doc).await? {
                 update.password_hash = Some(hash);
             }

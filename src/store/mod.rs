@@ -289,6 +289,10 @@ pub trait Store: Send + Sync + 'static {
         update: Update,
         load: Load,
     ) -> Result<Stored>;
+    /// Applies membership changes to a live group without comparing versions: an add or a
+    /// remove touches only the rows it names, so concurrent ones never conflict and none is
+    /// lost. The group's version still goes up by one.
+    async fn update_members(&self, tenant: TenantId, id: &str, changes: &[MemberChange], load: Load) -> Result<Stored>;
     /// Deletes (users: soft delete, releasing the name, memberships and seats) if the version
     /// matches; a License only when no user holds it.
     async fn delete(&self, tenant: TenantId, kind: ResourceKind, id: &str, expected_version: Option<i64>)

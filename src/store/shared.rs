@@ -500,6 +500,32 @@ macro_rules! sql_store {
                     Ok(stored)
                 }
 
+                async fn update_members_once(
+                    &self,
+                    tenant: TenantId,
+                    id: &str,
+                    changes: &[MemberChange],
+                    load: Load,
+                ) -> Result<Stored> {
+                    let _turn = self.write_turn().await;
+                    let mut tx = self.pool.begin_with(d().begin_write()).await?;
+                    // The row lock this UPDATE takes orders concurrent membership changes.
+                    let sql = q(&format!(
+                        "UPDATE resources SET version = version + 1, last_modified = ? \
+                         WHERE tenant_id = ? AND kind = {} AND id = ? AND deleted_at IS NULL RETURNING seq",
+                        sql::kind_literal(ResourceKind::Group)
+                    ));
+                    let seq: Option<i64> =
+                        sqlx::query_scalar(&sql).bind(now()).bind(tenant.0).bind(id).fetch_optional(&mut *tx).await?;
+                    let Some(seq) = seq else { return Err(StoreError::NotFound) };
+                    for change in changes {
+                        change_members(&mut tx, tenant, seq, change).await?;
+                    }
+                    let stored = fetch_in(&mut tx, tenant, ResourceKind::Group, id, load).await?;
+                    tx.commit().await?;
+                    Ok(stored)
+                }
+
                 async fn update_once(
                     &self,
                     tenant: TenantId,
@@ -702,6 +728,16 @@ macro_rules! sql_store {
                     expected_version: Option<i64>,
                 ) -> Result<()> {
                     retrying(|| self.delete_once(tenant, kind, id, expected_version)).await
+                }
+
+                async fn update_members(
+                    &self,
+                    tenant: TenantId,
+                    id: &str,
+                    changes: &[MemberChange],
+                    load: Load,
+                ) -> Result<Stored> {
+                    retrying(|| self.update_members_once(tenant, id, changes, load)).await
                 }
 
                 async fn list(&self, tenant: TenantId, kind: ResourceKind, query: &ListQuery, load: Load) -> Result<Page> {

@@ -92,6 +92,53 @@ behaviour! {
         assert_eq!(g["meta"]["version"], "W/\"41\"");
     }
 
+    async fn a_thousand_concurrent_member_adds_through_two_servers_all_succeed_and_all_stay(app: TestApp) {
+        use futures::StreamExt;
+        let tenant = app.store.ensure_tenant("default").await.unwrap();
+        let news = (0..1000)
+            .map(|i| scimd::store::NewResource {
+                id: format!("crowd-{i}"),
+                kind: ResourceKind::User,
+                doc: json!({"userName": format!("crowd{i}@example.com")}),
+                password_hash: None,
+                members: vec![],
+                name_guard: None,
+            })
+            .collect();
+        for r in app.store.insert_many(tenant, news, Load::default()).await.unwrap() {
+            r.unwrap();
+        }
+        let group = app.create_group("Stadium", &[]).await;
+        let second = app.second_server().await;
+        let bases = [app.base.clone(), second];
+        let path = format!("/scim/v2/Groups/{}", id(&group));
+
+        // 200 in flight at a time, alternating between the two servers.
+        let statuses: Vec<u16> = futures::stream::iter(0..1000)
+            .map(|i| {
+                let request = app
+                    .client
+                    .patch(format!("{}{path}", bases[i % 2]))
+                    .bearer_auth(&app.token)
+                    .header("content-type", "application/scim+json")
+                    .body(
+                        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                               "Operations": [{"op": "add", "path": "members", "value": [{"value": format!("crowd-{i}")}]}]})
+                        .to_string(),
+                    );
+                async move { request.send().await.expect("response").status().as_u16() }
+            })
+            .buffer_unordered(200)
+            .collect()
+            .await;
+
+        assert!(statuses.iter().all(|s| *s == 204), "every add answered 204: {:?}", statuses.iter().filter(|s| **s != 204).collect::<Vec<_>>());
+        let g: Value = app.get(&format!("/Groups/{}?attributes=members.value", id(&group))).await.json().await.unwrap();
+        assert_eq!(g["members"].as_array().unwrap().len(), 1000, "every member kept");
+        let g: Value = app.get(&format!("/Groups/{}?excludedAttributes=members", id(&group))).await.json().await.unwrap();
+        assert_eq!(g["meta"]["version"], "W/\"1001\"", "one version per change");
+    }
+
     async fn simultaneous_puts_without_if_match_all_land_one_after_another(app: TestApp) {
         let user = app.create_user("serial").await;
         let path = format!("/scim/v2/Users/{}", id(&user));
