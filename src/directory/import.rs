@@ -143,6 +143,8 @@ impl Row {
         let mut user = Map::new();
         let mut schemas = vec![CORE_USER];
         user.insert("userName".into(), json!(self.user_name));
+        // Users the admin center adds can sign in at once; so can imported ones.
+        user.insert("active".into(), json!(true));
         let mut name = Map::new();
         for (column, attr) in [(Column::FirstName, "givenName"), (Column::LastName, "familyName")] {
             if let Some(v) = self.value(column) {
@@ -480,10 +482,10 @@ impl Report {
         for r in &self.rows {
             w.write_record([
                 r.row.to_string().as_str(),
-                &r.user_name,
+                &inert(&r.user_name),
                 r.status.as_str(),
                 r.id.as_deref().unwrap_or(""),
-                r.detail.as_deref().unwrap_or(""),
+                &inert(r.detail.as_deref().unwrap_or("")),
             ])?;
         }
         w.flush()
@@ -500,6 +502,17 @@ impl Report {
             self.count(Status::Updated),
             self.count(Status::Refused),
         )
+    }
+}
+
+/// A cell a spreadsheet will not run as a formula: text from the imported file that begins
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'` (OWASP's advice on
+/// CSV injection), since the report is opened in the same spreadsheet program as the file.
+fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
     }
 }
 
@@ -533,6 +546,31 @@ mod tests {
         let e = CsvFile::open(b"User Name\tFirst Name\na@contoso.com\tAnn\n").unwrap_err();
         assert_eq!(e.status, 400);
         assert!(e.detail.contains("one cell holding semicolons or tabs"), "{}", e.detail);
+    }
+
+    #[test]
+    fn report_cells_that_a_spreadsheet_would_run_as_formulas_are_made_inert() {
+        let rows = rows("User Name\n=HYPERLINK(\"http://x\")\n@SUM(A1)\nplain@contoso.com\n");
+        let report = Report {
+            dry_run: true,
+            rows: rows
+                .iter()
+                .map(|r| ReportRow {
+                    row: r.line,
+                    user_name: r.user_name.clone(),
+                    status: Status::Refused,
+                    id: None,
+                    detail: Some(format!("-{} is not an address", r.user_name)),
+                })
+                .collect(),
+        };
+        let mut out = Vec::new();
+        report.write_csv(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{text}");
+        assert!(text.contains("'@SUM(A1)"), "{text}");
+        assert!(text.contains(",plain@contoso.com,"), "{text}");
+        assert!(text.contains("'-plain@contoso.com is not an address"), "{text}");
     }
 
     #[test]
@@ -592,6 +630,7 @@ mod tests {
             user,
             json!({
                 "userName": "geoff@contoso.com",
+                "active": true,
                 "name": {"givenName": "Geoff", "familyName": "Grisso"},
                 "displayName": "Geoff Grisso",
                 "title": "Accountant",
@@ -613,7 +652,7 @@ mod tests {
     fn empty_and_missing_cells_are_not_given() {
         let row = &rows("User Name,First Name,Department,City\n a@x.com , ,,\n")[0];
         assert_eq!(row.user_name, "a@x.com");
-        assert_eq!(row.new_user(), json!({"userName": "a@x.com", "schemas": [CORE_USER]}));
+        assert_eq!(row.new_user(), json!({"userName": "a@x.com", "active": true, "schemas": [CORE_USER]}));
         assert_eq!(row.patch(), json!({"schemas": [PATCH_OP_URN], "Operations": []}));
     }
 

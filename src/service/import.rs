@@ -135,7 +135,13 @@ impl Service {
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant))]
     pub async fn admin_import(&self, caller: &Caller, data: &[u8], params: &ImportParams) -> Result<Report> {
         caller.principal.require(Scope::Admin)?;
-        self.import_csv(caller, data, params.dry_run.unwrap_or(false), &mut |_| {}).await
+        // The import acts as the tenant's administrator, never as the directory connector, even
+        // for a token that holds the sync scope too: its users are not marked synchronized, and
+        // synchronized users are refused as for any other client.
+        let mut principal = caller.principal.clone();
+        principal.scopes = vec![Scope::Admin];
+        let caller = Caller { principal, base_url: caller.base_url.clone() };
+        self.import_csv(&caller, data, params.dry_run.unwrap_or(false), &mut |_| {}).await
     }
 
     /// One chunk: the first row of each new name is created with the chunk's other new users

@@ -418,6 +418,27 @@ behaviour! {
         assert!(refused["detail"].as_str().unwrap().contains("control character U+0000"), "{refused}");
     }
 
+    async fn imported_users_are_active_and_a_token_with_sync_too_imports_as_the_administrator(app: TestApp) {
+        use scimd::store::Scope;
+        let both = app.token_for("default", &[Scope::Admin, Scope::Sync]).await;
+        let synced = app
+            .send_as(&both, reqwest::Method::POST, "/Users", Some(json!({"schemas": [crate::helpers::USER], "userName": "synced@contoso.com"})))
+            .await;
+        assert_eq!(synced.status(), StatusCode::CREATED);
+        let file = "User Name,Job Title\nfresh@contoso.com,Clerk\nsynced@contoso.com,Boss\n";
+
+        let body: Value = post_import(&app, &both, "", "text/csv", "application/json", file).await.json().await.unwrap();
+
+        assert_eq!((body["created"].clone(), body["refused"].clone()), (json!(1), json!(1)), "{}", body["rows"]);
+        assert!(body["rows"][1]["detail"].as_str().unwrap().contains("on-premises directory"), "{}", body["rows"][1]);
+        let id = body["rows"][0]["id"].as_str().unwrap();
+        let user: Value = app.get(&format!("/Users/{id}")).await.json().await.unwrap();
+        assert_eq!(user["active"], true, "imported users can sign in");
+        assert!(user["urn:scimd:schemas:extension:directory:2.0:User"]["onPremisesSyncEnabled"].is_null(), "{user}");
+        let active: Value = app.get("/Users?filter=active%20eq%20true&count=0").await.json().await.unwrap();
+        assert_eq!(active["totalResults"], 1);
+    }
+
     async fn admin_import_answers_a_json_report_and_creates_the_users(app: TestApp) {
         let res = post_import(&app, &app.token, "", "text/csv", "application/scim+json", FILE).await;
 
