@@ -242,6 +242,13 @@ impl Service {
     pub async fn bulk(&self, caller: &Caller, body: Value) -> Result<Value> {
         caller.principal.require(Scope::Write)?;
         let (fail_on_errors, ops) = parse_request(body)?;
+        // A bulkId names one operation; a second one would make references ambiguous.
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = ops.iter().filter_map(|op| op.bulk_id.as_deref()).find(|b| !seen.insert(*b)) {
+            return Err(ScimError::invalid_value(format!(
+                "bulkId \"{dup}\" is declared by more than one operation; give each operation its own"
+            )));
+        }
         let declared: HashMap<String, usize> =
             ops.iter().enumerate().filter_map(|(i, op)| op.bulk_id.clone().map(|b| (b, i))).collect();
         let mut created: HashMap<String, String> = HashMap::new();

@@ -91,6 +91,9 @@ impl From<StoreError> for ScimError {
                 if ids.len() == 1 { "" } else { "s" },
                 ids.iter().map(|i| format!("\"{i}\"")).collect::<Vec<_>>().join(", ")
             )),
+            StoreError::SelfMember(id) => ScimError::invalid_value(format!(
+                "a group cannot be a member of itself: remove \"{id}\" from its members"
+            )),
             StoreError::UnknownLicenses(ids) => ScimError::invalid_value(format!(
                 "licenses: no License with id {} in this tenant; the tenant's licenses are listed at /Licenses",
                 ids.iter().map(|i| format!("\"{i}\"")).collect::<Vec<_>>().join(", ")

@@ -593,7 +593,10 @@ impl Service {
             return Err(ScimError::invalid_value("use either startIndex or cursor, not both"));
         }
         let key = self.cursor_key().await?;
-        let digest = cursor::query_digest(params.filter.as_deref());
+        // A cursor is bound to its tenant as well as its query: another tenant's token cannot
+        // page with it (nothing would leak, but it is not theirs to use).
+        let scope = format!("{}\n{}", caller.principal.tenant.0, params.filter.as_deref().unwrap_or("").trim());
+        let digest = cursor::query_digest(Some(&scope));
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let mut query = self.query_for(kind, params)?;
         if !cursor.trim().is_empty() {

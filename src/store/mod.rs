@@ -41,6 +41,9 @@ pub enum StoreError {
     /// Group members that do not exist in the tenant.
     #[error("unknown members {0:?}")]
     UnknownMembers(Vec<String>),
+    /// A group named itself as one of its members.
+    #[error("group {0} cannot be its own member")]
+    SelfMember(String),
     /// A user names Licenses that do not exist in the tenant.
     #[error("unknown licenses {0:?}")]
     UnknownLicenses(Vec<String>),

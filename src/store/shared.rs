@@ -318,15 +318,26 @@ macro_rules! sql_store {
                 serde_json::to_string(ids).map_err(|e| StoreError::Unsupported(e.to_string()))
             }
 
-            /// Member ids must name live resources of the same tenant; all unknown ones are reported.
-            async fn check_members(conn: &mut Conn, tenant: TenantId, ids: &[String]) -> Result<()> {
+            /// Member ids must name live Users or Groups of the same tenant, other than the group
+            /// itself; all unknown ones are reported.
+            async fn check_members(conn: &mut Conn, tenant: TenantId, group_seq: i64, ids: &[String]) -> Result<()> {
                 if ids.is_empty() {
                     return Ok(());
                 }
+                let own = sqlx::query_scalar::<_, String>(&q("SELECT id FROM resources WHERE seq = ?"))
+                    .bind(group_seq)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if let Some(own) = own.filter(|own| ids.contains(own)) {
+                    return Err(StoreError::SelfMember(own));
+                }
                 let sql = q(&format!(
                     "SELECT j.value FROM {} WHERE NOT EXISTS \
-                     (SELECT 1 FROM resources r WHERE r.id = j.value AND r.tenant_id = ? AND r.deleted_at IS NULL)",
-                    d().text_list("j")
+                     (SELECT 1 FROM resources r WHERE r.id = j.value AND r.tenant_id = ? AND r.deleted_at IS NULL \
+                     AND r.kind IN ({}, {}))",
+                    d().text_list("j"),
+                    sql::kind_literal(ResourceKind::User),
+                    sql::kind_literal(ResourceKind::Group)
                 ));
                 let unknown: Vec<String> =
                     sqlx::query_scalar(&sql).bind(id_list(ids)?).bind(tenant.0).fetch_all(&mut *conn).await?;
@@ -350,7 +361,7 @@ macro_rules! sql_store {
                 }
                 if !add.is_empty() {
                     let ids: Vec<String> = add.iter().map(|m| m.id.clone()).collect();
-                    check_members(conn, tenant, &ids).await?;
+                    check_members(conn, tenant, group_seq, &ids).await?;
                     let list = serde_json::to_string(add).map_err(|e| StoreError::Unsupported(e.to_string()))?;
                     // CROSS JOIN keeps SQLite from scanning the tenant's resources for each id.
                     let sql = q(&format!(

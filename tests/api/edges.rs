@@ -90,4 +90,40 @@ behaviour! {
         let list: Value = app.get("/Users?count=0").await.json().await.unwrap();
         assert_eq!(list["totalResults"], 7, "the 201s above, and nothing refused");
     }
+
+    async fn odd_references_are_refused_a_license_or_the_group_itself_as_member_a_reused_bulk_id_a_foreign_cursor(app: TestApp) {
+        let user = app.create_user("member@x.com").await;
+        let license: Value = app
+            .post("/Licenses", json!({"schemas": ["urn:scimd:schemas:core:2.0:License"], "partNumber": "E3", "seats": 1}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let license_id = license["id"].as_str().unwrap();
+        let res = app.post("/Groups", json!({"schemas": [GROUP], "displayName": "L", "members": [{"value": license_id}]})).await;
+        assert_eq!(answer(res).await, (400, Some("invalidValue".into())), "a License as a member");
+        let group = app.create_group("Self", &[crate::helpers::id(&user)]).await;
+        let gid = crate::helpers::id(&group);
+        let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                           "Operations": [{"op": "add", "path": "members", "value": [{"value": gid}]}]});
+        let err = crate::helpers::scim_error(app.patch(&format!("/Groups/{gid}"), patch).await, 400).await;
+        assert!(err["detail"].as_str().unwrap().contains("member of itself"), "{err}");
+        let g: Value = app.get(&format!("/Groups/{gid}")).await.json().await.unwrap();
+        assert_eq!(g["members"].as_array().unwrap().len(), 1, "nothing changed");
+
+        let bulk = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "u", "data": {"schemas": [USER], "userName": "b1@x.com"}},
+            {"method": "POST", "path": "/Users", "bulkId": "u", "data": {"schemas": [USER], "userName": "b2@x.com"}}]});
+        let err = crate::helpers::scim_error(app.post("/Bulk", bulk).await, 400).await;
+        assert!(err["detail"].as_str().unwrap().contains("bulkId \"u\" is declared by more than one"), "{err}");
+        let none: Value = app.get("/Users?filter=userName%20sw%20%22b%22&count=0").await.json().await.unwrap();
+        assert_eq!(none["totalResults"], 0, "a refused Bulk writes nothing");
+
+        app.create_user("second@x.com").await;
+        let page: Value = app.get("/Users?count=1&cursor=").await.json().await.unwrap();
+        let next = page["nextCursor"].as_str().expect("a next cursor").to_owned();
+        let other = app.token_for("contoso", &[scimd::store::Scope::Read]).await;
+        let res = app.send_as(&other, Method::GET, &format!("/Users?count=1&cursor={next}"), None).await;
+        assert_eq!(answer(res).await, (400, Some("invalidCursor".into())), "another tenant's cursor");
+    }
 }
