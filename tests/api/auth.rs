@@ -11,6 +11,24 @@ use crate::helpers::{behaviour, id, scim_error, GROUP, PATCH_OP, USER};
 const LICENSE: &str = "urn:scimd:schemas:core:2.0:License";
 
 behaviour! {
+    async fn token_ids_are_never_handed_out_twice(app: TestApp) {
+        let tenant = app.store.ensure_tenant("short-lived").await.unwrap();
+        let token = |name: &str| scimd::store::NewToken {
+            name: name.into(),
+            secret_hash: scimd::auth::hash_secret(name),
+            scopes: vec![Scope::Read],
+            expires: None,
+            rate_limit: None,
+        };
+        let gone = app.store.create_token(tenant, token("gone")).await.unwrap();
+        app.store.remove_tenant(tenant).await.unwrap();
+
+        let default = app.store.ensure_tenant("default").await.unwrap();
+        let next = app.store.create_token(default, token("next")).await.unwrap();
+
+        assert!(next.id > gone.id, "token {} was given out again", gone.id);
+    }
+
     async fn missing_credentials_are_401_with_www_authenticate(app: TestApp) {
         let res = app.client.get(app.url("/Users")).send().await.unwrap();
         assert!(res.headers().get_all("www-authenticate").iter().any(|v| v.to_str().unwrap().starts_with("Bearer")));
