@@ -91,6 +91,15 @@ impl From<StoreError> for ScimError {
                 if ids.len() == 1 { "" } else { "s" },
                 ids.iter().map(|i| format!("\"{i}\"")).collect::<Vec<_>>().join(", ")
             )),
+            // 409: the request is sound and succeeds once another admin token exists.
+            StoreError::LastAdminToken(id) => ScimError::new(
+                409,
+                None,
+                format!(
+                    "token {id} is this tenant's last active admin token: revoking it would lock the tenant out; \
+                     create another admin token first (POST /Admin/Tokens with scopes [\"admin\"])"
+                ),
+            ),
             StoreError::SelfMember(id) => ScimError::invalid_value(format!(
                 "a group cannot be a member of itself: remove \"{id}\" from its members"
             )),

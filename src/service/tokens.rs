@@ -110,16 +110,14 @@ impl Service {
     }
 
     /// Revokes a token of the caller's tenant; other tenants' tokens do not exist here (404).
+    /// The tenant's last active admin token stays (409), or nobody could manage the tenant over
+    /// HTTP any more; the command line can still revoke it.
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
     pub async fn revoke_token(&self, caller: &Caller, id: &str) -> Result<()> {
         caller.principal.require(Scope::Admin)?;
         let not_found = || ScimError::not_found("Token", id);
         let token_id: i64 = id.parse().map_err(|_| not_found())?;
-        let tokens = self.store.list_tokens(Some(caller.principal.tenant)).await?;
-        if !tokens.iter().any(|t| t.id == token_id) {
-            return Err(not_found());
-        }
-        self.store.revoke_token(token_id).await.map_err(|e| match e {
+        self.store.revoke_tenant_token(caller.principal.tenant, token_id).await.map_err(|e| match e {
             StoreError::NotFound => not_found(),
             e => e.into(),
         })

@@ -41,6 +41,9 @@ pub enum StoreError {
     /// Group members that do not exist in the tenant.
     #[error("unknown members {0:?}")]
     UnknownMembers(Vec<String>),
+    /// Revoking the token would leave its tenant without an active admin token.
+    #[error("token {0} is the tenant's last active admin token")]
+    LastAdminToken(i64),
     /// A group named itself as one of its members.
     #[error("group {0} cannot be its own member")]
     SelfMember(String),
@@ -311,6 +314,10 @@ pub trait Store: Send + Sync + 'static {
     async fn list_tokens(&self, tenant: Option<TenantId>) -> Result<Vec<TokenRecord>>;
     /// Marks the token revoked; `NotFound` when there is no such token.
     async fn revoke_token(&self, id: i64) -> Result<()>;
+    /// Revokes a token of `tenant` unless it is the tenant's last active admin token
+    /// (`LastAdminToken`), checked and written in one transaction that revocations of the
+    /// same tenant take turns for; `NotFound` when the tenant has no such token.
+    async fn revoke_tenant_token(&self, tenant: TenantId, id: i64) -> Result<()>;
     /// Records that the token was just used.
     async fn touch_token(&self, id: i64) -> Result<()>;
 

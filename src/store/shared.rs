@@ -898,6 +898,30 @@ macro_rules! sql_store {
                     touched(done.rows_affected())
                 }
 
+                async fn revoke_tenant_token(&self, tenant: TenantId, id: i64) -> Result<()> {
+                    let _turn = self.write_turn().await;
+                    let mut tx = self.pool.begin_with(d().begin_write()).await?;
+                    if let Some(lock) = d().lock_key() {
+                        sqlx::query(&q(lock)).bind(format!("tokens:{}", tenant.0)).execute(&mut *tx).await?;
+                    }
+                    let sql = q(&format!("{TOKEN_SELECT} WHERE t.tenant_id = ?"));
+                    let rows = sqlx::query(&sql).bind(tenant.0).fetch_all(&mut *tx).await?;
+                    let tokens = rows.iter().map(token_record).collect::<Result<Vec<_>>>()?;
+                    let Some(target) = tokens.iter().find(|t| t.id == id) else { return Err(StoreError::NotFound) };
+                    let at = OffsetDateTime::now_utc();
+                    let active_admin = |t: &TokenRecord| t.state(at) == "active" && t.scopes.contains(&Scope::Admin);
+                    if active_admin(target) && !tokens.iter().any(|t| t.id != id && active_admin(t)) {
+                        return Err(StoreError::LastAdminToken(id));
+                    }
+                    sqlx::query(&q("UPDATE tokens SET revoked = COALESCE(revoked, ?) WHERE id = ?"))
+                        .bind(now())
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
                 async fn touch_token(&self, id: i64) -> Result<()> {
                     sqlx::query(&q("UPDATE tokens SET last_used = ? WHERE id = ?")).bind(now()).bind(id).execute(&self.pool).await?;
                     Ok(())

@@ -178,6 +178,28 @@ mod tokens_over_http {
     use crate::helpers::{behaviour, scim_error};
 
     behaviour! {
+        async fn the_last_active_admin_token_of_a_tenant_is_not_revoked_over_http(app: TestApp) {
+            let list: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+            let mine = list["Resources"][0]["id"].as_str().unwrap().to_owned();
+
+            let err = scim_error(app.delete(&format!("/Admin/Tokens/{mine}")).await, 409).await;
+            assert!(err["detail"].as_str().unwrap().contains("last active admin token"), "{err}");
+
+            let second: Value = app.post("/Admin/Tokens", json!({"name": "second", "scopes": ["admin"]})).await.json().await.unwrap();
+            let (second_id, second_secret) = (second["id"].as_str().unwrap().to_owned(), second["secret"].as_str().unwrap().to_owned());
+            assert_eq!(app.delete(&format!("/Admin/Tokens/{mine}")).await.status(), StatusCode::NO_CONTENT);
+            let res = app.send_as(&second_secret, Method::DELETE, &format!("/Admin/Tokens/{second_id}"), None).await;
+            scim_error(res, 409).await;
+            let reader: Value = app
+                .send_as(&second_secret, Method::POST, "/Admin/Tokens", Some(json!({"name": "reader", "scopes": ["read"]})))
+                .await
+                .json()
+                .await
+                .unwrap();
+            let res = app.send_as(&second_secret, Method::DELETE, &format!("/Admin/Tokens/{}", reader["id"].as_str().unwrap()), None).await;
+            assert_eq!(res.status(), StatusCode::NO_CONTENT, "other tokens are revoked as before");
+        }
+
         async fn an_admin_creates_lists_and_revokes_its_tenants_tokens(app: TestApp) {
             let res = app.post("/Admin/Tokens", json!({"name": "entra-id", "scopes": ["read", "write"], "expires": "90d"})).await;
             assert_eq!(res.status(), StatusCode::CREATED);
