@@ -46,6 +46,11 @@ impl Method {
 
 /// One operation as the client sent it.
 struct Operation {
+    /// Its place in the request; results are answered in this order.
+    index: usize,
+    /// Where it acts, for its result even when it fails (RFC 7644 §3.7.3 requires `location`
+    /// on every result but a failed POST's).
+    location: Option<String>,
     method: Option<Method>,
     raw_method: String,
     bulk_id: Option<String>,
@@ -56,6 +61,7 @@ struct Operation {
 
 /// What happened to one operation.
 struct Outcome {
+    index: usize,
     method: String,
     bulk_id: Option<String>,
     version: Option<String>,
@@ -67,10 +73,11 @@ struct Outcome {
 impl Outcome {
     fn failed(op: &Operation, error: ScimError) -> Outcome {
         Outcome {
+            index: op.index,
             method: op.raw_method.clone(),
             bulk_id: op.bulk_id.clone(),
             version: None,
-            location: None,
+            location: op.location.clone(),
             status: error.status,
             error: Some(error),
         }
@@ -100,7 +107,7 @@ impl Outcome {
     }
 }
 
-fn parse_request(body: Value) -> Result<(Option<usize>, Vec<Operation>)> {
+fn parse_request(body: Value, base_url: &str) -> Result<(Option<usize>, Vec<Operation>)> {
     let Value::Object(body) = body else {
         return Err(ScimError::invalid_syntax("a BulkRequest must be a JSON object"));
     };
@@ -129,7 +136,8 @@ fn parse_request(body: Value) -> Result<(Option<usize>, Vec<Operation>)> {
     }
     let ops = ops
         .iter()
-        .map(|op| {
+        .enumerate()
+        .map(|(index, op)| {
             let field = |name: &str| {
                 op.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name))).map(|(_, v)| v)
             };
@@ -142,12 +150,17 @@ fn parse_request(body: Value) -> Result<(Option<usize>, Vec<Operation>)> {
                 "DELETE" => Some(Method::Delete),
                 _ => None,
             };
+            let path = text("path").unwrap_or_default();
+            let location =
+                (method != Some(Method::Post)).then(|| format!("{base_url}/{}", path.trim_start_matches('/')));
             Operation {
+                index,
+                location,
                 method,
                 raw_method,
                 bulk_id: text("bulkId"),
                 version: text("version"),
-                path: text("path").unwrap_or_default(),
+                path,
                 data: field("data").cloned(),
             }
         })
@@ -241,7 +254,7 @@ impl Service {
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant))]
     pub async fn bulk(&self, caller: &Caller, body: Value) -> Result<Value> {
         caller.principal.require(Scope::Write)?;
-        let (fail_on_errors, ops) = parse_request(body)?;
+        let (fail_on_errors, ops) = parse_request(body, &caller.base_url)?;
         // A bulkId names one operation; a second one would make references ambiguous.
         let mut seen = std::collections::HashSet::new();
         if let Some(dup) = ops.iter().filter_map(|op| op.bulk_id.as_deref()).find(|b| !seen.insert(*b)) {
@@ -317,9 +330,12 @@ impl Service {
             }
             pending = still;
         }
+        // Operations ran in dependency order; they are answered in the order they were sent.
+        let mut outcomes = record.outcomes;
+        outcomes.sort_by_key(|o| o.index);
         Ok(json!({
             "schemas": [BULK_RESPONSE],
-            "Operations": record.outcomes.iter().map(Outcome::to_json).collect::<Vec<_>>(),
+            "Operations": outcomes.iter().map(Outcome::to_json).collect::<Vec<_>>(),
         }))
     }
 
@@ -359,6 +375,7 @@ impl Service {
             let op = &ops[i];
             let outcome = match result {
                 Ok(r) => Outcome {
+                    index: op.index,
                     method: op.raw_method.clone(),
                     bulk_id: op.bulk_id.clone(),
                     version: Some(etag(r.version)),
@@ -377,6 +394,7 @@ impl Service {
         let result = self.run_operation(caller, op, created).await;
         match result {
             Ok((status, version, location)) => Outcome {
+                index: op.index,
                 method: op.raw_method.clone(),
                 bulk_id: op.bulk_id.clone(),
                 version: version.map(etag),

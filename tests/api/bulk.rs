@@ -24,6 +24,30 @@ fn statuses(ops: &[Value]) -> Vec<&str> {
 }
 
 behaviour! {
+    async fn results_come_in_request_order_and_every_one_but_a_failed_post_has_a_location(app: TestApp) {
+        let a = app.create_user("a@x.com").await;
+        let b = app.create_user("b@x.com").await;
+        let (a, b) = (id(&a).to_owned(), id(&b).to_owned());
+
+        let ops = run(&app, request(json!([
+            {"method": "POST", "path": "/Groups", "bulkId": "g",
+             "data": {"schemas": [GROUP], "displayName": "G", "members": [{"value": "bulkId:u"}]}},
+            {"method": "POST", "path": "/Users", "bulkId": "u", "data": {"schemas": [USER], "userName": "u@x.com"}},
+            {"method": "DELETE", "path": format!("/Users/{a}"), "version": "W/\"9\""},
+            {"method": "DELETE", "path": format!("/Users/{b}")},
+            {"method": "DELETE", "path": "/Users/nobody"},
+            {"method": "POST", "path": "/Users", "bulkId": "bad", "data": {"schemas": [USER]}}
+        ]))).await;
+
+        assert_eq!(statuses(&ops), ["201", "201", "412", "204", "404", "400"]);
+        assert_eq!((ops[0]["bulkId"].as_str(), ops[1]["bulkId"].as_str()), (Some("g"), Some("u")), "request order");
+        for (op, tail) in [(&ops[2], format!("/Users/{a}")), (&ops[3], format!("/Users/{b}")), (&ops[4], "/Users/nobody".to_owned())] {
+            let location = op["location"].as_str().unwrap_or_else(|| panic!("a location: {op}"));
+            assert!(location.ends_with(&tail) && location.contains("/scim/v2/"), "{location}");
+        }
+        assert!(ops[5].get("location").is_none(), "a failed POST has no location");
+    }
+
     async fn a_group_may_reference_users_created_later_in_the_same_request(app: TestApp) {
         let ops = run(
             &app,
