@@ -970,10 +970,13 @@ macro_rules! sql_store {
                     .ok_or(StoreError::NotFound)?;
                     let promoted = Promoted { user_name: row.try_get("user_name")?, ..Promoted::default() };
                     let seq: i64 = row.try_get("seq")?;
-                    // The unique index re-checks the name: it may have been taken meanwhile.
-                    sqlx::query(&q(
+                    // The unique index re-checks the name: it may have been taken meanwhile. The row
+                    // must still be deleted when this statement gets it: a restore or purge that ran
+                    // meanwhile (in another process) leaves nothing to restore, so a second restore
+                    // is a 404, never a second set of seats or a dangling reference.
+                    let restored = sqlx::query(&q(
                         "UPDATE resources SET deleted_at = NULL, version = version + 1, last_modified = ? \
-                         WHERE tenant_id = ? AND kind = 'User' AND id = ?",
+                         WHERE tenant_id = ? AND kind = 'User' AND id = ? AND deleted_at IS NOT NULL",
                     ))
                     .bind(now())
                     .bind(tenant.0)
@@ -981,6 +984,7 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| classify(e, ResourceKind::User, &promoted))?;
+                    touched(restored.rows_affected())?;
                     // Seats are taken again; licenses deleted meanwhile are dropped from the user.
                     let mut doc: Value =
                         serde_json::from_str(&row.try_get::<String, _>("doc")?).map_err(|e| corrupt("document", e))?;

@@ -44,6 +44,36 @@ fn seats(license: &Value) -> (i64, i64, i64) {
 }
 
 behaviour! {
+    async fn forty_rounds_of_racing_restores_and_purges_answer_no_5xx_and_seats_equal_holders(app: TestApp) {
+        let e3 = add_license(&app, "RACE", 5).await;
+        let second = app.second_server().await;
+        let user: Value = app.post("/Users", licensed("racer@contoso.com", &[&e3])).await.json().await.unwrap();
+        let uid = id(&user).to_owned();
+        let restore = |base: &str| {
+            app.client.post(format!("{base}/scim/v2/Admin/DeletedUsers/{uid}/restore")).bearer_auth(&app.token).send()
+        };
+        let purge = |base: &str| app.client.delete(format!("{base}/scim/v2/Admin/DeletedUsers/{uid}")).bearer_auth(&app.token).send();
+
+        for round in 0..40 {
+            assert_eq!(app.delete(&format!("/Users/{uid}")).await.status(), StatusCode::NO_CONTENT, "round {round}");
+            assert_eq!(license(&app, &e3).await["consumed"], 0, "deleting frees the seat");
+            let (a, b) = if round < 39 {
+                futures::join!(restore(&app.base), restore(&second))
+            } else {
+                futures::join!(restore(&app.base), purge(&second))
+            };
+            let mut statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+            statuses.sort_unstable();
+            let holders = u64::from(app.get(&format!("/Users/{uid}")).await.status() == StatusCode::OK);
+            assert_eq!(license(&app, &e3).await["consumed"], holders, "round {round}: seats equal holders");
+            if round < 39 {
+                assert_eq!(statuses, [200, 404], "round {round}: one restore wins, the other finds nothing");
+            } else {
+                assert!(statuses == [200, 404] || statuses == [204, 404], "restore against purge: {statuses:?}");
+            }
+        }
+    }
+
     async fn admins_create_and_change_licenses_and_every_token_reads_them(app: TestApp) {
         let res = app
             .post("/Licenses", json!({"schemas": [LICENSE], "partNumber": "ENTERPRISEPACK", "displayName": "Office 365 E3", "seats": 3, "consumed": 99}))
