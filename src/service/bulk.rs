@@ -72,6 +72,7 @@ struct Outcome {
 
 impl Outcome {
     fn failed(op: &Operation, error: ScimError) -> Outcome {
+        super::log_internal(&error);
         Outcome {
             index: op.index,
             method: op.raw_method.clone(),

@@ -279,6 +279,7 @@ fn record(run: &mut Run<'_>, row: &Row, status: Status, result: Result<Known>, o
             run.known.insert(fold(&row.user_name), known);
         }
         Err(e) => {
+            super::log_internal(&e);
             out.status = Status::Refused;
             out.detail = Some(e.detail.into_owned());
         }

@@ -78,6 +78,14 @@ impl Service {
     }
 }
 
+/// Logs a server error that goes into a Bulk result or an import report rather than an HTTP
+/// answer of its own (`http::error` logs those), so "the server log has the cause" holds.
+pub(crate) fn log_internal(e: &ScimError) {
+    if e.status >= 500 && e.status != 501 {
+        tracing::error!(status = e.status, cause = ?e.source.as_ref().map(|s| s.to_string()), "{}", e.detail);
+    }
+}
+
 impl From<StoreError> for ScimError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -139,6 +147,7 @@ impl From<StoreError> for ScimError {
                 "the query ran past the server's time budget (--query-timeout) and was cancelled; narrow the \
                  filter, ask for a smaller count, or leave out members (excludedAttributes=members)",
             ),
+            e @ StoreError::Corrupt(_) => ScimError::internal(e),
             e @ StoreError::Backend(_) => ScimError::internal(e),
             e @ StoreError::Migrate(_) => ScimError::internal(e),
         }
@@ -148,6 +157,16 @@ impl From<StoreError> for ScimError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unreadable_stored_data_is_the_servers_fault_and_a_query_the_compiler_cannot_express_the_clients() {
+        let corrupt = ScimError::from(StoreError::Corrupt("stored timestamp \"x\" is unreadable".into()));
+        assert_eq!((corrupt.status, corrupt.scim_type), (500, None));
+        assert!(!corrupt.detail.contains("timestamp"), "the cause goes to the log only: {}", corrupt.detail);
+        assert!(corrupt.source.is_some());
+        let unsupported = ScimError::from(StoreError::Unsupported("filtering on x is not supported".into()));
+        assert_eq!((unsupported.status, unsupported.scim_type.map(|t| t.as_str())), (400, Some("invalidFilter")));
+    }
 
     #[test]
     fn a_query_cancelled_for_time_is_400_too_many_naming_the_budget() {

@@ -62,9 +62,13 @@ pub enum StoreError {
     /// A License still held by users cannot be deleted.
     #[error("{part_number} is assigned to {consumed} users")]
     LicenseInUse { part_number: String, consumed: i64 },
-    /// A filter or sort the SQL compiler cannot express.
+    /// A filter or sort the SQL compiler cannot express: the client's to change (400).
     #[error("{0}")]
     Unsupported(String),
+    /// Stored data that cannot be read back, or a value that cannot be encoded for a
+    /// statement: the server's fault (500, the cause logged), never the client's.
+    #[error("{0}")]
+    Corrupt(String),
     /// The statement ran past the query time budget and the database cancelled it; the
     /// connection is whole and goes back to the pool.
     #[error("the statement ran past the query time budget and was cancelled")]

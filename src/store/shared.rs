@@ -124,7 +124,7 @@ macro_rules! sql_store {
             }
 
             fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-                StoreError::Unsupported(format!("stored {what} is unreadable: {e}"))
+                StoreError::Corrupt(format!("stored {what} is unreadable: {e}"))
             }
 
             /// A License's seat counters, which live in columns kept exact by every write, put
@@ -315,7 +315,7 @@ macro_rules! sql_store {
             }
 
             fn id_list(ids: &[String]) -> Result<String> {
-                serde_json::to_string(ids).map_err(|e| StoreError::Unsupported(e.to_string()))
+                serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))
             }
 
             /// Member ids must name live Users or Groups of the same tenant, other than the group
@@ -362,7 +362,7 @@ macro_rules! sql_store {
                 if !add.is_empty() {
                     let ids: Vec<String> = add.iter().map(|m| m.id.clone()).collect();
                     check_members(conn, tenant, group_seq, &ids).await?;
-                    let list = serde_json::to_string(add).map_err(|e| StoreError::Unsupported(e.to_string()))?;
+                    let list = serde_json::to_string(add).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                     // CROSS JOIN keeps SQLite from scanning the tenant's resources for each id.
                     let sql = q(&format!(
                         "INSERT INTO members (group_seq, member_seq, display) SELECT ?, r.seq, {} FROM {} \

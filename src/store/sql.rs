@@ -290,7 +290,7 @@ pub fn format_time(t: OffsetDateTime) -> String {
 pub fn parse_time(s: &str) -> Result<OffsetDateTime, StoreError> {
     time::PrimitiveDateTime::parse(s, TIMESTAMP)
         .map(|t| t.assume_utc())
-        .map_err(|e| StoreError::Unsupported(format!("stored timestamp {s:?} is unreadable: {e}")))
+        .map_err(|e| StoreError::Corrupt(format!("stored timestamp {s:?} is unreadable: {e}")))
 }
 
 /// Unicode case folding, used for every case-insensitive column and comparison
@@ -445,7 +445,7 @@ pub fn compile_filter(
     filter: &Filter,
     out: &mut Fragment,
 ) -> Result<(), StoreError> {
-    let registry = Registry::builtin().map_err(StoreError::Unsupported)?;
+    let registry = Registry::builtin().map_err(StoreError::Corrupt)?;
     let mut c = Compiler { d, registry, rt: registry.resource_type(kind), kind, out, aliases: 0 };
     c.filter(filter, None)
 }
@@ -884,7 +884,7 @@ pub fn sort_expr(d: &dyn Dialect, kind: ResourceKind, path: &AttrPath) -> Result
     if let Some(expr) = license_column(kind, path) {
         return Ok(expr.to_owned());
     }
-    let registry = Registry::builtin().map_err(StoreError::Unsupported)?;
+    let registry = Registry::builtin().map_err(StoreError::Corrupt)?;
     let rt = registry.resource_type(kind);
     let resolved = registry.resolve(rt, path).ok_or_else(|| unknown(path))?;
     let attr = resolved.attr;
