@@ -160,7 +160,7 @@ async fn run(opts: Options) {
 
     let rate = measure(&service, &caller, &fresh, "fresh import (every row created)", Status::Created).await;
     analyze(&db).await;
-    measure(&service, &caller, &fresh, "same file again (every row updated, no change)", Status::Updated).await;
+    measure(&service, &caller, &fresh, "same file again (every row unchanged)", Status::Unchanged).await;
     measure(&service, &caller, &changed, "changed file (every row updated and written)", Status::Updated).await;
     println!(
         "verdict: fresh import at {rate:.0} rows/s is {} the bar of {BAR_ROWS_PER_S:.0} rows/s (set for SQLite)",

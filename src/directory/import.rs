@@ -407,6 +407,8 @@ impl Iterator for CsvFile<'_> {
 pub enum Status {
     Created,
     Updated,
+    /// The user already had every value the row gives: nothing was written.
+    Unchanged,
     Refused,
 }
 
@@ -415,6 +417,7 @@ impl Status {
         match self {
             Status::Created => "created",
             Status::Updated => "updated",
+            Status::Unchanged => "unchanged",
             Status::Refused => "refused",
         }
     }
@@ -470,6 +473,7 @@ impl Report {
             "totalRows": self.rows.len(),
             "created": self.count(Status::Created),
             "updated": self.count(Status::Updated),
+            "unchanged": self.count(Status::Unchanged),
             "refused": self.count(Status::Refused),
             "rows": rows,
         })
@@ -491,15 +495,16 @@ impl Report {
         w.flush()
     }
 
-    /// `N created, M updated, K refused in X s (R rows/s)`.
+    /// `N created, M updated, U unchanged, K refused in X s (R rows/s)`.
     pub fn summary(&self, elapsed: Duration) -> String {
         let secs = elapsed.as_secs_f64();
         let rate = if secs > 0.0 { self.rows.len() as f64 / secs } else { 0.0 };
         format!(
-            "{}{} created, {} updated, {} refused in {secs:.2} s ({rate:.0} rows/s)",
+            "{}{} created, {} updated, {} unchanged, {} refused in {secs:.2} s ({rate:.0} rows/s)",
             if self.dry_run { "dry run, nothing written: " } else { "" },
             self.count(Status::Created),
             self.count(Status::Updated),
+            self.count(Status::Unchanged),
             self.count(Status::Refused),
         )
     }
@@ -707,6 +712,9 @@ mod tests {
             body["rows"][1],
             json!({"row": 3, "userName": "b,c", "status": "refused", "detail": "userName \"b,c\" is bad"})
         );
-        assert_eq!(report.summary(Duration::from_secs(2)), "1 created, 0 updated, 1 refused in 2.00 s (1 rows/s)");
+        assert_eq!(
+            report.summary(Duration::from_secs(2)),
+            "1 created, 0 updated, 0 unchanged, 1 refused in 2.00 s (1 rows/s)"
+        );
     }
 }

@@ -52,6 +52,7 @@ impl Service {
             e => e.into(),
         })?;
         Ok(Rendered {
+            changed: true,
             body: render::resource(&self.registry, &caller.base_url, &stored, &Projection::Default),
             version: stored.version,
             location: render::location(&caller.base_url, ResourceKind::User, &stored.id),

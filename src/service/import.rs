@@ -125,6 +125,7 @@ impl Service {
             rows = report.rows.len(),
             created = report.count(Status::Created),
             updated = report.count(Status::Updated),
+            unchanged = report.count(Status::Unchanged),
             refused = report.count(Status::Refused),
             "CSV import done"
         );
@@ -205,9 +206,17 @@ impl Service {
             let (status, result) = match run.known.get(&fold(&row.user_name)).cloned() {
                 Some(Known::User(id)) => {
                     out[i].id = Some(id.clone());
-                    (Status::Updated, self.update_row(run, row, id).await)
+                    match self.update_row(run, row, id).await {
+                        Ok((known, true)) => (Status::Updated, Ok(known)),
+                        Ok((known, false)) => (Status::Unchanged, Ok(known)),
+                        Err(e) => (Status::Updated, Err(e)),
+                    }
                 }
-                Some(Known::Planned(doc)) => (Status::Updated, self.check_planned_update(run, row, doc)),
+                Some(Known::Planned(doc)) => match self.check_planned_update(run, row, doc) {
+                    Ok((known, true)) => (Status::Updated, Ok(known)),
+                    Ok((known, false)) => (Status::Unchanged, Ok(known)),
+                    Err(e) => (Status::Updated, Err(e)),
+                },
                 None if run.dry_run => (Status::Created, self.check_new(run, row).await),
                 None => {
                     let none = Projection::Include(Vec::new());
@@ -227,12 +236,13 @@ impl Service {
         Ok(Known::Planned(new.doc))
     }
 
-    /// The row's PATCH of an existing user, or in a dry run every check that PATCH makes.
-    async fn update_row(&self, run: &Run<'_>, row: &Row, id: String) -> Result<Known> {
+    /// The row's PATCH of an existing user, or in a dry run every check that PATCH makes; and
+    /// whether it changes the user.
+    async fn update_row(&self, run: &Run<'_>, row: &Row, id: String) -> Result<(Known, bool)> {
         if !run.dry_run {
             let none = Projection::Include(Vec::new());
-            self.patch(run.caller, ResourceKind::User, &id, None, row.patch(), &none).await?;
-            return Ok(Known::User(id));
+            let patched = self.patch(run.caller, ResourceKind::User, &id, None, row.patch(), &none).await?;
+            return Ok((Known::User(id), patched.changed));
         }
         let tenant = run.caller.principal.tenant;
         let current =
@@ -240,15 +250,17 @@ impl Service {
                 StoreError::NotFound => ScimError::not_found("User", &id),
                 e => e.into(),
             })?;
-        if let Some(update) = self.patch_update(run.caller, ResourceKind::User, &current, &row.patch())? {
+        let update = self.patch_update(run.caller, ResourceKind::User, &current, &row.patch())?;
+        if let Some(update) = &update {
             self.domain_rule(run.caller, ResourceKind::User, &update.doc, Some(&current.doc), Some(&run.domains))
                 .await?;
         }
-        Ok(Known::User(id))
+        Ok((Known::User(id), update.is_some()))
     }
 
-    /// A dry run's update of a user an earlier row would have created.
-    fn check_planned_update(&self, run: &Run<'_>, row: &Row, doc: Value) -> Result<Known> {
+    /// A dry run's update of a user an earlier row would have created, and whether it changes
+    /// that user.
+    fn check_planned_update(&self, run: &Run<'_>, row: &Row, doc: Value) -> Result<(Known, bool)> {
         let now = OffsetDateTime::now_utc();
         let planned = Stored {
             seq: 0,
@@ -262,8 +274,8 @@ impl Service {
             groups: None,
         };
         Ok(match self.patch_update(run.caller, ResourceKind::User, &planned, &row.patch())? {
-            Some(update) => Known::Planned(update.doc),
-            None => Known::Planned(planned.doc),
+            Some(update) => (Known::Planned(update.doc), true),
+            None => (Known::Planned(planned.doc), false),
         })
     }
 }

@@ -31,6 +31,8 @@ pub struct Rendered {
     pub body: Value,
     pub version: i64,
     pub location: String,
+    /// False when a PUT or PATCH asked for what the resource already was: nothing was written.
+    pub changed: bool,
 }
 
 /// The list parameters of RFC 7644 §3.4.2, from a query string or a SearchRequest.
@@ -179,6 +181,7 @@ impl ListParams {
 impl Service {
     fn rendered(&self, caller: &Caller, stored: &Stored, projection: &Projection) -> Rendered {
         Rendered {
+            changed: true,
             body: render::resource(&self.registry, &caller.base_url, stored, projection),
             version: stored.version,
             location: render::location(&caller.base_url, stored.kind, &stored.id),
@@ -460,7 +463,7 @@ impl Service {
             }
             let Some(mut update) = compute(&current)? else {
                 let stored = self.store.fetch(tenant, kind, id, load).await.map_err(not_found(kind, id))?;
-                return Ok(self.rendered(caller, &stored, projection));
+                return Ok(Rendered { changed: false, ..self.rendered(caller, &stored, projection) });
             };
             // A change of members alone, without If-Match, needs no version check: it names only
             // its own member rows, so concurrent adds and removes never fail or lose one.

@@ -88,7 +88,7 @@ async fn import_reads_bom_quoted_cells_any_header_case_and_missing_columns() {
     assert_eq!(rows.len(), 2, "{stdout}");
     assert_eq!((rows[0]["row"].as_str(), rows[0]["status"].as_str()), ("2", "created"));
     assert_eq!((rows[1]["row"].as_str(), rows[1]["status"].as_str()), ("4", "created"), "the physical line");
-    assert!(stderr.contains("2 created, 0 updated, 0 refused in"), "{stderr}");
+    assert!(stderr.contains("2 created, 0 updated, 0 unchanged, 0 refused in"), "{stderr}");
     let ann = cli.user("ANN@contoso.com").await.expect("ann imported");
     assert_eq!(rows[0]["id"], ann["id"].as_str().unwrap());
     assert_eq!(ann["name"], json!({"givenName": "Ann"}));
@@ -157,7 +157,7 @@ async fn bad_rows_are_refused_with_their_reason_and_the_good_ones_imported() {
     assert!(rows[3]["detail"].contains("not valid UTF-8"), "{stdout}");
     assert!(rows[4]["detail"].contains("\"User Name\" cell is empty"), "{stdout}");
     assert!(rows[1..5].iter().all(|r| r["id"].is_empty()));
-    assert!(stderr.contains("2 created, 0 updated, 4 refused"), "{stderr}");
+    assert!(stderr.contains("2 created, 0 updated, 0 unchanged, 4 refused"), "{stderr}");
     assert_eq!(cli.user_count().await, 2, "no half-written user");
     assert!(cli.user("badmail@contoso.com").await.is_none());
     assert_eq!(
@@ -198,9 +198,10 @@ async fn a_rerun_updates_every_user_and_keeps_what_the_file_does_not_give() {
 
     let (stdout, stderr) = succeeded(&out);
     let rows = report(&stdout);
-    assert!(rows.iter().all(|r| r["status"] == "updated"), "{stdout}");
+    // Ann's row changes her; Bob's gives what he has, so nothing is written for him.
+    assert_eq!((rows[0]["status"].as_str(), rows[1]["status"].as_str()), ("updated", "unchanged"), "{stdout}");
     assert_eq!(rows[0]["id"], ann_id);
-    assert!(stderr.contains("0 created, 2 updated, 0 refused"), "{stderr}");
+    assert!(stderr.contains("0 created, 1 updated, 1 unchanged, 0 refused"), "{stderr}");
     assert_eq!(cli.user_count().await, 2);
     let ann = cli.user("ann@contoso.com").await.unwrap();
     assert_eq!(ann["title"], "Senior Clerk");
@@ -251,7 +252,7 @@ async fn a_synchronized_user_is_refused_with_the_services_detail() {
     let rows = report(&stdout);
     assert_eq!((rows[0]["status"].as_str(), rows[0]["id"].as_str()), ("refused", "s1"));
     assert!(rows[0]["detail"].contains("on-premises directory"), "{stdout}");
-    assert!(stderr.contains("0 created, 0 updated, 1 refused"));
+    assert!(stderr.contains("0 created, 0 updated, 0 unchanged, 1 refused"));
     assert_eq!(cli.user("onprem@contoso.com").await.unwrap().get("title"), None);
 }
 
@@ -294,7 +295,7 @@ async fn a_dry_run_reports_what_would_happen_and_writes_nothing() {
     assert_eq!(rows[0]["id"], before["id"].as_str().unwrap());
     assert_eq!(rows[1]["id"], "", "a user that was not created has no id");
     assert!(rows[3]["detail"].contains("not an email address"));
-    assert!(stderr.contains("dry run, nothing written: 1 created, 2 updated, 1 refused"), "{stderr}");
+    assert!(stderr.contains("dry run, nothing written: 1 created, 2 updated, 0 unchanged, 1 refused"), "{stderr}");
     assert!(stderr.contains("checked 4 rows"), "{stderr}");
     assert_eq!(cli.user_count().await, 1);
     assert_eq!(cli.user("old@contoso.com").await.unwrap(), before);
@@ -311,7 +312,7 @@ async fn the_report_goes_to_the_report_file_and_only_the_summary_to_stderr() {
     assert!(stdout.is_empty(), "{stdout}");
     let rows = report(&std::fs::read_to_string(&path).unwrap());
     assert_eq!(rows[0]["status"], "created");
-    assert!(stderr.lines().last().unwrap().starts_with("1 created, 0 updated, 0 refused in"), "{stderr}");
+    assert!(stderr.lines().last().unwrap().starts_with("1 created, 0 updated, 0 unchanged, 0 refused in"), "{stderr}");
 }
 
 #[tokio::test]
@@ -329,7 +330,7 @@ async fn without_a_terminal_progress_is_a_plain_line_every_10000_rows_and_at_the
     assert_eq!(lines.len(), 3, "{stderr}");
     assert!(lines[0].starts_with("imported 10000 rows ("), "{stderr}");
     assert_eq!(lines[1], "imported 10500 rows, done");
-    assert!(lines[2].starts_with("10500 created, 0 updated, 0 refused in"), "{stderr}");
+    assert!(lines[2].starts_with("10500 created, 0 updated, 0 unchanged, 0 refused in"), "{stderr}");
     assert_eq!(cli.user_count().await, 10_500);
 }
 
@@ -465,7 +466,8 @@ behaviour! {
         assert_eq!(res.status(), StatusCode::OK);
         assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
         let rows = report(&res.text().await.unwrap());
-        assert_eq!((rows[0]["status"].as_str(), rows[1]["status"].as_str()), ("updated", "refused"));
+        // The same file again: the user already has every value, so nothing is written.
+        assert_eq!((rows[0]["status"].as_str(), rows[1]["status"].as_str()), ("unchanged", "refused"));
     }
 
     async fn admin_import_dry_run_reports_and_writes_nothing(app: TestApp) {
