@@ -918,7 +918,13 @@ pub fn sort_expr(d: &dyn Dialect, kind: ResourceKind, path: &AttrPath) -> Result
             keys.push(k.to_owned());
         }
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        format!("COALESCE({primary}{})", d.json_scalar("r.doc", &keys))
+        let first = d.json_scalar("r.doc", &keys);
+        // SQLite's COALESCE takes two arguments at least (PostgreSQL's one).
+        if primary.is_empty() {
+            first
+        } else {
+            format!("COALESCE({primary}{first})")
+        }
     } else {
         if let Some(s) = resolved.sub {
             keys.push(s.name.clone());

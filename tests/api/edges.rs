@@ -126,4 +126,30 @@ behaviour! {
         let res = app.send_as(&other, Method::GET, &format!("/Users?count=1&cursor={next}"), None).await;
         assert_eq!(answer(res).await, (400, Some("invalidCursor".into())), "another tenant's cursor");
     }
+
+    async fn sorting_by_a_multi_valued_attribute_uses_the_primary_value_else_the_first_on_every_store(app: TestApp) {
+        for (name, emails, title) in [
+            ("s1@x.com", json!([{"value": "c@x.com"}, {"value": "a@x.com", "primary": true}]), "b"),
+            ("s2@x.com", json!([{"value": "b@x.com"}, {"value": "0@x.com"}]), "A"),
+            ("s3@x.com", json!(null), "c"),
+        ] {
+            let res = app.post("/Users", user(name, json!({"emails": emails, "title": title}))).await;
+            assert_eq!(res.status(), StatusCode::CREATED);
+        }
+        let order = |query: &'static str| {
+            let app = &app;
+            async move {
+                let res = app.get(&format!("/Users?{query}")).await;
+                assert_eq!(res.status(), StatusCode::OK, "{query}");
+                let list: Value = res.json().await.unwrap();
+                list["Resources"].as_array().unwrap().iter().map(|u| u["userName"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(order("sortBy=emails").await, ["s1@x.com", "s2@x.com", "s3@x.com"], "primary a@, first b@, none last");
+        assert_eq!(order("sortBy=emails.value&sortOrder=descending").await, ["s3@x.com", "s2@x.com", "s1@x.com"]);
+        assert_eq!(order("sortBy=title").await, ["s2@x.com", "s1@x.com", "s3@x.com"], "case-insensitive: A, b, c");
+        for query in ["sortBy=groups", "sortBy=phoneNumbers.type", "sortBy=addresses.country"] {
+            assert_eq!(order(query).await.len(), 3, "{query} sorts, with missing values last");
+        }
+    }
 }
