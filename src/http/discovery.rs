@@ -58,7 +58,8 @@ pub async fn root_search(
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ScimError> {
     let params = ListParams::from_search_request(body)?;
-    s.service.search_all(&caller, &params).await.map(ScimResponse::json)
+    let body = s.service.search_all(&caller, &params).await?;
+    Ok(ScimResponse::json(body).with_members(&s.service, caller, params.projection()?))
 }
 
 pub async fn method_not_allowed() -> ScimError {

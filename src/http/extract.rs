@@ -3,7 +3,7 @@
 //!
 //! Also `ScimResponse`, the one response shape every resource handler returns.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -14,8 +14,9 @@ use serde_json::Value;
 use crate::http::error::SCIM_CONTENT_TYPE;
 use crate::http::AppState;
 use crate::scim::error::ScimError;
+use crate::scim::projection::Projection;
 use crate::scim::resource::{etag, ETagMatch};
-use crate::service::{Caller, Rendered, MAX_BODY_BYTES, MAX_IMPORT_BYTES, MAX_PAYLOAD_BYTES};
+use crate::service::{Caller, Rendered, Service, MAX_BODY_BYTES, MAX_IMPORT_BYTES, MAX_PAYLOAD_BYTES};
 
 /// A JSON request body sent as `application/scim+json` or `application/json`.
 pub struct ScimJson(pub Value);
@@ -158,6 +159,56 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     format!("{proto}://{host}/scim/v2")
 }
 
+/// The body with a group's stand-in replaced by its members, read and written a chunk at a time
+/// through a small channel, so a slow client holds back the reading and no response holds a
+/// whole big group; `Err` gives the text back when it has no stand-in.
+fn streamed_body(text: String, source: MemberSource) -> Result<Body, String> {
+    let Some(start) = text.find(STAND_IN) else { return Err(text) };
+    let id_start = start + STAND_IN.len();
+    let Some(id_len) = text[id_start..].find('"') else { return Err(text) };
+    let id = text[id_start..id_start + id_len].to_owned();
+    let suffix = text[id_start + id_len + 1..].to_owned();
+    let mut prefix = text;
+    prefix.truncate(start);
+    prefix.push('[');
+    let (mut tx, rx) = futures::channel::mpsc::channel::<Result<String, std::io::Error>>(2);
+    tokio::spawn(async move {
+        use futures::SinkExt;
+        if tx.send(Ok(prefix)).await.is_err() {
+            return;
+        }
+        let (mut after, mut first) = (0, true);
+        loop {
+            match source.service.member_chunk(&source.caller, &id, after, &source.projection).await {
+                Ok((members, next)) => {
+                    let mut chunk = String::new();
+                    for m in members {
+                        if !std::mem::take(&mut first) {
+                            chunk.push(',');
+                        }
+                        chunk.push_str(&m.to_string());
+                    }
+                    if tx.send(Ok(chunk)).await.is_err() {
+                        return;
+                    }
+                    match next {
+                        Some(n) => after = n,
+                        None => break,
+                    }
+                }
+                Err(e) => {
+                    // The status is sent already: the client sees the body end early.
+                    tracing::error!(group = %id, detail = %e.detail, "reading a big group's members failed midway");
+                    let _ = tx.send(Err(std::io::Error::other(e.detail.into_owned()))).await;
+                    return;
+                }
+            }
+        }
+        let _ = tx.send(Ok(format!("]{suffix}"))).await;
+    });
+    Ok(Body::from_stream(rx))
+}
+
 /// `If-Match`, when sent.
 pub struct IfMatch(pub Option<ETagMatch>);
 
@@ -190,11 +241,26 @@ pub struct ScimResponse {
     body: Option<Value>,
     etag: Option<String>,
     location: Option<String>,
+    /// Reads the members of a group too big to render at once, while the body is written.
+    members: Option<MemberSource>,
+}
+
+/// What a response needs to write a big group's members a chunk at a time.
+pub struct MemberSource {
+    service: Service,
+    caller: Caller,
+    projection: Projection,
 }
 
 impl ScimResponse {
     pub fn ok(r: Rendered) -> Self {
-        ScimResponse { status: StatusCode::OK, etag: Some(etag(r.version)), location: None, body: Some(r.body) }
+        ScimResponse {
+            status: StatusCode::OK,
+            etag: Some(etag(r.version)),
+            location: None,
+            body: Some(r.body),
+            members: None,
+        }
     }
 
     pub fn created(r: Rendered) -> Self {
@@ -203,38 +269,77 @@ impl ScimResponse {
             etag: Some(etag(r.version)),
             location: Some(r.location),
             body: Some(r.body),
+            members: None,
         }
     }
 
     /// 201 for something created that has no version.
     pub fn created_at(body: Value, location: String) -> Self {
-        ScimResponse { status: StatusCode::CREATED, etag: None, location: Some(location), body: Some(body) }
+        ScimResponse {
+            status: StatusCode::CREATED,
+            etag: None,
+            location: Some(location),
+            body: Some(body),
+            members: None,
+        }
     }
 
     pub fn json(body: Value) -> Self {
-        ScimResponse { status: StatusCode::OK, body: Some(body), etag: None, location: None }
+        ScimResponse { status: StatusCode::OK, body: Some(body), etag: None, location: None, members: None }
     }
 
     pub fn no_content() -> Self {
-        ScimResponse { status: StatusCode::NO_CONTENT, body: None, etag: None, location: None }
+        ScimResponse { status: StatusCode::NO_CONTENT, body: None, etag: None, location: None, members: None }
     }
 
     /// 204 that still tells the client the new version.
     pub fn no_content_with_etag(r: Rendered) -> Self {
-        ScimResponse { status: StatusCode::NO_CONTENT, body: None, etag: Some(etag(r.version)), location: None }
+        ScimResponse {
+            status: StatusCode::NO_CONTENT,
+            body: None,
+            etag: Some(etag(r.version)),
+            location: None,
+            members: None,
+        }
     }
 
     /// 304 for a GET whose `If-None-Match` names the current version.
     pub fn not_modified(r: Rendered) -> Self {
-        ScimResponse { status: StatusCode::NOT_MODIFIED, body: None, etag: Some(etag(r.version)), location: None }
+        ScimResponse {
+            status: StatusCode::NOT_MODIFIED,
+            body: None,
+            etag: Some(etag(r.version)),
+            location: None,
+            members: None,
+        }
     }
 }
 
+impl ScimResponse {
+    /// Lets the response write, in place of a group's stand-in, its members a chunk at a time.
+    pub fn with_members(mut self, service: &Service, caller: Caller, projection: Projection) -> Self {
+        self.members = Some(MemberSource { service: service.clone(), caller, projection });
+        self
+    }
+}
+
+/// The JSON text of a streamed group's stand-in, as `serde_json` writes it.
+const STAND_IN: &str = "\"\\u0000scimd:streamed-members:";
+
 impl IntoResponse for ScimResponse {
     fn into_response(self) -> Response {
-        let mut response = match self.body {
-            Some(body) => (self.status, [(header::CONTENT_TYPE, SCIM_CONTENT_TYPE)], body.to_string()).into_response(),
-            None => self.status.into_response(),
+        let mut response = match (self.body, self.members) {
+            (Some(body), Some(source)) => {
+                let text = body.to_string();
+                match streamed_body(text, source) {
+                    Ok(stream) => (self.status, [(header::CONTENT_TYPE, SCIM_CONTENT_TYPE)], stream).into_response(),
+                    Err(text) => (self.status, [(header::CONTENT_TYPE, SCIM_CONTENT_TYPE)], text).into_response(),
+                }
+            }
+            (Some(body), None) => {
+                (self.status, [(header::CONTENT_TYPE, SCIM_CONTENT_TYPE)], body.to_string()).into_response()
+            }
+            (None, _) => self.status.into_response(),
         };
         let headers = response.headers_mut();
         for (name, value) in [(header::ETAG, self.etag), (header::LOCATION, self.location)] {

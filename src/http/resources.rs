@@ -62,10 +62,11 @@ pub async fn get<E: Endpoint>(
     IfNoneMatch(none_match): IfNoneMatch,
     ScimQuery(p): ScimQuery<ProjectionParams>,
 ) -> Result<ScimResponse, ScimError> {
-    let r = s.service.get(&caller, E::KIND, &id, &p.parse()?).await?;
+    let projection = p.parse()?;
+    let r = s.service.get(&caller, E::KIND, &id, &projection).await?;
     Ok(match none_match {
         Some(m) if m.matches(r.version) => ScimResponse::not_modified(r),
-        _ => ScimResponse::ok(r),
+        _ => ScimResponse::ok(r).with_members(&s.service, caller, projection),
     })
 }
 
@@ -74,7 +75,8 @@ pub async fn list<E: Endpoint>(
     Auth(caller): Auth,
     ScimQuery(params): ScimQuery<ListParams>,
 ) -> Result<ScimResponse, ScimError> {
-    s.service.list(&caller, E::KIND, &params).await.map(ScimResponse::json)
+    let body = s.service.list(&caller, E::KIND, &params).await?;
+    Ok(ScimResponse::json(body).with_members(&s.service, caller, params.projection()?))
 }
 
 /// `POST /Users/.search`: the SearchRequest message (RFC 7644 §3.4.3) in place of a query string.
@@ -84,7 +86,8 @@ pub async fn search<E: Endpoint>(
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ScimError> {
     let params = ListParams::from_search_request(body)?;
-    s.service.list(&caller, E::KIND, &params).await.map(ScimResponse::json)
+    let body = s.service.list(&caller, E::KIND, &params).await?;
+    Ok(ScimResponse::json(body).with_members(&s.service, caller, params.projection()?))
 }
 
 pub async fn replace<E: Endpoint>(

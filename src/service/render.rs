@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use crate::scim::projection::Projection;
 use crate::scim::resource::{etag, format_datetime};
 use crate::scim::schema::{Registry, ResourceKind};
-use crate::store::Stored;
+use crate::store::{MemberView, Stored};
 
 pub fn location(base_url: &str, kind: ResourceKind, id: &str) -> String {
     format!("{base_url}/{}/{id}", kind.endpoint())
@@ -29,18 +29,7 @@ pub fn resource(registry: &Registry, base_url: &str, stored: &Stored, projection
         }
     }
     if let Some(members) = &stored.members {
-        let members: Vec<Value> = members
-            .iter()
-            .map(|m| {
-                json!({
-                    "value": m.id,
-                    "$ref": location(base_url, m.kind, &m.id),
-                    "type": m.kind.name(),
-                    "display": m.display,
-                })
-            })
-            .map(drop_nulls)
-            .collect();
+        let members: Vec<Value> = members.iter().map(|m| member(base_url, m)).collect();
         if !members.is_empty() {
             out.insert("members".into(), Value::Array(members));
         }
@@ -75,6 +64,26 @@ pub fn resource(registry: &Registry, base_url: &str, stored: &Stored, projection
     let mut out = Value::Object(out);
     projection.apply(registry, rt, &mut out);
     out
+}
+
+/// One entry of a group's `members`.
+pub fn member(base_url: &str, m: &MemberView) -> Value {
+    drop_nulls(json!({
+        "value": m.id,
+        "$ref": location(base_url, m.kind, &m.id),
+        "type": m.kind.name(),
+        "display": m.display,
+    }))
+}
+
+/// Stands in a rendered group for members too many to hold at once: the HTTP layer writes
+/// them in its place a chunk at a time (see `Service::member_chunk`). Stored text never holds
+/// U+0000, so no value a client wrote can look like it.
+pub const STREAMED_MEMBERS: &str = "\u{0}scimd:streamed-members:";
+
+/// The stand-in for the members of group `id`.
+pub fn streamed_members(id: &str) -> Value {
+    Value::String(format!("{STREAMED_MEMBERS}{id}"))
 }
 
 fn drop_nulls(mut v: Value) -> Value {

@@ -23,6 +23,9 @@ use crate::store::{
 /// each loss waits a little, at random, so that a crowd of writers spreads out.
 const WRITE_RETRIES: u64 = 64;
 
+/// Members read and written per step when a group is too big for one page.
+const MEMBER_CHUNK: u64 = 2000;
+
 const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// A rendered resource and what the HTTP layer puts in its headers.
@@ -127,6 +130,11 @@ async fn take_password(doc: &mut Value) -> Result<Option<String>> {
 const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
 impl ListParams {
+    /// The `attributes` / `excludedAttributes` of the request.
+    pub fn projection(&self) -> Result<Projection> {
+        Projection::parse(self.attributes.as_deref(), self.excluded_attributes.as_deref())
+    }
+
     /// Reads a SearchRequest body (RFC 7644 §3.4.3): the list parameters as JSON, with
     /// `attributes` and `excludedAttributes` as arrays.
     pub fn from_search_request(body: Value) -> Result<ListParams> {
@@ -340,12 +348,39 @@ impl Service {
     ) -> Result<Rendered> {
         caller.principal.require(Scope::Read)?;
         plausible_id(kind.name(), id)?;
-        let stored = self
-            .store
-            .fetch(caller.principal.tenant, kind, id, load_for(kind, projection))
-            .await
-            .map_err(not_found(kind, id))?;
-        Ok(self.rendered(caller, &stored, projection))
+        let tenant = caller.principal.tenant;
+        let mut load = load_for(kind, projection);
+        // A group with more members than a page may hold is written a chunk at a time.
+        let streamed = load.members && self.store.member_count(tenant, id).await? > MEMBERS_PER_PAGE;
+        load.members &= !streamed;
+        let stored = self.store.fetch(tenant, kind, id, load).await.map_err(not_found(kind, id))?;
+        let mut rendered = self.rendered(caller, &stored, projection);
+        if streamed {
+            rendered.body["members"] = render::streamed_members(id);
+        }
+        Ok(rendered)
+    }
+
+    /// Up to `MEMBER_CHUNK` members of group `id` after position `after`, each rendered and
+    /// projected as `projection` asks, and the position to go on from (`None`: no more).
+    pub async fn member_chunk(
+        &self,
+        caller: &Caller,
+        id: &str,
+        after: i64,
+        projection: &Projection,
+    ) -> Result<(Vec<Value>, Option<i64>)> {
+        caller.principal.require(Scope::Read)?;
+        let rows = self.store.members_after(caller.principal.tenant, id, after, MEMBER_CHUNK).await?;
+        let next = if rows.len() as u64 == MEMBER_CHUNK { rows.last().map(|(seq, _)| *seq) } else { None };
+        let members: Vec<Value> = rows.iter().map(|(_, m)| render::member(&caller.base_url, m)).collect();
+        let mut part = json!({ "members": members });
+        projection.apply(&self.registry, self.resource_type(ResourceKind::Group), &mut part);
+        let members = match part.get_mut("members").map(Value::take) {
+            Some(Value::Array(members)) => members,
+            _ => Vec::new(),
+        };
+        Ok((members, next))
     }
 
     /// PUT: the body replaces every client-writable attribute (RFC 7644 §3.5.1).
@@ -573,10 +608,31 @@ impl Service {
             return self.list_by_cursor(caller, kind, params, cursor, &projection).await;
         }
         let query = self.query_for(kind, params)?;
-        let page = self.store.list(caller.principal.tenant, kind, &query, load_for(kind, &projection)).await?;
-        let resources: Vec<Value> =
-            page.items.iter().map(|s| render::resource(&self.registry, &caller.base_url, s, &projection)).collect();
+        let load = load_for(kind, &projection);
+        let page = self.store.list(caller.principal.tenant, kind, &query, load).await?;
+        let resources = self.render_page(caller, &page, load, &projection);
         Ok(list_response(page.total, query.start_index, resources))
+    }
+
+    /// A page's resources as the projection asks; a group whose members were left to be
+    /// streamed (loaded but `None`) gets the stand-in the HTTP layer fills a chunk at a time.
+    fn render_page(
+        &self,
+        caller: &Caller,
+        page: &crate::store::Page,
+        load: Load,
+        projection: &Projection,
+    ) -> Vec<Value> {
+        page.items
+            .iter()
+            .map(|s| {
+                let mut r = render::resource(&self.registry, &caller.base_url, s, projection);
+                if load.members && s.kind == ResourceKind::Group && s.members.is_none() {
+                    r["members"] = render::streamed_members(&s.id);
+                }
+                r
+            })
+            .collect()
     }
 
     /// Cursor paging (RFC 9865): pages in creation order, each starting after the last
@@ -618,8 +674,7 @@ impl Service {
             )),
             _ => None,
         };
-        let resources: Vec<Value> =
-            page.items.iter().map(|s| render::resource(&self.registry, &caller.base_url, s, projection)).collect();
+        let resources = self.render_page(caller, &page, load_for(kind, projection), projection);
         let mut body = json!({
             "schemas": [LIST_RESPONSE],
             "totalResults": page.total,
@@ -678,11 +733,14 @@ impl Service {
             if wanted > 0 {
                 query.start_index = skip + 1;
                 query.count = wanted;
-                let page = self.store.list(tenant, kind, &query, load_for(kind, &projection)).await?;
+                let load = load_for(kind, &projection);
+                let page = self.store.list(tenant, kind, &query, load).await?;
                 wanted -= page.items.len() as u64;
-                resources.extend(
-                    page.items.iter().map(|s| render::resource(&self.registry, &caller.base_url, s, &projection)),
-                );
+                resources.extend(self.render_page(caller, &page, load, &projection));
+                if page.cut {
+                    // The member budget ended the page: the client pages on from here.
+                    wanted = 0;
+                }
             }
             skip = 0;
         }

@@ -185,8 +185,8 @@ pub struct ListQuery {
     pub after_seq: Option<i64>,
     pub count: u64,
     /// With members loaded: the page ends early, before the group whose members would take
-    /// the page past this many (the first group is always served, however large), so one
-    /// response never holds the members of many large groups.
+    /// the page past this many. A first group larger than that is served alone, without its
+    /// members (`members` stays `None`), for the caller to read with `members_after`.
     pub member_budget: Option<u64>,
 }
 
@@ -299,6 +299,12 @@ pub trait Store: Send + Sync + 'static {
         update: Update,
         load: Load,
     ) -> Result<Stored>;
+    /// How many members the live group `id` has.
+    async fn member_count(&self, tenant: TenantId, id: &str) -> Result<u64>;
+    /// Up to `limit` members of the live group `id` whose position comes after `after`, in a
+    /// stable order, with their positions: a big group read a chunk at a time.
+    async fn members_after(&self, tenant: TenantId, id: &str, after: i64, limit: u64)
+        -> Result<Vec<(i64, MemberView)>>;
     /// Applies membership changes to a live group without comparing versions: an add or a
     /// remove touches only the rows it names, so concurrent ones never conflict and none is
     /// lost. The group's version still goes up by one.

@@ -741,6 +741,46 @@ macro_rules! sql_store {
                     retrying(|| self.delete_once(tenant, kind, id, expected_version)).await
                 }
 
+                async fn member_count(&self, tenant: TenantId, id: &str) -> Result<u64> {
+                    let sql = q(&format!(
+                        "SELECT count(*) FROM members m JOIN resources g ON g.seq = m.group_seq \
+                         WHERE g.tenant_id = ? AND g.kind = {} AND g.id = ? AND g.deleted_at IS NULL",
+                        sql::kind_literal(ResourceKind::Group)
+                    ));
+                    let n: i64 = sqlx::query_scalar(&sql).bind(tenant.0).bind(id).fetch_one(&self.pool).await?;
+                    Ok(u64::try_from(n).unwrap_or(0))
+                }
+
+                async fn members_after(
+                    &self,
+                    tenant: TenantId,
+                    id: &str,
+                    after: i64,
+                    limit: u64,
+                ) -> Result<Vec<(i64, MemberView)>> {
+                    let sql = q(&format!(
+                        "SELECT m.member_seq, m2.id, m2.kind, COALESCE(m.display, m2.display_name, m2.user_name) AS display \
+                         FROM resources g JOIN members m ON m.group_seq = g.seq JOIN resources m2 ON m2.seq = m.member_seq \
+                         WHERE g.tenant_id = ? AND g.kind = {} AND g.id = ? AND g.deleted_at IS NULL AND m.member_seq > ? \
+                         ORDER BY m.member_seq LIMIT ?",
+                        sql::kind_literal(ResourceKind::Group)
+                    ));
+                    let rows = sqlx::query(&sql)
+                        .bind(tenant.0)
+                        .bind(id)
+                        .bind(after)
+                        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                        .fetch_all(&self.pool)
+                        .await?;
+                    rows.iter()
+                        .map(|r| {
+                            let kind: String = r.try_get("kind")?;
+                            let kind = ResourceKind::from_name(&kind).ok_or_else(|| corrupt("kind", &kind))?;
+                            Ok((r.try_get("member_seq")?, MemberView { id: r.try_get("id")?, kind, display: r.try_get("display")? }))
+                        })
+                        .collect()
+                }
+
                 async fn update_members(
                     &self,
                     tenant: TenantId,
@@ -812,7 +852,9 @@ macro_rules! sql_store {
                             }
                             let mut items = rows[..fit].iter().map(|r| decode(r, Load { members: false, ..load })).collect::<Result<Vec<_>>>()?;
                             let seqs: Vec<String> = items.iter().map(|i| i.seq.to_string()).collect();
-                            if !seqs.is_empty() {
+                            // A first group alone past the budget is left to be streamed: its
+                            // members stay `None`, and the caller reads them a chunk at a time.
+                            if !seqs.is_empty() && rendered <= budget {
                                 // The sequence numbers come from the database: integers, safe inline.
                                 let members_sql = format!(
                                     "SELECT {} FROM resources r WHERE r.seq IN ({})",

@@ -161,7 +161,7 @@ async fn big_groups(app: &crate::helpers::TestApp, sizes: &[usize]) -> Vec<Strin
 
 /// Pages of large groups; a module of its own, since `behaviour!` makes one per module.
 mod budget {
-    use serde_json::Value;
+    use serde_json::{json, Value};
 
     use super::big_groups;
     use crate::helpers::behaviour;
@@ -188,6 +188,39 @@ mod budget {
             let page: Value = app.get(&format!("/Groups?count=10&cursor={next}")).await.json().await.unwrap();
             assert_eq!(page["itemsPerPage"], 2);
             assert!(page.get("nextCursor").is_none(), "{page}");
+        }
+
+        async fn a_group_bigger_than_a_page_is_written_a_chunk_at_a_time_and_arrives_whole(app: TestApp) {
+            let ids = big_groups(&app, &[12_000, 100]).await;
+
+            let group: Value = app.get(&format!("/Groups/{}", ids[0])).await.json().await.unwrap();
+            let members = group["members"].as_array().expect("the members, streamed into the body");
+            assert_eq!(members.len(), 12_000);
+            let unique: std::collections::HashSet<&str> = members.iter().map(|m| m["value"].as_str().unwrap()).collect();
+            assert_eq!(unique.len(), 12_000, "no member twice");
+            assert_eq!(members[0]["type"], "User");
+            assert!(members[0]["$ref"].as_str().unwrap().contains("/scim/v2/Users/"));
+            assert_eq!(group["displayName"], "Big 0");
+
+            let values: Value = app.get(&format!("/Groups/{}?attributes=members.value", ids[0])).await.json().await.unwrap();
+            let first = values["members"][0].as_object().unwrap();
+            assert_eq!(first.keys().collect::<Vec<_>>(), ["value"], "the projection holds in every chunk");
+            assert_eq!(values["members"].as_array().unwrap().len(), 12_000);
+
+            let page: Value = app.get("/Groups?count=10").await.json().await.unwrap();
+            assert_eq!((page["totalResults"].as_u64(), page["itemsPerPage"].as_u64()), (Some(2), Some(1)));
+            assert_eq!(page["Resources"][0]["members"].as_array().unwrap().len(), 12_000);
+            let rest: Value = app.get("/Groups?count=10&startIndex=2").await.json().await.unwrap();
+            assert_eq!(rest["Resources"][0]["members"].as_array().unwrap().len(), 100);
+            let search: Value = app
+                .post("/.search", json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                                        "filter": "displayName sw \"Big\"", "count": 10}))
+                .await
+                .json()
+                .await
+                .unwrap();
+            let found: Vec<usize> = search["Resources"].as_array().unwrap().iter().map(|g| g["members"].as_array().map_or(0, Vec::len)).collect();
+            assert_eq!(found, [12_000], "/.search ends its page at the big group too");
         }
     }
 }
