@@ -24,7 +24,7 @@ use crate::store::{
 const WRITE_RETRIES: u64 = 64;
 
 /// Members read and written per step when a group is too big for one page.
-const MEMBER_CHUNK: u64 = 2000;
+const MEMBER_CHUNK: u64 = 5000;
 
 const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
