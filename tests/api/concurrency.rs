@@ -94,20 +94,7 @@ behaviour! {
 
     async fn a_thousand_concurrent_member_adds_through_two_servers_all_succeed_and_all_stay(app: TestApp) {
         use futures::StreamExt;
-        let tenant = app.store.ensure_tenant("default").await.unwrap();
-        let news = (0..1000)
-            .map(|i| scimd::store::NewResource {
-                id: format!("crowd-{i}"),
-                kind: ResourceKind::User,
-                doc: json!({"userName": format!("crowd{i}@example.com")}),
-                password_hash: None,
-                members: vec![],
-                name_guard: None,
-            })
-            .collect();
-        for r in app.store.insert_many(tenant, news, Load::default()).await.unwrap() {
-            r.unwrap();
-        }
+        app.seed_users("crowd", 1000).await;
         let group = app.create_group("Stadium", &[]).await;
         let second = app.second_server().await;
         let bases = [app.base.clone(), second];

@@ -128,22 +128,7 @@ async fn big_groups(app: &crate::helpers::TestApp, sizes: &[usize]) -> Vec<Strin
     use scimd::scim::schema::ResourceKind;
     use scimd::store::{Load, NewResource};
     let tenant = app.store.ensure_tenant("default").await.unwrap();
-    let users = sizes.iter().copied().max().unwrap_or(0);
-    for chunk in 0..users.div_ceil(1000) {
-        let news = (chunk * 1000..users.min((chunk + 1) * 1000))
-            .map(|i| NewResource {
-                id: format!("member-{i}"),
-                kind: ResourceKind::User,
-                doc: json!({"userName": format!("member-{i}@example.com")}),
-                password_hash: None,
-                members: vec![],
-                name_guard: None,
-            })
-            .collect();
-        for r in app.store.insert_many(tenant, news, Load::default()).await.unwrap() {
-            r.unwrap();
-        }
-    }
+    app.seed_users("member", sizes.iter().copied().max().unwrap_or(0)).await;
     let mut ids = Vec::new();
     for (g, size) in sizes.iter().enumerate() {
         let new = NewResource {

@@ -214,6 +214,27 @@ impl TestApp {
         self.send(Method::DELETE, path, None).await
     }
 
+    /// `n` users written straight to the store, 1,000 a transaction, with the ids `prefix-0`,
+    /// `prefix-1`, … and the userNames `prefix0@example.com`, …: setup for tests of size.
+    pub async fn seed_users(&self, prefix: &str, n: usize) {
+        let tenant = self.store.ensure_tenant("default").await.expect("tenant");
+        for chunk in 0..n.div_ceil(1000) {
+            let news = (chunk * 1000..n.min((chunk + 1) * 1000))
+                .map(|i| scimd::store::NewResource {
+                    id: format!("{prefix}-{i}"),
+                    kind: scimd::scim::schema::ResourceKind::User,
+                    doc: json!({"userName": format!("{prefix}{i}@example.com")}),
+                    password_hash: None,
+                    members: vec![],
+                    name_guard: None,
+                })
+                .collect();
+            for r in self.store.insert_many(tenant, news, scimd::store::Load::default()).await.expect("insert") {
+                r.expect("user seeded");
+            }
+        }
+    }
+
     /// Creates a user and returns its JSON.
     pub async fn create_user(&self, user_name: &str) -> Value {
         let res = self.post("/Users", json!({"schemas": [USER], "userName": user_name})).await;
