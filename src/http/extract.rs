@@ -16,7 +16,9 @@ use crate::http::AppState;
 use crate::scim::error::ScimError;
 use crate::scim::projection::Projection;
 use crate::scim::resource::{etag, ETagMatch};
-use crate::service::{Caller, Rendered, Service, MAX_BODY_BYTES, MAX_IMPORT_BYTES, MAX_PAYLOAD_BYTES};
+use crate::service::{
+    Caller, Rendered, Service, MAX_BODY_BYTES, MAX_IMPORT_BYTES, MAX_PAYLOAD_BYTES, STREAMED_MEMBERS,
+};
 
 /// A JSON request body sent as `application/scim+json` or `application/json`.
 pub struct ScimJson(pub Value);
@@ -163,8 +165,11 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
 /// through a small channel, so a slow client holds back the reading and no response holds a
 /// whole big group; `Err` gives the text back when it has no stand-in.
 fn streamed_body(text: String, source: MemberSource) -> Result<Body, String> {
-    let Some(start) = text.find(STAND_IN) else { return Err(text) };
-    let id_start = start + STAND_IN.len();
+    // The stand-in's JSON text as `serde_json` writes it, less the closing quote.
+    let stand_in = Value::String(STREAMED_MEMBERS.to_owned()).to_string();
+    let stand_in = stand_in.trim_end_matches('"');
+    let Some(start) = text.find(stand_in) else { return Err(text) };
+    let id_start = start + stand_in.len();
     let Some(id_len) = text[id_start..].find('"') else { return Err(text) };
     let id = text[id_start..id_start + id_len].to_owned();
     let suffix = text[id_start + id_len + 1..].to_owned();
@@ -322,9 +327,6 @@ impl ScimResponse {
         self
     }
 }
-
-/// The JSON text of a streamed group's stand-in, as `serde_json` writes it.
-const STAND_IN: &str = "\"\\u0000scimd:streamed-members:";
 
 impl IntoResponse for ScimResponse {
     fn into_response(self) -> Response {

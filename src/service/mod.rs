@@ -16,6 +16,7 @@ use std::sync::Arc;
 pub use bulk::{MAX_OPERATIONS, MAX_PAYLOAD_BYTES};
 pub use discovery::service_provider_config;
 pub use import::{ImportParams, Progress, MAX_IMPORT_BYTES};
+pub use render::STREAMED_MEMBERS;
 pub use resources::{ListParams, Rendered};
 
 use crate::auth::Principal;
