@@ -67,6 +67,55 @@ pub fn normalize(registry: &Registry, rt: &ResourceType, body: Value) -> Result<
     Ok(Value::Object(doc))
 }
 
+/// The document as filters and sorting see it: every string of a `caseExact: false`
+/// attribute case-folded (`case_fold`), everything else as stored. The store keeps it beside
+/// the document and compares it byte-wise, so "case-insensitive" means the same on every
+/// database and in `filter::matches`.
+pub fn folded(registry: &Registry, rt: &ResourceType, doc: &Value) -> Value {
+    let Value::Object(map) = doc else { return doc.clone() };
+    let core = registry.container_schema(rt, Container::Core);
+    let out = map
+        .iter()
+        .map(|(key, value)| {
+            let attrs = match registry.extension_of(rt, key) {
+                Some(urn) => {
+                    let ext = registry.schema(urn).map(|s| s.attributes.as_slice()).unwrap_or_default();
+                    return (key.clone(), fold_object(ext, value));
+                }
+                None => registry.common().attribute(key).or_else(|| core.and_then(|s| s.attribute(key))),
+            };
+            (key.clone(), attrs.map_or_else(|| value.clone(), |a| fold_value(a, value)))
+        })
+        .collect();
+    Value::Object(out)
+}
+
+fn fold_object(attrs: &[Attribute], value: &Value) -> Value {
+    let Value::Object(map) = value else { return value.clone() };
+    let out = map
+        .iter()
+        .map(|(key, v)| {
+            let attr = attrs.iter().find(|a| a.name == *key);
+            (key.clone(), attr.map_or_else(|| v.clone(), |a| fold_value(a, v)))
+        })
+        .collect();
+    Value::Object(out)
+}
+
+/// True when `attr`'s strings are compared case-insensitively, and so kept folded by `folded`.
+pub fn folds(attr: &Attribute) -> bool {
+    matches!(attr.ty, AttrType::String | AttrType::Reference) && !attr.case_exact
+}
+
+fn fold_value(attr: &Attribute, value: &Value) -> Value {
+    match value {
+        Value::Array(items) => Value::Array(items.iter().map(|v| fold_value(attr, v)).collect()),
+        Value::String(s) if folds(attr) => Value::String(crate::scim::filter::case_fold(s)),
+        Value::Object(_) if attr.ty == AttrType::Complex => fold_object(&attr.sub_attributes, value),
+        _ => value.clone(),
+    }
+}
+
 /// Refuses a change to an `immutable` attribute that already has a value (RFC 7643 §2.2).
 pub fn check_immutable(registry: &Registry, rt: &ResourceType, old: &Value, new: &Value) -> Result<()> {
     let containers = std::iter::once((Container::Core, None))
@@ -365,5 +414,26 @@ mod tests {
         let err =
             user(json!({"userName": "a", "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"]})).unwrap_err();
         assert!(err.detail.contains("not a schema of a User"));
+    }
+
+    #[test]
+    fn folded_documents_fold_case_insensitive_strings_only() {
+        let r = Registry::builtin().unwrap();
+        let rt = r.resource_type(ResourceKind::User);
+        let doc = json!({
+            "userName": "STRASSE", "title": "Straße", "externalId": "AbC", "active": true,
+            "name": {"givenName": "ΣΊΣΥΦΟΣ"},
+            "emails": [{"value": "A@X.COM", "type": "Work", "primary": true}],
+            ENTERPRISE_USER: {"department": "Tour Operations", "employeeNumber": "E1"},
+        });
+        let f = folded(r, rt, &doc);
+        assert_eq!(f["userName"], "strasse");
+        assert_eq!(f["title"], "strasse");
+        // externalId is caseExact: kept as sent.
+        assert_eq!(f["externalId"], "AbC");
+        assert_eq!(f["active"], true);
+        assert_eq!(f["name"]["givenName"], "σίσυφοσ");
+        assert_eq!(f["emails"][0], json!({"value": "a@x.com", "type": "work", "primary": true}));
+        assert_eq!(f[ENTERPRISE_USER]["department"], "tour operations");
     }
 }

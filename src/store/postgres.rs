@@ -47,6 +47,7 @@ impl PgStore {
             options = options.options([("search_path", schema)]);
         }
         sqlx::migrate!("migrations/postgres").run(&mut conn).await?;
+        generated::fold_old_documents(&mut conn).await?;
         // Fresh statistics, so the planner picks the lookup indexes even where autovacuum is
         // off or has not run yet; ANALYZE samples a bounded number of rows, so it stays quick.
         sqlx::query("ANALYZE resources, members, resource_values").execute(&mut conn).await?;

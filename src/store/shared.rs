@@ -71,6 +71,28 @@ macro_rules! sql_store {
                 }
             }
 
+            /// Fills `doc_fold` for rows written before the column existed, a batch per
+            /// transaction; a no-op once every row has it.
+            pub(super) async fn fold_old_documents(conn: &mut Conn) -> Result<()> {
+                let select = format!("SELECT r.seq, r.kind, {} FROM resources r WHERE r.doc_fold IS NULL LIMIT 500", d().doc_column());
+                let update = q(&format!("UPDATE resources SET doc_fold = {} WHERE seq = ?", d().doc_param()));
+                loop {
+                    let rows = sqlx::query(&select).fetch_all(&mut *conn).await?;
+                    if rows.is_empty() {
+                        return Ok(());
+                    }
+                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                    for row in rows {
+                        let kind: String = row.try_get("kind")?;
+                        let kind = ResourceKind::from_name(&kind).ok_or_else(|| StoreError::Corrupt(format!("unknown resource kind {kind:?}")))?;
+                        let doc: Value = serde_json::from_str(&row.try_get::<String, _>("doc")?).map_err(|e| corrupt("document", e))?;
+                        let seq: i64 = row.try_get("seq")?;
+                        sqlx::query(&update).bind(sql::folded_document(kind, &doc).to_string()).bind(seq).execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                }
+            }
+
             type Scalar<'q, O> = sqlx::query::QueryScalar<'q, $db, O, <$db as sqlx::Database>::Arguments<'q>>;
 
             /// Binds the promoted columns, in the order every write lists them.
@@ -413,8 +435,8 @@ macro_rules! sql_store {
                 let ts = sql::format_time(created);
                 let sql = q(&format!(
                     "INSERT INTO resources (id, tenant_id, kind, user_name, user_name_fold, external_id, display_name, \
-                     display_name_fold, seats, doc, password_hash, version, created, last_modified) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {}, ?, 1, ?, ?) RETURNING seq",
+                     display_name_fold, seats, doc, doc_fold, password_hash, version, created, last_modified) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {0}, {0}, ?, 1, ?, ?) RETURNING seq",
                     d().doc_param()
                 ));
                 let seq = sqlx::query_scalar(&sql)
@@ -423,6 +445,7 @@ macro_rules! sql_store {
                     .bind(new.kind.name());
                 let seq: i64 = bind_promoted(seq, &promoted)
                     .bind(new.doc.to_string())
+                    .bind(&promoted.doc_fold)
                     .bind(&new.password_hash)
                     .bind(&ts)
                     .bind(&ts)
@@ -555,9 +578,10 @@ macro_rules! sql_store {
                     // statement, so a seat taken meanwhile is counted).
                     let sql = q(&format!(
                         "UPDATE resources SET user_name = ?, user_name_fold = ?, external_id = ?, display_name = ?, \
-                         display_name_fold = ?, seats = ?, doc = {}, password_hash = COALESCE(?, password_hash), \
+                         display_name_fold = ?, seats = ?, doc = {0}, doc_fold = {0}, \
+                         password_hash = COALESCE(?, password_hash), \
                          version = version + 1, last_modified = ? \
-                         WHERE tenant_id = ? AND kind = {} AND id = ? AND deleted_at IS NULL AND version = ? \
+                         WHERE tenant_id = ? AND kind = {1} AND id = ? AND deleted_at IS NULL AND version = ? \
                          AND (? IS NULL OR consumed <= ?) \
                          RETURNING seq",
                         d().doc_param(),
@@ -565,6 +589,7 @@ macro_rules! sql_store {
                     ));
                     let seq: Option<i64> = bind_promoted(sqlx::query_scalar(&sql), &promoted)
                         .bind(update.doc.to_string())
+                        .bind(&promoted.doc_fold)
                         .bind(&update.password_hash)
                         .bind(now())
                         .bind(tenant.0)
@@ -1033,8 +1058,10 @@ macro_rules! sql_store {
                     let gone = take_seats(&mut tx, tenant, seq, &sql::license_ids(&doc), true).await?;
                     if !gone.is_empty() {
                         sql::drop_licenses(&mut doc, &gone);
-                        sqlx::query(&q(&format!("UPDATE resources SET doc = {} WHERE seq = ?", d().doc_param())))
+                        let fold = sql::folded_document(ResourceKind::User, &doc).to_string();
+                        sqlx::query(&q(&format!("UPDATE resources SET doc = {0}, doc_fold = {0} WHERE seq = ?", d().doc_param())))
                             .bind(doc.to_string())
+                            .bind(fold)
                             .bind(seq)
                             .execute(&mut *tx)
                             .await?;

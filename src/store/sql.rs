@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use crate::scim::filter::{CompValue, CompareOp, Filter};
 use crate::scim::path::AttrPath;
+use crate::scim::resource;
 use crate::scim::schema::{
     AttrType, Attribute, Container, Registry, Resolved, ResourceKind, ResourceType, CORE_GROUP, CORE_USER, LICENSE,
 };
@@ -44,14 +45,12 @@ pub trait Dialect {
     /// `expr` as a boolean / number for comparisons with bound values.
     fn json_bool(&self, expr: &str) -> String;
     fn json_number(&self, expr: &str) -> String;
-    /// `expr` as a sort key that ignores case.
-    fn sort_folded(&self, expr: &str) -> String;
-    /// Compares the text `expr` with `value`: exactly, or with Unicode case folding.
-    fn compare_text(&self, expr: &str, op: CompareOp, value: &str, case_exact: bool, out: &mut Fragment) -> String;
+    /// The text `expr` ordered by code point (byte-wise UTF-8), whatever the database's locale.
+    fn text_order(&self, expr: &str) -> String;
+    /// Compares the text `expr` with `value` exactly: case-insensitive attributes compare
+    /// their folded forms (`doc_fold`, the `_fold` columns) with a folded value.
+    fn compare_text(&self, expr: &str, op: CompareOp, value: &str, out: &mut Fragment) -> String;
 }
-
-/// The name of the collation SQLite connections register for Unicode case folding.
-pub const FOLD_COLLATION: &str = "scim_fold";
 
 /// The options of the one-connection pool readiness checks use: a check that cannot get its
 /// connection within two seconds reports the store as not ready rather than wait.
@@ -124,50 +123,40 @@ impl Dialect for SqliteDialect {
     fn json_number(&self, expr: &str) -> String {
         expr.to_owned()
     }
-    fn sort_folded(&self, expr: &str) -> String {
-        format!("{expr} COLLATE {FOLD_COLLATION}")
+    fn text_order(&self, expr: &str) -> String {
+        // SQLite's default BINARY collation compares UTF-8 bytes: code point order.
+        expr.to_owned()
     }
-    fn compare_text(&self, expr: &str, op: CompareOp, value: &str, case_exact: bool, out: &mut Fragment) -> String {
-        if case_exact {
-            let v = || Bind::Text(value.to_owned());
-            return match op {
-                CompareOp::Co => format!("instr({expr}, {}) > 0", out.bind(v())),
-                CompareOp::Sw => {
-                    let (a, b) = (out.bind(v()), out.bind(v()));
-                    format!("substr({expr}, 1, length({a})) = {b}")
-                }
-                CompareOp::Ew => {
-                    let n = out.bind(Bind::Int(value.chars().count() as i64));
-                    let b = out.bind(v());
-                    format!("substr({expr}, length({expr}) - {n} + 1) = {b}")
-                }
-                _ => ordered(expr, op, out.bind(v()), ""),
-            };
-        }
-        // Equality and order use the folding collation; substrings a case-insensitive regex.
-        let regex = |pattern: String, out: &mut Fragment| format!("{expr} REGEXP {}", out.bind(Bind::Text(pattern)));
-        let escaped = regex::escape(value);
+    fn compare_text(&self, expr: &str, op: CompareOp, value: &str, out: &mut Fragment) -> String {
+        let v = || Bind::Text(value.to_owned());
         match op {
-            CompareOp::Co => regex(format!("(?i){escaped}"), out),
-            CompareOp::Sw => regex(format!("(?i)^{escaped}"), out),
-            CompareOp::Ew => regex(format!("(?i){escaped}$"), out),
-            _ => ordered(expr, op, out.bind(Bind::Text(value.to_owned())), &format!(" COLLATE {FOLD_COLLATION}")),
+            CompareOp::Co => format!("instr({expr}, {}) > 0", out.bind(v())),
+            CompareOp::Sw => {
+                let (a, b) = (out.bind(v()), out.bind(v()));
+                format!("substr({expr}, 1, length({a})) = {b}")
+            }
+            CompareOp::Ew => {
+                let n = out.bind(Bind::Int(value.chars().count() as i64));
+                let b = out.bind(v());
+                format!("substr({expr}, length({expr}) - {n} + 1) = {b}")
+            }
+            _ => ordered(expr, op, out.bind(v())),
         }
     }
 }
 
 /// `eq ne gt ge lt le` of `expr` against the placeholder `p`; a missing value is `ne` anything.
-fn ordered(expr: &str, op: CompareOp, p: &str, suffix: &str) -> String {
+fn ordered(expr: &str, op: CompareOp, p: &str) -> String {
     let sym = match op {
         CompareOp::Eq => "=",
-        CompareOp::Ne => return format!("({expr} IS NULL OR {expr} <> {p}{suffix})"),
+        CompareOp::Ne => return format!("({expr} IS NULL OR {expr} <> {p})"),
         CompareOp::Gt => ">",
         CompareOp::Ge => ">=",
         CompareOp::Lt => "<",
         CompareOp::Le => "<=",
         CompareOp::Co | CompareOp::Sw | CompareOp::Ew => "=",
     };
-    format!("{expr} {sym} {p}{suffix}")
+    format!("{expr} {sym} {p}")
 }
 
 pub struct PostgresDialect;
@@ -236,22 +225,21 @@ impl Dialect for PostgresDialect {
     fn json_number(&self, expr: &str) -> String {
         format!("CAST({expr} AS numeric)")
     }
-    fn sort_folded(&self, expr: &str) -> String {
-        format!("lower({expr})")
+    fn text_order(&self, expr: &str) -> String {
+        // The database's default collation may follow a locale; "C" is code point order.
+        format!("({expr}) COLLATE \"C\"")
     }
-    fn compare_text(&self, expr: &str, op: CompareOp, value: &str, case_exact: bool, out: &mut Fragment) -> String {
-        // lower() folds with the database's Unicode character tables (UTF-8 locales).
-        let (e, f) = if case_exact { (expr.to_owned(), "") } else { (format!("lower({expr})"), "lower") };
-        let mut p = || format!("{f}(CAST({} AS text))", out.bind(Bind::Text(value.to_owned())));
+    fn compare_text(&self, expr: &str, op: CompareOp, value: &str, out: &mut Fragment) -> String {
+        let mut p = || format!("CAST({} AS text)", out.bind(Bind::Text(value.to_owned())));
         match op {
-            CompareOp::Co => format!("strpos({e}, {}) > 0", p()),
-            CompareOp::Sw => format!("starts_with({e}, {})", p()),
+            CompareOp::Co => format!("strpos({expr}, {}) > 0", p()),
+            CompareOp::Sw => format!("starts_with({expr}, {})", p()),
             CompareOp::Ew => {
                 let (a, b) = (p(), p());
-                format!("right({e}, length({a})) = {b}")
+                format!("right({expr}, length({a})) = {b}")
             }
-            CompareOp::Ne => format!("({expr} IS NULL OR {e} <> {})", p()),
-            _ => ordered(&e, op, &p(), ""),
+            CompareOp::Eq | CompareOp::Ne => ordered(expr, op, &p()),
+            _ => ordered(&self.text_order(expr), op, &p()),
         }
     }
 }
@@ -309,6 +297,9 @@ pub struct Promoted {
     pub display_name_fold: Option<String>,
     /// A License's seats.
     pub seats: Option<i64>,
+    /// The document with its case-insensitive strings folded, as JSON text: what filters and
+    /// sorting read (`scim::resource::folded`).
+    pub doc_fold: String,
 }
 
 impl Promoted {
@@ -331,7 +322,17 @@ impl Promoted {
                 ResourceKind::License => doc.get("seats").and_then(Value::as_i64),
                 _ => None,
             },
+            doc_fold: folded_document(kind, doc).to_string(),
         }
+    }
+}
+
+/// `doc` as filters and sorting read it (`scim::resource::folded`).
+pub fn folded_document(kind: ResourceKind, doc: &Value) -> Value {
+    match Registry::builtin() {
+        Ok(registry) => crate::scim::resource::folded(registry, registry.resource_type(kind), doc),
+        // The built-in schemas are checked when scimd starts; without them nothing is served.
+        Err(_) => doc.clone(),
     }
 }
 
@@ -434,6 +435,9 @@ fn column(kind: ResourceKind, path: &AttrPath) -> Option<Column> {
     }
 }
 
+/// The document filters and sorting read: case-insensitive strings already folded.
+const FOLDED: &str = "r.doc_fold";
+
 /// Compiles `filter` into a boolean SQL expression over the `resources` row `r`.
 ///
 /// Promoted attributes compare their indexed columns; everything else reads the JSON
@@ -519,7 +523,7 @@ impl Compiler<'_> {
             let alias = self.alias();
             self.out
                 .sql
-                .push_str(&format!("EXISTS (SELECT 1 FROM {} WHERE ", self.d.json_elements("r.doc", &keys, &alias)));
+                .push_str(&format!("EXISTS (SELECT 1 FROM {} WHERE ", self.d.json_elements(FOLDED, &keys, &alias)));
             self.filter(inner, Some(&Element { alias: &alias, attr }))?;
             self.out.sql.push_str("))");
         } else {
@@ -606,7 +610,7 @@ impl Compiler<'_> {
             };
             self.out
                 .sql
-                .push_str(&format!("EXISTS (SELECT 1 FROM {} WHERE ", self.d.json_elements("r.doc", &keys, &alias)));
+                .push_str(&format!("EXISTS (SELECT 1 FROM {} WHERE ", self.d.json_elements(FOLDED, &keys, &alias)));
             self.compare(&expr, leaf, cmp)?;
             self.out.sql.push(')');
             return Ok(());
@@ -615,7 +619,7 @@ impl Compiler<'_> {
             keys.push(s.name.clone());
         }
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let expr = self.d.json_scalar("r.doc", &keys);
+        let expr = self.d.json_scalar(FOLDED, &keys);
         self.compare(&expr, sub.unwrap_or(attr), cmp)
     }
 
@@ -636,7 +640,7 @@ impl Compiler<'_> {
         }
         let keys = json_keys(resolved);
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        self.out.sql.push_str(&self.d.json_present("r.doc", &keys));
+        self.out.sql.push_str(&self.d.json_present(FOLDED, &keys));
         Ok(())
     }
 
@@ -651,10 +655,12 @@ impl Compiler<'_> {
             }
             _ => return Ok(None),
         };
+        // All three are case-insensitive (the schemas say so): each column is read folded.
+        // Ids are generated in lower case, so an id is its own folded form.
         let column = match sub.map(|s| s.name.as_str()) {
             None | Some("value") => format!("{prefix}.id"),
-            Some("display") => format!("COALESCE({prefix}.display_name, {prefix}.user_name)"),
-            Some("type") => format!("{prefix}.kind"),
+            Some("display") => format!("COALESCE({prefix}.display_name_fold, {prefix}.user_name_fold)"),
+            Some("type") => format!("lower({prefix}.kind)"),
             Some(other) => {
                 return Err(StoreError::Unsupported(format!(
                     "filtering on {}.{other} is not supported; use {}.value",
@@ -729,7 +735,7 @@ impl Compiler<'_> {
             v.clone()
         };
         // Folded columns already hold folded text, so an exact comparison is the right one.
-        self.string_compare(&col, op, v, true)
+        self.string_compare(&col, op, v)
     }
 
     fn null_compare(&mut self, expr: &str, op: CompareOp) -> Result<(), StoreError> {
@@ -791,7 +797,9 @@ impl Compiler<'_> {
                 Ok(())
             }
             (AttrType::String | AttrType::Reference | AttrType::Binary | AttrType::DateTime, CompValue::Str(v)) => {
-                self.string_compare(expr, op, v.clone(), attr.case_exact)
+                // `expr` reads folded text when the attribute folds; the value is folded to match.
+                let v = if resource::folds(attr) { fold(v) } else { v.clone() };
+                self.string_compare(expr, op, v)
             }
             _ => {
                 Err(StoreError::Unsupported(format!("{}: the value's type does not match the attribute's", attr.name)))
@@ -799,8 +807,8 @@ impl Compiler<'_> {
         }
     }
 
-    fn string_compare(&mut self, expr: &str, op: CompareOp, v: String, case_exact: bool) -> Result<(), StoreError> {
-        let sql = self.d.compare_text(expr, op, &v, case_exact, self.out);
+    fn string_compare(&mut self, expr: &str, op: CompareOp, v: String) -> Result<(), StoreError> {
+        let sql = self.d.compare_text(expr, op, &v, self.out);
         self.out.sql.push_str(&sql);
         Ok(())
     }
@@ -879,7 +887,7 @@ fn unknown(path: &AttrPath) -> StoreError {
 /// primary value, else the first.
 pub fn sort_expr(d: &dyn Dialect, kind: ResourceKind, path: &AttrPath) -> Result<String, StoreError> {
     if let Some(c) = column(kind, path) {
-        return Ok(format!("r.{}", c.name));
+        return Ok(d.text_order(&format!("r.{}", c.name)));
     }
     if let Some(expr) = license_column(kind, path) {
         return Ok(expr.to_owned());
@@ -908,7 +916,7 @@ pub fn sort_expr(d: &dyn Dialect, kind: ResourceKind, path: &AttrPath) -> Result
             format!(
                 "(SELECT {} FROM {} WHERE {flag} = TRUE LIMIT 1), ",
                 element("s.value"),
-                d.json_elements("r.doc", &keys, "s")
+                d.json_elements(FOLDED, &keys, "s")
             )
         } else {
             String::new()
@@ -918,7 +926,7 @@ pub fn sort_expr(d: &dyn Dialect, kind: ResourceKind, path: &AttrPath) -> Result
             keys.push(k.to_owned());
         }
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let first = d.json_scalar("r.doc", &keys);
+        let first = d.json_scalar(FOLDED, &keys);
         // SQLite's COALESCE takes two arguments at least (PostgreSQL's one).
         if primary.is_empty() {
             first
@@ -930,10 +938,11 @@ pub fn sort_expr(d: &dyn Dialect, kind: ResourceKind, path: &AttrPath) -> Result
             keys.push(s.name.clone());
         }
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        d.json_scalar("r.doc", &keys)
+        d.json_scalar(FOLDED, &keys)
     };
     Ok(match leaf.ty {
-        AttrType::String | AttrType::Reference if !leaf.case_exact => d.sort_folded(&expr),
+        // Case-insensitive strings are read folded: code point order of the folded text.
+        AttrType::String | AttrType::Reference | AttrType::DateTime | AttrType::Binary => d.text_order(&expr),
         AttrType::Integer | AttrType::Decimal => d.json_number(&expr),
         _ => expr,
     })

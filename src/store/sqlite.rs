@@ -34,13 +34,12 @@ impl SqliteStore {
             // FULL: a write acknowledged to a client survives a power cut, not only a crash.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true)
-            .collation(sql::FOLD_COLLATION, |a, b| sql::fold(a).cmp(&sql::fold(b)))
-            .with_regexp();
+            .foreign_keys(true);
         // Migrations run on a connection of their own, outside the time budget: one that
         // rebuilds an index of a million users may take longer.
         let mut conn = SqliteConnection::connect_with(&options).await?;
         sqlx::migrate!("migrations/sqlite").run(&mut conn).await?;
+        generated::fold_old_documents(&mut conn).await?;
         conn.close().await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))

@@ -19,18 +19,71 @@ fn opt<T: Clone + std::fmt::Debug + 'static>(items: &'static [T]) -> impl Strate
     prop_oneof![Just(None), proptest::sample::select(items).prop_map(Some)]
 }
 
+/// Text whose case-insensitive meaning needs more than lower-casing: full folding (ß → ss,
+/// ﬃ → ffi), final sigma, dotted and dotless i, the Kelvin sign, and decomposed (NFD) forms.
+const NAMES: &[&str] = &[
+    "ann",
+    "Bob",
+    "ÜMA",
+    "carl",
+    "Zoë",
+    "STRASSE",
+    "straße",
+    "ΣΊΣΥΦΟΣ",
+    "İstanbul",
+    "ıi",
+    "\u{212A}elvin",
+    "oﬃce",
+    "e\u{301}cole",
+    "école",
+];
+const TITLES: &[&str] =
+    &["Boss", "boss", "Über", "eng", "", "Straße", "STRASSE", "ẞ", "σοφός", "ΣΟΦΌΣ", "ﬃ", "FFI", "Kelvin", "\u{212A}"];
+const VALUES: &[&str] = &[
+    "a",
+    "ANN",
+    "boss",
+    "über",
+    "x.com",
+    "work",
+    "",
+    "b@y.org",
+    "zoë",
+    "m",
+    "ss",
+    "SS",
+    "ß",
+    "ẞ",
+    "ς",
+    "Σ",
+    "σ",
+    "İ",
+    "i\u{307}",
+    "ı",
+    "k",
+    "\u{212A}",
+    "ffi",
+    "ﬃ",
+    "e\u{301}",
+    "é",
+    "strasse@x.de",
+    "ΣΟΦΌΣ",
+    "ssa",
+    "ELVIN",
+];
+
 fn user() -> impl Strategy<Value = Value> {
     let email = (
-        proptest::sample::select(&["a@x.com", "B@Y.org", "ü@z.de", "Ann@X.com"][..]),
+        proptest::sample::select(&["a@x.com", "B@Y.org", "ü@z.de", "Ann@X.com", "STRASSE@x.de", "straße@x.de"][..]),
         opt(&["work", "home", "Work"][..]),
         any::<bool>(),
     );
     (
-        proptest::sample::select(&["ann", "Bob", "ÜMA", "carl", "Zoë"][..]),
-        opt(&["Boss", "boss", "Über", "eng", ""][..]),
+        proptest::sample::select(NAMES),
+        opt(TITLES),
         opt(&[true, false][..]),
-        opt(&["Ann B", "x", "ANN"][..]),
-        opt(&["Ann", "ann", "Zoë"][..]),
+        opt(&["Ann B", "x", "ANN", "José", "Jose\u{301}", "ΟΔΥΣΣΕΎΣ"][..]),
+        opt(&["Ann", "ann", "Zoë", "Işıl", "IŞIL", "İsmail"][..]),
         proptest::collection::vec(email, 0..3),
     )
         .prop_map(|(name, title, active, display, given, emails)| {
@@ -74,8 +127,7 @@ fn op() -> impl Strategy<Value = CompareOp> {
 }
 
 fn text() -> impl Strategy<Value = CompValue> {
-    proptest::sample::select(&["a", "ANN", "boss", "über", "x.com", "work", "", "b@y.org", "zoë", "m"][..])
-        .prop_map(|s| CompValue::Str(s.to_owned()))
+    proptest::sample::select(VALUES).prop_map(|s| CompValue::Str(s.to_owned()))
 }
 
 fn path(name: &str, sub: Option<&str>) -> AttrPath {
@@ -160,6 +212,7 @@ async fn agree(
         store.insert(tenant, new, Load::default()).await.unwrap();
         docs.push((id, u));
     }
+    check_sorting(&store, tenant, &docs).await?;
     for f in filters {
         if filter::check(registry, rt, &f).is_err() {
             continue;
@@ -183,6 +236,62 @@ async fn agree(
         };
         prop_assert_eq!(names(&from_sql), names(&in_memory), "filter: {}", f);
         compared.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+/// The key a user sorts by (RFC 7644 §3.4.2.3): the folded value; for `emails` the primary
+/// one, else the first.
+fn sort_key(doc: &Value, path: &str) -> Option<String> {
+    let v = match path {
+        "emails" => {
+            let items = doc.get("emails")?.as_array()?;
+            let primary = items.iter().find(|e| e.get("primary") == Some(&json!(true)));
+            primary.or(items.first())?.get("value")
+        }
+        "name.givenName" => doc.get("name")?.get("givenName"),
+        other => doc.get(other),
+    };
+    v?.as_str().map(filter::case_fold)
+}
+
+/// Every store orders case-insensitive strings by the code points of their folded form,
+/// missing values last when ascending (first when descending).
+async fn check_sorting(
+    store: &Arc<dyn Store>,
+    tenant: scimd::store::TenantId,
+    docs: &[(String, Value)],
+) -> Result<(), TestCaseError> {
+    for path in ["userName", "title", "displayName", "name.givenName", "emails"] {
+        for ascending in [true, false] {
+            let query = ListQuery {
+                filter: None,
+                sort: Some((filter::parse_attr_path(path).unwrap(), ascending)),
+                start_index: 1,
+                count: 1000,
+                after_seq: None,
+                member_budget: None,
+            };
+            let page = store.list(tenant, ResourceKind::User, &query, Load::default()).await;
+            let page = page.map_err(|e| TestCaseError::fail(format!("sortBy={path}: {e}")))?;
+            let key = |id: &str| docs.iter().find(|(i, _)| i == id).and_then(|(_, d)| sort_key(d, path));
+            let got: Vec<Option<String>> = page.items.iter().map(|s| key(&s.id)).collect();
+            let mut want = got.clone();
+            want.sort_by(|a, b| {
+                let ord = match (a, b) {
+                    (None, None) => std::cmp::Ordering::Equal,
+                    (None, _) => std::cmp::Ordering::Greater,
+                    (_, None) => std::cmp::Ordering::Less,
+                    (Some(a), Some(b)) => a.cmp(b),
+                };
+                if ascending {
+                    ord
+                } else {
+                    ord.reverse()
+                }
+            });
+            prop_assert_eq!(got, want, "sortBy={} ascending={}", path, ascending);
+        }
     }
     Ok(())
 }

@@ -107,6 +107,43 @@ behaviour! {
         assert_eq!(names(&app, "userName eq \"MMÜLLER\"").await, ["mmüller"]);
     }
 
+    async fn every_operator_and_sort_use_full_case_folding(app: TestApp) {
+        for (name, title) in [("a", "Straße"), ("b", "STRASSE"), ("c", "Stras"), ("d", "ΣΟΦΌΣ"), ("e", "oﬃce")] {
+            let res = app.post("/Users", json!({"schemas": [USER], "userName": name, "title": title})).await;
+            assert_eq!(res.status(), 201);
+        }
+        // ß folds to ss, final ς and Σ to σ, ﬃ to ffi: the same for eq, co, sw, ew and gt.
+        assert_eq!(names(&app, "title eq \"strasse\"").await, ["a", "b"]);
+        assert_eq!(names(&app, "title co \"STRASSE\"").await, ["a", "b"]);
+        assert_eq!(names(&app, "title sw \"strass\"").await, ["a", "b"]);
+        assert_eq!(names(&app, "title ew \"ASSE\"").await, ["a", "b"]);
+        assert_eq!(names(&app, "title co \"ß\"").await, ["a", "b"]);
+        assert_eq!(names(&app, "title ew \"σοφός\"").await, ["d"]);
+        assert_eq!(names(&app, "title co \"FFI\"").await, ["e"]);
+        assert_eq!(names(&app, "title gt \"strass\"").await, ["a", "b", "d"]);
+        // Sorting compares the folded text by code point: office, stras, strasse ×2, σοφοσ.
+        let list: Value = app.get("/Users?sortBy=title").await.json().await.unwrap();
+        let order: Vec<&str> = list["Resources"].as_array().unwrap().iter().map(|r| r["userName"].as_str().unwrap()).collect();
+        assert_eq!(order, ["e", "c", "a", "b", "d"]);
+    }
+
+    async fn documents_written_before_folding_existed_are_folded_when_scimd_opens(app: TestApp) {
+        let res = app.post("/Users", json!({"schemas": [USER], "userName": "old", "title": "Straße"})).await;
+        assert_eq!(res.status(), 201);
+        app.execute_sql("UPDATE resources SET doc_fold = NULL").await;
+        let other = app.second_server().await;
+        let res = app
+            .client
+            .get(format!("{other}/scim/v2/Users"))
+            .bearer_auth(&app.token)
+            .query(&[("filter", "title co \"STRASSE\"")])
+            .send()
+            .await
+            .unwrap();
+        let list: Value = res.json().await.unwrap();
+        assert_eq!(list["totalResults"], 1, "{list}");
+    }
+
     async fn booleans_extensions_and_entra_value_path_forms(app: TestApp) {
         seed(&app).await;
         assert_eq!(names(&app, "active eq false").await, ["jsmith"]);

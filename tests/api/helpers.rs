@@ -138,6 +138,22 @@ impl TestApp {
 
     /// Starts a second server with its own store (its own connection pool) on the same
     /// database, like a second scimd process behind a load balancer; returns its base URL.
+    /// Runs one SQL statement on this app's database, as an operator (or an older scimd) would.
+    pub async fn execute_sql(&self, statement: &str) {
+        use sqlx::Connection;
+        match &self.reopen {
+            Reopen::Sqlite(url) => {
+                let mut conn = sqlx::SqliteConnection::connect(url).await.expect("sqlite connects");
+                sqlx::query(statement).execute(&mut conn).await.expect("statement runs");
+            }
+            Reopen::Postgres { url, schema } => {
+                let mut conn = sqlx::PgConnection::connect(url).await.expect("postgres connects");
+                sqlx::query(&format!("SET search_path TO \"{schema}\"")).execute(&mut conn).await.unwrap();
+                sqlx::query(statement).execute(&mut conn).await.expect("statement runs");
+            }
+        }
+    }
+
     pub async fn second_server(&self) -> String {
         let store: Arc<dyn Store> = match &self.reopen {
             Reopen::Sqlite(url) => scimd::open_store(&DatabaseArgs::new(url.clone(), 8)).await.expect("store opens"),
