@@ -19,9 +19,45 @@ use crate::store::{
     ListQuery, Load, MemberChange, MemberRef, NameGuard, NewResource, Scope, StoreError, Stored, Update,
 };
 
-/// How often a write without `If-Match` is recomputed after losing a race with another writer;
-/// each loss waits a little, at random, so that a crowd of writers spreads out.
-const WRITE_RETRIES: u64 = 64;
+/// How long a write without `If-Match` keeps being recomputed after losing races with other
+/// writers before the client is told to retry: a write is never refused for a race it could win
+/// by trying again, and a crowd on one resource cannot hold a request forever.
+const WRITE_RETRY_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The retries of one write: each loss waits a little longer, at random, so a crowd spreads out.
+struct Retries {
+    deadline: tokio::time::Instant,
+    attempt: u32,
+}
+
+impl Retries {
+    fn new() -> Retries {
+        Retries { deadline: tokio::time::Instant::now() + WRITE_RETRY_BUDGET, attempt: 0 }
+    }
+
+    /// Waits before the next attempt; false once the budget is spent.
+    async fn again(&mut self) -> bool {
+        self.attempt += 1;
+        let ceiling = u64::from(self.attempt.min(6));
+        let wait = std::time::Duration::from_millis(rand::random::<u64>() % (1 << ceiling));
+        if tokio::time::Instant::now() + wait >= self.deadline {
+            return false;
+        }
+        tokio::time::sleep(wait).await;
+        true
+    }
+}
+
+fn still_racing() -> ScimError {
+    ScimError::new(
+        409,
+        None,
+        format!(
+            "the resource kept being changed by other requests for {} seconds; retry, or send If-Match",
+            WRITE_RETRY_BUDGET.as_secs()
+        ),
+    )
+}
 
 /// Members read and written per step when a group is too big for one page.
 const MEMBER_CHUNK: u64 = 5000;
@@ -485,11 +521,8 @@ impl Service {
     ) -> Result<Rendered> {
         let tenant = caller.principal.tenant;
         let load = load_for(kind, projection);
-        for attempt in 0..WRITE_RETRIES {
-            if attempt > 0 {
-                let wait = rand::random::<u64>() % (attempt.min(10) * 2 + 1);
-                tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
-            }
+        let mut retries = Retries::new();
+        loop {
             let current = self.store.fetch(tenant, kind, id, Load::default()).await.map_err(not_found(kind, id))?;
             if let Some(m) = if_match {
                 if !m.matches(current.version) {
@@ -517,11 +550,14 @@ impl Service {
             update.name_guard = self.domain_rule(caller, kind, &update.doc, Some(&current.doc), None).await?;
             match self.store.update(tenant, kind, id, update, load).await {
                 Ok(stored) => return Ok(self.rendered(caller, &stored, projection)),
-                Err(StoreError::VersionMismatch { .. }) if if_match.is_none() => continue,
+                Err(StoreError::VersionMismatch { .. }) if if_match.is_none() => {
+                    if !retries.again().await {
+                        return Err(still_racing());
+                    }
+                }
                 Err(e) => return Err(not_found(kind, id)(e)),
             }
         }
-        Err(ScimError::new(409, None, "the resource is being changed by other requests right now; retry"))
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
@@ -535,7 +571,8 @@ impl Service {
         caller.principal.require(write_scope(kind))?;
         plausible_id(kind.name(), id)?;
         let tenant = caller.principal.tenant;
-        for _ in 0..WRITE_RETRIES {
+        let mut retries = Retries::new();
+        loop {
             let current = self.store.fetch(tenant, kind, id, Load::default()).await.map_err(not_found(kind, id))?;
             if let Some(m) = if_match {
                 if !m.matches(current.version) {
@@ -545,11 +582,14 @@ impl Service {
             self.sync_lock(caller, kind, &current)?;
             // The delete holds only if the user is still the one just checked.
             match self.store.delete(tenant, kind, id, Some(current.version)).await {
-                Err(StoreError::VersionMismatch { .. }) if if_match.is_none() => continue,
+                Err(StoreError::VersionMismatch { .. }) if if_match.is_none() => {
+                    if !retries.again().await {
+                        return Err(still_racing());
+                    }
+                }
                 other => return other.map_err(not_found(kind, id)),
             }
         }
-        Err(ScimError::new(409, None, "the resource is being changed by other requests right now; retry"))
     }
 
     /// The filter, sort and page of a list request, checked against `kind`'s schema.
