@@ -60,6 +60,20 @@ fn rss_mb(pid: u32) -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// What the resident memory is made of: heap and other anonymous memory, and file pages.
+fn rss_parts(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let mb = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    format!("anonymous {:.0} MB, files {:.0} MB", mb("RssAnon:"), mb("RssFile:") + mb("RssShmem:"))
+}
+
 /// Sets a process's peak back to its current resident size (Linux: `5` to `clear_refs`).
 fn reset_peak(pid: u32) {
     let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
@@ -171,6 +185,7 @@ async fn run(opts: Options) {
 /// `clients` clients each read every group with its members, page by page, at once.
 async fn groups_memory(http: &reqwest::Client, base: &str, pid: u32, admin: &str, opts: &Options) {
     let (baseline, _) = rss_mb(pid);
+    let baseline_parts = rss_parts(pid);
     reset_peak(pid);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -224,6 +239,7 @@ async fn groups_memory(http: &reqwest::Client, base: &str, pid: u32, admin: &str
         "  scimd's resident memory: {baseline:.0} MB before, peak {peak:.0} MB (growth {:.0} MB, bar 300 MB), {after:.0} MB 2 s after, {later:.0} MB 12 s after",
         peak - baseline
     );
+    println!("  before: {baseline_parts}; 12 s after: {}", rss_parts(pid));
 }
 
 /// One tenant posts a Bulk of users with passwords while another reads a user by id.

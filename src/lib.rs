@@ -192,14 +192,13 @@ async fn tenant_command(db: &DatabaseArgs, command: TenantCommand) -> anyhow::Re
         TenantCommand::Remove { name, force } => {
             let tenants = store.list_tenants().await?;
             let t = tenants.iter().find(|t| t.name == name).with_context(|| format!("no tenant called {name:?}"))?;
-            if (t.users > 0 || t.groups > 0) && !force {
-                bail!(
-                    "tenant {name:?} holds {} users and {} groups; add --force to remove them with it",
-                    t.users,
-                    t.groups
-                );
+            match store.remove_tenant(t.id, force).await {
+                Err(StoreError::TenantNotEmpty { users, groups }) => bail!(
+                    "tenant {name:?} holds {users} users and {groups} groups (deleted ones included); \
+                     add --force to remove them with it"
+                ),
+                other => other?,
             }
-            store.remove_tenant(t.id).await?;
             eprintln!("tenant {name:?} removed");
         }
     }

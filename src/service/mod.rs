@@ -142,6 +142,11 @@ impl From<StoreError> for ScimError {
                     if consumed == 1 { "" } else { "s" }
                 ),
             ),
+            StoreError::TenantNotEmpty { users, groups } => ScimError::new(
+                409,
+                None,
+                format!("the tenant holds {users} users and {groups} groups; remove them first, or force the removal"),
+            ),
             StoreError::Unsupported(detail) => ScimError::invalid_filter(detail),
             // tooMany: RFC 7644's word for a query more costly than the server will process.
             StoreError::Cancelled => ScimError::too_many(

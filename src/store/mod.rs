@@ -62,6 +62,9 @@ pub enum StoreError {
     /// A License still held by users cannot be deleted.
     #[error("{part_number} is assigned to {consumed} users")]
     LicenseInUse { part_number: String, consumed: i64 },
+    /// The tenant still holds users and groups (deleted ones included) and removal was not forced.
+    #[error("the tenant holds {users} users and {groups} groups")]
+    TenantNotEmpty { users: i64, groups: i64 },
     /// A filter or sort the SQL compiler cannot express: the client's to change (400).
     #[error("{0}")]
     Unsupported(String),
@@ -357,8 +360,9 @@ pub trait Store: Send + Sync + 'static {
     /// Removes, in every tenant, users deleted before `before`; returns how many.
     async fn purge_deleted_before(&self, before: OffsetDateTime) -> Result<u64>;
     async fn find_tenant(&self, name: &str) -> Result<Option<TenantId>>;
-    /// Removes the tenant with all its tokens and resources.
-    async fn remove_tenant(&self, tenant: TenantId) -> Result<()>;
+    /// Removes the tenant with all its tokens, and with its resources only when `force`:
+    /// otherwise a tenant holding any (counted in the same transaction) is `TenantNotEmpty`.
+    async fn remove_tenant(&self, tenant: TenantId, force: bool) -> Result<()>;
 
     /// The shared setting `name`, set to `initial` if it has no value yet (first writer wins).
     async fn setting(&self, name: &str, initial: &str) -> Result<String>;

@@ -1166,9 +1166,29 @@ macro_rules! sql_store {
                     Ok(id.map(TenantId))
                 }
 
-                async fn remove_tenant(&self, tenant: TenantId) -> Result<()> {
+                async fn remove_tenant(&self, tenant: TenantId, force: bool) -> Result<()> {
                     let _turn = self.write_turn().await;
                     let mut tx = self.pool.begin_with(d().begin_write()).await?;
+                    // Writers of the tenant's resources wait from here to the commit (on
+                    // PostgreSQL their foreign-key check shares the row this locks), so nothing
+                    // is created between the count and the delete.
+                    sqlx::query(&q(&format!("SELECT id FROM tenants WHERE id = ?{}", d().for_update())))
+                        .bind(tenant.0)
+                        .execute(&mut *tx)
+                        .await?;
+                    if !force {
+                        let row = sqlx::query(&q(
+                            "SELECT count(CASE WHEN kind = 'User' THEN 1 END) AS users, \
+                             count(CASE WHEN kind = 'Group' THEN 1 END) AS groups FROM resources WHERE tenant_id = ?",
+                        ))
+                        .bind(tenant.0)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        let (users, groups): (i64, i64) = (row.try_get("users")?, row.try_get("groups")?);
+                        if users > 0 || groups > 0 {
+                            return Err(StoreError::TenantNotEmpty { users, groups });
+                        }
+                    }
                     // Memberships and indexed values go with their resources (ON DELETE CASCADE).
                     for table in ["resources", "tokens"] {
                         sqlx::query(&q(&format!("DELETE FROM {table} WHERE tenant_id = ?"))).bind(tenant.0).execute(&mut *tx).await?;

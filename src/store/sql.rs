@@ -24,6 +24,9 @@ pub trait Dialect {
     /// end; `None` where writers take turns anyway.
     fn lock_key(&self) -> Option<&'static str>;
     /// Turns the `?` placeholders every query is written with into the database's own.
+    /// The suffix locking the rows a SELECT reads until the transaction ends, where
+    /// `begin_write` does not already keep other writers out.
+    fn for_update(&self) -> &'static str;
     fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str>;
     /// A bound JSON document as a value of the `doc` column, and the column read back as text.
     fn doc_param(&self) -> &'static str;
@@ -83,6 +86,10 @@ impl Dialect for SqliteDialect {
     fn lock_key(&self) -> Option<&'static str> {
         // BEGIN IMMEDIATE already lets one writer in at a time.
         None
+    }
+    fn for_update(&self) -> &'static str {
+        // BEGIN IMMEDIATE holds the database's one write lock.
+        ""
     }
     fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
         std::borrow::Cow::Borrowed(sql)
@@ -174,6 +181,9 @@ impl Dialect for PostgresDialect {
     }
     fn lock_key(&self) -> Option<&'static str> {
         Some("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")
+    }
+    fn for_update(&self) -> &'static str {
+        " FOR UPDATE"
     }
     fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
         let mut out = String::with_capacity(sql.len() + 16);

@@ -21,12 +21,38 @@ behaviour! {
             rate_limit: None,
         };
         let gone = app.store.create_token(tenant, token("gone")).await.unwrap();
-        app.store.remove_tenant(tenant).await.unwrap();
+        app.store.remove_tenant(tenant, true).await.unwrap();
 
         let default = app.store.ensure_tenant("default").await.unwrap();
         let next = app.store.create_token(default, token("next")).await.unwrap();
 
         assert!(next.id > gone.id, "token {} was given out again", gone.id);
+    }
+
+    async fn a_tenant_holding_resources_is_removed_only_when_forced(app: TestApp) {
+        let tenant = app.store.ensure_tenant("holding").await.unwrap();
+        let new = |id: &str, doc: Value| scimd::store::NewResource {
+            id: id.into(),
+            kind: if doc.get("userName").is_some() { scimd::scim::schema::ResourceKind::User } else { scimd::scim::schema::ResourceKind::Group },
+            doc,
+            password_hash: None,
+            members: vec![],
+            name_guard: None,
+        };
+        let load = scimd::store::Load::default();
+        app.store.insert(tenant, new("u1", json!({"userName": "u1"})), load).await.unwrap();
+        app.store.insert(tenant, new("g1", json!({"displayName": "g1"})), load).await.unwrap();
+        let refused = app.store.remove_tenant(tenant, false).await;
+        assert!(
+            matches!(refused, Err(scimd::store::StoreError::TenantNotEmpty { users: 1, groups: 1 })),
+            "{refused:?}"
+        );
+        assert_eq!(app.store.find_tenant("holding").await.unwrap(), Some(tenant));
+        app.store.remove_tenant(tenant, true).await.unwrap();
+        assert_eq!(app.store.find_tenant("holding").await.unwrap(), None);
+        // An empty tenant goes without force.
+        let empty = app.store.ensure_tenant("empty").await.unwrap();
+        app.store.remove_tenant(empty, false).await.unwrap();
     }
 
     async fn missing_credentials_are_401_with_www_authenticate(app: TestApp) {
