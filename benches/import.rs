@@ -155,7 +155,6 @@ async fn run(opts: Options) {
             scopes: vec![Scope::Write, Scope::Admin],
             rate_limit: None,
         },
-        base_url: String::new(),
     };
 
     let rate = measure(&service, &caller, &fresh, "fresh import (every row created)", Status::Created).await;

@@ -14,7 +14,7 @@ use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use crate::scim::error::ScimError;
-use crate::store::{Scope, Store, TenantId, TokenRecord};
+use crate::store::{Scope, Store, TenantId, TokenRecord, TokenState};
 
 /// Who a request acts as.
 #[derive(Debug, Clone)]
@@ -144,7 +144,7 @@ impl Authenticator {
         let Some(record) = record else { return Err(invalid()) };
         // The lookup was by hash; compare again in constant time so no timing tells how much matched.
         if !bool::from(record.secret_hash.as_bytes().ct_eq(hash.as_bytes()))
-            || record.state(OffsetDateTime::now_utc()) != "active"
+            || record.state(OffsetDateTime::now_utc()) != TokenState::Active
         {
             return Err(invalid());
         }

@@ -5,25 +5,30 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use crate::http::extract::{AcceptsCsv, Auth, CsvBody, ScimJson, ScimQuery, ScimResponse};
-use crate::http::AppState;
+use crate::http::extract::{AcceptsCsv, Auth, BaseUrl, CsvBody, ScimJson, ScimQuery, ScimResponse};
+use crate::http::{render, AppState};
 use crate::scim::error::ScimError;
+use crate::scim::projection::Projection;
 use crate::service::{ImportParams, ListParams};
 
 pub async fn deleted_users(
     State(s): State<AppState>,
     Auth(caller): Auth,
+    BaseUrl(base): BaseUrl,
     ScimQuery(params): ScimQuery<ListParams>,
 ) -> Result<ScimResponse, ScimError> {
-    s.service.deleted_users(&caller, &params).await.map(ScimResponse::json)
+    let page = s.service.deleted_users(&caller, &params).await?;
+    Ok(ScimResponse::json(render::page(&s.registry, &base, &page, &Projection::Default)))
 }
 
 pub async fn restore(
     State(s): State<AppState>,
     Auth(caller): Auth,
+    BaseUrl(base): BaseUrl,
     Path(id): Path<String>,
 ) -> Result<ScimResponse, ScimError> {
-    s.service.restore_user(&caller, &id).await.map(ScimResponse::ok)
+    let r = s.service.restore_user(&caller, &id).await?;
+    Ok(ScimResponse::ok(s.render(&base, &r, &Projection::Default), r.stored.version))
 }
 
 pub async fn purge(
@@ -51,17 +56,24 @@ pub async fn import(
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
 }
 
-pub async fn tokens(State(s): State<AppState>, Auth(caller): Auth) -> Result<ScimResponse, ScimError> {
-    s.service.tokens(&caller).await.map(ScimResponse::json)
+pub async fn tokens(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    BaseUrl(base): BaseUrl,
+) -> Result<ScimResponse, ScimError> {
+    let tokens = s.service.tokens(&caller).await?;
+    let resources: Vec<_> = tokens.iter().map(|t| render::token(&base, t, None)).collect();
+    Ok(ScimResponse::json(render::list_response(resources.len() as u64, Some(1), resources, None)))
 }
 
 pub async fn create_token(
     State(s): State<AppState>,
     Auth(caller): Auth,
+    BaseUrl(base): BaseUrl,
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ScimError> {
-    let (body, location) = s.service.create_token(&caller, body).await?;
-    Ok(ScimResponse::created_at(body, location))
+    let (token, secret) = s.service.create_token(&caller, body).await?;
+    Ok(ScimResponse::created(render::token(&base, &token, Some(&secret)), None, render::token_location(&base, &token)))
 }
 
 pub async fn revoke_token(

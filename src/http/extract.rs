@@ -12,13 +12,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::http::error::SCIM_CONTENT_TYPE;
+use crate::http::render::{self, STREAMED_MEMBERS};
 use crate::http::AppState;
 use crate::scim::error::ScimError;
 use crate::scim::projection::Projection;
 use crate::scim::resource::{etag, ETagMatch};
-use crate::service::{
-    Caller, Rendered, Service, MAX_BODY_BYTES, MAX_IMPORT_BYTES, MAX_PAYLOAD_BYTES, STREAMED_MEMBERS,
-};
+use crate::service::{Caller, MAX_BODY_BYTES, MAX_IMPORT_BYTES, MAX_PAYLOAD_BYTES};
 
 /// A JSON request body sent as `application/scim+json` or `application/json`.
 pub struct ScimJson(pub Value);
@@ -127,7 +126,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ScimQuery<T> {
     }
 }
 
-/// The authenticated caller and the base URL its resources' locations are built from.
+/// The authenticated caller.
 pub struct Auth(pub Caller);
 
 impl FromRequestParts<AppState> for Auth {
@@ -141,7 +140,18 @@ impl FromRequestParts<AppState> for Auth {
         span.record("token_id", principal.token_id);
         span.record("token", principal.token_name.as_str());
         state.rate.check(&principal)?;
-        Ok(Auth(Caller { principal, base_url: base_url(state, &parts.headers) }))
+        Ok(Auth(Caller { principal }))
+    }
+}
+
+/// The absolute SCIM base URL (`http://host/scim/v2`) locations and `$ref`s are built from.
+pub struct BaseUrl(pub String);
+
+impl FromRequestParts<AppState> for BaseUrl {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(BaseUrl(base_url(state, &parts.headers)))
     }
 }
 
@@ -184,8 +194,9 @@ fn streamed_body(text: String, source: MemberSource) -> Result<Body, String> {
         }
         let (mut after, mut first) = (0, true);
         loop {
-            match source.service.member_chunk(&source.caller, &id, after, &source.projection).await {
+            match source.state.service.member_chunk(&source.caller, &id, after).await {
                 Ok((members, next)) => {
+                    let members = render::members(&source.state.registry, &source.base_url, &members, &source.projection);
                     let mut chunk = String::new();
                     for m in members {
                         if !std::mem::take(&mut first) {
@@ -252,78 +263,48 @@ pub struct ScimResponse {
 
 /// What a response needs to write a big group's members a chunk at a time.
 pub struct MemberSource {
-    service: Service,
+    state: AppState,
     caller: Caller,
+    base_url: String,
     projection: Projection,
 }
 
 impl ScimResponse {
-    pub fn ok(r: Rendered) -> Self {
-        ScimResponse {
-            status: StatusCode::OK,
-            etag: Some(etag(r.version)),
-            location: None,
-            body: Some(r.body),
-            members: None,
-        }
+    fn new(status: StatusCode, body: Option<Value>, version: Option<i64>, location: Option<String>) -> Self {
+        ScimResponse { status, body, etag: version.map(etag), location, members: None }
     }
 
-    pub fn created(r: Rendered) -> Self {
-        ScimResponse {
-            status: StatusCode::CREATED,
-            etag: Some(etag(r.version)),
-            location: Some(r.location),
-            body: Some(r.body),
-            members: None,
-        }
+    /// 200 with a resource and its version.
+    pub fn ok(body: Value, version: i64) -> Self {
+        Self::new(StatusCode::OK, Some(body), Some(version), None)
     }
 
-    /// 201 for something created that has no version.
-    pub fn created_at(body: Value, location: String) -> Self {
-        ScimResponse {
-            status: StatusCode::CREATED,
-            etag: None,
-            location: Some(location),
-            body: Some(body),
-            members: None,
-        }
+    /// 201 with what was created, its version (when it has one) and where it lives.
+    pub fn created(body: Value, version: Option<i64>, location: String) -> Self {
+        Self::new(StatusCode::CREATED, Some(body), version, Some(location))
     }
 
     pub fn json(body: Value) -> Self {
-        ScimResponse { status: StatusCode::OK, body: Some(body), etag: None, location: None, members: None }
+        Self::new(StatusCode::OK, Some(body), None, None)
     }
 
     pub fn no_content() -> Self {
-        ScimResponse { status: StatusCode::NO_CONTENT, body: None, etag: None, location: None, members: None }
+        Self::new(StatusCode::NO_CONTENT, None, None, None)
     }
 
     /// 204 that still tells the client the new version.
-    pub fn no_content_with_etag(r: Rendered) -> Self {
-        ScimResponse {
-            status: StatusCode::NO_CONTENT,
-            body: None,
-            etag: Some(etag(r.version)),
-            location: None,
-            members: None,
-        }
+    pub fn no_content_with_etag(version: i64) -> Self {
+        Self::new(StatusCode::NO_CONTENT, None, Some(version), None)
     }
 
     /// 304 for a GET whose `If-None-Match` names the current version.
-    pub fn not_modified(r: Rendered) -> Self {
-        ScimResponse {
-            status: StatusCode::NOT_MODIFIED,
-            body: None,
-            etag: Some(etag(r.version)),
-            location: None,
-            members: None,
-        }
+    pub fn not_modified(version: i64) -> Self {
+        Self::new(StatusCode::NOT_MODIFIED, None, Some(version), None)
     }
-}
 
-impl ScimResponse {
     /// Lets the response write, in place of a group's stand-in, its members a chunk at a time.
-    pub fn with_members(mut self, service: &Service, caller: Caller, projection: Projection) -> Self {
-        self.members = Some(MemberSource { service: service.clone(), caller, projection });
+    pub fn with_members(mut self, state: &AppState, caller: Caller, base_url: String, projection: Projection) -> Self {
+        self.members = Some(MemberSource { state: state.clone(), caller, base_url, projection });
         self
     }
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 mod path;
 pub mod rate;
+pub mod render;
 mod resources;
 pub mod server;
 
@@ -26,13 +27,18 @@ use tower_http::trace::TraceLayer;
 use tracing::Level;
 
 use crate::auth::Authenticator;
-use crate::service::{Service, MAX_BODY_BYTES, MAX_IMPORT_BYTES, MAX_PAYLOAD_BYTES};
+use crate::scim::projection::Projection;
+use crate::scim::schema::Registry;
+use crate::service::{Caller, ListPage, Resource, Service, MAX_BODY_BYTES, MAX_IMPORT_BYTES, MAX_PAYLOAD_BYTES};
+use extract::ScimResponse;
 use resources::{Endpoint, Groups, Licenses, Users};
 
 /// Shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
     pub service: Service,
+    /// The schemas resources are rendered and projected with (the service's own).
+    pub registry: Arc<Registry>,
     pub auth: Arc<Authenticator>,
     /// Overrides the base URL derived from the `Host` header (behind a proxy).
     pub base_url: Option<String>,
@@ -41,6 +47,19 @@ pub struct AppState {
     /// Whether `X-Forwarded-Proto` / `X-Forwarded-Host` say how clients reached us; only a
     /// proxy in front may set them, so they are ignored unless the operator says so.
     pub trust_forwarded_headers: bool,
+}
+
+impl AppState {
+    /// A resource as the caller asked to see it.
+    fn render(&self, base_url: &str, r: &Resource, projection: &Projection) -> serde_json::Value {
+        render::resource(&self.registry, base_url, r, projection)
+    }
+
+    /// A list page as a ListResponse, with big groups' members streamed.
+    fn list_response(&self, caller: Caller, base_url: String, page: &ListPage, projection: Projection) -> ScimResponse {
+        let body = render::page(&self.registry, &base_url, page, &projection);
+        ScimResponse::json(body).with_members(self, caller, base_url, projection)
+    }
 }
 
 /// Any method a route does not list gets a SCIM 405, not axum's empty one.
@@ -130,7 +149,7 @@ async fn live() -> &'static str {
 /// Readiness: 200 once the store answers through the connection reserved for this check, so
 /// a pool busy with slow requests does not take the process out of rotation; no authentication.
 async fn ready(State(s): State<AppState>) -> impl IntoResponse {
-    match s.service.store.ping().await {
+    match s.service.ready().await {
         Ok(()) => (StatusCode::OK, "ok").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "health check failed");

@@ -5,8 +5,8 @@
 use axum::extract::{Path, State};
 use serde::Deserialize;
 
-use crate::http::extract::{Auth, IfMatch, IfNoneMatch, ScimJson, ScimQuery, ScimResponse};
-use crate::http::AppState;
+use crate::http::extract::{Auth, BaseUrl, IfMatch, IfNoneMatch, ScimJson, ScimQuery, ScimResponse};
+use crate::http::{render, AppState};
 use crate::scim::error::ScimError;
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
@@ -49,15 +49,20 @@ impl ProjectionParams {
 pub async fn create<E: Endpoint>(
     State(s): State<AppState>,
     Auth(caller): Auth,
+    BaseUrl(base): BaseUrl,
     ScimQuery(p): ScimQuery<ProjectionParams>,
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ScimError> {
-    s.service.create(&caller, E::KIND, body, &p.parse()?).await.map(ScimResponse::created)
+    let projection = p.parse()?;
+    let r = s.service.create(&caller, E::KIND, body, &projection).await?;
+    let location = render::location(&base, E::KIND, &r.stored.id);
+    Ok(ScimResponse::created(s.render(&base, &r, &projection), Some(r.stored.version), location))
 }
 
 pub async fn get<E: Endpoint>(
     State(s): State<AppState>,
     Auth(caller): Auth,
+    BaseUrl(base): BaseUrl,
     Path(id): Path<String>,
     IfNoneMatch(none_match): IfNoneMatch,
     ScimQuery(p): ScimQuery<ProjectionParams>,
@@ -65,40 +70,46 @@ pub async fn get<E: Endpoint>(
     let projection = p.parse()?;
     let r = s.service.get(&caller, E::KIND, &id, &projection).await?;
     Ok(match none_match {
-        Some(m) if m.matches(r.version) => ScimResponse::not_modified(r),
-        _ => ScimResponse::ok(r).with_members(&s.service, caller, projection),
+        Some(m) if m.matches(r.stored.version) => ScimResponse::not_modified(r.stored.version),
+        _ => ScimResponse::ok(s.render(&base, &r, &projection), r.stored.version)
+            .with_members(&s, caller, base, projection),
     })
 }
 
 pub async fn list<E: Endpoint>(
     State(s): State<AppState>,
     Auth(caller): Auth,
+    BaseUrl(base): BaseUrl,
     ScimQuery(params): ScimQuery<ListParams>,
 ) -> Result<ScimResponse, ScimError> {
-    let body = s.service.list(&caller, E::KIND, &params).await?;
-    Ok(ScimResponse::json(body).with_members(&s.service, caller, params.projection()?))
+    let page = s.service.list(&caller, E::KIND, &params).await?;
+    Ok(s.list_response(caller, base, &page, params.projection()?))
 }
 
 /// `POST /Users/.search`: the SearchRequest message (RFC 7644 §3.4.3) in place of a query string.
 pub async fn search<E: Endpoint>(
     State(s): State<AppState>,
     Auth(caller): Auth,
+    BaseUrl(base): BaseUrl,
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ScimError> {
     let params = ListParams::from_search_request(body)?;
-    let body = s.service.list(&caller, E::KIND, &params).await?;
-    Ok(ScimResponse::json(body).with_members(&s.service, caller, params.projection()?))
+    let page = s.service.list(&caller, E::KIND, &params).await?;
+    Ok(s.list_response(caller, base, &page, params.projection()?))
 }
 
 pub async fn replace<E: Endpoint>(
     State(s): State<AppState>,
     Auth(caller): Auth,
+    BaseUrl(base): BaseUrl,
     Path(id): Path<String>,
     IfMatch(if_match): IfMatch,
     ScimQuery(p): ScimQuery<ProjectionParams>,
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ScimError> {
-    s.service.replace(&caller, E::KIND, &id, if_match.as_ref(), body, &p.parse()?).await.map(ScimResponse::ok)
+    let projection = p.parse()?;
+    let r = s.service.replace(&caller, E::KIND, &id, if_match.as_ref(), body, &projection).await?;
+    Ok(ScimResponse::ok(s.render(&base, &r, &projection), r.stored.version))
 }
 
 /// User PATCH answers 200 with the resource; group PATCH 204 unless attributes were asked for,
@@ -106,6 +117,7 @@ pub async fn replace<E: Endpoint>(
 pub async fn patch<E: Endpoint>(
     State(s): State<AppState>,
     Auth(caller): Auth,
+    BaseUrl(base): BaseUrl,
     Path(id): Path<String>,
     IfMatch(if_match): IfMatch,
     ScimQuery(p): ScimQuery<ProjectionParams>,
@@ -115,7 +127,11 @@ pub async fn patch<E: Endpoint>(
     let quiet = E::KIND == ResourceKind::Group && projection == Projection::Default;
     let shown = if quiet { Projection::Exclude(vec![crate::scim::path::AttrPath::new("members")]) } else { projection };
     let r = s.service.patch(&caller, E::KIND, &id, if_match.as_ref(), body, &shown).await?;
-    Ok(if quiet { ScimResponse::no_content_with_etag(r) } else { ScimResponse::ok(r) })
+    Ok(if quiet {
+        ScimResponse::no_content_with_etag(r.stored.version)
+    } else {
+        ScimResponse::ok(s.render(&base, &r, &shown), r.stored.version)
+    })
 }
 
 pub async fn delete<E: Endpoint>(

@@ -1,45 +1,28 @@
 //! Administration of soft-deleted users (DESIGN.md §4 "delete and restore"): list them with
 //! their deletion time, bring one back, or purge it for good. Admin scope only.
 
-use serde_json::{json, Value};
-
 use crate::scim::error::{Result, ScimError};
-use crate::scim::projection::Projection;
-use crate::scim::resource::format_datetime;
-use crate::scim::schema::ResourceKind;
-use crate::service::{render, Caller, ListParams, Rendered, Service, MAX_PAGE};
+use crate::service::{Caller, ListPage, ListParams, Resource, Service, MAX_PAGE};
 use crate::store::{Scope, StoreError};
 
-const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-
 impl Service {
-    /// Soft-deleted users, oldest deletion first; `meta.deleted` says when.
+    /// Soft-deleted users, oldest deletion first, each with its deletion time.
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant))]
-    pub async fn deleted_users(&self, caller: &Caller, params: &ListParams) -> Result<Value> {
+    pub async fn deleted_users(&self, caller: &Caller, params: &ListParams) -> Result<ListPage> {
         caller.principal.require(Scope::Admin)?;
         let start = params.start_index.unwrap_or(1).max(1) as u64;
         let count = (params.count.unwrap_or(MAX_PAGE as i64).max(0) as u64).min(MAX_PAGE);
         let (total, items) = self.store.list_deleted(caller.principal.tenant, start, count).await?;
-        let resources: Vec<Value> = items
-            .iter()
-            .map(|(stored, deleted)| {
-                let mut r = render::resource(&self.registry, &caller.base_url, stored, &Projection::Default);
-                r["meta"]["deleted"] = json!(format_datetime(*deleted));
-                r
-            })
+        let resources = items
+            .into_iter()
+            .map(|(stored, deleted)| Resource { stored, changed: false, members_streamed: false, deleted: Some(deleted) })
             .collect();
-        Ok(json!({
-            "schemas": [LIST_RESPONSE],
-            "totalResults": total,
-            "startIndex": start,
-            "itemsPerPage": resources.len(),
-            "Resources": resources,
-        }))
+        Ok(ListPage { total, start_index: Some(start), resources, next_cursor: None })
     }
 
     /// Brings a soft-deleted user back. Group memberships were dropped at deletion and stay so.
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
-    pub async fn restore_user(&self, caller: &Caller, id: &str) -> Result<Rendered> {
+    pub async fn restore_user(&self, caller: &Caller, id: &str) -> Result<Resource> {
         caller.principal.require(Scope::Admin)?;
         super::resources::plausible_id("deleted User", id)?;
         let stored = self.store.restore(caller.principal.tenant, id).await.map_err(|e| match e {
@@ -51,12 +34,7 @@ impl Service {
             ),
             e => e.into(),
         })?;
-        Ok(Rendered {
-            changed: true,
-            body: render::resource(&self.registry, &caller.base_url, &stored, &Projection::Default),
-            version: stored.version,
-            location: render::location(&caller.base_url, ResourceKind::User, &stored.id),
-        })
+        Ok(Resource { stored, changed: true, members_streamed: false, deleted: None })
     }
 
     /// Removes a soft-deleted user for good.

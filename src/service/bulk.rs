@@ -6,18 +6,16 @@
 
 use std::collections::HashMap;
 
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::scim::error::{Result, ScimError};
 use crate::scim::projection::Projection;
-use crate::scim::resource::{etag, ETagMatch};
+use crate::scim::resource::ETagMatch;
 use crate::scim::schema::ResourceKind;
-use crate::service::{render, Caller, Rendered, Service};
+use crate::service::{Caller, Resource, Service};
 use crate::store::Scope;
 
 pub const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
-const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
-const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 /// Most operations one request may carry (advertised as `bulk.maxOperations`).
 pub const MAX_OPERATIONS: usize = 1000;
 /// Largest bulk request body (advertised as `bulk.maxPayloadSize`).
@@ -48,8 +46,8 @@ impl Method {
 struct Operation {
     /// Its place in the request; results are answered in this order.
     index: usize,
-    /// Where it acts, for its result even when it fails (RFC 7644 §3.7.3 requires `location`
-    /// on every result but a failed POST's).
+    /// Where it acts, relative to the SCIM base URL, for its result even when it fails
+    /// (RFC 7644 §3.7.3 requires `location` on every result but a failed POST's).
     location: Option<String>,
     method: Option<Method>,
     raw_method: String,
@@ -59,16 +57,21 @@ struct Operation {
     data: Option<Value>,
 }
 
-/// What happened to one operation.
-struct Outcome {
+/// What happened to one operation of a Bulk, in the order the client sent them.
+#[derive(Debug)]
+pub struct BulkOutcome {
     index: usize,
-    method: String,
-    bulk_id: Option<String>,
-    version: Option<String>,
-    location: Option<String>,
-    status: u16,
-    error: Option<ScimError>,
+    /// As the client spelled it.
+    pub method: String,
+    pub bulk_id: Option<String>,
+    pub version: Option<i64>,
+    /// Where the operation acted, relative to the SCIM base URL (`Users/{id}`).
+    pub location: Option<String>,
+    pub status: u16,
+    pub error: Option<ScimError>,
 }
+
+type Outcome = BulkOutcome;
 
 impl Outcome {
     fn failed(op: &Operation, error: ScimError) -> Outcome {
@@ -83,32 +86,9 @@ impl Outcome {
             error: Some(error),
         }
     }
-
-    fn to_json(&self) -> Value {
-        let mut o = Map::new();
-        o.insert("method".into(), json!(self.method));
-        if let Some(b) = &self.bulk_id {
-            o.insert("bulkId".into(), json!(b));
-        }
-        if let Some(v) = &self.version {
-            o.insert("version".into(), json!(v));
-        }
-        if let Some(l) = &self.location {
-            o.insert("location".into(), json!(l));
-        }
-        o.insert("status".into(), json!(self.status.to_string()));
-        if let Some(e) = &self.error {
-            let mut body = json!({"schemas": [ERROR_URN], "status": e.status.to_string(), "detail": e.detail});
-            if let Some(t) = e.scim_type {
-                body["scimType"] = json!(t.as_str());
-            }
-            o.insert("response".into(), body);
-        }
-        Value::Object(o)
-    }
 }
 
-fn parse_request(body: Value, base_url: &str) -> Result<(Option<usize>, Vec<Operation>)> {
+fn parse_request(body: Value) -> Result<(Option<usize>, Vec<Operation>)> {
     let Value::Object(body) = body else {
         return Err(ScimError::invalid_syntax("a BulkRequest must be a JSON object"));
     };
@@ -152,8 +132,7 @@ fn parse_request(body: Value, base_url: &str) -> Result<(Option<usize>, Vec<Oper
                 _ => None,
             };
             let path = text("path").unwrap_or_default();
-            let location =
-                (method != Some(Method::Post)).then(|| format!("{base_url}/{}", path.trim_start_matches('/')));
+            let location = (method != Some(Method::Post)).then(|| path.trim_start_matches('/').to_owned());
             Operation {
                 index,
                 location,
@@ -232,6 +211,11 @@ impl Record {
     }
 }
 
+/// Where a resource lives, relative to the SCIM base URL.
+fn relative_location(kind: ResourceKind, id: &str) -> String {
+    format!("{}/{id}", kind.endpoint())
+}
+
 /// `/Users`, `/Groups/{id}`, `/Licenses` … → the resource type and the id, if any.
 fn parse_path(path: &str) -> Result<(ResourceKind, Option<String>)> {
     let bad = || {
@@ -253,9 +237,9 @@ impl Service {
     /// Runs a BulkRequest. Errors of the request as a whole are returned; errors of single
     /// operations are reported in the response, and the other operations proceed.
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant))]
-    pub async fn bulk(&self, caller: &Caller, body: Value) -> Result<Value> {
+    pub async fn bulk(&self, caller: &Caller, body: Value) -> Result<Vec<BulkOutcome>> {
         caller.principal.require(Scope::Write)?;
-        let (fail_on_errors, ops) = parse_request(body, &caller.base_url)?;
+        let (fail_on_errors, ops) = parse_request(body)?;
         // A bulkId names one operation; a second one would make references ambiguous.
         let mut seen = std::collections::HashSet::new();
         if let Some(dup) = ops.iter().filter_map(|op| op.bulk_id.as_deref()).find(|b| !seen.insert(*b)) {
@@ -334,10 +318,7 @@ impl Service {
         // Operations ran in dependency order; they are answered in the order they were sent.
         let mut outcomes = record.outcomes;
         outcomes.sort_by_key(|o| o.index);
-        Ok(json!({
-            "schemas": [BULK_RESPONSE],
-            "Operations": outcomes.iter().map(Outcome::to_json).collect::<Vec<_>>(),
-        }))
+        Ok(outcomes)
     }
 
     /// Runs the batched POSTs in one store transaction and records their outcomes in order.
@@ -375,12 +356,12 @@ impl Service {
         for (i, result) in runnable.into_iter().zip(results) {
             let op = &ops[i];
             let outcome = match result {
-                Ok(r) => Outcome {
+                Ok(stored) => Outcome {
                     index: op.index,
                     method: op.raw_method.clone(),
                     bulk_id: op.bulk_id.clone(),
-                    version: Some(etag(r.version)),
-                    location: Some(r.location),
+                    version: Some(stored.version),
+                    location: Some(relative_location(stored.kind, &stored.id)),
                     status: 201,
                     error: None,
                 },
@@ -398,7 +379,7 @@ impl Service {
                 index: op.index,
                 method: op.raw_method.clone(),
                 bulk_id: op.bulk_id.clone(),
-                version: version.map(etag),
+                version,
                 location: Some(location),
                 status,
                 error: None,
@@ -432,7 +413,9 @@ impl Service {
         let if_match = op.version.as_deref().map(ETagMatch::parse);
         // The response carries no resource bodies, so none need rendering beyond the basics.
         let projection = Projection::Include(Vec::new());
-        let done = |status: u16, r: Rendered| Ok((status, Some(r.version), r.location));
+        let done = |status: u16, r: Resource| {
+            Ok((status, Some(r.stored.version), relative_location(r.stored.kind, &r.stored.id)))
+        };
         match (method, id) {
             (Method::Post, None) => {
                 if op.bulk_id.is_none() {
@@ -448,7 +431,7 @@ impl Service {
             }
             (Method::Delete, Some(id)) => {
                 self.delete(caller, kind, &id, if_match.as_ref()).await?;
-                Ok((204, None, render::location(&caller.base_url, kind, &id)))
+                Ok((204, None, relative_location(kind, &id)))
             }
             (Method::Post, Some(_)) => Err(ScimError::invalid_value("POST takes a resource type path such as /Users")),
             (_, None) => Err(ScimError::invalid_value(format!(

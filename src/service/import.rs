@@ -87,13 +87,6 @@ impl Run<'_> {
     }
 }
 
-fn created_id(body: &Value) -> Result<String> {
-    body.get("id")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| ScimError::new(500, None, "internal error: a created user has no id"))
-}
-
 impl Service {
     /// Imports a bulk-add CSV into the caller's tenant (write scope). A file that cannot be
     /// imported at all (no `User Name` column, an unknown column) is an error and nothing is
@@ -141,7 +134,7 @@ impl Service {
         // synchronized users are refused as for any other client.
         let mut principal = caller.principal.clone();
         principal.scopes = vec![Scope::Admin];
-        let caller = Caller { principal, base_url: caller.base_url.clone() };
+        let caller = Caller { principal };
         self.import_csv(&caller, data, params.dry_run.unwrap_or(false), &mut |_| {}).await
     }
 
@@ -194,7 +187,7 @@ impl Service {
             self.create_many(run.caller, items)
                 .await
                 .into_iter()
-                .map(|r| r.and_then(|r| created_id(&r.body)).map(Known::User))
+                .map(|r| r.map(|stored| Known::User(stored.id)))
                 .collect()
         };
         for (&i, result) in batch.iter().zip(results) {
@@ -221,7 +214,7 @@ impl Service {
                 None => {
                     let none = Projection::Include(Vec::new());
                     let created = self.create(run.caller, ResourceKind::User, row.new_user(), &none).await;
-                    (Status::Created, created.and_then(|r| created_id(&r.body)).map(Known::User))
+                    (Status::Created, created.map(|r| Known::User(r.stored.id)))
                 }
             };
             record(run, row, status, result, &mut out[i]);

@@ -7,17 +7,17 @@ mod admin;
 mod bulk;
 mod discovery;
 mod import;
-mod render;
+mod operator;
 mod resources;
 mod tokens;
 
 use std::sync::Arc;
 
 pub use bulk::{MAX_OPERATIONS, MAX_PAYLOAD_BYTES};
-pub use discovery::service_provider_config;
 pub use import::{ImportParams, Progress, MAX_IMPORT_BYTES};
-pub use render::STREAMED_MEMBERS;
-pub use resources::{ListParams, Rendered};
+pub use operator::DEFAULT_TENANT;
+pub use bulk::BulkOutcome;
+pub use resources::{ListPage, ListParams, Resource};
 
 use crate::auth::Principal;
 use crate::scim::error::ScimError;
@@ -34,15 +34,14 @@ pub const MEMBERS_PER_PAGE: u64 = 10_000;
 /// Largest request body accepted (advertised as `bulk.maxPayloadSize`).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// A caller: who, and the absolute base URL (`http://host/scim/v2`) to build `location`s from.
+/// A caller: the principal its credentials name.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub principal: Principal,
-    pub base_url: String,
 }
 
 impl Caller {
-    /// The operator at the command line: an administrator of the tenant, with no base URL.
+    /// The operator at the command line: an administrator of the tenant.
     pub fn operator(tenant: TenantId, tenant_name: &str) -> Caller {
         Caller {
             principal: Principal {
@@ -53,15 +52,14 @@ impl Caller {
                 scopes: vec![Scope::Admin],
                 rate_limit: None,
             },
-            base_url: String::new(),
         }
     }
 }
 
 #[derive(Clone)]
 pub struct Service {
-    pub store: Arc<dyn Store>,
-    pub registry: Arc<Registry>,
+    store: Arc<dyn Store>,
+    registry: Arc<Registry>,
     /// Read from the store on first use (see `cursor_key`).
     cursor_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
     /// How much work one list filter may ask of the database.
@@ -71,6 +69,11 @@ pub struct Service {
 impl Service {
     pub fn new(store: Arc<dyn Store>, registry: Arc<Registry>) -> Self {
         Service { store, registry, cursor_key: Arc::default(), filter_budget: FilterBudget::default() }
+    }
+
+    /// Whether the store answers, through the connection it keeps for this check.
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        self.store.ping().await
     }
 
     /// The same service with another filter budget (`--filter-max-terms` and its siblings).

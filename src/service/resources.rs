@@ -1,10 +1,11 @@
 //! Create, read, replace, patch, delete and list Users and Groups: one store transaction
 //! per write, versions checked by the store, and the read-modify-write retried on a lost race.
 //!
-//! Every function takes the `Caller` and returns rendered JSON plus its version for the `ETag`.
+//! Every function takes the `Caller` and returns typed results (`Resource`, `ListPage`); the
+//! HTTP layer renders them.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::directory;
 use crate::scim::cursor;
@@ -14,9 +15,9 @@ use crate::scim::patch::{self, MemberOp};
 use crate::scim::projection::Projection;
 use crate::scim::resource::{self, ETagMatch};
 use crate::scim::schema::{ResourceKind, ResourceType};
-use crate::service::{render, Caller, Service, MAX_PAGE, MEMBERS_PER_PAGE};
+use crate::service::{Caller, Service, MAX_PAGE, MEMBERS_PER_PAGE};
 use crate::store::{
-    ListQuery, Load, MemberChange, MemberRef, NameGuard, NewResource, Scope, StoreError, Stored, Update,
+    ListQuery, Load, MemberChange, MemberRef, MemberView, NameGuard, NewResource, Scope, StoreError, Stored, Update,
 };
 
 /// How long a write without `If-Match` keeps being recomputed after losing races with other
@@ -62,16 +63,33 @@ fn still_racing() -> ScimError {
 /// Members read and written per step when a group is too big for one page.
 const MEMBER_CHUNK: u64 = 5000;
 
-const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-
-/// A rendered resource and what the HTTP layer puts in its headers.
+/// A resource as an operation left it; the HTTP layer renders it as the caller asked.
 #[derive(Debug, Clone)]
-pub struct Rendered {
-    pub body: Value,
-    pub version: i64,
-    pub location: String,
+pub struct Resource {
+    pub stored: Stored,
     /// False when a PUT or PATCH asked for what the resource already was: nothing was written.
     pub changed: bool,
+    /// A group whose members are too many to hold at once: they were not read, and are
+    /// written into the answer a chunk at a time (`Service::member_chunk`).
+    pub members_streamed: bool,
+    /// When a soft-deleted user was deleted.
+    pub deleted: Option<time::OffsetDateTime>,
+}
+
+impl Resource {
+    fn new(stored: Stored) -> Resource {
+        Resource { stored, changed: true, members_streamed: false, deleted: None }
+    }
+}
+
+/// One page of a list (RFC 7644 §3.4.2): index paging has a `start_index`, cursor paging a
+/// `next_cursor` while more follow.
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    pub total: u64,
+    pub start_index: Option<u64>,
+    pub resources: Vec<Resource>,
+    pub next_cursor: Option<String>,
 }
 
 /// The list parameters of RFC 7644 §3.4.2, from a query string or a SearchRequest.
@@ -223,15 +241,6 @@ impl ListParams {
 }
 
 impl Service {
-    fn rendered(&self, caller: &Caller, stored: &Stored, projection: &Projection) -> Rendered {
-        Rendered {
-            changed: true,
-            body: render::resource(&self.registry, &caller.base_url, stored, projection),
-            version: stored.version,
-            location: render::location(&caller.base_url, stored.kind, &stored.id),
-        }
-    }
-
     fn resource_type(&self, kind: ResourceKind) -> &ResourceType {
         self.registry.resource_type(kind)
     }
@@ -243,11 +252,11 @@ impl Service {
         kind: ResourceKind,
         body: Value,
         projection: &Projection,
-    ) -> Result<Rendered> {
+    ) -> Result<Resource> {
         caller.principal.require(write_scope(kind))?;
         let new = self.prepare_new(caller, kind, body, None).await?;
         let stored = self.store.insert(caller.principal.tenant, new, load_for(kind, projection)).await?;
-        Ok(self.rendered(caller, &stored, projection))
+        Ok(Resource::new(stored))
     }
 
     /// A validated new resource, its password hashed and its members taken out. `domains` are
@@ -330,7 +339,7 @@ impl Service {
     /// Creates several resources in one store transaction (for /Bulk): each is validated and
     /// written on its own, so each result stands alone, but they share one commit. The tenant's
     /// verified domains are read once for the batch.
-    pub async fn create_many(&self, caller: &Caller, items: Vec<(ResourceKind, Value)>) -> Vec<Result<Rendered>> {
+    pub async fn create_many(&self, caller: &Caller, items: Vec<(ResourceKind, Value)>) -> Vec<Result<Stored>> {
         // The tenant's domains are read once for the whole batch.
         let domains = match self.store.domains(caller.principal.tenant).await {
             Ok(d) => d,
@@ -360,13 +369,12 @@ impl Service {
             }
         }
         .into_iter();
-        let none = Projection::Include(Vec::new());
         prepared
             .into_iter()
             .map(|p| {
                 p?;
                 match stored.next() {
-                    Some(Ok(s)) => Ok(self.rendered(caller, &s, &none)),
+                    Some(Ok(s)) => Ok(s),
                     Some(Err(e)) => Err(e.into()),
                     None => Err(ScimError::new(500, None, "internal error: a bulk result went missing")),
                 }
@@ -381,7 +389,7 @@ impl Service {
         kind: ResourceKind,
         id: &str,
         projection: &Projection,
-    ) -> Result<Rendered> {
+    ) -> Result<Resource> {
         caller.principal.require(Scope::Read)?;
         plausible_id(kind.name(), id)?;
         let tenant = caller.principal.tenant;
@@ -390,33 +398,16 @@ impl Service {
         let streamed = load.members && self.store.member_count(tenant, id).await? > MEMBERS_PER_PAGE;
         load.members &= !streamed;
         let stored = self.store.fetch(tenant, kind, id, load).await.map_err(not_found(kind, id))?;
-        let mut rendered = self.rendered(caller, &stored, projection);
-        if streamed {
-            rendered.body["members"] = render::streamed_members(id);
-        }
-        Ok(rendered)
+        Ok(Resource { members_streamed: streamed, ..Resource::new(stored) })
     }
 
-    /// Up to `MEMBER_CHUNK` members of group `id` after position `after`, each rendered and
-    /// projected as `projection` asks, and the position to go on from (`None`: no more).
-    pub async fn member_chunk(
-        &self,
-        caller: &Caller,
-        id: &str,
-        after: i64,
-        projection: &Projection,
-    ) -> Result<(Vec<Value>, Option<i64>)> {
+    /// Up to `MEMBER_CHUNK` members of group `id` after position `after`, and the position to
+    /// go on from (`None`: no more).
+    pub async fn member_chunk(&self, caller: &Caller, id: &str, after: i64) -> Result<(Vec<MemberView>, Option<i64>)> {
         caller.principal.require(Scope::Read)?;
         let rows = self.store.members_after(caller.principal.tenant, id, after, MEMBER_CHUNK).await?;
         let next = if rows.len() as u64 == MEMBER_CHUNK { rows.last().map(|(seq, _)| *seq) } else { None };
-        let members: Vec<Value> = rows.iter().map(|(_, m)| render::member(&caller.base_url, m)).collect();
-        let mut part = json!({ "members": members });
-        projection.apply(&self.registry, self.resource_type(ResourceKind::Group), &mut part);
-        let members = match part.get_mut("members").map(Value::take) {
-            Some(Value::Array(members)) => members,
-            _ => Vec::new(),
-        };
-        Ok((members, next))
+        Ok((rows.into_iter().map(|(_, m)| m).collect(), next))
     }
 
     /// PUT: the body replaces every client-writable attribute (RFC 7644 §3.5.1).
@@ -429,7 +420,7 @@ impl Service {
         if_match: Option<&ETagMatch>,
         body: Value,
         projection: &Projection,
-    ) -> Result<Rendered> {
+    ) -> Result<Resource> {
         caller.principal.require(write_scope(kind))?;
         plausible_id(kind.name(), id)?;
         let rt = self.resource_type(kind);
@@ -467,7 +458,7 @@ impl Service {
         if_match: Option<&ETagMatch>,
         body: Value,
         projection: &Projection,
-    ) -> Result<Rendered> {
+    ) -> Result<Resource> {
         caller.principal.require(write_scope(kind))?;
         plausible_id(kind.name(), id)?;
         self.write_loop(caller, kind, id, if_match, projection, |current| {
@@ -518,7 +509,7 @@ impl Service {
         if_match: Option<&ETagMatch>,
         projection: &Projection,
         mut compute: impl FnMut(&Stored) -> Result<Option<Update>>,
-    ) -> Result<Rendered> {
+    ) -> Result<Resource> {
         let tenant = caller.principal.tenant;
         let load = load_for(kind, projection);
         let mut retries = Retries::new();
@@ -531,7 +522,7 @@ impl Service {
             }
             let Some(mut update) = compute(&current)? else {
                 let stored = self.store.fetch(tenant, kind, id, load).await.map_err(not_found(kind, id))?;
-                return Ok(Rendered { changed: false, ..self.rendered(caller, &stored, projection) });
+                return Ok(Resource { changed: false, ..Resource::new(stored) });
             };
             // A change of members alone, without If-Match, needs no version check: it names only
             // its own member rows, so concurrent adds and removes never fail or lose one.
@@ -542,14 +533,14 @@ impl Service {
             {
                 let stored =
                     self.store.update_members(tenant, id, &update.members, load).await.map_err(not_found(kind, id))?;
-                return Ok(self.rendered(caller, &stored, projection));
+                return Ok(Resource::new(stored));
             }
             if let Some(hash) = take_password(&mut update.doc).await? {
                 update.password_hash = Some(hash);
             }
             update.name_guard = self.domain_rule(caller, kind, &update.doc, Some(&current.doc), None).await?;
             match self.store.update(tenant, kind, id, update, load).await {
-                Ok(stored) => return Ok(self.rendered(caller, &stored, projection)),
+                Ok(stored) => return Ok(Resource::new(stored)),
                 Err(StoreError::VersionMismatch { .. }) if if_match.is_none() => {
                     if !retries.again().await {
                         return Err(still_racing());
@@ -641,7 +632,7 @@ impl Service {
     }
 
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, kind = kind.name()))]
-    pub async fn list(&self, caller: &Caller, kind: ResourceKind, params: &ListParams) -> Result<Value> {
+    pub async fn list(&self, caller: &Caller, kind: ResourceKind, params: &ListParams) -> Result<ListPage> {
         caller.principal.require(Scope::Read)?;
         let projection = Projection::parse(params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
         if let Some(cursor) = &params.cursor {
@@ -650,29 +641,12 @@ impl Service {
         let query = self.query_for(kind, params)?;
         let load = load_for(kind, &projection);
         let page = self.store.list(caller.principal.tenant, kind, &query, load).await?;
-        let resources = self.render_page(caller, &page, load, &projection);
-        Ok(list_response(page.total, query.start_index, resources))
-    }
-
-    /// A page's resources as the projection asks; a group whose members were left to be
-    /// streamed (loaded but `None`) gets the stand-in the HTTP layer fills a chunk at a time.
-    fn render_page(
-        &self,
-        caller: &Caller,
-        page: &crate::store::Page,
-        load: Load,
-        projection: &Projection,
-    ) -> Vec<Value> {
-        page.items
-            .iter()
-            .map(|s| {
-                let mut r = render::resource(&self.registry, &caller.base_url, s, projection);
-                if load.members && s.kind == ResourceKind::Group && s.members.is_none() {
-                    r["members"] = render::streamed_members(&s.id);
-                }
-                r
-            })
-            .collect()
+        Ok(ListPage {
+            total: page.total,
+            start_index: Some(query.start_index),
+            resources: page_resources(page.items, load),
+            next_cursor: None,
+        })
     }
 
     /// Cursor paging (RFC 9865): pages in creation order, each starting after the last
@@ -684,7 +658,7 @@ impl Service {
         params: &ListParams,
         cursor: &str,
         projection: &Projection,
-    ) -> Result<Value> {
+    ) -> Result<ListPage> {
         if params.sort_by.is_some() {
             return Err(ScimError::invalid_value("cursor paging returns resources in creation order; remove sortBy"));
         }
@@ -714,17 +688,12 @@ impl Service {
             )),
             _ => None,
         };
-        let resources = self.render_page(caller, &page, load_for(kind, projection), projection);
-        let mut body = json!({
-            "schemas": [LIST_RESPONSE],
-            "totalResults": page.total,
-            "itemsPerPage": resources.len(),
-            "Resources": resources,
-        });
-        if let Some(next) = next {
-            body["nextCursor"] = json!(next);
-        }
-        Ok(body)
+        Ok(ListPage {
+            total: page.total,
+            start_index: None,
+            resources: page_resources(page.items, load_for(kind, projection)),
+            next_cursor: next,
+        })
     }
 
     /// The key cursors are signed with, shared through the database by every process.
@@ -742,7 +711,7 @@ impl Service {
     /// `POST /.search` (RFC 7644 §3.4.3): Users, then Groups, then Licenses, as one list. A filter naming an
     /// attribute one type lacks matches nothing of that type; one no type has is an error.
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant))]
-    pub async fn search_all(&self, caller: &Caller, params: &ListParams) -> Result<Value> {
+    pub async fn search_all(&self, caller: &Caller, params: &ListParams) -> Result<ListPage> {
         caller.principal.require(Scope::Read)?;
         let projection = Projection::parse(params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
         let mut queries = Vec::new();
@@ -776,16 +745,29 @@ impl Service {
                 let load = load_for(kind, &projection);
                 let page = self.store.list(tenant, kind, &query, load).await?;
                 wanted -= page.items.len() as u64;
-                resources.extend(self.render_page(caller, &page, load, &projection));
-                if page.cut {
+                let cut = page.cut;
+                resources.extend(page_resources(page.items, load));
+                if cut {
                     // The member budget ended the page: the client pages on from here.
                     wanted = 0;
                 }
             }
             skip = 0;
         }
-        Ok(list_response(total, start_index, resources))
+        Ok(ListPage { total, start_index: Some(start_index), resources, next_cursor: None })
     }
+}
+
+/// A page's resources; a group whose members were to be loaded but were left to be streamed
+/// (the store leaves them `None`) is marked so.
+fn page_resources(items: Vec<Stored>, load: Load) -> Vec<Resource> {
+    items
+        .into_iter()
+        .map(|s| {
+            let members_streamed = load.members && s.kind == ResourceKind::Group && s.members.is_none();
+            Resource { members_streamed, ..Resource::new(s) }
+        })
+        .collect()
 }
 
 /// 409 for a name on the initial domain whose local part `other` already holds on a custom domain.
@@ -798,14 +780,4 @@ pub(super) fn initial_domain_conflict(name: &str, other: &str) -> ScimError {
              a name on the initial domain must be created first"
         ),
     )
-}
-
-fn list_response(total: u64, start_index: u64, resources: Vec<Value>) -> Value {
-    json!({
-        "schemas": [LIST_RESPONSE],
-        "totalResults": total,
-        "startIndex": start_index,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })
 }

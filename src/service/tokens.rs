@@ -1,32 +1,13 @@
 //! Tokens over HTTP (`/scim/v2/Admin/Tokens`): an admin lists, creates and revokes the tokens
 //! of its own tenant, as `scimd token` does at the command line. Secrets are shown once.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::auth::{generate_secret, hash_secret, parse_lifetime};
 use crate::scim::error::{Result, ScimError};
-use crate::scim::resource::format_datetime;
 use crate::service::{Caller, Service};
 use crate::store::{NewToken, Scope, StoreError, TokenRecord};
-
-const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-/// The schema of a token as `/Admin/Tokens` shows it.
-pub const TOKEN_SCHEMA: &str = "urn:scimd:api:messages:2.0:Token";
-
-fn token_json(caller: &Caller, t: &TokenRecord) -> Value {
-    json!({
-        "schemas": [TOKEN_SCHEMA],
-        "id": t.id.to_string(),
-        "name": t.name,
-        "scopes": t.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        "created": format_datetime(t.created),
-        "expires": t.expires.map(format_datetime),
-        "lastUsed": t.last_used.map(format_datetime),
-        "status": t.state(OffsetDateTime::now_utc()),
-        "meta": { "resourceType": "Token", "location": format!("{}/Admin/Tokens/{}", caller.base_url, t.id) },
-    })
-}
 
 /// A token creation request: `name`, `scopes` and an optional `expires` lifetime.
 fn parse_new_token(body: Value) -> Result<NewToken> {
@@ -81,32 +62,34 @@ fn parse_new_token(body: Value) -> Result<NewToken> {
 impl Service {
     /// The tenant's tokens, oldest first, never their secrets.
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant))]
-    pub async fn tokens(&self, caller: &Caller) -> Result<Value> {
+    pub async fn tokens(&self, caller: &Caller) -> Result<Vec<TokenRecord>> {
         caller.principal.require(Scope::Admin)?;
-        let tokens = self.store.list_tokens(Some(caller.principal.tenant)).await?;
-        let resources: Vec<Value> = tokens.iter().map(|t| token_json(caller, t)).collect();
-        Ok(json!({
-            "schemas": [LIST_RESPONSE],
-            "totalResults": resources.len(),
-            "startIndex": 1,
-            "itemsPerPage": resources.len(),
-            "Resources": resources,
-        }))
+        Ok(self.store.list_tokens(Some(caller.principal.tenant)).await?)
     }
 
-    /// Creates a token of the caller's tenant; the answer holds its secret, the only time it is
-    /// shown. Returns the token and its location.
+    /// Creates a token of the caller's tenant from a request body; returns it with its secret,
+    /// which is shown this once and never stored.
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant))]
-    pub async fn create_token(&self, caller: &Caller, body: Value) -> Result<(Value, String)> {
+    pub async fn create_token(&self, caller: &Caller, body: Value) -> Result<(TokenRecord, String)> {
         caller.principal.require(Scope::Admin)?;
-        let mut new = parse_new_token(body)?;
+        let new = parse_new_token(body)?;
+        self.issue_token(caller, new.name, new.scopes, new.expires, new.rate_limit).await
+    }
+
+    /// Issues a token of the caller's tenant: a fresh secret, stored only as its hash.
+    pub async fn issue_token(
+        &self,
+        caller: &Caller,
+        name: String,
+        scopes: Vec<Scope>,
+        expires: Option<OffsetDateTime>,
+        rate_limit: Option<u32>,
+    ) -> Result<(TokenRecord, String)> {
+        caller.principal.require(Scope::Admin)?;
         let secret = generate_secret();
-        new.secret_hash = hash_secret(&secret);
+        let new = NewToken { name, secret_hash: hash_secret(&secret), scopes, expires, rate_limit };
         let token = self.store.create_token(caller.principal.tenant, new).await?;
-        let mut body = token_json(caller, &token);
-        body["secret"] = json!(secret);
-        let location = format!("{}/Admin/Tokens/{}", caller.base_url, token.id);
-        Ok((body, location))
+        Ok((token, secret))
     }
 
     /// Revokes a token of the caller's tenant; other tenants' tokens do not exist here (404).

@@ -249,14 +249,32 @@ pub struct TokenRecord {
 }
 
 impl TokenRecord {
-    /// `revoked`, `expired` or `active` at `now`; only an active token is accepted.
-    pub fn state(&self, now: OffsetDateTime) -> &'static str {
+    /// The token's state at `now`; only an active token is accepted.
+    pub fn state(&self, now: OffsetDateTime) -> TokenState {
         if self.revoked {
-            "revoked"
+            TokenState::Revoked
         } else if self.expires.is_some_and(|e| e <= now) {
-            "expired"
+            TokenState::Expired
         } else {
-            "active"
+            TokenState::Active
+        }
+    }
+}
+
+/// Whether a token is accepted at a given moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenState {
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl TokenState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenState::Active => "active",
+            TokenState::Expired => "expired",
+            TokenState::Revoked => "revoked",
         }
     }
 }

@@ -20,7 +20,7 @@ macro_rules! sql_store {
             use $crate::store::sql::{self, Bind, Dialect, Fragment, Promoted};
             use $crate::store::{
                 GroupView, ListQuery, Load, MemberChange, MemberRef, NameGuard, TenantInfo, MemberView, NewResource, NewToken, Page, Result, Scope,
-                Store, StoreError, Stored, TenantId, TokenRecord, Update,
+                Store, StoreError, Stored, TenantId, TokenRecord, TokenState, Update,
             };
 
             type Conn = <$db as sqlx::Database>::Connection;
@@ -976,7 +976,7 @@ macro_rules! sql_store {
                     let tokens = rows.iter().map(token_record).collect::<Result<Vec<_>>>()?;
                     let Some(target) = tokens.iter().find(|t| t.id == id) else { return Err(StoreError::NotFound) };
                     let at = OffsetDateTime::now_utc();
-                    let active_admin = |t: &TokenRecord| t.state(at) == "active" && t.scopes.contains(&Scope::Admin);
+                    let active_admin = |t: &TokenRecord| t.state(at) == TokenState::Active && t.scopes.contains(&Scope::Admin);
                     if active_admin(target) && !tokens.iter().any(|t| t.id != id && active_admin(t)) {
                         return Err(StoreError::LastAdminToken(id));
                     }

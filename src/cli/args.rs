@@ -1,5 +1,5 @@
-//! The command line: `serve` (the default), `import`, and the commands that manage tenants,
-//! tokens, domains, licenses and users. Doc comments here are the `--help` text.
+//! The arguments of every command, parsed with clap: `serve` (the default), `import`, and the
+//! commands that manage tenants, tokens, domains, licenses and users. Doc comments are `--help`.
 
 use std::path::PathBuf;
 
@@ -146,7 +146,7 @@ fn redact_query(text: &str) -> String {
 #[derive(Debug, Args, Clone)]
 pub struct TenantArg {
     /// The tenant to act on; it must exist (`scimd tenant add NAME` creates one).
-    #[arg(long, default_value = crate::DEFAULT_TENANT, value_name = "NAME")]
+    #[arg(long, default_value = crate::service::DEFAULT_TENANT, value_name = "NAME")]
     pub tenant: String,
 }
 

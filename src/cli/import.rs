@@ -1,0 +1,60 @@
+//! `scimd import FILE`: the bulk-add CSV through the service, the report to stdout or
+//! `--report`, the summary and the progress to stderr.
+
+use std::io::Write;
+
+use anyhow::Context;
+
+use super::{operator, DatabaseArgs, ImportArgs};
+use crate::progress;
+use crate::scim::error::ScimError;
+
+/// `scimd import`: the CSV through the service, the report to stdout or `--report`, the
+/// summary and the progress to stderr.
+pub async fn run(db: &DatabaseArgs, args: ImportArgs) -> anyhow::Result<()> {
+    let data = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let service = super::service(db).await?;
+    // The import acts as the tenant's administrator at the console, never as the sync
+    // connector: the users it creates are not marked as mastered on-premises, and synchronized
+    // users are refused as for any API client.
+    let caller = operator(&service, &args.tenant.tenant).await?;
+    // The report file is created first, so that a path that cannot be written fails before
+    // anything is imported.
+    let mut out: Box<dyn Write> = match &args.report {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create the report {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    };
+    let mut progress = progress::Reporter::new(data.len() as u64, if args.dry_run { "checked" } else { "imported" });
+    let started = std::time::Instant::now();
+    let result = service.import_csv(&caller, &data, args.dry_run, &mut |p| progress.update(p)).await;
+    let report = match result {
+        Ok(report) => {
+            progress.finish();
+            report
+        }
+        Err(e) => {
+            progress.abandon();
+            if let Some(path) = &args.report {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(import_error(&args.file, e));
+        }
+    };
+    report.write_csv(&mut out).and_then(|()| out.flush()).context("cannot write the report")?;
+    eprintln!("{}", report.summary(started.elapsed()));
+    Ok(())
+}
+
+/// One line for an import that could not run: the file's problem, or what to do after a
+/// database failure.
+fn import_error(file: &std::path::Path, e: ScimError) -> anyhow::Error {
+    match e.source {
+        Some(cause) if e.status >= 500 => anyhow::anyhow!(
+            "the import stopped: {cause}; rows imported before it are kept, and importing the file again finishes it"
+        ),
+        _ => anyhow::anyhow!("{}: {}", file.display(), e.detail),
+    }
+}
+

@@ -1,0 +1,147 @@
+//! `scimd serve` (and `scimd` alone): open the store, make sure someone can sign in, serve
+//! the HTTP API until SIGTERM or Ctrl-C, and purge long-deleted users in the background.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+
+use super::{detail, parse_lifetime, redact_url, DatabaseArgs, LogFormat, ServeArgs};
+use crate::service::{Service, DEFAULT_TENANT};
+use crate::{http, telemetry};
+
+/// How long in-flight requests may take to finish after SIGTERM or Ctrl-C.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+pub async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
+    telemetry::init(args.log_format);
+    let retention = parse_lifetime(&args.deleted_retention).context("--deleted-retention")?;
+    let store = crate::open_store(db).await?;
+    let listener =
+        TcpListener::bind(&args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let filter_budget = args.filter_budget();
+    let limits = args.http_limits(DRAIN_TIMEOUT);
+    let mut state = crate::state(store, args.base_url)?;
+    if let Some(secret) = state.service.bootstrap(args.bootstrap_token.as_deref()).await.map_err(detail)? {
+        announce_token(&secret, args.log_format);
+    }
+    state.trust_forwarded_headers = args.trust_forwarded_headers;
+    state.service = state.service.with_filter_budget(filter_budget);
+    state.rate = Arc::new(http::rate::RateLimiter::new(args.rate_limit, args.tenant_rate_limit));
+    let service = state.service.clone();
+    let purge = move || purge_deleted_users(service.clone(), retention);
+    tokio::spawn(supervise("purge of deleted users", RESTART_DELAY, purge));
+    tracing::info!(listen = %args.listen, database = %redact_url(&db.database), "scimd serving SCIM at http://{}/scim/v2", args.listen);
+    http::server::serve(listener, http::router(state), limits, shutdown_signal()).await;
+    tracing::info!("scimd stopped");
+    Ok(())
+}
+
+/// How long a failed background task rests before it is started again.
+const RESTART_DELAY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs a background task for the life of the process: one that ends or panics is logged and
+/// started again after `delay`, never silently gone.
+async fn supervise<F, Fut>(name: &'static str, delay: std::time::Duration, task: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    loop {
+        match tokio::spawn(task()).await {
+            Ok(()) => tracing::error!(task = name, "background task ended; restarting it"),
+            Err(e) => tracing::error!(task = name, error = %e, "background task failed; restarting it"),
+        }
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// Purges users deleted longer than `retention` ago, now and every hour.
+async fn purge_deleted_users(service: Service, retention: time::Duration) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        let Some(before) = OffsetDateTime::now_utc().checked_sub(retention) else {
+            tracing::warn!("the retention period reaches before year 1; nothing is old enough to purge");
+            continue;
+        };
+        match service.purge_deleted_before(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "purged users deleted longer ago than the retention period"),
+            Err(e) => tracing::warn!(error = %e, "could not purge deleted users"),
+        }
+    }
+}
+
+/// The first start's admin token, once on stderr: a plain message for a person, or one JSON
+/// line that a log collector keeps whole.
+fn announce_token(secret: &str, log_format: LogFormat) {
+    let message = format!("created an admin token for tenant \"{DEFAULT_TENANT}\" (shown only this once)");
+    match log_format {
+        LogFormat::Text => eprintln!("scimd: {message}:\n{secret}"),
+        LogFormat::Json => eprintln!(
+            "{}",
+            serde_json::json!({
+                "timestamp": crate::scim::resource::format_datetime(OffsetDateTime::now_utc()),
+                "level": "WARN",
+                "fields": { "message": message, "tenant": DEFAULT_TENANT, "token": secret },
+                "target": "scimd",
+            })
+        ),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!(signal = "SIGINT", "stopping: no new connections; finishing requests in flight");
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+                tracing::info!(signal = "SIGTERM", "stopping: no new connections; finishing requests in flight");
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_background_task_that_panics_is_started_again() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counted = runs.clone();
+        let task = move || {
+            let runs = counted.clone();
+            async move {
+                if runs.fetch_add(1, Ordering::SeqCst) == 0 {
+                    panic!("first run fails");
+                }
+                std::future::pending::<()>().await
+            }
+        };
+        let supervisor = tokio::spawn(super::supervise("test", Duration::from_millis(10), task));
+        for _ in 0..200 {
+            if runs.load(Ordering::SeqCst) >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        supervisor.abort();
+        assert_eq!(runs.load(Ordering::SeqCst), 2, "restarted once after the panic, and running since");
+    }
+}
