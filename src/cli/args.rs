@@ -78,7 +78,7 @@ pub struct DatabaseArgs {
     #[arg(
         long,
         env = "SCIMD_QUERY_TIMEOUT",
-        default_value_t = crate::store::DEFAULT_QUERY_TIMEOUT.as_secs(),
+        default_value_t = crate::service::DEFAULT_QUERY_TIMEOUT.as_secs(),
         global = true,
         value_name = "SECONDS",
         value_parser = clap::value_parser!(u64).range(1..=3600)
@@ -92,7 +92,7 @@ impl DatabaseArgs {
         DatabaseArgs {
             database: database.into(),
             max_connections,
-            query_timeout: crate::store::DEFAULT_QUERY_TIMEOUT.as_secs(),
+            query_timeout: crate::service::DEFAULT_QUERY_TIMEOUT.as_secs(),
         }
     }
 

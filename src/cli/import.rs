@@ -57,4 +57,3 @@ fn import_error(file: &std::path::Path, e: ScimError) -> anyhow::Error {
         _ => anyhow::anyhow!("{}: {}", file.display(), e.detail),
     }
 }
-

@@ -5,14 +5,16 @@ use time::OffsetDateTime;
 
 use super::{day, detail, operator, parse_lifetime, TokenCommand};
 use crate::service::Service;
-use crate::store::{Scope, TokenState};
+use crate::service::{Scope, TokenState};
 
 pub async fn run(service: &Service, command: TokenCommand) -> anyhow::Result<()> {
     match command {
         TokenCommand::Create { tenant, scope, name, expires, rate_limit } => {
             let scopes = scope
                 .iter()
-                .map(|s| Scope::parse(s).with_context(|| format!("unknown scope {s:?}: use read, write, sync or admin")))
+                .map(|s| {
+                    Scope::parse(s).with_context(|| format!("unknown scope {s:?}: use read, write, sync or admin"))
+                })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let expires = expires
                 .as_deref()

@@ -5,8 +5,8 @@ use super::{detail, operator, UserCommand};
 use crate::directory::DIRECTORY_USER;
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind::User;
+use crate::service::Stored;
 use crate::service::{ListParams, Service};
-use crate::store::Stored;
 
 pub async fn run(service: &Service, command: UserCommand) -> anyhow::Result<()> {
     match command {

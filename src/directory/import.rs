@@ -13,8 +13,7 @@ use crate::scim::patch::PATCH_OP_URN;
 
 /// The `schemas` value of the report the admin endpoint answers with.
 pub const IMPORT_REPORT: &str = "urn:scimd:api:messages:2.0:ImportReport";
-const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const ENTERPRISE_USER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+use crate::scim::schema::{CORE_USER, ENTERPRISE_USER};
 
 /// A column of the bulk-add template. Every one but `User Name` may be left out of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

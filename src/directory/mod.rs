@@ -10,8 +10,7 @@ use serde_json::{Map, Value};
 use crate::scim::error::ScimError;
 use crate::scim::schema::Registry;
 
-/// The directory extension of User.
-pub const DIRECTORY_USER: &str = "urn:scimd:schemas:extension:directory:2.0:User";
+pub use crate::scim::schema::DIRECTORY_USER;
 /// The admin center accepts at most five alternate email addresses.
 pub const MAX_ALTERNATE_EMAILS: usize = 5;
 

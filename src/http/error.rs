@@ -7,12 +7,10 @@ use std::any::Any;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use crate::scim::error::ScimError;
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json; charset=utf-8";
-const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 impl IntoResponse for ScimError {
     fn into_response(self) -> Response {
@@ -26,14 +24,7 @@ impl IntoResponse for ScimError {
             }
             _ => tracing::info!(status = self.status, scim_type, detail = %self.detail, "refused"),
         }
-        let mut body = json!({
-            "schemas": [ERROR_URN],
-            "status": self.status.to_string(),
-            "detail": self.detail,
-        });
-        if let Some(t) = self.scim_type {
-            body["scimType"] = json!(t.as_str());
-        }
+        let body = super::render::error(&self);
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, [(header::CONTENT_TYPE, SCIM_CONTENT_TYPE)], body.to_string()).into_response();
         if let Some(seconds) = self.retry_after {

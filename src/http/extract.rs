@@ -196,7 +196,8 @@ fn streamed_body(text: String, source: MemberSource) -> Result<Body, String> {
         loop {
             match source.state.service.member_chunk(&source.caller, &id, after).await {
                 Ok((members, next)) => {
-                    let members = render::members(&source.state.registry, &source.base_url, &members, &source.projection);
+                    let members =
+                        render::members(&source.state.registry, &source.base_url, &members, &source.projection);
                     let mut chunk = String::new();
                     for m in members {
                         if !std::mem::take(&mut first) {

@@ -93,7 +93,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::store::TenantId;
+    use crate::service::TenantId;
 
     fn principal(token_id: i64, tenant: i64, rate_limit: Option<u32>) -> Principal {
         Principal {

@@ -9,8 +9,7 @@ use crate::scim::error::ScimError;
 use crate::scim::projection::Projection;
 use crate::scim::resource::{etag, format_datetime};
 use crate::scim::schema::{Registry, ResourceKind};
-use crate::service::{BulkOutcome, ListPage, Resource};
-use crate::store::{MemberView, TokenRecord};
+use crate::service::{BulkOutcome, ListPage, MemberView, Resource, TokenRecord};
 
 const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";

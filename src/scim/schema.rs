@@ -12,6 +12,8 @@ pub const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const CORE_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const LICENSE: &str = "urn:scimd:schemas:core:2.0:License";
 pub const ENTERPRISE_USER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// scimd's directory extension of User (licenses, usage location, synchronization).
+pub const DIRECTORY_USER: &str = "urn:scimd:schemas:extension:directory:2.0:User";
 
 /// The documents compiled into the binary, in the order `/Schemas` lists them.
 const SCHEMA_DOCUMENTS: &[&str] = &[

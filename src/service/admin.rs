@@ -15,7 +15,12 @@ impl Service {
         let (total, items) = self.store.list_deleted(caller.principal.tenant, start, count).await?;
         let resources = items
             .into_iter()
-            .map(|(stored, deleted)| Resource { stored, changed: false, members_streamed: false, deleted: Some(deleted) })
+            .map(|(stored, deleted)| Resource {
+                stored,
+                changed: false,
+                members_streamed: false,
+                deleted: Some(deleted),
+            })
             .collect();
         Ok(ListPage { total, start_index: Some(start), resources, next_cursor: None })
     }

@@ -13,17 +13,21 @@ mod tokens;
 
 use std::sync::Arc;
 
+/// How long one query may run unless configured otherwise.
+pub use crate::store::DEFAULT_QUERY_TIMEOUT;
+/// The store's records that the service's functions hand out as they are.
+pub use crate::store::{MemberView, Scope, Stored, TenantId, TenantInfo, TokenRecord, TokenState};
+pub use bulk::BulkOutcome;
 pub use bulk::{MAX_OPERATIONS, MAX_PAYLOAD_BYTES};
 pub use import::{ImportParams, Progress, MAX_IMPORT_BYTES};
 pub use operator::DEFAULT_TENANT;
-pub use bulk::BulkOutcome;
 pub use resources::{ListPage, ListParams, Resource};
 
 use crate::auth::Principal;
 use crate::scim::error::ScimError;
 use crate::scim::filter::FilterBudget;
 use crate::scim::schema::Registry;
-use crate::store::{Scope, Store, StoreError, TenantId};
+use crate::store::{Store, StoreError};
 
 /// Largest page a list returns, whatever `count` asks for (advertised as `filter.maxResults`).
 pub const MAX_PAGE: u64 = 1000;

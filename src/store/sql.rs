@@ -358,7 +358,7 @@ pub fn unique_attribute(kind: ResourceKind) -> &'static str {
 /// writers take seats in one order and cannot deadlock each other.
 pub fn license_ids(doc: &Value) -> Vec<String> {
     let mut ids: Vec<String> = doc
-        .get(crate::directory::DIRECTORY_USER)
+        .get(crate::scim::schema::DIRECTORY_USER)
         .and_then(|e| e.get("licenses"))
         .and_then(Value::as_array)
         .into_iter()
@@ -372,8 +372,10 @@ pub fn license_ids(doc: &Value) -> Vec<String> {
 
 /// Removes the licenses with these ids from a user's document.
 pub fn drop_licenses(doc: &mut Value, ids: &[String]) {
-    let licenses =
-        doc.get_mut(crate::directory::DIRECTORY_USER).and_then(|e| e.get_mut("licenses")).and_then(Value::as_array_mut);
+    let licenses = doc
+        .get_mut(crate::scim::schema::DIRECTORY_USER)
+        .and_then(|e| e.get_mut("licenses"))
+        .and_then(Value::as_array_mut);
     if let Some(items) = licenses {
         items.retain(|l| !l.get("value").and_then(Value::as_str).is_some_and(|v| ids.iter().any(|i| i == v)));
     }
