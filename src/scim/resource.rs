@@ -289,9 +289,22 @@ pub fn coerce_bool(value: &Value) -> Option<bool> {
     }
 }
 
-/// RFC 7643 §2.3.5: an xsd:dateTime, which scimd reads as RFC 3339.
+/// RFC 7643 §2.3.5: an xsd:dateTime.
 pub fn is_datetime(s: &str) -> bool {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).is_ok()
+    parse_datetime(s).is_some()
+}
+
+/// Reads an `xsd:dateTime` (RFC 7643 §2.3.5), scimd's one reader of them (bodies, filters,
+/// the store's timestamp columns): RFC 3339 (`2011-05-13T04:42:34Z`, fractions of a second,
+/// `±hh:mm` offsets), and a value without an offset, which xsd leaves open and scimd takes
+/// as UTC, as SCIM servers emit UTC.
+pub fn parse_datetime(s: &str) -> Option<time::OffsetDateTime> {
+    const LOCAL: &[time::format_description::FormatItem<'static>] =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]");
+    if let Ok(t) = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
+        return Some(t);
+    }
+    time::PrimitiveDateTime::parse(s, LOCAL).ok().map(time::PrimitiveDateTime::assume_utc)
 }
 
 fn join(prefix: &str, name: &str) -> String {
@@ -435,5 +448,35 @@ mod tests {
         assert_eq!(f["name"]["givenName"], "σίσυφοσ");
         assert_eq!(f["emails"][0], json!({"value": "a@x.com", "type": "work", "primary": true}));
         assert_eq!(f[ENTERPRISE_USER]["department"], "tour operations");
+    }
+
+    #[test]
+    fn datetimes_parse_to_instants() {
+        use time::macros::datetime;
+        assert_eq!(parse_datetime("1970-01-01T00:00:00Z").unwrap().unix_timestamp(), 0);
+        assert_eq!(parse_datetime("2011-05-13T04:42:34Z").unwrap().unix_timestamp(), 1_305_261_754);
+        assert_eq!(parse_datetime("2011-05-13T06:42:34.5+02:00").unwrap(), datetime!(2011-05-13 04:42:34.5 UTC));
+        assert_eq!(parse_datetime("2011-05-13T04:42:34").unwrap().unix_timestamp(), 1_305_261_754);
+        assert!(parse_datetime("2000-02-29T00:00:00Z").unwrap() < parse_datetime("2000-03-01T00:00:00Z").unwrap());
+        assert_eq!(parse_datetime("1969-12-31T23:59:59Z").unwrap().unix_timestamp(), -1);
+    }
+
+    #[test]
+    fn non_datetimes_are_rejected() {
+        for s in [
+            "",
+            "2011-05-13",
+            "2011-05-13T04:42",
+            "2011-13-01T00:00:00Z",
+            "2011-02-29T00:00:00Z",
+            "2011-05-13T24:00:00Z",
+            "2011-05-13T04:42:34.Z",
+            "2011-05-13T04:42:34Zjunk",
+            "2011-05-13T04:42:34+0200",
+            "bjensen",
+            "２011-05-13T04:42:34Z",
+        ] {
+            assert_eq!(parse_datetime(s), None, "{s}");
+        }
     }
 }

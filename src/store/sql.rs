@@ -737,7 +737,7 @@ impl Compiler<'_> {
             _ => return Err(StoreError::Unsupported(format!("{path} is a string: compare it with a quoted value"))),
         };
         let v = if c.time {
-            let t = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339).map_err(|_| {
+            let t = resource::parse_datetime(v).ok_or_else(|| {
                 StoreError::Unsupported(format!("{path} needs a dateTime such as \"2024-05-13T04:42:34Z\""))
             })?;
             format_time(t)

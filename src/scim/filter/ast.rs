@@ -107,9 +107,9 @@ pub enum CompValue {
 
 impl CompValue {
     /// The instant this value names, when it is a string in `xsd:dateTime` form.
-    pub fn as_datetime(&self) -> Option<Timestamp> {
+    pub fn as_datetime(&self) -> Option<time::OffsetDateTime> {
         match self {
-            CompValue::Str(s) => parse_datetime(s),
+            CompValue::Str(s) => crate::scim::resource::parse_datetime(s),
             _ => None,
         }
     }
@@ -233,114 +233,6 @@ impl fmt::Display for PathExpr {
     }
 }
 
-/// An instant as seconds and nanoseconds since 1970-01-01T00:00:00Z.
-///
-/// Field order makes the derived `Ord` chronological.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp {
-    pub secs: i64,
-    pub nanos: u32,
-}
-
-/// Reads an `xsd:dateTime` (RFC 7643 §2.3.5), e.g. `2011-05-13T04:42:34Z`.
-///
-/// Accepts fractional seconds and `Z` / `±hh:mm` offsets; a value without an offset is taken
-/// as UTC, as xsd leaves it unspecified and SCIM servers emit UTC. Returns `None` for
-/// anything else so callers can fall back to string comparison.
-pub fn parse_datetime(s: &str) -> Option<Timestamp> {
-    let b = s.as_bytes();
-    let num = |from: usize, len: usize| -> Option<i64> {
-        let digits = b.get(from..from + len)?;
-        if !digits.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        Some(digits.iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')))
-    };
-    let sep = |at: usize, expected: &[u8]| b.get(at).is_some_and(|c| expected.contains(c));
-
-    let year = num(0, 4)?;
-    let month = num(5, 2)?;
-    let day = num(8, 2)?;
-    let hour = num(11, 2)?;
-    let minute = num(14, 2)?;
-    let second = num(17, 2)?;
-    if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt") && sep(13, b":") && sep(16, b":")) {
-        return None;
-    }
-
-    let mut i = 19;
-    let mut nanos: u32 = 0;
-    if sep(i, b".") {
-        i += 1;
-        let start = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        let frac = b.get(start..i)?;
-        if frac.is_empty() {
-            return None;
-        }
-        // Precision beyond nanoseconds cannot change an ordering we can represent.
-        for pos in 0..9 {
-            let d = frac.get(pos).map_or(0, |d| u32::from(d - b'0'));
-            nanos = nanos * 10 + d;
-        }
-    }
-
-    let offset = match b.get(i) {
-        None => 0,
-        Some(b'Z' | b'z') => {
-            i += 1;
-            0
-        }
-        Some(sign @ (b'+' | b'-')) => {
-            let hh = num(i + 1, 2)?;
-            let mm = num(i + 4, 2)?;
-            if !sep(i + 3, b":") || hh > 23 || mm > 59 {
-                return None;
-            }
-            i += 6;
-            let magnitude = hh * 3600 + mm * 60;
-            if *sign == b'-' {
-                -magnitude
-            } else {
-                magnitude
-            }
-        }
-        Some(_) => return None,
-    };
-    if i != b.len() {
-        return None;
-    }
-
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let month_len = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    // Second 60 is a leap second; it sorts after :59 of the same minute, which is enough.
-    if day < 1 || day > month_len || hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-
-    let days = days_from_civil(year, month, day);
-    Some(Timestamp { secs: days * 86_400 + hour * 3600 + minute * 60 + second - offset, nanos })
-}
-
-/// Days since 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,39 +302,6 @@ mod tests {
         assert_eq!(CompareOp::from_keyword("LE"), Some(CompareOp::Le));
         assert_eq!(CompareOp::from_keyword("pr"), None);
         assert_eq!(CompareOp::from_keyword("eqx"), None);
-    }
-
-    #[test]
-    fn datetimes_parse_to_instants() {
-        let t = parse_datetime("1970-01-01T00:00:00Z").unwrap();
-        assert_eq!(t, Timestamp { secs: 0, nanos: 0 });
-        let t = parse_datetime("2011-05-13T04:42:34Z").unwrap();
-        assert_eq!(t.secs, 1_305_261_754);
-        let offset = parse_datetime("2011-05-13T06:42:34.5+02:00").unwrap();
-        assert_eq!(offset, Timestamp { secs: 1_305_261_754, nanos: 500_000_000 });
-        let no_zone = parse_datetime("2011-05-13T04:42:34").unwrap();
-        assert_eq!(no_zone.secs, 1_305_261_754);
-        assert!(parse_datetime("2000-02-29T00:00:00Z").unwrap() < parse_datetime("2000-03-01T00:00:00Z").unwrap());
-        assert!(parse_datetime("1969-12-31T23:59:59Z").unwrap().secs == -1);
-    }
-
-    #[test]
-    fn non_datetimes_are_rejected() {
-        for s in [
-            "",
-            "2011-05-13",
-            "2011-05-13T04:42",
-            "2011-13-01T00:00:00Z",
-            "2011-02-29T00:00:00Z",
-            "2011-05-13T24:00:00Z",
-            "2011-05-13T04:42:34.Z",
-            "2011-05-13T04:42:34Zjunk",
-            "2011-05-13T04:42:34+0200",
-            "bjensen",
-            "２011-05-13T04:42:34Z",
-        ] {
-            assert_eq!(parse_datetime(s), None, "{s}");
-        }
     }
 
     #[test]

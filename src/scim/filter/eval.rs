@@ -6,8 +6,9 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
-use super::ast::{parse_datetime, CompValue, CompareOp, Filter};
+use super::ast::{CompValue, CompareOp, Filter};
 use crate::scim::path::AttrPath;
+use crate::scim::resource::parse_datetime;
 
 /// What the evaluator needs to know about attributes.
 pub trait AttrInfo {

@@ -5,7 +5,7 @@ mod ast;
 mod eval;
 mod parse;
 
-pub use ast::{parse_datetime, CompValue, CompareOp, Filter, PathExpr, Timestamp};
+pub use ast::{CompValue, CompareOp, Filter, PathExpr};
 pub use eval::{case_fold, matches, AllCaseInsensitive, AttrInfo};
 pub use parse::{parse_attr_path, parse_filter, parse_value_path_or_attr, MAX_DEPTH, MAX_FILTER_LEN};
 mod check;
