@@ -117,18 +117,25 @@ pub fn parse_authorization(header: &str) -> Option<Credential> {
     (!header.is_empty() && !header.contains(' ')).then(|| Credential::Token(header.to_owned()))
 }
 
-/// How long a verified token is trusted without asking the store again.
-const CACHE_TTL: Duration = Duration::from_secs(2);
+/// How long a verified token is trusted without asking the store again, unless configured:
+/// a revoked token stops working within this time.
+pub const TOKEN_CACHE_LIFETIME: Duration = Duration::from_secs(2);
 
 /// Verifies credentials against the store.
 pub struct Authenticator {
     store: Arc<dyn Store>,
     cache: Mutex<HashMap<String, (Instant, TokenRecord)>>,
+    lifetime: Duration,
 }
 
 impl Authenticator {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Authenticator { store, cache: Mutex::new(HashMap::new()) }
+        Authenticator { store, cache: Mutex::new(HashMap::new()), lifetime: TOKEN_CACHE_LIFETIME }
+    }
+
+    /// The same authenticator trusting a verified token for `lifetime` (zero: never cached).
+    pub fn with_cache_lifetime(self, lifetime: Duration) -> Self {
+        Authenticator { lifetime, ..self }
     }
 
     pub async fn authenticate(&self, header: Option<&str>) -> Result<Principal, ScimError> {
@@ -166,7 +173,7 @@ impl Authenticator {
     async fn lookup(&self, hash: &str) -> Result<Option<TokenRecord>, ScimError> {
         if let Ok(cache) = self.cache.lock() {
             if let Some((at, rec)) = cache.get(hash) {
-                if at.elapsed() < CACHE_TTL {
+                if at.elapsed() < self.lifetime {
                     return Ok(Some(rec.clone()));
                 }
             }

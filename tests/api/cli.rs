@@ -181,7 +181,11 @@ async fn tokens_are_listed_without_secrets_and_revoked_or_expired_tokens_stop_wo
     assert!(String::from_utf8_lossy(&bad.stderr).contains("90d"));
 
     // A server over the same database: the token works, then is revoked from the command line.
-    let app = scimd::app(scimd::state(store.clone(), None).unwrap());
+    let mut state = scimd::state(store.clone(), None).unwrap();
+    state.auth = std::sync::Arc::new(
+        scimd::auth::Authenticator::new(store.clone()).with_cache_lifetime(crate::helpers::TOKEN_CACHE),
+    );
+    let app = scimd::app(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -191,8 +195,8 @@ async fn tokens_are_listed_without_secrets_and_revoked_or_expired_tokens_stop_wo
     stdout(&scimd(&dir, &["token", "revoke", &token.id.to_string()]));
     let list = stdout(&scimd(&dir, &["token", "list", "--tenant", "t"]));
     assert!(list.contains("revoked"), "{list}");
-    // Verified tokens are trusted for at most two seconds without asking the store again.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Verified tokens are trusted for the cache lifetime without asking the store again.
+    tokio::time::sleep(crate::helpers::TOKEN_CACHE + Duration::from_millis(50)).await;
     assert_eq!(get().await.unwrap().status(), 401);
     let missing = scimd(&dir, &["token", "revoke", "999"]);
     assert!(!missing.status.success());

@@ -267,8 +267,13 @@ impl TestApp {
     }
 }
 
+/// How long the test servers trust a verified token: short, so revocation tests need not wait.
+pub const TOKEN_CACHE: std::time::Duration = std::time::Duration::from_millis(200);
+
 async fn serve(store: Arc<dyn Store>) -> SocketAddr {
-    let app = scimd::app(scimd::state(store, None).expect("state"));
+    let mut state = scimd::state(store.clone(), None).expect("state");
+    state.auth = Arc::new(scimd::auth::Authenticator::new(store).with_cache_lifetime(TOKEN_CACHE));
+    let app = scimd::app(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr: SocketAddr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });
