@@ -1,5 +1,6 @@
 //! The real binary: `scimd token create` prints a working secret alone on stdout, and
 //! `scimd serve` creates and prints a first token once, serves, and stops cleanly on SIGTERM.
+//! The management commands run on both stores, over the behaviour suite's databases.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -7,6 +8,8 @@ use std::time::Duration;
 use scimd::auth::hash_secret;
 use scimd::cli::DatabaseArgs;
 use scimd::store::Scope;
+
+use crate::helpers::{behaviour, TestApp};
 
 const BIN: &str = env!("CARGO_BIN_EXE_scimd");
 
@@ -133,188 +136,188 @@ fn stdout(out: &std::process::Output) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
-#[tokio::test]
-async fn tenants_are_added_listed_and_removed_only_when_empty_or_forced() {
-    let dir = tempfile::tempdir().unwrap();
-    stdout(&scimd(&dir, &["tenant", "add", "contoso"]));
-    let again = scimd(&dir, &["tenant", "add", "contoso"]);
-    assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
-    let store = scimd::open_store(&DatabaseArgs::new(db_url(&dir), 1)).await.unwrap();
-    let tenant = store.find_tenant("contoso").await.unwrap().unwrap();
-    let new = scimd::store::NewResource {
-        id: "u1".into(),
-        kind: scimd::scim::schema::ResourceKind::User,
-        doc: serde_json::json!({"userName": "a"}),
-        password_hash: None,
-        members: vec![],
-        name_guard: None,
-    };
-    store.insert(tenant, new, scimd::store::Load::default()).await.unwrap();
-    let list = stdout(&scimd(&dir, &["tenant", "list"]));
-    assert!(list.lines().any(|l| l.starts_with("contoso") && l.contains(" 1 ")), "{list}");
-    let refused = scimd(&dir, &["tenant", "remove", "contoso"]);
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
-    assert!(store.find_tenant("contoso").await.unwrap().is_some());
-    scimd(&dir, &["tenant", "remove", "contoso", "--force"]);
-    assert!(store.find_tenant("contoso").await.unwrap().is_none());
+/// `scimd …` over the app's database, as an operator at the server's console runs it.
+fn run(app: &TestApp, args: &[&str]) -> std::process::Output {
+    let url = app.database_url();
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--database", url.as_str()]);
+    Command::new(BIN).args(&all).output().unwrap()
 }
 
-#[tokio::test]
-async fn tokens_are_listed_without_secrets_and_revoked_or_expired_tokens_stop_working() {
-    let dir = tempfile::tempdir().unwrap();
-    stdout(&scimd(&dir, &["tenant", "add", "t"]));
-    let secret = stdout(&scimd(
-        &dir,
-        &["token", "create", "--tenant", "t", "--scope", "read", "--name", "entra", "--expires", "90d"],
-    ));
-    let secret = secret.trim().to_owned();
-    let list = stdout(&scimd(&dir, &["token", "list"]));
-    assert!(list.contains("entra") && list.contains("expires"), "{list}");
-    assert!(!list.contains(&secret), "the secret is never listed");
-    let store = scimd::open_store(&DatabaseArgs::new(db_url(&dir), 1)).await.unwrap();
-    let token = store.find_token(&hash_secret(&secret)).await.unwrap().unwrap();
-    assert!(token.expires.is_some());
-    let bad = scimd(&dir, &["token", "create", "--scope", "read", "--expires", "soon"]);
-    assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("90d"));
+behaviour! {
+    async fn tenants_are_added_listed_and_removed_only_when_empty_or_forced(app: TestApp) {
+        stdout(&run(&app, &["tenant", "add", "contoso"]));
+        let again = run(&app, &["tenant", "add", "contoso"]);
+        assert!(!again.status.success());
+        assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+        let store = app.store.clone();
+        let tenant = store.find_tenant("contoso").await.unwrap().unwrap();
+        let new = scimd::store::NewResource {
+            id: "u1".into(),
+            kind: scimd::scim::schema::ResourceKind::User,
+            doc: serde_json::json!({"userName": "a"}),
+            password_hash: None,
+            members: vec![],
+            name_guard: None,
+        };
+        store.insert(tenant, new, scimd::store::Load::default()).await.unwrap();
+        let list = stdout(&run(&app, &["tenant", "list"]));
+        assert!(list.lines().any(|l| l.starts_with("contoso") && l.contains(" 1 ")), "{list}");
+        let refused = run(&app, &["tenant", "remove", "contoso"]);
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
+        assert!(store.find_tenant("contoso").await.unwrap().is_some());
+        run(&app, &["tenant", "remove", "contoso", "--force"]);
+        assert!(store.find_tenant("contoso").await.unwrap().is_none());
+    }
 
-    // A server over the same database: the token works, then is revoked from the command line.
-    let mut state = scimd::state(store.clone(), None).unwrap();
-    state.auth = std::sync::Arc::new(
-        scimd::auth::Authenticator::new(store.clone()).with_cache_lifetime(crate::helpers::TOKEN_CACHE),
-    );
-    let app = scimd::app(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let client = reqwest::Client::new();
-    let get = || client.get(format!("http://{addr}/scim/v2/Users")).bearer_auth(&secret).send();
-    assert_eq!(get().await.unwrap().status(), 200);
-    stdout(&scimd(&dir, &["token", "revoke", &token.id.to_string()]));
-    let list = stdout(&scimd(&dir, &["token", "list", "--tenant", "t"]));
-    assert!(list.contains("revoked"), "{list}");
-    // Verified tokens are trusted for the cache lifetime without asking the store again.
-    tokio::time::sleep(crate::helpers::TOKEN_CACHE + Duration::from_millis(50)).await;
-    assert_eq!(get().await.unwrap().status(), 401);
-    let missing = scimd(&dir, &["token", "revoke", "999"]);
-    assert!(!missing.status.success());
+    async fn tokens_are_listed_without_secrets_and_revoked_or_expired_tokens_stop_working(app: TestApp) {
+        stdout(&run(&app, &["tenant", "add", "t"]));
+        let secret = stdout(&run(
+            &app,
+            &["token", "create", "--tenant", "t", "--scope", "read", "--name", "entra", "--expires", "90d"],
+        ));
+        let secret = secret.trim().to_owned();
+        let list = stdout(&run(&app, &["token", "list"]));
+        assert!(list.contains("entra") && list.contains("expires"), "{list}");
+        assert!(!list.contains(&secret), "the secret is never listed");
+        let store = app.store.clone();
+        let token = store.find_token(&hash_secret(&secret)).await.unwrap().unwrap();
+        assert!(token.expires.is_some());
+        let bad = run(&app, &["token", "create", "--scope", "read", "--expires", "soon"]);
+        assert!(!bad.status.success());
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("90d"));
 
-    // An expired token is refused.
-    let t = store.find_tenant("t").await.unwrap().unwrap();
-    let old = scimd::auth::generate_secret();
-    let past = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
-    store
-        .create_token(
-            t,
-            scimd::store::NewToken {
-                name: "old".into(),
-                secret_hash: hash_secret(&old),
-                scopes: vec![Scope::Read],
-                expires: Some(past),
-                rate_limit: None,
-            },
-        )
-        .await
-        .unwrap();
-    let res = client.get(format!("http://{addr}/scim/v2/Users")).bearer_auth(&old).send().await.unwrap();
-    assert_eq!(res.status(), 401);
-}
+        // A server over the same database: the token works, then is revoked from the command line.
+        let mut state = scimd::state(store.clone(), None).unwrap();
+        state.auth = std::sync::Arc::new(
+            scimd::auth::Authenticator::new(store.clone()).with_cache_lifetime(crate::helpers::TOKEN_CACHE),
+        );
+        let router = scimd::app(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let client = reqwest::Client::new();
+        let get = || client.get(format!("http://{addr}/scim/v2/Users")).bearer_auth(&secret).send();
+        assert_eq!(get().await.unwrap().status(), 200);
+        stdout(&run(&app, &["token", "revoke", &token.id.to_string()]));
+        let list = stdout(&run(&app, &["token", "list", "--tenant", "t"]));
+        assert!(list.contains("revoked"), "{list}");
+        // Verified tokens are trusted for the cache lifetime without asking the store again.
+        tokio::time::sleep(crate::helpers::TOKEN_CACHE + Duration::from_millis(50)).await;
+        assert_eq!(get().await.unwrap().status(), 401);
+        let missing = run(&app, &["token", "revoke", "999"]);
+        assert!(!missing.status.success());
 
-#[tokio::test]
-async fn user_restore_brings_a_deleted_user_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = scimd::open_store(&DatabaseArgs::new(db_url(&dir), 1)).await.unwrap();
-    let tenant = store.ensure_tenant("default").await.unwrap();
-    let new = scimd::store::NewResource {
-        id: "u1".into(),
-        kind: scimd::scim::schema::ResourceKind::User,
-        doc: serde_json::json!({"userName": "back"}),
-        password_hash: None,
-        members: vec![],
-        name_guard: None,
-    };
-    store.insert(tenant, new, scimd::store::Load::default()).await.unwrap();
-    store.delete(tenant, scimd::scim::schema::ResourceKind::User, "u1", None).await.unwrap();
-    let out = scimd(&dir, &["user", "restore", "u1"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(store
-        .fetch(tenant, scimd::scim::schema::ResourceKind::User, "u1", scimd::store::Load::default())
-        .await
-        .is_ok());
-    let again = scimd(&dir, &["user", "restore", "u1"]);
-    assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("deleted User u1 not found"));
-}
+        // An expired token is refused.
+        let t = store.find_tenant("t").await.unwrap().unwrap();
+        let old = scimd::auth::generate_secret();
+        let past = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+        store
+            .create_token(
+                t,
+                scimd::store::NewToken {
+                    name: "old".into(),
+                    secret_hash: hash_secret(&old),
+                    scopes: vec![Scope::Read],
+                    expires: Some(past),
+                    rate_limit: None,
+                },
+            )
+            .await
+            .unwrap();
+        let res = client.get(format!("http://{addr}/scim/v2/Users")).bearer_auth(&old).send().await.unwrap();
+        assert_eq!(res.status(), 401);
+    }
 
-#[tokio::test]
-async fn domains_are_added_listed_and_removed() {
-    let dir = tempfile::tempdir().unwrap();
-    stdout(&scimd(&dir, &["domain", "add", "contoso.com"]));
-    stdout(&scimd(&dir, &["domain", "add", "contoso.onmicrosoft.com", "--initial"]));
-    let list = stdout(&scimd(&dir, &["domain", "list"]));
-    assert_eq!(list, "contoso.com\ncontoso.onmicrosoft.com\tinitial\n");
-    let bad = scimd(&dir, &["domain", "add", "not a domain"]);
-    assert!(!bad.status.success());
-    stdout(&scimd(&dir, &["domain", "remove", "contoso.com"]));
-    let missing = scimd(&dir, &["domain", "remove", "contoso.com"]);
-    assert!(!missing.status.success());
-    assert_eq!(stdout(&scimd(&dir, &["domain", "list"])), "contoso.onmicrosoft.com\tinitial\n");
-}
+    async fn user_restore_brings_a_deleted_user_back(app: TestApp) {
+        let store = app.store.clone();
+        let tenant = store.ensure_tenant("default").await.unwrap();
+        let new = scimd::store::NewResource {
+            id: "u1".into(),
+            kind: scimd::scim::schema::ResourceKind::User,
+            doc: serde_json::json!({"userName": "back"}),
+            password_hash: None,
+            members: vec![],
+            name_guard: None,
+        };
+        store.insert(tenant, new, scimd::store::Load::default()).await.unwrap();
+        store.delete(tenant, scimd::scim::schema::ResourceKind::User, "u1", None).await.unwrap();
+        let out = run(&app, &["user", "restore", "u1"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(store
+            .fetch(tenant, scimd::scim::schema::ResourceKind::User, "u1", scimd::store::Load::default())
+            .await
+            .is_ok());
+        let again = run(&app, &["user", "restore", "u1"]);
+        assert!(!again.status.success());
+        assert!(String::from_utf8_lossy(&again.stderr).contains("deleted User u1 not found"));
+    }
 
-#[tokio::test]
-async fn licenses_are_added_listed_resized_and_removed() {
-    use scimd::scim::schema::ResourceKind;
-    let dir = tempfile::tempdir().unwrap();
-    stdout(&scimd(&dir, &["tenant", "add", "contoso"]));
-    let id = stdout(&scimd(
-        &dir,
-        &["license", "add", "ENTERPRISEPACK", "--seats", "2", "--name", "Office 365 E3", "--tenant", "contoso"],
-    ));
-    let id = id.trim().to_owned();
-    let dup = scimd(&dir, &["license", "add", "enterprisepack", "--seats", "1", "--tenant", "contoso"]);
-    assert!(!dup.status.success());
-    let stderr = String::from_utf8_lossy(&dup.stderr);
-    assert!(stderr.contains("already in use") && stderr.lines().count() == 1, "{stderr}");
+    async fn domains_are_added_listed_and_removed(app: TestApp) {
+        stdout(&run(&app, &["domain", "add", "contoso.com"]));
+        stdout(&run(&app, &["domain", "add", "contoso.onmicrosoft.com", "--initial"]));
+        let list = stdout(&run(&app, &["domain", "list"]));
+        assert_eq!(list, "contoso.com\ncontoso.onmicrosoft.com\tinitial\n");
+        let bad = run(&app, &["domain", "add", "not a domain"]);
+        assert!(!bad.status.success());
+        stdout(&run(&app, &["domain", "remove", "contoso.com"]));
+        let missing = run(&app, &["domain", "remove", "contoso.com"]);
+        assert!(!missing.status.success());
+        assert_eq!(stdout(&run(&app, &["domain", "list"])), "contoso.onmicrosoft.com\tinitial\n");
+    }
 
-    // A user holding it, written through the store as another process would.
-    let store = scimd::open_store(&DatabaseArgs::new(db_url(&dir), 1)).await.unwrap();
-    let tenant = store.find_tenant("contoso").await.unwrap().unwrap();
-    let doc = serde_json::json!({"userName": "a", "urn:scimd:schemas:extension:directory:2.0:User": {"usageLocation": "NL", "licenses": [{"value": id}]}});
-    let new = scimd::store::NewResource {
-        id: "u1".into(),
-        kind: ResourceKind::User,
-        doc,
-        password_hash: None,
-        members: vec![],
-        name_guard: None,
-    };
-    store.insert(tenant, new, scimd::store::Load::default()).await.unwrap();
+    async fn licenses_are_added_listed_resized_and_removed(app: TestApp) {
+        use scimd::scim::schema::ResourceKind;
+        stdout(&run(&app, &["tenant", "add", "contoso"]));
+        let id = stdout(&run(
+            &app,
+            &["license", "add", "ENTERPRISEPACK", "--seats", "2", "--name", "Office 365 E3", "--tenant", "contoso"],
+        ));
+        let id = id.trim().to_owned();
+        let dup = run(&app, &["license", "add", "enterprisepack", "--seats", "1", "--tenant", "contoso"]);
+        assert!(!dup.status.success());
+        let stderr = String::from_utf8_lossy(&dup.stderr);
+        assert!(stderr.contains("already in use") && stderr.lines().count() == 1, "{stderr}");
 
-    let list = stdout(&scimd(&dir, &["license", "list", "--tenant", "contoso"]));
-    let row = list.lines().find(|l| l.starts_with(&id)).unwrap_or_else(|| panic!("{list}"));
-    let cols: Vec<&str> = row.split_whitespace().collect();
-    assert_eq!(&cols[1..5], ["ENTERPRISEPACK", "2", "1", "1"], "{list}");
-    assert!(row.ends_with("Office 365 E3"));
+        // A user holding it, written through the store as another process would.
+        let store = app.store.clone();
+        let tenant = store.find_tenant("contoso").await.unwrap().unwrap();
+        let doc = serde_json::json!({"userName": "a", "urn:scimd:schemas:extension:directory:2.0:User": {"usageLocation": "NL", "licenses": [{"value": id}]}});
+        let new = scimd::store::NewResource {
+            id: "u1".into(),
+            kind: ResourceKind::User,
+            doc,
+            password_hash: None,
+            members: vec![],
+            name_guard: None,
+        };
+        store.insert(tenant, new, scimd::store::Load::default()).await.unwrap();
 
-    let below = scimd(&dir, &["license", "set-seats", "ENTERPRISEPACK", "0", "--tenant", "contoso"]);
-    assert!(!below.status.success());
-    assert!(String::from_utf8_lossy(&below.stderr).contains("1 are assigned"));
-    let negative = scimd(&dir, &["license", "set-seats", "ENTERPRISEPACK", "-1", "--tenant", "contoso"]);
-    assert!(String::from_utf8_lossy(&negative.stderr).contains("0 or more"));
-    let ok = scimd(&dir, &["license", "set-seats", "ENTERPRISEPACK", "10", "--tenant", "contoso"]);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    let license = store.fetch(tenant, ResourceKind::License, &id, scimd::store::Load::default()).await.unwrap();
-    assert_eq!(license.doc["seats"], 10);
-    assert_eq!(license.doc["available"], 9);
+        let list = stdout(&run(&app, &["license", "list", "--tenant", "contoso"]));
+        let row = list.lines().find(|l| l.starts_with(&id)).unwrap_or_else(|| panic!("{list}"));
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(&cols[1..5], ["ENTERPRISEPACK", "2", "1", "1"], "{list}");
+        assert!(row.ends_with("Office 365 E3"));
 
-    let held = scimd(&dir, &["license", "remove", "ENTERPRISEPACK", "--tenant", "contoso"]);
-    assert!(String::from_utf8_lossy(&held.stderr).contains("assigned to 1 user"));
-    store.delete(tenant, ResourceKind::User, "u1", None).await.unwrap();
-    assert!(scimd(&dir, &["license", "remove", "ENTERPRISEPACK", "--tenant", "contoso"]).status.success());
-    let missing = scimd(&dir, &["license", "set-seats", "ENTERPRISEPACK", "3", "--tenant", "contoso"]);
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("has no license"));
-    let unknown_tenant = scimd(&dir, &["license", "list", "--tenant", "nobody"]);
-    assert!(!unknown_tenant.status.success());
+        let below = run(&app, &["license", "set-seats", "ENTERPRISEPACK", "0", "--tenant", "contoso"]);
+        assert!(!below.status.success());
+        assert!(String::from_utf8_lossy(&below.stderr).contains("1 are assigned"));
+        let negative = run(&app, &["license", "set-seats", "ENTERPRISEPACK", "-1", "--tenant", "contoso"]);
+        assert!(String::from_utf8_lossy(&negative.stderr).contains("0 or more"));
+        let ok = run(&app, &["license", "set-seats", "ENTERPRISEPACK", "10", "--tenant", "contoso"]);
+        assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+        let license = store.fetch(tenant, ResourceKind::License, &id, scimd::store::Load::default()).await.unwrap();
+        assert_eq!(license.doc["seats"], 10);
+        assert_eq!(license.doc["available"], 9);
+
+        let held = run(&app, &["license", "remove", "ENTERPRISEPACK", "--tenant", "contoso"]);
+        assert!(String::from_utf8_lossy(&held.stderr).contains("assigned to 1 user"));
+        store.delete(tenant, ResourceKind::User, "u1", None).await.unwrap();
+        assert!(run(&app, &["license", "remove", "ENTERPRISEPACK", "--tenant", "contoso"]).status.success());
+        let missing = run(&app, &["license", "set-seats", "ENTERPRISEPACK", "3", "--tenant", "contoso"]);
+        assert!(String::from_utf8_lossy(&missing.stderr).contains("has no license"));
+        let unknown_tenant = run(&app, &["license", "list", "--tenant", "nobody"]);
+        assert!(!unknown_tenant.status.success());
+    }
 }

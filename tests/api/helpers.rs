@@ -138,6 +138,17 @@ impl TestApp {
 
     /// Starts a second server with its own store (its own connection pool) on the same
     /// database, like a second scimd process behind a load balancer; returns its base URL.
+    /// The database URL a `scimd` command over this app's database takes (`--database`).
+    pub fn database_url(&self) -> String {
+        match &self.reopen {
+            Reopen::Sqlite(url) => url.clone(),
+            Reopen::Postgres { url, schema } => {
+                let join = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{join}options=-c%20search_path%3D{schema}")
+            }
+        }
+    }
+
     /// Runs one SQL statement on this app's database, as an operator (or an older scimd) would.
     pub async fn execute_sql(&self, statement: &str) {
         use sqlx::Connection;

@@ -1,12 +1,11 @@
-//! CSV import: `scimd import` run as the real binary against a SQLite file, the store checked
-//! afterwards; and `POST /Admin/Import` on both stores.
+//! CSV import: `scimd import` run as the real binary and `POST /Admin/Import`, on both stores,
+//! the store checked afterwards.
 
 use std::process::{Command, Output};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use scimd::cli::DatabaseArgs;
 use scimd::scim::schema::ResourceKind;
 use scimd::store::{Load, MemberRef, NewResource, Store, TenantId, Update};
 
@@ -16,7 +15,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_scimd");
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const DIRECTORY: &str = "urn:scimd:schemas:extension:directory:2.0:User";
 
-/// A SQLite database with the tenant `default`, and the files of one test.
+/// The app's database with the tenant `default`, and the files of one test.
 struct Cli {
     dir: tempfile::TempDir,
     url: String,
@@ -25,10 +24,10 @@ struct Cli {
 }
 
 impl Cli {
-    async fn new() -> Cli {
+    async fn new(app: &TestApp) -> Cli {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("import.db").display());
-        let store = scimd::open_store(&DatabaseArgs::new(url.clone(), 1)).await.unwrap();
+        let url = app.database_url();
+        let store = app.store.clone();
         let tenant = store.ensure_tenant("default").await.unwrap();
         Cli { dir, url, store, tenant }
     }
@@ -74,284 +73,6 @@ fn succeeded(out: &Output) -> (String, String) {
     (String::from_utf8(out.stdout.clone()).unwrap(), stderr)
 }
 
-#[tokio::test]
-async fn import_reads_bom_quoted_cells_any_header_case_and_missing_columns() {
-    let cli = Cli::new().await;
-    let csv = "\u{feff} first NAME ,USER NAME,Address,  city,Department,Office Number,Mobile Phone\n\
-               Ann,ann@contoso.com,\"1 Main St, Suite 2\nBuilding \"\"B\"\"\",Delft,Sales,B-101,06 1234 5678\n\
-               Bob,bob@contoso.com,,,,,\n";
-
-    let out = cli.import(csv.as_bytes(), &[]);
-
-    let (stdout, stderr) = succeeded(&out);
-    let rows = report(&stdout);
-    assert_eq!(rows.len(), 2, "{stdout}");
-    assert_eq!((rows[0]["row"].as_str(), rows[0]["status"].as_str()), ("2", "created"));
-    assert_eq!((rows[1]["row"].as_str(), rows[1]["status"].as_str()), ("4", "created"), "the physical line");
-    assert!(stderr.contains("2 created, 0 updated, 0 unchanged, 0 refused in"), "{stderr}");
-    let ann = cli.user("ANN@contoso.com").await.expect("ann imported");
-    assert_eq!(rows[0]["id"], ann["id"].as_str().unwrap());
-    assert_eq!(ann["name"], json!({"givenName": "Ann"}));
-    assert_eq!(
-        ann["addresses"],
-        json!([{"streetAddress": "1 Main St, Suite 2\nBuilding \"B\"", "locality": "Delft", "type": "work"}])
-    );
-    assert_eq!(ann["phoneNumbers"], json!([{"type": "mobile", "value": "06 1234 5678"}]));
-    assert_eq!(ann[ENTERPRISE]["department"], "Sales");
-    assert_eq!(ann[DIRECTORY]["officeLocation"], "B-101");
-    let bob = cli.user("bob@contoso.com").await.expect("bob imported");
-    assert_eq!(bob.get("addresses"), None, "empty cells are not given");
-    assert_eq!(bob.get(ENTERPRISE), None);
-}
-
-#[tokio::test]
-async fn a_file_without_a_user_name_column_is_refused_whole_in_one_line() {
-    let cli = Cli::new().await;
-
-    let out = cli.import(b"First Name,Last Name\nAnn,Smith\n", &[]);
-
-    assert!(!out.status.success());
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("no \"User Name\" column"), "{stderr}");
-    assert!(stderr.contains("\"Country or Region\""), "lists the accepted columns: {stderr}");
-    assert!(out.stdout.is_empty());
-    assert_eq!(cli.user_count().await, 0);
-}
-
-#[tokio::test]
-async fn a_file_with_an_unknown_column_is_refused_naming_it_and_leaves_no_report() {
-    let cli = Cli::new().await;
-    let report_path = cli.dir.path().join("report.csv");
-
-    let out = cli.import(b"User Name,Shoe Size\nann@contoso.com,38\n", &["--report", report_path.to_str().unwrap()]);
-
-    assert!(!out.status.success());
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("unknown column \"Shoe Size\""), "{stderr}");
-    assert_eq!(cli.user_count().await, 0);
-    assert!(!report_path.exists());
-}
-
-#[tokio::test]
-async fn bad_rows_are_refused_with_their_reason_and_the_good_ones_imported() {
-    let cli = Cli::new().await;
-    let mut csv = b"User Name,Last Name,Alternate email address\n".to_vec();
-    csv.extend_from_slice(b"good1@contoso.com,One,one@home.example\n");
-    csv.extend_from_slice(b"extra@contoso.com,Extra,x@home.example,surplus\n");
-    csv.extend_from_slice(b"badmail@contoso.com,Mail,not an address\n");
-    csv.extend_from_slice(b"latin1@contoso.com,M\xfcller,\n");
-    csv.extend_from_slice(b",Nameless,\n");
-    csv.extend_from_slice(b"good2@contoso.com,Two,\n");
-
-    let out = cli.import(&csv, &[]);
-
-    let (stdout, stderr) = succeeded(&out);
-    let rows = report(&stdout);
-    let status: Vec<&str> = rows.iter().map(|r| r["status"].as_str()).collect();
-    assert_eq!(status, ["created", "refused", "refused", "refused", "refused", "created"], "{stdout}");
-    assert!(rows[1]["detail"].contains("4 cells but the header has 3 columns"), "{stdout}");
-    assert_eq!(rows[1]["userName"], "extra@contoso.com");
-    assert!(rows[2]["detail"].contains("\"not an address\" is not an email address"), "{stdout}");
-    assert!(rows[3]["detail"].contains("not valid UTF-8"), "{stdout}");
-    assert!(rows[4]["detail"].contains("\"User Name\" cell is empty"), "{stdout}");
-    assert!(rows[1..5].iter().all(|r| r["id"].is_empty()));
-    assert!(stderr.contains("2 created, 0 updated, 0 unchanged, 4 refused"), "{stderr}");
-    assert_eq!(cli.user_count().await, 2, "no half-written user");
-    assert!(cli.user("badmail@contoso.com").await.is_none());
-    assert_eq!(
-        cli.user("good1@contoso.com").await.unwrap()[DIRECTORY]["alternateEmails"][0]["value"],
-        "one@home.example"
-    );
-}
-
-#[tokio::test]
-async fn a_rerun_updates_every_user_and_keeps_what_the_file_does_not_give() {
-    let cli = Cli::new().await;
-    let first = "User Name,First Name,Job Title,Office Phone,City\n\
-                 ann@contoso.com,Ann,Clerk,+31 15 000 0001,Delft\n\
-                 bob@contoso.com,Bob,Clerk,,\n";
-    let (stdout, _) = succeeded(&cli.import(first.as_bytes(), &[]));
-    let ann_id = report(&stdout)[0]["id"].clone();
-    // By hand, between the imports: a group membership, a nickName and a home phone.
-    let group = NewResource {
-        id: "g1".into(),
-        kind: ResourceKind::Group,
-        doc: json!({"displayName": "Clerks"}),
-        password_hash: None,
-        members: vec![MemberRef::id(ann_id.clone())],
-        name_guard: None,
-    };
-    cli.store.insert(cli.tenant, group, Load::default()).await.unwrap();
-    let mut ann = cli.store.fetch(cli.tenant, ResourceKind::User, &ann_id, Load::default()).await.unwrap();
-    ann.doc["nickName"] = json!("Annie");
-    ann.doc["phoneNumbers"].as_array_mut().unwrap().push(json!({"type": "home", "value": "+31 15 999 9999"}));
-    let update =
-        Update { doc: ann.doc, password_hash: None, members: vec![], expected_version: ann.version, name_guard: None };
-    cli.store.update(cli.tenant, ResourceKind::User, &ann_id, update, Load::default()).await.unwrap();
-
-    let again = "User Name,First Name,Job Title,Office Phone,City\n\
-                 ANN@contoso.com,,Senior Clerk,+31 15 000 0002,\n\
-                 bob@contoso.com,Bob,Clerk,,\n";
-    let out = cli.import(again.as_bytes(), &[]);
-
-    let (stdout, stderr) = succeeded(&out);
-    let rows = report(&stdout);
-    // Ann's row changes her; Bob's gives what he has, so nothing is written for him.
-    assert_eq!((rows[0]["status"].as_str(), rows[1]["status"].as_str()), ("updated", "unchanged"), "{stdout}");
-    assert_eq!(rows[0]["id"], ann_id);
-    assert!(stderr.contains("0 created, 1 updated, 1 unchanged, 0 refused"), "{stderr}");
-    assert_eq!(cli.user_count().await, 2);
-    let ann = cli.user("ann@contoso.com").await.unwrap();
-    assert_eq!(ann["title"], "Senior Clerk");
-    assert_eq!(ann["name"]["givenName"], "Ann", "an empty cell keeps the value");
-    assert_eq!(ann["addresses"][0]["locality"], "Delft");
-    assert_eq!(ann["userName"], "ann@contoso.com", "the name only finds the user");
-    assert_eq!(ann["nickName"], "Annie");
-    assert_eq!(
-        ann["phoneNumbers"],
-        json!([{"type": "work", "value": "+31 15 000 0002"}, {"type": "home", "value": "+31 15 999 9999"}])
-    );
-    assert_eq!(ann["groups"], json!(["g1"]));
-    let bob = cli.user("bob@contoso.com").await.unwrap();
-    assert_eq!(bob["version"], 1, "a row that changes nothing writes nothing");
-}
-
-#[tokio::test]
-async fn the_same_user_name_twice_is_created_then_updated() {
-    let cli = Cli::new().await;
-    let csv = "User Name,First Name,Last Name\nann@contoso.com,Ann,\nother@contoso.com,O,\nAnn@Contoso.com,,Smith\n";
-
-    let (stdout, _) = succeeded(&cli.import(csv.as_bytes(), &[]));
-
-    let rows = report(&stdout);
-    assert_eq!(rows[0]["status"], "created");
-    assert_eq!(rows[2]["status"], "updated");
-    assert_eq!(rows[0]["id"], rows[2]["id"]);
-    let ann = cli.user("ann@contoso.com").await.unwrap();
-    assert_eq!(ann["name"], json!({"givenName": "Ann", "familyName": "Smith"}));
-    assert_eq!(cli.user_count().await, 2);
-}
-
-#[tokio::test]
-async fn a_synchronized_user_is_refused_with_the_services_detail() {
-    let cli = Cli::new().await;
-    let synced = NewResource {
-        id: "s1".into(),
-        kind: ResourceKind::User,
-        doc: json!({"userName": "onprem@contoso.com", DIRECTORY: {"onPremisesSyncEnabled": true}}),
-        password_hash: None,
-        members: vec![],
-        name_guard: None,
-    };
-    cli.store.insert(cli.tenant, synced, Load::default()).await.unwrap();
-
-    let (stdout, stderr) = succeeded(&cli.import(b"User Name,Job Title\nonprem@contoso.com,Boss\n", &[]));
-
-    let rows = report(&stdout);
-    assert_eq!((rows[0]["status"].as_str(), rows[0]["id"].as_str()), ("refused", "s1"));
-    assert!(rows[0]["detail"].contains("on-premises directory"), "{stdout}");
-    assert!(stderr.contains("0 created, 0 updated, 0 unchanged, 1 refused"));
-    assert_eq!(cli.user("onprem@contoso.com").await.unwrap().get("title"), None);
-}
-
-#[tokio::test]
-async fn the_initial_domain_rule_holds_between_rows_of_one_file_also_in_a_dry_run() {
-    let cli = Cli::new().await;
-    cli.store.add_domain(cli.tenant, "contoso.com", false).await.unwrap();
-    cli.store.add_domain(cli.tenant, "contoso.onmicrosoft.com", true).await.unwrap();
-    let csv = "User Name\ngeoff@contoso.com\ngeoff@contoso.onmicrosoft.com\n\
-               ann@contoso.onmicrosoft.com\nann@contoso.com\nbob@fabrikam.com\n";
-
-    let dry = cli.import(csv.as_bytes(), &["--dry-run"]);
-    let real = cli.import(csv.as_bytes(), &[]);
-
-    for out in [dry, real] {
-        let (stdout, _) = succeeded(&out);
-        let rows = report(&stdout);
-        let status: Vec<&str> = rows.iter().map(|r| r["status"].as_str()).collect();
-        assert_eq!(status, ["created", "refused", "created", "created", "refused"], "{stdout}");
-        assert!(rows[1]["detail"].contains("a name on the initial domain must be created first"), "{stdout}");
-        assert!(rows[4]["detail"].contains("not in a verified domain"), "{stdout}");
-    }
-    assert_eq!(cli.user_count().await, 3);
-}
-
-#[tokio::test]
-async fn a_dry_run_reports_what_would_happen_and_writes_nothing() {
-    let cli = Cli::new().await;
-    succeeded(&cli.import(b"User Name,Job Title\nold@contoso.com,Clerk\n", &[]));
-    let before = cli.user("old@contoso.com").await.unwrap();
-    let csv = "User Name,Job Title,Alternate email address\n\
-               old@contoso.com,Boss,\nnew@contoso.com,Clerk,\nnew@contoso.com,Boss,\nbad@contoso.com,,nope\n";
-
-    let out = cli.import(csv.as_bytes(), &["--dry-run"]);
-
-    let (stdout, stderr) = succeeded(&out);
-    let rows = report(&stdout);
-    let status: Vec<&str> = rows.iter().map(|r| r["status"].as_str()).collect();
-    assert_eq!(status, ["updated", "created", "updated", "refused"], "{stdout}");
-    assert_eq!(rows[0]["id"], before["id"].as_str().unwrap());
-    assert_eq!(rows[1]["id"], "", "a user that was not created has no id");
-    assert!(rows[3]["detail"].contains("not an email address"));
-    assert!(stderr.contains("dry run, nothing written: 1 created, 2 updated, 0 unchanged, 1 refused"), "{stderr}");
-    assert!(stderr.contains("checked 4 rows"), "{stderr}");
-    assert_eq!(cli.user_count().await, 1);
-    assert_eq!(cli.user("old@contoso.com").await.unwrap(), before);
-}
-
-#[tokio::test]
-async fn the_report_goes_to_the_report_file_and_only_the_summary_to_stderr() {
-    let cli = Cli::new().await;
-    let path = cli.dir.path().join("out").with_extension("csv");
-
-    let out = cli.import(b"User Name\nann@contoso.com\n", &["--report", path.to_str().unwrap()]);
-
-    let (stdout, stderr) = succeeded(&out);
-    assert!(stdout.is_empty(), "{stdout}");
-    let rows = report(&std::fs::read_to_string(&path).unwrap());
-    assert_eq!(rows[0]["status"], "created");
-    assert!(stderr.lines().last().unwrap().starts_with("1 created, 0 updated, 0 unchanged, 0 refused in"), "{stderr}");
-}
-
-#[tokio::test]
-async fn without_a_terminal_progress_is_a_plain_line_every_10000_rows_and_at_the_end() {
-    let cli = Cli::new().await;
-    let mut csv = String::from("User Name\n");
-    for i in 0..10_500 {
-        csv.push_str(&format!("user{i}@contoso.com\n"));
-    }
-
-    let out = cli.import(csv.as_bytes(), &[]);
-
-    let (_, stderr) = succeeded(&out);
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 3, "{stderr}");
-    assert!(lines[0].starts_with("imported 10000 rows ("), "{stderr}");
-    assert_eq!(lines[1], "imported 10500 rows, done");
-    assert!(lines[2].starts_with("10500 created, 0 updated, 0 unchanged, 0 refused in"), "{stderr}");
-    assert_eq!(cli.user_count().await, 10_500);
-}
-
-#[tokio::test]
-async fn an_unknown_tenant_or_a_missing_file_fails_with_one_line() {
-    let cli = Cli::new().await;
-
-    let unknown = cli.import(b"User Name\nann@contoso.com\n", &["--tenant", "fabrikam"]);
-    let missing =
-        Command::new(BIN).args(["import", "/nonexistent/users.csv", "--database", &cli.url]).output().unwrap();
-
-    for (out, expected) in [(unknown, "no tenant called \"fabrikam\""), (missing, "cannot read /nonexistent/users.csv")]
-    {
-        assert!(!out.status.success());
-        let stderr = String::from_utf8(out.stderr).unwrap();
-        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-        assert!(stderr.contains(expected), "{stderr}");
-    }
-    assert_eq!(cli.user_count().await, 0);
-}
-
 #[test]
 fn import_help_names_the_columns_the_report_and_the_exit_status() {
     let out = Command::new(BIN).args(["import", "--help"]).output().unwrap();
@@ -384,6 +105,272 @@ async fn post_import(
 }
 
 behaviour! {
+    async fn import_reads_bom_quoted_cells_any_header_case_and_missing_columns(app: TestApp) {
+        let cli = Cli::new(&app).await;
+        let csv = "\u{feff} first NAME ,USER NAME,Address,  city,Department,Office Number,Mobile Phone\n\
+                   Ann,ann@contoso.com,\"1 Main St, Suite 2\nBuilding \"\"B\"\"\",Delft,Sales,B-101,06 1234 5678\n\
+                   Bob,bob@contoso.com,,,,,\n";
+
+        let out = cli.import(csv.as_bytes(), &[]);
+
+        let (stdout, stderr) = succeeded(&out);
+        let rows = report(&stdout);
+        assert_eq!(rows.len(), 2, "{stdout}");
+        assert_eq!((rows[0]["row"].as_str(), rows[0]["status"].as_str()), ("2", "created"));
+        assert_eq!((rows[1]["row"].as_str(), rows[1]["status"].as_str()), ("4", "created"), "the physical line");
+        assert!(stderr.contains("2 created, 0 updated, 0 unchanged, 0 refused in"), "{stderr}");
+        let ann = cli.user("ANN@contoso.com").await.expect("ann imported");
+        assert_eq!(rows[0]["id"], ann["id"].as_str().unwrap());
+        assert_eq!(ann["name"], json!({"givenName": "Ann"}));
+        assert_eq!(
+            ann["addresses"],
+            json!([{"streetAddress": "1 Main St, Suite 2\nBuilding \"B\"", "locality": "Delft", "type": "work"}])
+        );
+        assert_eq!(ann["phoneNumbers"], json!([{"type": "mobile", "value": "06 1234 5678"}]));
+        assert_eq!(ann[ENTERPRISE]["department"], "Sales");
+        assert_eq!(ann[DIRECTORY]["officeLocation"], "B-101");
+        let bob = cli.user("bob@contoso.com").await.expect("bob imported");
+        assert_eq!(bob.get("addresses"), None, "empty cells are not given");
+        assert_eq!(bob.get(ENTERPRISE), None);
+    }
+
+    async fn a_file_without_a_user_name_column_is_refused_whole_in_one_line(app: TestApp) {
+        let cli = Cli::new(&app).await;
+
+        let out = cli.import(b"First Name,Last Name\nAnn,Smith\n", &[]);
+
+        assert!(!out.status.success());
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("no \"User Name\" column"), "{stderr}");
+        assert!(stderr.contains("\"Country or Region\""), "lists the accepted columns: {stderr}");
+        assert!(out.stdout.is_empty());
+        assert_eq!(cli.user_count().await, 0);
+    }
+
+    async fn a_file_with_an_unknown_column_is_refused_naming_it_and_leaves_no_report(app: TestApp) {
+        let cli = Cli::new(&app).await;
+        let report_path = cli.dir.path().join("report.csv");
+
+        let out = cli.import(b"User Name,Shoe Size\nann@contoso.com,38\n", &["--report", report_path.to_str().unwrap()]);
+
+        assert!(!out.status.success());
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("unknown column \"Shoe Size\""), "{stderr}");
+        assert_eq!(cli.user_count().await, 0);
+        assert!(!report_path.exists());
+    }
+
+    async fn bad_rows_are_refused_with_their_reason_and_the_good_ones_imported(app: TestApp) {
+        let cli = Cli::new(&app).await;
+        let mut csv = b"User Name,Last Name,Alternate email address\n".to_vec();
+        csv.extend_from_slice(b"good1@contoso.com,One,one@home.example\n");
+        csv.extend_from_slice(b"extra@contoso.com,Extra,x@home.example,surplus\n");
+        csv.extend_from_slice(b"badmail@contoso.com,Mail,not an address\n");
+        csv.extend_from_slice(b"latin1@contoso.com,M\xfcller,\n");
+        csv.extend_from_slice(b",Nameless,\n");
+        csv.extend_from_slice(b"good2@contoso.com,Two,\n");
+
+        let out = cli.import(&csv, &[]);
+
+        let (stdout, stderr) = succeeded(&out);
+        let rows = report(&stdout);
+        let status: Vec<&str> = rows.iter().map(|r| r["status"].as_str()).collect();
+        assert_eq!(status, ["created", "refused", "refused", "refused", "refused", "created"], "{stdout}");
+        assert!(rows[1]["detail"].contains("4 cells but the header has 3 columns"), "{stdout}");
+        assert_eq!(rows[1]["userName"], "extra@contoso.com");
+        assert!(rows[2]["detail"].contains("\"not an address\" is not an email address"), "{stdout}");
+        assert!(rows[3]["detail"].contains("not valid UTF-8"), "{stdout}");
+        assert!(rows[4]["detail"].contains("\"User Name\" cell is empty"), "{stdout}");
+        assert!(rows[1..5].iter().all(|r| r["id"].is_empty()));
+        assert!(stderr.contains("2 created, 0 updated, 0 unchanged, 4 refused"), "{stderr}");
+        assert_eq!(cli.user_count().await, 2, "no half-written user");
+        assert!(cli.user("badmail@contoso.com").await.is_none());
+        assert_eq!(
+            cli.user("good1@contoso.com").await.unwrap()[DIRECTORY]["alternateEmails"][0]["value"],
+            "one@home.example"
+        );
+    }
+
+    async fn a_rerun_updates_every_user_and_keeps_what_the_file_does_not_give(app: TestApp) {
+        let cli = Cli::new(&app).await;
+        let first = "User Name,First Name,Job Title,Office Phone,City\n\
+                     ann@contoso.com,Ann,Clerk,+31 15 000 0001,Delft\n\
+                     bob@contoso.com,Bob,Clerk,,\n";
+        let (stdout, _) = succeeded(&cli.import(first.as_bytes(), &[]));
+        let ann_id = report(&stdout)[0]["id"].clone();
+        // By hand, between the imports: a group membership, a nickName and a home phone.
+        let group = NewResource {
+            id: "g1".into(),
+            kind: ResourceKind::Group,
+            doc: json!({"displayName": "Clerks"}),
+            password_hash: None,
+            members: vec![MemberRef::id(ann_id.clone())],
+            name_guard: None,
+        };
+        cli.store.insert(cli.tenant, group, Load::default()).await.unwrap();
+        let mut ann = cli.store.fetch(cli.tenant, ResourceKind::User, &ann_id, Load::default()).await.unwrap();
+        ann.doc["nickName"] = json!("Annie");
+        ann.doc["phoneNumbers"].as_array_mut().unwrap().push(json!({"type": "home", "value": "+31 15 999 9999"}));
+        let update =
+            Update { doc: ann.doc, password_hash: None, members: vec![], expected_version: ann.version, name_guard: None };
+        cli.store.update(cli.tenant, ResourceKind::User, &ann_id, update, Load::default()).await.unwrap();
+
+        let again = "User Name,First Name,Job Title,Office Phone,City\n\
+                     ANN@contoso.com,,Senior Clerk,+31 15 000 0002,\n\
+                     bob@contoso.com,Bob,Clerk,,\n";
+        let out = cli.import(again.as_bytes(), &[]);
+
+        let (stdout, stderr) = succeeded(&out);
+        let rows = report(&stdout);
+        // Ann's row changes her; Bob's gives what he has, so nothing is written for him.
+        assert_eq!((rows[0]["status"].as_str(), rows[1]["status"].as_str()), ("updated", "unchanged"), "{stdout}");
+        assert_eq!(rows[0]["id"], ann_id);
+        assert!(stderr.contains("0 created, 1 updated, 1 unchanged, 0 refused"), "{stderr}");
+        assert_eq!(cli.user_count().await, 2);
+        let ann = cli.user("ann@contoso.com").await.unwrap();
+        assert_eq!(ann["title"], "Senior Clerk");
+        assert_eq!(ann["name"]["givenName"], "Ann", "an empty cell keeps the value");
+        assert_eq!(ann["addresses"][0]["locality"], "Delft");
+        assert_eq!(ann["userName"], "ann@contoso.com", "the name only finds the user");
+        assert_eq!(ann["nickName"], "Annie");
+        assert_eq!(
+            ann["phoneNumbers"],
+            json!([{"type": "work", "value": "+31 15 000 0002"}, {"type": "home", "value": "+31 15 999 9999"}])
+        );
+        assert_eq!(ann["groups"], json!(["g1"]));
+        let bob = cli.user("bob@contoso.com").await.unwrap();
+        assert_eq!(bob["version"], 1, "a row that changes nothing writes nothing");
+    }
+
+    async fn the_same_user_name_twice_is_created_then_updated(app: TestApp) {
+        let cli = Cli::new(&app).await;
+        let csv = "User Name,First Name,Last Name\nann@contoso.com,Ann,\nother@contoso.com,O,\nAnn@Contoso.com,,Smith\n";
+
+        let (stdout, _) = succeeded(&cli.import(csv.as_bytes(), &[]));
+
+        let rows = report(&stdout);
+        assert_eq!(rows[0]["status"], "created");
+        assert_eq!(rows[2]["status"], "updated");
+        assert_eq!(rows[0]["id"], rows[2]["id"]);
+        let ann = cli.user("ann@contoso.com").await.unwrap();
+        assert_eq!(ann["name"], json!({"givenName": "Ann", "familyName": "Smith"}));
+        assert_eq!(cli.user_count().await, 2);
+    }
+
+    async fn a_synchronized_user_is_refused_with_the_services_detail(app: TestApp) {
+        let cli = Cli::new(&app).await;
+        let synced = NewResource {
+            id: "s1".into(),
+            kind: ResourceKind::User,
+            doc: json!({"userName": "onprem@contoso.com", DIRECTORY: {"onPremisesSyncEnabled": true}}),
+            password_hash: None,
+            members: vec![],
+            name_guard: None,
+        };
+        cli.store.insert(cli.tenant, synced, Load::default()).await.unwrap();
+
+        let (stdout, stderr) = succeeded(&cli.import(b"User Name,Job Title\nonprem@contoso.com,Boss\n", &[]));
+
+        let rows = report(&stdout);
+        assert_eq!((rows[0]["status"].as_str(), rows[0]["id"].as_str()), ("refused", "s1"));
+        assert!(rows[0]["detail"].contains("on-premises directory"), "{stdout}");
+        assert!(stderr.contains("0 created, 0 updated, 0 unchanged, 1 refused"));
+        assert_eq!(cli.user("onprem@contoso.com").await.unwrap().get("title"), None);
+    }
+
+    async fn the_initial_domain_rule_holds_between_rows_of_one_file_also_in_a_dry_run(app: TestApp) {
+        let cli = Cli::new(&app).await;
+        cli.store.add_domain(cli.tenant, "contoso.com", false).await.unwrap();
+        cli.store.add_domain(cli.tenant, "contoso.onmicrosoft.com", true).await.unwrap();
+        let csv = "User Name\ngeoff@contoso.com\ngeoff@contoso.onmicrosoft.com\n\
+                   ann@contoso.onmicrosoft.com\nann@contoso.com\nbob@fabrikam.com\n";
+
+        let dry = cli.import(csv.as_bytes(), &["--dry-run"]);
+        let real = cli.import(csv.as_bytes(), &[]);
+
+        for out in [dry, real] {
+            let (stdout, _) = succeeded(&out);
+            let rows = report(&stdout);
+            let status: Vec<&str> = rows.iter().map(|r| r["status"].as_str()).collect();
+            assert_eq!(status, ["created", "refused", "created", "created", "refused"], "{stdout}");
+            assert!(rows[1]["detail"].contains("a name on the initial domain must be created first"), "{stdout}");
+            assert!(rows[4]["detail"].contains("not in a verified domain"), "{stdout}");
+        }
+        assert_eq!(cli.user_count().await, 3);
+    }
+
+    async fn a_dry_run_reports_what_would_happen_and_writes_nothing(app: TestApp) {
+        let cli = Cli::new(&app).await;
+        succeeded(&cli.import(b"User Name,Job Title\nold@contoso.com,Clerk\n", &[]));
+        let before = cli.user("old@contoso.com").await.unwrap();
+        let csv = "User Name,Job Title,Alternate email address\n\
+                   old@contoso.com,Boss,\nnew@contoso.com,Clerk,\nnew@contoso.com,Boss,\nbad@contoso.com,,nope\n";
+
+        let out = cli.import(csv.as_bytes(), &["--dry-run"]);
+
+        let (stdout, stderr) = succeeded(&out);
+        let rows = report(&stdout);
+        let status: Vec<&str> = rows.iter().map(|r| r["status"].as_str()).collect();
+        assert_eq!(status, ["updated", "created", "updated", "refused"], "{stdout}");
+        assert_eq!(rows[0]["id"], before["id"].as_str().unwrap());
+        assert_eq!(rows[1]["id"], "", "a user that was not created has no id");
+        assert!(rows[3]["detail"].contains("not an email address"));
+        assert!(stderr.contains("dry run, nothing written: 1 created, 2 updated, 0 unchanged, 1 refused"), "{stderr}");
+        assert!(stderr.contains("checked 4 rows"), "{stderr}");
+        assert_eq!(cli.user_count().await, 1);
+        assert_eq!(cli.user("old@contoso.com").await.unwrap(), before);
+    }
+
+    async fn the_report_goes_to_the_report_file_and_only_the_summary_to_stderr(app: TestApp) {
+        let cli = Cli::new(&app).await;
+        let path = cli.dir.path().join("out").with_extension("csv");
+
+        let out = cli.import(b"User Name\nann@contoso.com\n", &["--report", path.to_str().unwrap()]);
+
+        let (stdout, stderr) = succeeded(&out);
+        assert!(stdout.is_empty(), "{stdout}");
+        let rows = report(&std::fs::read_to_string(&path).unwrap());
+        assert_eq!(rows[0]["status"], "created");
+        assert!(stderr.lines().last().unwrap().starts_with("1 created, 0 updated, 0 unchanged, 0 refused in"), "{stderr}");
+    }
+
+    async fn without_a_terminal_progress_is_a_plain_line_every_10000_rows_and_at_the_end(app: TestApp) {
+        let cli = Cli::new(&app).await;
+        let mut csv = String::from("User Name\n");
+        for i in 0..10_500 {
+            csv.push_str(&format!("user{i}@contoso.com\n"));
+        }
+
+        let out = cli.import(csv.as_bytes(), &[]);
+
+        let (_, stderr) = succeeded(&out);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 3, "{stderr}");
+        assert!(lines[0].starts_with("imported 10000 rows ("), "{stderr}");
+        assert_eq!(lines[1], "imported 10500 rows, done");
+        assert!(lines[2].starts_with("10500 created, 0 updated, 0 unchanged, 0 refused in"), "{stderr}");
+        assert_eq!(cli.user_count().await, 10_500);
+    }
+
+    async fn an_unknown_tenant_or_a_missing_file_fails_with_one_line(app: TestApp) {
+        let cli = Cli::new(&app).await;
+
+        let unknown = cli.import(b"User Name\nann@contoso.com\n", &["--tenant", "fabrikam"]);
+        let missing =
+            Command::new(BIN).args(["import", "/nonexistent/users.csv", "--database", &cli.url]).output().unwrap();
+
+        for (out, expected) in [(unknown, "no tenant called \"fabrikam\""), (missing, "cannot read /nonexistent/users.csv")]
+        {
+            assert!(!out.status.success());
+            let stderr = String::from_utf8(out.stderr).unwrap();
+            assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+            assert!(stderr.contains(expected), "{stderr}");
+        }
+        assert_eq!(cli.user_count().await, 0);
+    }
+
     async fn a_cell_over_the_attribute_size_limit_refuses_its_row_as_the_api_refuses_the_value(app: TestApp) {
         let long = "x".repeat(scimd::scim::resource::MAX_STRING_BYTES + 1);
         let file = format!("User Name,Job Title\nbig@contoso.com,{long}\nsmall@contoso.com,Clerk\n");
