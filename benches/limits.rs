@@ -229,6 +229,13 @@ async fn groups_memory(http: &reqwest::Client, base: &str, pid: u32, admin: &str
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (later, _) = rss_mb(pid);
+    let later_parts = rss_parts(pid);
+    // And thirty more, past the periodic trim and the pool's idle timeout.
+    for _ in 0..300 {
+        let _ = http.get(format!("{base}/Groups?count=1&excludedAttributes=members")).bearer_auth(admin).send().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (latest, _) = rss_mb(pid);
     println!(
         "GET /Groups with members, {} clients at once: {} groups, {:.0} MB of responses in {elapsed:.1} s",
         opts.clients,
@@ -236,10 +243,11 @@ async fn groups_memory(http: &reqwest::Client, base: &str, pid: u32, admin: &str
         read.1 as f64 / 1e6
     );
     println!(
-        "  scimd's resident memory: {baseline:.0} MB before, peak {peak:.0} MB (growth {:.0} MB, bar 300 MB), {after:.0} MB 2 s after, {later:.0} MB 12 s after",
+        "  scimd's resident memory: {baseline:.0} MB before, peak {peak:.0} MB (growth {:.0} MB, bar 300 MB), \
+         {after:.0} MB 2 s after, {later:.0} MB 12 s after, {latest:.0} MB 42 s after",
         peak - baseline
     );
-    println!("  before: {baseline_parts}; 12 s after: {}", rss_parts(pid));
+    println!("  before: {baseline_parts}; 12 s after: {later_parts}; 42 s after: {}", rss_parts(pid));
 }
 
 /// One tenant posts a Bulk of users with passwords while another reads a user by id.

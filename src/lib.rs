@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod directory;
 pub mod http;
+mod memory;
 mod progress;
 pub mod scim;
 pub mod service;

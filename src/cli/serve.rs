@@ -32,11 +32,16 @@ pub async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     let service = state.service.clone();
     let purge = move || purge_deleted_users(service.clone(), retention);
     tokio::spawn(supervise("purge of deleted users", RESTART_DELAY, purge));
+    let trim = || crate::memory::trim_every(MEMORY_TRIM_PERIOD);
+    tokio::spawn(supervise("memory trim", RESTART_DELAY, trim));
     tracing::info!(listen = %args.listen, database = %redact_url(&db.database), "scimd serving SCIM at http://{}/scim/v2", args.listen);
     http::server::serve(listener, http::router(state), limits, shutdown_signal()).await;
     tracing::info!("scimd stopped");
     Ok(())
 }
+
+/// How often memory freed by the database's C library goes back to the system.
+const MEMORY_TRIM_PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long a failed background task rests before it is started again.
 const RESTART_DELAY: std::time::Duration = std::time::Duration::from_secs(60);
