@@ -24,5 +24,6 @@ mod licenses;
 mod limits;
 mod patch;
 mod readme;
+mod store;
 
 mod users;

@@ -1,0 +1,248 @@
+//! The `Store` trait itself, on both databases: what every implementation promises to the
+//! service (versions, uniqueness, membership rows, seats, soft delete, tokens, tenants,
+//! domains, settings), checked without HTTP in between.
+
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use scimd::scim::filter::parse_filter;
+use scimd::scim::schema::ResourceKind::{self, Group, License, User};
+use scimd::store::{
+    ListQuery, Load, MemberChange, MemberRef, NewResource, NewToken, Scope, Store, StoreError, TenantId, TokenState,
+    Update,
+};
+
+use crate::helpers::{behaviour, TestApp};
+
+const DIRECTORY: &str = "urn:scimd:schemas:extension:directory:2.0:User";
+
+fn new(id: &str, kind: ResourceKind, doc: Value) -> NewResource {
+    NewResource { id: id.into(), kind, doc, password_hash: None, members: vec![], name_guard: None }
+}
+
+fn user(id: &str, name: &str) -> NewResource {
+    new(id, User, json!({"userName": name}))
+}
+
+fn update(doc: Value, expected_version: i64) -> Update {
+    Update { doc, password_hash: None, members: vec![], expected_version, name_guard: None }
+}
+
+fn query(filter: Option<&str>, start_index: u64, count: u64) -> ListQuery {
+    ListQuery {
+        filter: filter.map(|f| parse_filter(f).unwrap()),
+        sort: None,
+        start_index,
+        after_seq: None,
+        count,
+        member_budget: None,
+    }
+}
+
+async fn tenant(store: &dyn Store, name: &str) -> TenantId {
+    store.ensure_tenant(name).await.unwrap()
+}
+
+fn token(name: &str, scopes: Vec<Scope>) -> NewToken {
+    NewToken { name: name.into(), secret_hash: scimd::auth::hash_secret(name), scopes, expires: None, rate_limit: None }
+}
+
+behaviour! {
+    async fn writes_carry_versions_and_a_stale_write_is_refused(app: TestApp) {
+        let store = app.store.as_ref();
+        let (t, other) = (tenant(store, "a").await, tenant(store, "b").await);
+        let created = store.insert(t, user("u1", "ann"), Load::default()).await.unwrap();
+        assert_eq!((created.version, created.doc["userName"].clone()), (1, json!("ann")));
+
+        let updated = store.update(t, User, "u1", update(json!({"userName": "ann", "title": "Boss"}), 1), Load::default()).await.unwrap();
+        assert_eq!(updated.version, 2);
+        assert!(updated.last_modified >= created.last_modified);
+        let stale = store.update(t, User, "u1", update(json!({"userName": "ann"}), 1), Load::default()).await;
+        assert!(matches!(stale, Err(StoreError::VersionMismatch { current: 2 })), "{stale:?}");
+        assert_eq!(store.fetch(t, User, "u1", Load::default()).await.unwrap().doc["title"], "Boss");
+
+        // Another tenant, or another kind, does not see it.
+        assert!(matches!(store.fetch(other, User, "u1", Load::default()).await, Err(StoreError::NotFound)));
+        assert!(matches!(store.fetch(t, Group, "u1", Load::default()).await, Err(StoreError::NotFound)));
+    }
+
+    async fn user_names_are_unique_in_a_tenant_after_case_folding(app: TestApp) {
+        let store = app.store.as_ref();
+        let (t, other) = (tenant(store, "a").await, tenant(store, "b").await);
+        store.insert(t, user("u1", "Straße"), Load::default()).await.unwrap();
+        let taken = store.insert(t, user("u2", "STRASSE"), Load::default()).await;
+        assert!(matches!(taken, Err(StoreError::Conflict { attribute: "userName", .. })), "{taken:?}");
+        store.insert(other, user("u3", "STRASSE"), Load::default()).await.unwrap();
+        assert_eq!(store.user_names_taken(t, &["strasse".into(), "nobody".into()]).await.unwrap(), ["Straße"]);
+        let ids = store.user_ids_by_name(t, &["STRASSE".into()]).await.unwrap();
+        assert_eq!(ids, [("Straße".to_owned(), "u1".to_owned())]);
+    }
+
+    async fn a_batch_keeps_the_good_rows_and_reports_each_bad_one_in_its_place(app: TestApp) {
+        let store = app.store.as_ref();
+        let t = tenant(store, "a").await;
+        let batch = vec![user("u1", "ann"), user("u2", "ANN"), user("u3", "bob")];
+        let results = store.insert_many(t, batch, Load::default()).await.unwrap();
+        assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+        assert!(matches!(results[1], Err(StoreError::Conflict { .. })), "{results:?}");
+        assert_eq!(store.list(t, User, &query(None, 1, 10), Load::default()).await.unwrap().total, 2);
+    }
+
+    async fn membership_changes_touch_only_their_rows_and_big_groups_read_in_chunks(app: TestApp) {
+        let store = app.store.as_ref();
+        let t = tenant(store, "a").await;
+        for i in 0..7 {
+            store.insert(t, user(&format!("u{i}"), &format!("user{i}")), Load::default()).await.unwrap();
+        }
+        let mut group = new("g", Group, json!({"displayName": "G"}));
+        group.members = vec![MemberRef::id("u0".to_owned()), MemberRef::id("u1".to_owned())];
+        store.insert(t, group, Load::default()).await.unwrap();
+
+        let add = MemberChange::Add((2..7).map(|i| MemberRef::id(format!("u{i}"))).collect());
+        let g = store.update_members(t, "g", &[add, MemberChange::Remove(vec!["u0".into()])], Load { members: true, groups: false }).await.unwrap();
+        assert_eq!(g.members.unwrap().len(), 6);
+        assert_eq!(store.member_count(t, "g").await.unwrap(), 6);
+
+        let (mut after, mut seen) = (0, Vec::new());
+        loop {
+            let chunk = store.members_after(t, "g", after, 4).await.unwrap();
+            seen.extend(chunk.iter().map(|(_, m)| m.id.clone()));
+            match chunk.last() {
+                Some((seq, _)) if chunk.len() == 4 => after = *seq,
+                _ => break,
+            }
+        }
+        seen.sort();
+        assert_eq!(seen, ["u1", "u2", "u3", "u4", "u5", "u6"]);
+
+        let user_view = store.fetch(t, User, "u3", Load { members: false, groups: true }).await.unwrap();
+        assert_eq!(user_view.groups.unwrap().iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["g"]);
+
+        let unknown = store.update_members(t, "g", &[MemberChange::Add(vec![MemberRef::id("nobody".to_owned())])], Load::default()).await;
+        assert!(matches!(unknown, Err(StoreError::UnknownMembers(ref ids)) if ids == &["nobody"]), "{unknown:?}");
+        let itself = store.update_members(t, "g", &[MemberChange::Add(vec![MemberRef::id("g".to_owned())])], Load::default()).await;
+        assert!(matches!(itself, Err(StoreError::SelfMember(_))), "{itself:?}");
+        assert_eq!(store.member_count(t, "g").await.unwrap(), 6, "a refused change changed nothing");
+    }
+
+    async fn a_soft_deleted_user_frees_its_name_and_comes_back_only_while_it_is_free(app: TestApp) {
+        let store = app.store.as_ref();
+        let t = tenant(store, "a").await;
+        store.insert(t, user("u1", "ann"), Load::default()).await.unwrap();
+        store.delete(t, User, "u1", Some(1)).await.unwrap();
+        assert!(matches!(store.fetch(t, User, "u1", Load::default()).await, Err(StoreError::NotFound)));
+        let (total, deleted) = store.list_deleted(t, 1, 10).await.unwrap();
+        assert_eq!((total, deleted[0].0.id.as_str()), (1, "u1"));
+
+        store.insert(t, user("u2", "ANN"), Load::default()).await.unwrap();
+        assert!(matches!(store.restore(t, "u1").await, Err(StoreError::Conflict { .. })));
+        store.delete(t, User, "u2", None).await.unwrap();
+        assert_eq!(store.restore(t, "u1").await.unwrap().id, "u1");
+        assert!(matches!(store.restore(t, "u1").await, Err(StoreError::NotFound)), "restored once only");
+
+        // Purging removes deletions older than the given time, in every tenant.
+        assert_eq!(store.purge_deleted_before(OffsetDateTime::now_utc() - time::Duration::hours(1)).await.unwrap(), 0);
+        assert_eq!(store.purge_deleted_before(OffsetDateTime::now_utc() + time::Duration::seconds(1)).await.unwrap(), 1);
+        assert_eq!(store.list_deleted(t, 1, 10).await.unwrap().0, 0);
+    }
+
+    async fn seats_are_taken_released_and_never_oversold(app: TestApp) {
+        let store = app.store.as_ref();
+        let t = tenant(store, "a").await;
+        store.insert(t, new("l1", License, json!({"partNumber": "E3", "seats": 1})), Load::default()).await.unwrap();
+        let holder = |id: &str, name: &str| {
+            new(id, User, json!({"userName": name, DIRECTORY: {"usageLocation": "NL", "licenses": [{"value": "l1"}]}}))
+        };
+        store.insert(t, holder("u1", "ann"), Load::default()).await.unwrap();
+        let license = store.fetch(t, License, "l1", Load::default()).await.unwrap();
+        assert_eq!((license.doc["consumed"].clone(), license.doc["available"].clone()), (json!(1), json!(0)));
+
+        let second = store.insert(t, holder("u2", "bob"), Load::default()).await;
+        assert!(matches!(second, Err(StoreError::NoSeats { seats: 1, .. })), "{second:?}");
+        let shrink = store.update(t, License, "l1", update(json!({"partNumber": "E3", "seats": 0}), license.version), Load::default()).await;
+        assert!(matches!(shrink, Err(StoreError::SeatsInUse { consumed: 1, .. })), "{shrink:?}");
+        assert!(matches!(store.delete(t, License, "l1", None).await, Err(StoreError::LicenseInUse { .. })));
+        let unknown = store.insert(t, new("u3", User, json!({"userName": "cy", DIRECTORY: {"licenses": [{"value": "nope"}]}})), Load::default()).await;
+        assert!(matches!(unknown, Err(StoreError::UnknownLicenses(_))), "{unknown:?}");
+
+        store.delete(t, User, "u1", None).await.unwrap();
+        assert_eq!(store.fetch(t, License, "l1", Load::default()).await.unwrap().doc["consumed"], 0);
+        store.insert(t, holder("u2", "bob"), Load::default()).await.unwrap();
+        // The seat went to bob: ann cannot come back with it.
+        assert!(matches!(store.restore(t, "u1").await, Err(StoreError::NoSeats { .. })));
+    }
+
+    async fn tokens_are_found_by_hash_and_a_tenant_keeps_one_active_admin_token(app: TestApp) {
+        let store = app.store.as_ref();
+        let t = tenant(store, "a").await;
+        let first = store.create_token(t, token("first", vec![Scope::Admin])).await.unwrap();
+        let found = store.find_token(&scimd::auth::hash_secret("first")).await.unwrap().unwrap();
+        assert_eq!((found.id, found.tenant, found.scopes.clone()), (first.id, t, vec![Scope::Admin]));
+        assert!(store.find_token("no such hash").await.unwrap().is_none());
+
+        assert!(matches!(store.revoke_tenant_token(t, first.id).await, Err(StoreError::LastAdminToken(_))));
+        let second = store.create_token(t, token("second", vec![Scope::Admin, Scope::Read])).await.unwrap();
+        store.revoke_tenant_token(t, first.id).await.unwrap();
+        let revoked = store.find_token(&scimd::auth::hash_secret("first")).await.unwrap().unwrap();
+        assert_eq!(revoked.state(OffsetDateTime::now_utc()), TokenState::Revoked);
+        // Another tenant's token does not exist for this one; the operator may revoke any.
+        let other = tenant(store, "b").await;
+        assert!(matches!(store.revoke_tenant_token(other, second.id).await, Err(StoreError::NotFound)));
+        store.revoke_token(second.id).await.unwrap();
+        assert!(matches!(store.revoke_token(i64::MAX).await, Err(StoreError::NotFound)));
+        let listed: Vec<i64> = store.list_tokens(Some(t)).await.unwrap().iter().map(|t| t.id).collect();
+        assert_eq!(listed, [first.id, second.id]);
+    }
+
+    async fn tenants_count_their_users_and_groups_and_go_with_everything_when_forced(app: TestApp) {
+        let store = app.store.as_ref();
+        let t = tenant(store, "acme").await;
+        assert_eq!(store.ensure_tenant("acme").await.unwrap(), t, "ensure finds the existing tenant");
+        store.insert(t, user("u1", "ann"), Load::default()).await.unwrap();
+        store.insert(t, new("g1", Group, json!({"displayName": "G"})), Load::default()).await.unwrap();
+        let info = store.list_tenants().await.unwrap().into_iter().find(|i| i.id == t).unwrap();
+        assert_eq!((info.name.as_str(), info.users, info.groups), ("acme", 1, 1));
+        assert!(matches!(store.remove_tenant(t, false).await, Err(StoreError::TenantNotEmpty { users: 1, groups: 1 })));
+        store.remove_tenant(t, true).await.unwrap();
+        assert_eq!(store.find_tenant("acme").await.unwrap(), None);
+        assert!(matches!(store.fetch(t, User, "u1", Load::default()).await, Err(StoreError::NotFound)));
+    }
+
+    async fn domains_are_kept_in_lower_case_with_at_most_one_initial(app: TestApp) {
+        let store = app.store.as_ref();
+        let t = tenant(store, "a").await;
+        store.add_domain(t, "Contoso.COM", false).await.unwrap();
+        store.add_domain(t, "contoso.onmicrosoft.com", true).await.unwrap();
+        store.add_domain(t, "fabrikam.onmicrosoft.com", true).await.unwrap();
+        let mut domains = store.domains(t).await.unwrap();
+        domains.sort();
+        assert_eq!(
+            domains,
+            [("contoso.com".into(), false), ("contoso.onmicrosoft.com".into(), false), ("fabrikam.onmicrosoft.com".into(), true)]
+        );
+        store.remove_domain(t, "CONTOSO.com").await.unwrap();
+        assert!(matches!(store.remove_domain(t, "contoso.com").await, Err(StoreError::NotFound)));
+    }
+
+    async fn a_setting_keeps_the_first_value_written(app: TestApp) {
+        let store = app.store.as_ref();
+        assert_eq!(store.setting("test-key", "first").await.unwrap(), "first");
+        assert_eq!(store.setting("test-key", "second").await.unwrap(), "first");
+    }
+
+    async fn lists_filter_count_and_page_in_creation_order(app: TestApp) {
+        let store = app.store.as_ref();
+        let t = tenant(store, "a").await;
+        for (i, name) in ["ann", "bob", "anna", "cy", "andy"].iter().enumerate() {
+            store.insert(t, user(&format!("u{i}"), name), Load::default()).await.unwrap();
+        }
+        let page = store.list(t, User, &query(Some("userName sw \"AN\""), 1, 2), Load::default()).await.unwrap();
+        assert_eq!(page.total, 3);
+        assert_eq!(page.items.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["u0", "u2"]);
+        let next = ListQuery { after_seq: Some(page.items[1].seq), ..query(Some("userName sw \"an\""), 1, 2) };
+        let rest = store.list(t, User, &next, Load::default()).await.unwrap();
+        assert_eq!(rest.items.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["u4"]);
+        let counted = store.list(t, User, &query(None, 1, 0), Load::default()).await.unwrap();
+        assert_eq!((counted.total, counted.items.len()), (5, 0));
+    }
+}
