@@ -3,6 +3,7 @@
 //!
 //! Imports `scim` for the filter AST and resource kinds; never `http` or `service`.
 
+pub mod backend;
 pub mod postgres;
 mod shared;
 pub mod sql;

@@ -6,11 +6,43 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{Connection, PgConnection, PgPool, Postgres};
 
-use crate::store::sql;
+use crate::store::backend::{bound, Backend, Param};
+use crate::store::sql::{self, Dialect, PostgresDialect};
 use crate::store::Result;
+
+/// Statements are written with `?`; PostgreSQL numbers its placeholders (`$1`, `$2`, …).
+impl Backend for Postgres {
+    type Db = Postgres;
+    type Row = PgRow;
+    const DIALECT: &'static dyn Dialect = &PostgresDialect;
+
+    async fn execute<'c>(conn: &'c mut PgConnection, sql: &'c str, params: &'c [Param<'c>]) -> sqlx::Result<u64> {
+        Ok(bound(&PostgresDialect.numbered(sql), params).execute(conn).await?.rows_affected())
+    }
+
+    async fn fetch_one<'c>(conn: &'c mut PgConnection, sql: &'c str, params: &'c [Param<'c>]) -> sqlx::Result<PgRow> {
+        bound(&PostgresDialect.numbered(sql), params).fetch_one(conn).await
+    }
+
+    async fn fetch_optional<'c>(
+        conn: &'c mut PgConnection,
+        sql: &'c str,
+        params: &'c [Param<'c>],
+    ) -> sqlx::Result<Option<PgRow>> {
+        bound(&PostgresDialect.numbered(sql), params).fetch_optional(conn).await
+    }
+
+    async fn fetch_all<'c>(
+        conn: &'c mut PgConnection,
+        sql: &'c str,
+        params: &'c [Param<'c>],
+    ) -> sqlx::Result<Vec<PgRow>> {
+        bound(&PostgresDialect.numbered(sql), params).fetch_all(conn).await
+    }
+}
 
 #[derive(Clone)]
 pub struct PgStore {

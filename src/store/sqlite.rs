@@ -6,14 +6,49 @@
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, SqliteConnection, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Connection, Sqlite, SqliteConnection, SqlitePool};
 
-use crate::store::sql;
+use crate::store::backend::{bound, Backend, Param};
+use crate::store::sql::{self, Dialect, SqliteDialect};
 use crate::store::Result;
 
 /// How long a statement waits for another connection's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Backend for Sqlite {
+    type Db = Sqlite;
+    type Row = SqliteRow;
+    const DIALECT: &'static dyn Dialect = &SqliteDialect;
+
+    async fn execute<'c>(conn: &'c mut SqliteConnection, sql: &'c str, params: &'c [Param<'c>]) -> sqlx::Result<u64> {
+        Ok(bound(sql, params).execute(conn).await?.rows_affected())
+    }
+
+    async fn fetch_one<'c>(
+        conn: &'c mut SqliteConnection,
+        sql: &'c str,
+        params: &'c [Param<'c>],
+    ) -> sqlx::Result<SqliteRow> {
+        bound(sql, params).fetch_one(conn).await
+    }
+
+    async fn fetch_optional<'c>(
+        conn: &'c mut SqliteConnection,
+        sql: &'c str,
+        params: &'c [Param<'c>],
+    ) -> sqlx::Result<Option<SqliteRow>> {
+        bound(sql, params).fetch_optional(conn).await
+    }
+
+    async fn fetch_all<'c>(
+        conn: &'c mut SqliteConnection,
+        sql: &'c str,
+        params: &'c [Param<'c>],
+    ) -> sqlx::Result<Vec<SqliteRow>> {
+        bound(sql, params).fetch_all(conn).await
+    }
+}
 
 #[derive(Clone)]
 pub struct SqliteStore {
