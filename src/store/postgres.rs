@@ -1,17 +1,23 @@
 //! The shared store: PostgreSQL, for several scimd processes behind a load balancer. Uniqueness,
 //! versions and membership are enforced by the database, never by one process's memory.
 //!
-//! The queries are shared with SQLite (`store::shared`); this file only opens the database.
+//! The queries are shared with SQLite (`store::sql_store`); this file opens the database and
+//! runs statements on it for the generic store.
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{Connection, PgConnection, PgPool, Postgres};
+use sqlx::{Connection, PgConnection, Postgres};
 
 use crate::store::backend::{bound, Backend, Param};
 use crate::store::sql::{self, Dialect, PostgresDialect};
+use crate::store::sql_store::{fold_old_documents, SqlStore};
 use crate::store::Result;
+
+/// The store on PostgreSQL, which takes concurrent writers: row locks and constraints order
+/// them, so there is no write lock in the process.
+pub type PgStore = SqlStore<Postgres>;
 
 /// Statements are written with `?`; PostgreSQL numbers its placeholders (`$1`, `$2`, …).
 impl Backend for Postgres {
@@ -44,18 +50,9 @@ impl Backend for Postgres {
     }
 }
 
-#[derive(Clone)]
-pub struct PgStore {
-    pool: PgPool,
-    /// One connection of its own for readiness checks, so they answer while `pool` is busy.
-    probe: PgPool,
-    /// PostgreSQL takes concurrent writers; row locks and constraints order them.
-    write_lock: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
-}
-
-impl PgStore {
+impl SqlStore<Postgres> {
     /// Connects to `url` and runs the migrations; each statement runs under `query_timeout`.
-    pub async fn connect(url: &str, max_connections: u32, query_timeout: Duration) -> Result<PgStore> {
+    pub async fn connect(url: &str, max_connections: u32, query_timeout: Duration) -> Result<Self> {
         Self::connect_in_schema(url, max_connections, None, query_timeout).await
     }
 
@@ -66,7 +63,7 @@ impl PgStore {
         max_connections: u32,
         schema: Option<&str>,
         query_timeout: Duration,
-    ) -> Result<PgStore> {
+    ) -> Result<Self> {
         let mut options = PgConnectOptions::from_str(url)?;
         // One plain connection first: an unreachable server fails here at once, where the pool
         // would keep retrying until its acquire timeout. It runs the migrations too, outside
@@ -79,7 +76,7 @@ impl PgStore {
             options = options.options([("search_path", schema)]);
         }
         sqlx::migrate!("migrations/postgres").run(&mut conn).await?;
-        generated::fold_old_documents(&mut conn).await?;
+        fold_old_documents::<Postgres>(&mut conn).await?;
         // Fresh statistics, so the planner picks the lookup indexes even where autovacuum is
         // off or has not run yet; ANALYZE samples a bounded number of rows, so it stays quick.
         sqlx::query("ANALYZE resources, members, resource_values").execute(&mut conn).await?;
@@ -87,8 +84,6 @@ impl PgStore {
         let options = options.options([("statement_timeout", format!("{}ms", query_timeout.as_millis()))]);
         let pool = PgPoolOptions::new().max_connections(max_connections.max(1)).connect_with(options.clone()).await?;
         let probe = sql::probe_pool().connect_with(options).await?;
-        Ok(PgStore { pool, probe, write_lock: None })
+        Ok(SqlStore { pool, probe, write_lock: None })
     }
 }
-
-crate::sql_store!(PgStore, sqlx::Postgres, crate::store::sql::PostgresDialect);

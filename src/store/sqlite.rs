@@ -1,20 +1,26 @@
 //! The embedded store: SQLite in WAL mode with a busy timeout; every write is one
 //! `BEGIN IMMEDIATE` transaction so writers queue for the lock instead of failing midway.
 //!
-//! The queries are shared with PostgreSQL (`store::shared`); this file only opens the database.
+//! The queries are shared with PostgreSQL (`store::sql_store`); this file opens the database
+//! and runs statements on it for the generic store.
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{Connection, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{Connection, Sqlite, SqliteConnection};
 
 use crate::store::backend::{bound, Backend, Param};
 use crate::store::sql::{self, Dialect, SqliteDialect};
+use crate::store::sql_store::{fold_old_documents, SqlStore};
 use crate::store::Result;
 
 /// How long a statement waits for another connection's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The store on SQLite, which has one writer at a time: writers of this process queue for
+/// their turn (`SqlStore::write_turn`).
+pub type SqliteStore = SqlStore<Sqlite>;
 
 impl Backend for Sqlite {
     type Db = Sqlite;
@@ -50,16 +56,7 @@ impl Backend for Sqlite {
     }
 }
 
-#[derive(Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-    /// One connection of its own for readiness checks, so they answer while `pool` is busy.
-    probe: SqlitePool,
-    /// SQLite has one writer at a time; writers of this process queue here for their turn.
-    write_lock: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
-}
-
-impl SqliteStore {
+impl SqlStore<Sqlite> {
     /// Opens (creating if missing) the database at `url` and runs the migrations. Each
     /// statement runs under `query_timeout`, counted from when its connection leaves the pool.
     pub async fn connect(url: &str, max_connections: u32, query_timeout: Duration) -> Result<SqliteStore> {
@@ -74,7 +71,7 @@ impl SqliteStore {
         // rebuilds an index of a million users may take longer.
         let mut conn = SqliteConnection::connect_with(&options).await?;
         sqlx::migrate!("migrations/sqlite").run(&mut conn).await?;
-        generated::fold_old_documents(&mut conn).await?;
+        fold_old_documents::<Sqlite>(&mut conn).await?;
         conn.close().await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))
@@ -83,7 +80,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         let probe = sql::probe_pool().connect_with(options).await?;
-        Ok(SqliteStore { pool, probe, write_lock: Some(Default::default()) })
+        Ok(SqlStore { pool, probe, write_lock: Some(Default::default()) })
     }
 }
 
@@ -98,16 +95,13 @@ async fn arm(conn: &mut SqliteConnection, budget: Duration) -> std::result::Resu
     Ok(())
 }
 
-crate::sql_store!(SqliteStore, sqlx::Sqlite, crate::store::sql::SqliteDialect);
-
 #[cfg(test)]
 mod tests {
-    use sqlx::Row;
-
     use super::*;
     use crate::scim::filter::parse_filter;
     use crate::scim::schema::ResourceKind;
-    use crate::store::sql::{compile_filter, Bind, Fragment, SqliteDialect};
+    use crate::store::backend::SqlRow;
+    use crate::store::sql::{compile_filter, Bind, Fragment};
 
     /// SQLite's plan for a user list filtered by `filter`, one line per step.
     async fn plan(store: &SqliteStore, filter: &str) -> String {
@@ -118,17 +112,11 @@ mod tests {
              AND r.deleted_at IS NULL AND {}",
             f.sql
         );
-        let mut q = sqlx::query(&sql).bind(1_i64);
-        for b in &f.binds {
-            q = match b {
-                Bind::Text(s) => q.bind(s.clone()),
-                Bind::Int(i) => q.bind(*i),
-                Bind::Real(x) => q.bind(*x),
-                Bind::Bool(v) => q.bind(*v),
-            };
-        }
-        let rows = q.fetch_all(&store.pool).await.unwrap();
-        rows.iter().map(|r| r.get::<String, _>("detail")).collect::<Vec<_>>().join("\n")
+        let mut params = vec![Param::Int(1)];
+        params.extend(f.binds.iter().map(Bind::param));
+        let mut conn = store.pool.acquire().await.unwrap();
+        let rows = Sqlite::fetch_all(&mut conn, &sql, &params).await.unwrap();
+        rows.iter().map(|r| r.text("detail").unwrap()).collect::<Vec<_>>().join("\n")
     }
 
     #[tokio::test]
