@@ -8,7 +8,8 @@ use sqlx::query::Query;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Database, Encode, Row, Type};
 
-use crate::store::sql::{Bind, Dialect};
+use crate::store::dialect::Dialect;
+use crate::store::sql::Bind;
 
 /// A parameter of one statement, borrowed from the caller, so binding copies nothing. The
 /// nullable ones are typed: PostgreSQL must know what a NULL stands for.

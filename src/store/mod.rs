@@ -4,6 +4,7 @@
 //! Imports `scim` for the filter AST and resource kinds; never `http` or `service`.
 
 pub mod backend;
+pub mod dialect;
 mod domains;
 mod members;
 pub mod postgres;

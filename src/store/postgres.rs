@@ -11,7 +11,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{Connection, PgConnection, Postgres};
 
 use crate::store::backend::{bound, Backend, Param};
-use crate::store::sql::{self, Dialect, PostgresDialect};
+use crate::store::dialect::{Dialect, PostgresDialect};
+use crate::store::sql;
 use crate::store::sql_store::{fold_old_documents, SqlStore};
 use crate::store::Result;
 

@@ -11,7 +11,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Connection, Sqlite, SqliteConnection};
 
 use crate::store::backend::{bound, Backend, Param};
-use crate::store::sql::{self, Dialect, SqliteDialect};
+use crate::store::dialect::{Dialect, SqliteDialect};
+use crate::store::sql;
 use crate::store::sql_store::{fold_old_documents, SqlStore};
 use crate::store::Result;
 
