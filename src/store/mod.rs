@@ -3,10 +3,18 @@
 //!
 //! Imports `scim` for the filter AST and resource kinds; never `http` or `service`.
 
+pub mod backend;
+pub mod dialect;
+mod domains;
+mod members;
 pub mod postgres;
-mod shared;
+mod resources;
+mod seats;
+mod settings;
 pub mod sql;
+pub mod sql_store;
 pub mod sqlite;
+mod tokens;
 
 use async_trait::async_trait;
 use serde_json::Value;

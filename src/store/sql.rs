@@ -1,5 +1,5 @@
 //! SQL shared by the stores: the filter → WHERE compiler, sort keys, timestamps and the
-//! promoted columns, with the differences between databases behind `Dialect`.
+//! promoted columns, with the differences between databases behind `Dialect` (`dialect.rs`).
 //!
 //! Values are always bound parameters; nothing a client sends is spliced into SQL text.
 
@@ -14,244 +14,13 @@ use crate::scim::resource;
 use crate::scim::schema::{
     AttrType, Attribute, Container, Registry, Resolved, ResourceKind, ResourceType, CORE_GROUP, CORE_USER, LICENSE,
 };
+pub use crate::store::dialect::{Dialect, PostgresDialect, SqliteDialect};
 use crate::store::StoreError;
-
-/// What differs between the SQL of two databases.
-pub trait Dialect {
-    /// `BEGIN` for a write transaction.
-    fn begin_write(&self) -> &'static str;
-    /// A statement that makes the writers of one bound key take turns until their transactions
-    /// end; `None` where writers take turns anyway.
-    fn lock_key(&self) -> Option<&'static str>;
-    /// Turns the `?` placeholders every query is written with into the database's own.
-    /// The suffix locking the rows a SELECT reads until the transaction ends, where
-    /// `begin_write` does not already keep other writers out.
-    fn for_update(&self) -> &'static str;
-    fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str>;
-    /// A bound JSON document as a value of the `doc` column, and the column read back as text.
-    fn doc_param(&self) -> &'static str;
-    fn doc_column(&self) -> &'static str;
-    /// A FROM item yielding the strings of a bound JSON array as `alias.value`.
-    fn text_list(&self, alias: &str) -> String;
-    /// A FROM item yielding the objects of a bound JSON array as `alias.value`.
-    fn json_list(&self, alias: &str) -> String;
-    /// An aggregate building a JSON array (as text) of objects with these keys and SQL values.
-    fn json_agg(&self, pairs: &[(&str, &str)]) -> String;
-    /// The scalar at `keys` inside the JSON `base`, as text (strings) or its JSON value.
-    fn json_scalar(&self, base: &str, keys: &[&str]) -> String;
-    /// An element of a JSON array that is itself a scalar.
-    fn json_element_scalar(&self, element: &str) -> String;
-    /// A FROM item yielding the elements of the array at `keys` as `alias.value`.
-    fn json_elements(&self, base: &str, keys: &[String], alias: &str) -> String;
-    /// True when something non-empty is stored at `keys`.
-    fn json_present(&self, base: &str, keys: &[&str]) -> String;
-    /// `expr` as a boolean / number for comparisons with bound values.
-    fn json_bool(&self, expr: &str) -> String;
-    fn json_number(&self, expr: &str) -> String;
-    /// The text `expr` ordered by code point (byte-wise UTF-8), whatever the database's locale.
-    fn text_order(&self, expr: &str) -> String;
-    /// Compares the text `expr` with `value` exactly: case-insensitive attributes compare
-    /// their folded forms (`doc_fold`, the `_fold` columns) with a folded value.
-    fn compare_text(&self, expr: &str, op: CompareOp, value: &str, out: &mut Fragment) -> String;
-}
 
 /// The options of the one-connection pool readiness checks use: a check that cannot get its
 /// connection within two seconds reports the store as not ready rather than wait.
 pub fn probe_pool<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
     sqlx::pool::PoolOptions::new().max_connections(1).acquire_timeout(std::time::Duration::from_secs(2))
-}
-
-pub struct SqliteDialect;
-
-/// A JSON path literal: `$."a"."b"`. Keys come from the schema registry, never from clients.
-fn sqlite_path(keys: &[&str]) -> String {
-    let mut p = String::from("'$");
-    for k in keys {
-        if *k == FIRST_ELEMENT {
-            p.push_str("[0]");
-        } else {
-            p.push_str(&format!(".\"{k}\""));
-        }
-    }
-    p.push('\'');
-    p
-}
-
-impl Dialect for SqliteDialect {
-    fn begin_write(&self) -> &'static str {
-        // Take the write lock up front: a deferred transaction that later needs it can fail
-        // with SQLITE_BUSY midway instead of waiting its turn.
-        "BEGIN IMMEDIATE"
-    }
-    fn lock_key(&self) -> Option<&'static str> {
-        // BEGIN IMMEDIATE already lets one writer in at a time.
-        None
-    }
-    fn for_update(&self) -> &'static str {
-        // BEGIN IMMEDIATE holds the database's one write lock.
-        ""
-    }
-    fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
-        std::borrow::Cow::Borrowed(sql)
-    }
-    fn doc_param(&self) -> &'static str {
-        "?"
-    }
-    fn doc_column(&self) -> &'static str {
-        "r.doc"
-    }
-    fn text_list(&self, alias: &str) -> String {
-        format!("json_each(?) AS {alias}")
-    }
-    fn json_list(&self, alias: &str) -> String {
-        format!("json_each(?) AS {alias}")
-    }
-    fn json_agg(&self, pairs: &[(&str, &str)]) -> String {
-        let fields: Vec<String> = pairs.iter().map(|(k, v)| format!("'{k}', {v}")).collect();
-        format!("json_group_array(json_object({}))", fields.join(", "))
-    }
-    fn json_scalar(&self, base: &str, keys: &[&str]) -> String {
-        format!("json_extract({base}, {})", sqlite_path(keys))
-    }
-    fn json_element_scalar(&self, element: &str) -> String {
-        element.to_owned()
-    }
-    fn json_elements(&self, base: &str, keys: &[String], alias: &str) -> String {
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        format!("json_each({base}, {}) AS {alias}", sqlite_path(&keys))
-    }
-    fn json_present(&self, base: &str, keys: &[&str]) -> String {
-        let path = sqlite_path(keys);
-        format!("(json_type({base}, {path}) IN ('object', 'text', 'integer', 'real', 'true', 'false') OR json_array_length({base}, {path}) > 0)")
-    }
-    fn json_bool(&self, expr: &str) -> String {
-        expr.to_owned()
-    }
-    fn json_number(&self, expr: &str) -> String {
-        expr.to_owned()
-    }
-    fn text_order(&self, expr: &str) -> String {
-        // SQLite's default BINARY collation compares UTF-8 bytes: code point order.
-        expr.to_owned()
-    }
-    fn compare_text(&self, expr: &str, op: CompareOp, value: &str, out: &mut Fragment) -> String {
-        let v = || Bind::Text(value.to_owned());
-        match op {
-            CompareOp::Co => format!("instr({expr}, {}) > 0", out.bind(v())),
-            CompareOp::Sw => {
-                let (a, b) = (out.bind(v()), out.bind(v()));
-                format!("substr({expr}, 1, length({a})) = {b}")
-            }
-            CompareOp::Ew => {
-                let n = out.bind(Bind::Int(value.chars().count() as i64));
-                let b = out.bind(v());
-                format!("substr({expr}, length({expr}) - {n} + 1) = {b}")
-            }
-            _ => ordered(expr, op, out.bind(v())),
-        }
-    }
-}
-
-/// `eq ne gt ge lt le` of `expr` against the placeholder `p`; a missing value is `ne` anything.
-fn ordered(expr: &str, op: CompareOp, p: &str) -> String {
-    let sym = match op {
-        CompareOp::Eq => "=",
-        CompareOp::Ne => return format!("({expr} IS NULL OR {expr} <> {p})"),
-        CompareOp::Gt => ">",
-        CompareOp::Ge => ">=",
-        CompareOp::Lt => "<",
-        CompareOp::Le => "<=",
-        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => "=",
-    };
-    format!("{expr} {sym} {p}")
-}
-
-pub struct PostgresDialect;
-
-/// A jsonb path literal: `'{"a","b"}'`. Keys come from the schema registry, never from clients.
-fn pg_path(keys: &[&str]) -> String {
-    let keys: Vec<String> =
-        keys.iter().map(|k| if *k == FIRST_ELEMENT { "0".to_owned() } else { format!("\"{k}\"") }).collect();
-    format!("'{{{}}}'", keys.join(","))
-}
-
-impl Dialect for PostgresDialect {
-    fn begin_write(&self) -> &'static str {
-        "BEGIN"
-    }
-    fn lock_key(&self) -> Option<&'static str> {
-        Some("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")
-    }
-    fn for_update(&self) -> &'static str {
-        " FOR UPDATE"
-    }
-    fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
-        let mut out = String::with_capacity(sql.len() + 16);
-        let mut n = 0;
-        for c in sql.chars() {
-            if c == '?' {
-                n += 1;
-                out.push_str(&format!("${n}"));
-            } else {
-                out.push(c);
-            }
-        }
-        std::borrow::Cow::Owned(out)
-    }
-    fn doc_param(&self) -> &'static str {
-        "CAST(? AS jsonb)"
-    }
-    fn doc_column(&self) -> &'static str {
-        "r.doc::text AS doc"
-    }
-    fn text_list(&self, alias: &str) -> String {
-        format!("jsonb_array_elements_text(CAST(? AS jsonb)) AS {alias}(value)")
-    }
-    fn json_list(&self, alias: &str) -> String {
-        format!("jsonb_array_elements(CAST(? AS jsonb)) AS {alias}(value)")
-    }
-    fn json_agg(&self, pairs: &[(&str, &str)]) -> String {
-        let fields: Vec<String> = pairs.iter().map(|(k, v)| format!("'{k}', {v}")).collect();
-        format!("COALESCE(json_agg(json_build_object({})), '[]'::json)::text", fields.join(", "))
-    }
-    fn json_scalar(&self, base: &str, keys: &[&str]) -> String {
-        format!("({base} #>> {})", pg_path(keys))
-    }
-    fn json_element_scalar(&self, element: &str) -> String {
-        format!("({element} #>> '{{}}')")
-    }
-    fn json_elements(&self, base: &str, keys: &[String], alias: &str) -> String {
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let at = format!("{base} #> {}", pg_path(&keys));
-        format!("jsonb_array_elements(CASE WHEN jsonb_typeof({at}) = 'array' THEN {at} ELSE '[]'::jsonb END) AS {alias}(value)")
-    }
-    fn json_present(&self, base: &str, keys: &[&str]) -> String {
-        let at = format!("{base} #> {}", pg_path(keys));
-        format!("({at} IS NOT NULL AND {at} NOT IN ('null'::jsonb, '[]'::jsonb, '{{}}'::jsonb, '\"\"'::jsonb))")
-    }
-    fn json_bool(&self, expr: &str) -> String {
-        format!("CAST({expr} AS boolean)")
-    }
-    fn json_number(&self, expr: &str) -> String {
-        format!("CAST({expr} AS numeric)")
-    }
-    fn text_order(&self, expr: &str) -> String {
-        // The database's default collation may follow a locale; "C" is code point order.
-        format!("({expr}) COLLATE \"C\"")
-    }
-    fn compare_text(&self, expr: &str, op: CompareOp, value: &str, out: &mut Fragment) -> String {
-        let mut p = || format!("CAST({} AS text)", out.bind(Bind::Text(value.to_owned())));
-        match op {
-            CompareOp::Co => format!("strpos({expr}, {}) > 0", p()),
-            CompareOp::Sw => format!("starts_with({expr}, {})", p()),
-            CompareOp::Ew => {
-                let (a, b) = (p(), p());
-                format!("right({expr}, length({a})) = {b}")
-            }
-            CompareOp::Eq | CompareOp::Ne => ordered(expr, op, &p()),
-            _ => ordered(&self.text_order(expr), op, &p()),
-        }
-    }
 }
 
 /// A bound value.
@@ -961,7 +730,7 @@ pub fn sort_expr(d: &dyn Dialect, kind: ResourceKind, path: &AttrPath) -> Result
 }
 
 /// A JSON path step meaning "the first element of the array".
-const FIRST_ELEMENT: &str = "#0";
+pub(crate) const FIRST_ELEMENT: &str = "#0";
 
 pub fn kind_literal(kind: ResourceKind) -> &'static str {
     match kind {

@@ -1,30 +1,63 @@
 //! The embedded store: SQLite in WAL mode with a busy timeout; every write is one
 //! `BEGIN IMMEDIATE` transaction so writers queue for the lock instead of failing midway.
 //!
-//! The queries are shared with PostgreSQL (`store::shared`); this file only opens the database.
+//! The queries are shared with PostgreSQL (`store::sql_store`); this file opens the database
+//! and runs statements on it for the generic store.
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, SqliteConnection, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Connection, Sqlite, SqliteConnection};
 
+use crate::store::backend::{bound, Backend, Param};
+use crate::store::dialect::{Dialect, SqliteDialect};
 use crate::store::sql;
+use crate::store::sql_store::{fold_old_documents, SqlStore};
 use crate::store::Result;
 
 /// How long a statement waits for another connection's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-#[derive(Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-    /// One connection of its own for readiness checks, so they answer while `pool` is busy.
-    probe: SqlitePool,
-    /// SQLite has one writer at a time; writers of this process queue here for their turn.
-    write_lock: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+/// The store on SQLite, which has one writer at a time: writers of this process queue for
+/// their turn (`SqlStore::write_turn`).
+pub type SqliteStore = SqlStore<Sqlite>;
+
+impl Backend for Sqlite {
+    type Db = Sqlite;
+    type Row = SqliteRow;
+    const DIALECT: &'static dyn Dialect = &SqliteDialect;
+
+    async fn execute<'c>(conn: &'c mut SqliteConnection, sql: &'c str, params: &'c [Param<'c>]) -> sqlx::Result<u64> {
+        Ok(bound(sql, params).execute(conn).await?.rows_affected())
+    }
+
+    async fn fetch_one<'c>(
+        conn: &'c mut SqliteConnection,
+        sql: &'c str,
+        params: &'c [Param<'c>],
+    ) -> sqlx::Result<SqliteRow> {
+        bound(sql, params).fetch_one(conn).await
+    }
+
+    async fn fetch_optional<'c>(
+        conn: &'c mut SqliteConnection,
+        sql: &'c str,
+        params: &'c [Param<'c>],
+    ) -> sqlx::Result<Option<SqliteRow>> {
+        bound(sql, params).fetch_optional(conn).await
+    }
+
+    async fn fetch_all<'c>(
+        conn: &'c mut SqliteConnection,
+        sql: &'c str,
+        params: &'c [Param<'c>],
+    ) -> sqlx::Result<Vec<SqliteRow>> {
+        bound(sql, params).fetch_all(conn).await
+    }
 }
 
-impl SqliteStore {
+impl SqlStore<Sqlite> {
     /// Opens (creating if missing) the database at `url` and runs the migrations. Each
     /// statement runs under `query_timeout`, counted from when its connection leaves the pool.
     pub async fn connect(url: &str, max_connections: u32, query_timeout: Duration) -> Result<SqliteStore> {
@@ -39,7 +72,7 @@ impl SqliteStore {
         // rebuilds an index of a million users may take longer.
         let mut conn = SqliteConnection::connect_with(&options).await?;
         sqlx::migrate!("migrations/sqlite").run(&mut conn).await?;
-        generated::fold_old_documents(&mut conn).await?;
+        fold_old_documents::<Sqlite>(&mut conn).await?;
         conn.close().await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))
@@ -48,7 +81,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         let probe = sql::probe_pool().connect_with(options).await?;
-        Ok(SqliteStore { pool, probe, write_lock: Some(Default::default()) })
+        Ok(SqlStore { pool, probe, write_lock: Some(Default::default()) })
     }
 }
 
@@ -63,16 +96,13 @@ async fn arm(conn: &mut SqliteConnection, budget: Duration) -> std::result::Resu
     Ok(())
 }
 
-crate::sql_store!(SqliteStore, sqlx::Sqlite, crate::store::sql::SqliteDialect);
-
 #[cfg(test)]
 mod tests {
-    use sqlx::Row;
-
     use super::*;
     use crate::scim::filter::parse_filter;
     use crate::scim::schema::ResourceKind;
-    use crate::store::sql::{compile_filter, Bind, Fragment, SqliteDialect};
+    use crate::store::backend::SqlRow;
+    use crate::store::sql::{compile_filter, Bind, Fragment};
 
     /// SQLite's plan for a user list filtered by `filter`, one line per step.
     async fn plan(store: &SqliteStore, filter: &str) -> String {
@@ -83,17 +113,11 @@ mod tests {
              AND r.deleted_at IS NULL AND {}",
             f.sql
         );
-        let mut q = sqlx::query(&sql).bind(1_i64);
-        for b in &f.binds {
-            q = match b {
-                Bind::Text(s) => q.bind(s.clone()),
-                Bind::Int(i) => q.bind(*i),
-                Bind::Real(x) => q.bind(*x),
-                Bind::Bool(v) => q.bind(*v),
-            };
-        }
-        let rows = q.fetch_all(&store.pool).await.unwrap();
-        rows.iter().map(|r| r.get::<String, _>("detail")).collect::<Vec<_>>().join("\n")
+        let mut params = vec![Param::Int(1)];
+        params.extend(f.binds.iter().map(Bind::param));
+        let mut conn = store.pool.acquire().await.unwrap();
+        let rows = Sqlite::fetch_all(&mut conn, &sql, &params).await.unwrap();
+        rows.iter().map(|r| r.text("detail").unwrap()).collect::<Vec<_>>().join("\n")
     }
 
     #[tokio::test]

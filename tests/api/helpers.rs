@@ -75,6 +75,16 @@ impl Drop for DropSchema {
             rt.block_on(async {
                 use sqlx::Connection;
                 if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
+                    // The test's runtime is blocked in this drop, so its pooled connections
+                    // cannot finish what they left (a rollback queued by a dropped
+                    // transaction holds its locks): end them, then drop their schema.
+                    let _ = sqlx::query(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                    )
+                    .bind(&schema)
+                    .execute(&mut conn)
+                    .await;
                     let _ =
                         sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(&mut conn).await;
                     let _ = conn.close().await;

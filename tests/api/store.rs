@@ -12,7 +12,7 @@ use scimd::store::{
     Update,
 };
 
-use crate::helpers::{behaviour, TestApp};
+use crate::helpers::behaviour;
 
 const DIRECTORY: &str = "urn:scimd:schemas:extension:directory:2.0:User";
 

@@ -1,0 +1,149 @@
+//! The one place sqlx's per-database types meet the store: `Backend` runs a statement with our
+//! own `Param`s and hands back rows read through `SqlRow`, so store code needs only `B: Backend`.
+
+use std::future::Future;
+
+use sqlx::postgres::PgRow;
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Database, Encode, Row, Type};
+
+use crate::store::dialect::Dialect;
+use crate::store::sql::Bind;
+
+/// A parameter of one statement, borrowed from the caller, so binding copies nothing. The
+/// nullable ones are typed: PostgreSQL must know what a NULL stands for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Param<'a> {
+    Text(&'a str),
+    OptText(Option<&'a str>),
+    Int(i64),
+    OptInt(Option<i64>),
+    Real(f64),
+    Bool(bool),
+}
+
+impl Bind {
+    /// A filter's bound value as a statement parameter.
+    pub fn param(&self) -> Param<'_> {
+        match self {
+            Bind::Text(s) => Param::Text(s),
+            Bind::Int(i) => Param::Int(*i),
+            Bind::Real(f) => Param::Real(*f),
+            Bind::Bool(v) => Param::Bool(*v),
+        }
+    }
+}
+
+/// A connection of backend `B`; a `sqlx::Transaction` or a pooled connection derefs to it, so
+/// the same function runs inside and outside a transaction.
+pub type Conn<B> = <<B as Backend>::Db as Database>::Connection;
+
+/// A database the SQL store runs on: SQLite or PostgreSQL, nothing else (the trait is sealed).
+///
+/// Every statement is written with `?` placeholders; the backend turns them into its own.
+pub trait Backend: sealed::Sealed + Send + Sync + 'static {
+    type Db: Database;
+    type Row: SqlRow;
+    /// What this database spells differently.
+    const DIALECT: &'static dyn Dialect;
+
+    /// Runs a statement; returns how many rows it touched.
+    fn execute<'c>(
+        conn: &'c mut Conn<Self>,
+        sql: &'c str,
+        params: &'c [Param<'c>],
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send + 'c;
+
+    fn fetch_one<'c>(
+        conn: &'c mut Conn<Self>,
+        sql: &'c str,
+        params: &'c [Param<'c>],
+    ) -> impl Future<Output = sqlx::Result<Self::Row>> + Send + 'c;
+
+    fn fetch_optional<'c>(
+        conn: &'c mut Conn<Self>,
+        sql: &'c str,
+        params: &'c [Param<'c>],
+    ) -> impl Future<Output = sqlx::Result<Option<Self::Row>>> + Send + 'c;
+
+    fn fetch_all<'c>(
+        conn: &'c mut Conn<Self>,
+        sql: &'c str,
+        params: &'c [Param<'c>],
+    ) -> impl Future<Output = sqlx::Result<Vec<Self::Row>>> + Send + 'c;
+}
+
+pub(crate) mod sealed {
+    pub trait Sealed {}
+    impl Sealed for sqlx::Sqlite {}
+    impl Sealed for sqlx::Postgres {}
+}
+
+/// A result row, read by column name or position; text is borrowed from the row.
+pub trait SqlRow: Send + Sync + 'static {
+    fn text<I: RowIndex>(&self, col: I) -> sqlx::Result<&str>;
+    fn opt_text<I: RowIndex>(&self, col: I) -> sqlx::Result<Option<&str>>;
+    fn int<I: RowIndex>(&self, col: I) -> sqlx::Result<i64>;
+    fn opt_int<I: RowIndex>(&self, col: I) -> sqlx::Result<Option<i64>>;
+}
+
+/// A column name or position, for either database's rows.
+pub trait RowIndex: sqlx::ColumnIndex<SqliteRow> + sqlx::ColumnIndex<PgRow> {}
+impl RowIndex for &str {}
+impl RowIndex for usize {}
+
+impl SqlRow for SqliteRow {
+    fn text<I: RowIndex>(&self, col: I) -> sqlx::Result<&str> {
+        self.try_get(col)
+    }
+    fn opt_text<I: RowIndex>(&self, col: I) -> sqlx::Result<Option<&str>> {
+        self.try_get(col)
+    }
+    fn int<I: RowIndex>(&self, col: I) -> sqlx::Result<i64> {
+        self.try_get(col)
+    }
+    fn opt_int<I: RowIndex>(&self, col: I) -> sqlx::Result<Option<i64>> {
+        self.try_get(col)
+    }
+}
+
+impl SqlRow for PgRow {
+    fn text<I: RowIndex>(&self, col: I) -> sqlx::Result<&str> {
+        self.try_get(col)
+    }
+    fn opt_text<I: RowIndex>(&self, col: I) -> sqlx::Result<Option<&str>> {
+        self.try_get(col)
+    }
+    fn int<I: RowIndex>(&self, col: I) -> sqlx::Result<i64> {
+        self.try_get(col)
+    }
+    fn opt_int<I: RowIndex>(&self, col: I) -> sqlx::Result<Option<i64>> {
+        self.try_get(col)
+    }
+}
+
+/// `sql` with `params` bound in order: the sqlx bounds every parameter type needs, in one place.
+pub(super) fn bound<'q, DB>(sql: &'q str, params: &[Param<'q>]) -> Query<'q, DB, <DB as Database>::Arguments<'q>>
+where
+    DB: Database,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
+    f64: Encode<'q, DB> + Type<DB>,
+    bool: Encode<'q, DB> + Type<DB>,
+{
+    let mut query = sqlx::query(sql);
+    for param in params {
+        query = match *param {
+            Param::Text(s) => query.bind(s),
+            Param::OptText(s) => query.bind(s),
+            Param::Int(i) => query.bind(i),
+            Param::OptInt(i) => query.bind(i),
+            Param::Real(f) => query.bind(f),
+            Param::Bool(b) => query.bind(b),
+        };
+    }
+    query
+}

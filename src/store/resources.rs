@@ -1,0 +1,674 @@
+//! Users, Groups and Licenses as rows: reading one back, inserting, updating, deleting,
+//! listing with filters and sorting, and the soft-deleted users (restore, purge).
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::scim::schema::ResourceKind;
+use crate::store::backend::{Backend, Conn, Param, SqlRow};
+use crate::store::sql::{self, Bind, Fragment, Promoted};
+use crate::store::sql_store::{classify, corrupt, id_list, now, retryable, touched, SqlStore};
+use crate::store::{
+    members, seats, GroupView, ListQuery, Load, MemberChange, MemberView, NameGuard, NewResource, Page, Result,
+    StoreError, Stored, TenantId, Update,
+};
+
+/// The promoted columns as parameters, in the order every write lists them.
+fn promoted_params(p: &Promoted) -> [Param<'_>; 6] {
+    [
+        Param::OptText(p.user_name.as_deref()),
+        Param::OptText(p.user_name_fold.as_deref()),
+        Param::OptText(p.external_id.as_deref()),
+        Param::OptText(p.display_name.as_deref()),
+        Param::OptText(p.display_name_fold.as_deref()),
+        Param::OptInt(p.seats),
+    ]
+}
+
+/// The columns every read selects, with the derived parts asked for.
+pub(crate) fn select_columns<B: Backend>(load: Load) -> String {
+    let dialect = B::DIALECT;
+    let mut cols = format!(
+        "r.seq, r.id, r.kind, {}, r.version, r.created, r.last_modified, r.seats, r.consumed",
+        dialect.doc_column()
+    );
+    if load.members {
+        let agg = dialect.json_agg(&[
+            ("id", "m2.id"),
+            ("kind", "m2.kind"),
+            ("display", "COALESCE(m.display, m2.display_name, m2.user_name)"),
+        ]);
+        cols.push_str(&format!(
+            ", (SELECT {agg} FROM members m JOIN resources m2 ON m2.seq = m.member_seq \
+             WHERE m.group_seq = r.seq) AS members_json"
+        ));
+    }
+    if load.groups {
+        let agg = dialect.json_agg(&[("id", "g.id"), ("display", "g.display_name")]);
+        cols.push_str(&format!(
+            ", (SELECT {agg} FROM members m JOIN resources g ON g.seq = m.group_seq \
+             WHERE m.member_seq = r.seq) AS groups_json"
+        ));
+    }
+    cols
+}
+
+/// A License's seat counters, which live in columns kept exact by every write, put into its
+/// document.
+fn with_seat_counters(kind: ResourceKind, doc: &mut Value, seats: Option<i64>, consumed: i64) {
+    if let (ResourceKind::License, Some(seats), Value::Object(o)) = (kind, seats, doc) {
+        o.insert("seats".into(), seats.into());
+        o.insert("consumed".into(), consumed.into());
+        o.insert("available".into(), (seats - consumed).into());
+    }
+}
+
+/// A resource from a row selected with `select_columns(load)`.
+pub(crate) fn decode(row: &impl SqlRow, load: Load) -> Result<Stored> {
+    let kind_name = row.text("kind")?;
+    let kind = ResourceKind::from_name(kind_name).ok_or_else(|| corrupt("kind", kind_name))?;
+    let mut doc: Value = serde_json::from_str(row.text("doc")?).map_err(|e| corrupt("document", e))?;
+    with_seat_counters(kind, &mut doc, row.opt_int("seats")?, row.int("consumed")?);
+    // Typed rows straight from the aggregated JSON: a group of 100,000 members never becomes
+    // 100,000 generic JSON objects on the way.
+    #[derive(serde::Deserialize)]
+    struct Related {
+        id: String,
+        kind: Option<String>,
+        display: Option<String>,
+    }
+    let related =
+        |col: &str| -> Result<Vec<Related>> { serde_json::from_str(row.text(col)?).map_err(|e| corrupt(col, e)) };
+    let members = if load.members {
+        Some(
+            related("members_json")?
+                .into_iter()
+                .filter_map(|m| {
+                    Some(MemberView {
+                        kind: ResourceKind::from_name(m.kind.as_deref()?)?,
+                        id: m.id,
+                        display: m.display,
+                    })
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    let groups = if load.groups {
+        Some(related("groups_json")?.into_iter().map(|g| GroupView { id: g.id, display: g.display }).collect())
+    } else {
+        None
+    };
+    Ok(Stored {
+        seq: row.int("seq")?,
+        id: row.text("id")?.to_owned(),
+        kind,
+        doc,
+        version: row.int("version")?,
+        created: sql::parse_time(row.text("created")?)?,
+        last_modified: sql::parse_time(row.text("last_modified")?)?,
+        members,
+        groups,
+    })
+}
+
+/// The live resource `id`, read on `conn` (inside a write's transaction or not).
+pub(crate) async fn fetch_in<B: Backend>(
+    conn: &mut Conn<B>,
+    tenant: TenantId,
+    kind: ResourceKind,
+    id: &str,
+    load: Load,
+) -> Result<Stored> {
+    let sql = format!(
+        "SELECT {} FROM resources r WHERE r.tenant_id = ? AND r.kind = {} AND r.id = ? AND r.deleted_at IS NULL",
+        select_columns::<B>(load),
+        sql::kind_literal(kind)
+    );
+    let row = B::fetch_optional(conn, &sql, &[Param::Int(tenant.0), Param::Text(id)]).await?;
+    decode(&row.ok_or(StoreError::NotFound)?, load)
+}
+
+/// The verified-domain rule inside the transaction: waits for the other writers of the same
+/// local part, then fails if one of the names that must come later exists.
+async fn check_name_guard<B: Backend>(
+    conn: &mut Conn<B>,
+    tenant: TenantId,
+    name: &Promoted,
+    guard: &NameGuard,
+) -> Result<()> {
+    if let Some(lock) = B::DIALECT.lock_key() {
+        let key = format!("{}:{}", tenant.0, guard.key);
+        B::execute(&mut *conn, lock, &[Param::Text(&key)]).await?;
+    }
+    if guard.absent.is_empty() {
+        return Ok(());
+    }
+    let folded: Vec<String> = guard.absent.iter().map(|n| sql::fold(n)).collect();
+    let sql = format!(
+        "SELECT r.user_name FROM {} CROSS JOIN resources r WHERE r.tenant_id = ? AND r.kind = 'User' \
+         AND r.deleted_at IS NULL AND r.user_name_fold = j.value",
+        B::DIALECT.text_list("j")
+    );
+    let list = id_list(&folded)?;
+    let taken = B::fetch_optional(conn, &sql, &[Param::Text(&list), Param::Int(tenant.0)]).await?;
+    match taken {
+        Some(row) => Err(StoreError::NameReserved {
+            name: name.user_name.clone().unwrap_or_default(),
+            existing: row.text(0)?.to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Rewrites the `resource_values` rows of one resource from its document (`fresh`: a resource
+/// just inserted, which has none yet).
+async fn index_values<B: Backend>(conn: &mut Conn<B>, seq: i64, doc: &Value, fresh: bool) -> Result<()> {
+    if !fresh {
+        B::execute(&mut *conn, "DELETE FROM resource_values WHERE resource_seq = ?", &[Param::Int(seq)]).await?;
+    }
+    for (attr, value) in sql::indexed_values(doc) {
+        B::execute(
+            &mut *conn,
+            "INSERT INTO resource_values (resource_seq, attr, value_fold) VALUES (?, ?, ?)",
+            &[Param::Int(seq), Param::Text(&attr), Param::Text(&value)],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Inserts one resource with its index rows, seats and members, inside the caller's transaction.
+async fn insert_in<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, new: &NewResource, load: Load) -> Result<Stored> {
+    let promoted = Promoted::of(new.kind, &new.doc);
+    if let Some(guard) = &new.name_guard {
+        check_name_guard::<B>(conn, tenant, &promoted, guard).await?;
+    }
+    let created = sql::parse_time(&now())?;
+    let ts = sql::format_time(created);
+    let sql = format!(
+        "INSERT INTO resources (id, tenant_id, kind, user_name, user_name_fold, external_id, display_name, \
+         display_name_fold, seats, doc, doc_fold, password_hash, version, created, last_modified) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {0}, {0}, ?, 1, ?, ?) RETURNING seq",
+        B::DIALECT.doc_param()
+    );
+    let doc = new.doc.to_string();
+    let [user_name, user_name_fold, external_id, display_name, display_name_fold, seats] = promoted_params(&promoted);
+    let params = [
+        Param::Text(&new.id),
+        Param::Int(tenant.0),
+        Param::Text(new.kind.name()),
+        user_name,
+        user_name_fold,
+        external_id,
+        display_name,
+        display_name_fold,
+        seats,
+        Param::Text(&doc),
+        Param::Text(&promoted.doc_fold),
+        Param::OptText(new.password_hash.as_deref()),
+        Param::Text(&ts),
+        Param::Text(&ts),
+    ];
+    let row = B::fetch_one(&mut *conn, &sql, &params).await.map_err(|e| classify(e, new.kind, &promoted))?;
+    let seq = row.int(0)?;
+    index_values::<B>(conn, seq, &new.doc, true).await?;
+    if new.kind == ResourceKind::User {
+        seats::take_seats::<B>(conn, tenant, seq, &sql::license_ids(&new.doc), false).await?;
+    }
+    if !new.members.is_empty() {
+        members::change_members::<B>(conn, tenant, seq, &MemberChange::Add(new.members.clone())).await?;
+        if load.members {
+            // The members' displays come from their own rows.
+            return fetch_in::<B>(conn, tenant, new.kind, &new.id, load).await;
+        }
+    }
+    // Everything else is known: no need to read the row back.
+    let mut doc = new.doc.clone();
+    with_seat_counters(new.kind, &mut doc, promoted.seats, 0);
+    Ok(Stored {
+        seq,
+        id: new.id.clone(),
+        kind: new.kind,
+        doc,
+        version: 1,
+        created,
+        last_modified: created,
+        members: load.members.then(Vec::new),
+        groups: load.groups.then(Vec::new),
+    })
+}
+
+/// One attempt at inserting a resource in a transaction of its own.
+pub(crate) async fn insert<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: TenantId,
+    new: &NewResource,
+    load: Load,
+) -> Result<Stored> {
+    let _turn = store.write_turn().await;
+    let mut tx = store.begin_write().await?;
+    let stored = insert_in::<B>(&mut tx, tenant, new, load).await?;
+    tx.commit().await?;
+    Ok(stored)
+}
+
+/// Inserts many resources in one transaction; a failing one is undone alone.
+pub(crate) async fn insert_many<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: TenantId,
+    news: &[NewResource],
+    load: Load,
+) -> Result<Vec<Result<Stored>>> {
+    let _turn = store.write_turn().await;
+    // Most batches have no failing resource: they go in without savepoints, which cost two
+    // statements per resource. When one fails, the batch starts again with a savepoint per
+    // resource.
+    let mut tx = store.begin_write().await?;
+    let mut out = Vec::with_capacity(news.len());
+    for new in news {
+        match insert_in::<B>(&mut tx, tenant, new, load).await {
+            Ok(stored) => out.push(Ok(stored)),
+            Err(e) if retryable(&e) => return Err(e),
+            Err(_) => break,
+        }
+    }
+    if out.len() == news.len() {
+        tx.commit().await?;
+        return Ok(out);
+    }
+    tx.rollback().await?;
+    let mut tx = store.begin_write().await?;
+    let mut out = Vec::with_capacity(news.len());
+    for new in news {
+        // A savepoint per resource: one that fails is undone alone.
+        let mut one = sqlx::Connection::begin(&mut *tx).await?;
+        match insert_in::<B>(&mut one, tenant, new, load).await {
+            Ok(stored) => {
+                one.commit().await?;
+                out.push(Ok(stored));
+            }
+            Err(e) if retryable(&e) => return Err(e),
+            Err(e) => {
+                one.rollback().await?;
+                out.push(Err(e));
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// One attempt at replacing a resource's document, if its version still matches.
+pub(crate) async fn update<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: TenantId,
+    kind: ResourceKind,
+    id: &str,
+    update: &Update,
+    load: Load,
+) -> Result<Stored> {
+    let promoted = Promoted::of(kind, &update.doc);
+    let _turn = store.write_turn().await;
+    let mut tx = store.begin_write().await?;
+    if let Some(guard) = &update.name_guard {
+        check_name_guard::<B>(&mut tx, tenant, &promoted, guard).await?;
+    }
+    // A License's seats may not drop below the seats assigned (checked in the statement, so a
+    // seat taken meanwhile is counted).
+    let sql = format!(
+        "UPDATE resources SET user_name = ?, user_name_fold = ?, external_id = ?, display_name = ?, \
+         display_name_fold = ?, seats = ?, doc = {0}, doc_fold = {0}, \
+         password_hash = COALESCE(?, password_hash), \
+         version = version + 1, last_modified = ? \
+         WHERE tenant_id = ? AND kind = {1} AND id = ? AND deleted_at IS NULL AND version = ? \
+         AND (? IS NULL OR consumed <= ?) \
+         RETURNING seq",
+        B::DIALECT.doc_param(),
+        sql::kind_literal(kind)
+    );
+    let doc = update.doc.to_string();
+    let modified = now();
+    let [user_name, user_name_fold, external_id, display_name, display_name_fold, seats] = promoted_params(&promoted);
+    let params = [
+        user_name,
+        user_name_fold,
+        external_id,
+        display_name,
+        display_name_fold,
+        seats,
+        Param::Text(&doc),
+        Param::Text(&promoted.doc_fold),
+        Param::OptText(update.password_hash.as_deref()),
+        Param::Text(&modified),
+        Param::Int(tenant.0),
+        Param::Text(id),
+        Param::Int(update.expected_version),
+        Param::OptInt(promoted.seats),
+        Param::OptInt(promoted.seats),
+    ];
+    let row = B::fetch_optional(&mut tx, &sql, &params).await.map_err(|e| classify(e, kind, &promoted))?;
+    let Some(row) = row else {
+        let current = fetch_in::<B>(&mut tx, tenant, kind, id, Load::default()).await?;
+        if current.version != update.expected_version {
+            return Err(StoreError::VersionMismatch { current: current.version });
+        }
+        return Err(StoreError::SeatsInUse {
+            part_number: promoted.user_name.clone().unwrap_or_default(),
+            consumed: current.doc.get("consumed").and_then(Value::as_i64).unwrap_or_default(),
+            seats: promoted.seats.unwrap_or_default(),
+        });
+    };
+    let seq = row.int(0)?;
+    index_values::<B>(&mut tx, seq, &update.doc, false).await?;
+    if kind == ResourceKind::User {
+        let licenses = sql::license_ids(&update.doc);
+        seats::release_seats::<B>(&mut tx, seq, &licenses).await?;
+        seats::take_seats::<B>(&mut tx, tenant, seq, &licenses, false).await?;
+    }
+    for change in &update.members {
+        members::change_members::<B>(&mut tx, tenant, seq, change).await?;
+    }
+    let stored = fetch_in::<B>(&mut tx, tenant, kind, id, load).await?;
+    tx.commit().await?;
+    Ok(stored)
+}
+
+/// One attempt at deleting a resource, if its version still matches.
+pub(crate) async fn delete<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: TenantId,
+    kind: ResourceKind,
+    id: &str,
+    expected_version: Option<i64>,
+) -> Result<()> {
+    let _turn = store.write_turn().await;
+    let mut tx = store.begin_write().await?;
+    // Soft-deleted users stay restorable but hold no name and no memberships; groups are
+    // removed with their member rows.
+    let row = match kind {
+        ResourceKind::User => {
+            let sql = "UPDATE resources SET deleted_at = ?, version = version + 1 WHERE tenant_id = ? \
+                       AND kind = 'User' AND id = ? AND deleted_at IS NULL AND (? IS NULL OR version = ?) \
+                       RETURNING seq";
+            let deleted = now();
+            let params = [
+                Param::Text(&deleted),
+                Param::Int(tenant.0),
+                Param::Text(id),
+                Param::OptInt(expected_version),
+                Param::OptInt(expected_version),
+            ];
+            B::fetch_optional(&mut tx, sql, &params).await?
+        }
+        // A License goes only once no user holds a seat of it.
+        ResourceKind::Group | ResourceKind::License => {
+            let sql = format!(
+                "DELETE FROM resources WHERE tenant_id = ? AND kind = {} AND id = ? \
+                 AND deleted_at IS NULL AND (? IS NULL OR version = ?) AND consumed = 0 RETURNING seq",
+                sql::kind_literal(kind)
+            );
+            let params = [
+                Param::Int(tenant.0),
+                Param::Text(id),
+                Param::OptInt(expected_version),
+                Param::OptInt(expected_version),
+            ];
+            B::fetch_optional(&mut tx, &sql, &params).await?
+        }
+    };
+    let Some(row) = row else {
+        let current = fetch_in::<B>(&mut tx, tenant, kind, id, Load::default()).await?;
+        let consumed = current.doc.get("consumed").and_then(Value::as_i64).unwrap_or_default();
+        if kind == ResourceKind::License && consumed > 0 && expected_version.is_none_or(|v| v == current.version) {
+            return Err(StoreError::LicenseInUse {
+                part_number: current.doc.get("partNumber").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                consumed,
+            });
+        }
+        return Err(StoreError::VersionMismatch { current: current.version });
+    };
+    let seq = row.int(0)?;
+    if kind == ResourceKind::User {
+        seats::release_seats::<B>(&mut tx, seq, &[]).await?;
+    }
+    B::execute(
+        &mut tx,
+        "DELETE FROM members WHERE member_seq = ? OR group_seq = ?",
+        &[Param::Int(seq), Param::Int(seq)],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One page of the live resources of `kind` matching the query.
+pub(crate) async fn list<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: TenantId,
+    kind: ResourceKind,
+    query: &ListQuery,
+    load: Load,
+) -> Result<Page> {
+    let mut filter = Fragment::default();
+    if let Some(f) = &query.filter {
+        filter.sql.push_str(" AND ");
+        sql::compile_filter(B::DIALECT, kind, f, &mut filter)?;
+    }
+    let base = format!(
+        "FROM resources r WHERE r.tenant_id = ? AND r.kind = {} AND r.deleted_at IS NULL{}",
+        sql::kind_literal(kind),
+        filter.sql
+    );
+    let page_base = match query.after_seq {
+        Some(after) => format!("{base} AND r.seq > {after}"),
+        None => base.clone(),
+    };
+    // The tenant, the filter's values, then the page's LIMIT and OFFSET.
+    let mut params = Vec::with_capacity(filter.binds.len() + 3);
+    params.push(Param::Int(tenant.0));
+    params.extend(filter.binds.iter().map(Bind::param));
+    let count_params = params.len();
+    let mut conn = store.pool.acquire().await?;
+    let count_sql = format!("SELECT count(*) AS n {base}");
+    if query.count == 0 {
+        let total = B::fetch_one(&mut conn, &count_sql, &params).await?.int("n")?;
+        return Ok(Page { total: total as u64, items: Vec::new(), cut: false });
+    }
+    // r.seq, immutable, breaks ties: pages never repeat or skip a resource.
+    let order = match &query.sort {
+        Some((path, true)) => format!("{} ASC NULLS LAST, r.seq", sql::sort_expr(B::DIALECT, kind, path)?),
+        Some((path, false)) => format!("{} DESC NULLS FIRST, r.seq", sql::sort_expr(B::DIALECT, kind, path)?),
+        None => "r.seq".to_owned(),
+    };
+    let budget = query.member_budget.filter(|_| load.members);
+    // With a member budget the page is chosen by member counts first, and only the groups that
+    // fit have their members read.
+    let columns = match budget {
+        Some(_) => format!(
+            "{}, (SELECT count(*) FROM members m WHERE m.group_seq = r.seq) AS member_count",
+            select_columns::<B>(Load { members: false, ..load })
+        ),
+        None => select_columns::<B>(load),
+    };
+    let page_sql = format!("SELECT {columns} {page_base} ORDER BY {order} LIMIT ? OFFSET ?");
+    params.push(Param::Int(query.count as i64));
+    params.push(Param::Int(query.start_index.saturating_sub(1) as i64));
+    let rows = B::fetch_all(&mut conn, &page_sql, &params).await?;
+    let (items, cut) = match budget {
+        None => (rows.iter().map(|r| decode(r, load)).collect::<Result<Vec<_>>>()?, false),
+        Some(budget) => {
+            let mut rendered = 0u64;
+            let mut fit = 0;
+            for row in &rows {
+                let n = u64::try_from(row.int("member_count")?).unwrap_or(0);
+                if fit > 0 && rendered + n > budget {
+                    break;
+                }
+                rendered += n;
+                fit += 1;
+            }
+            let without_members = Load { members: false, ..load };
+            let mut items = rows[..fit].iter().map(|r| decode(r, without_members)).collect::<Result<Vec<_>>>()?;
+            // A first group alone past the budget is left to be streamed: its members stay
+            // `None`, and the caller reads them a chunk at a time.
+            if !items.is_empty() && rendered <= budget {
+                let members_only = Load { members: true, groups: false };
+                let seqs: Vec<String> = items.iter().map(|i| i.seq.to_string()).collect();
+                // The sequence numbers come from the database: integers, safe inline.
+                let members_sql = format!(
+                    "SELECT {} FROM resources r WHERE r.seq IN ({})",
+                    select_columns::<B>(members_only),
+                    seqs.join(", ")
+                );
+                let loaded = B::fetch_all(&mut conn, &members_sql, &[]).await?;
+                let mut by_seq: HashMap<i64, Vec<MemberView>> = loaded
+                    .iter()
+                    .map(|r| decode(r, members_only).map(|s| (s.seq, s.members.unwrap_or_default())))
+                    .collect::<Result<_>>()?;
+                for item in &mut items {
+                    item.members = Some(by_seq.remove(&item.seq).unwrap_or_default());
+                }
+            }
+            (items, fit < rows.len())
+        }
+    };
+    // A first page with room to spare holds every match: no need to count them (the common
+    // case of an identity provider's `userName eq` lookup).
+    let complete = !cut && query.start_index <= 1 && query.after_seq.is_none() && (items.len() as u64) < query.count;
+    let total = if complete {
+        items.len() as u64
+    } else {
+        B::fetch_one(&mut conn, &count_sql, &params[..count_params]).await?.int("n")? as u64
+    };
+    Ok(Page { total, items, cut })
+}
+
+/// Soft-deleted users, oldest deletion first, with when each was deleted.
+pub(crate) async fn list_deleted<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: TenantId,
+    start_index: u64,
+    count: u64,
+) -> Result<(u64, Vec<(Stored, OffsetDateTime)>)> {
+    let base = "FROM resources r WHERE r.tenant_id = ? AND r.kind = 'User' AND r.deleted_at IS NOT NULL";
+    let mut conn = store.pool.acquire().await?;
+    let total = B::fetch_one(&mut conn, &format!("SELECT count(*) {base}"), &[Param::Int(tenant.0)]).await?.int(0)?;
+    let sql = format!(
+        "SELECT {}, r.deleted_at {base} ORDER BY r.deleted_at, r.seq LIMIT ? OFFSET ?",
+        select_columns::<B>(Load::default())
+    );
+    let params = [Param::Int(tenant.0), Param::Int(count as i64), Param::Int(start_index.saturating_sub(1) as i64)];
+    let rows = B::fetch_all(&mut conn, &sql, &params).await?;
+    let items = rows
+        .iter()
+        .map(|row| Ok((decode(row, Load::default())?, sql::parse_time(row.text("deleted_at")?)?)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((total as u64, items))
+}
+
+/// Brings a soft-deleted user back, taking its seats again.
+pub(crate) async fn restore<B: Backend>(store: &SqlStore<B>, tenant: TenantId, id: &str) -> Result<Stored> {
+    let _turn = store.write_turn().await;
+    let mut tx = store.begin_write().await?;
+    let sql = format!(
+        "SELECT seq, user_name, {} FROM resources r WHERE tenant_id = ? AND kind = 'User' AND id = ? \
+         AND deleted_at IS NOT NULL",
+        B::DIALECT.doc_column()
+    );
+    let row = B::fetch_optional(&mut tx, &sql, &[Param::Int(tenant.0), Param::Text(id)])
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let promoted = Promoted { user_name: row.opt_text("user_name")?.map(str::to_owned), ..Promoted::default() };
+    let seq = row.int("seq")?;
+    // The unique index re-checks the name: it may have been taken meanwhile. The row must still
+    // be deleted when this statement gets it: a restore or purge that ran meanwhile (in another
+    // process) leaves nothing to restore, so a second restore is a 404, never a second set of
+    // seats or a dangling reference.
+    let restored_at = now();
+    let restored = B::execute(
+        &mut tx,
+        "UPDATE resources SET deleted_at = NULL, version = version + 1, last_modified = ? \
+         WHERE tenant_id = ? AND kind = 'User' AND id = ? AND deleted_at IS NOT NULL",
+        &[Param::Text(&restored_at), Param::Int(tenant.0), Param::Text(id)],
+    )
+    .await
+    .map_err(|e| classify(e, ResourceKind::User, &promoted))?;
+    touched(restored)?;
+    // Seats are taken again; licenses deleted meanwhile are dropped from the user.
+    let mut doc: Value = serde_json::from_str(row.text("doc")?).map_err(|e| corrupt("document", e))?;
+    let gone = seats::take_seats::<B>(&mut tx, tenant, seq, &sql::license_ids(&doc), true).await?;
+    if !gone.is_empty() {
+        sql::drop_licenses(&mut doc, &gone);
+        let fold = sql::folded_document(ResourceKind::User, &doc).to_string();
+        let doc = doc.to_string();
+        let sql = format!("UPDATE resources SET doc = {0}, doc_fold = {0} WHERE seq = ?", B::DIALECT.doc_param());
+        B::execute(&mut tx, &sql, &[Param::Text(&doc), Param::Text(&fold), Param::Int(seq)]).await?;
+    }
+    let stored = fetch_in::<B>(&mut tx, tenant, ResourceKind::User, id, Load::default()).await?;
+    tx.commit().await?;
+    Ok(stored)
+}
+
+/// Removes a soft-deleted user for good.
+pub(crate) async fn purge<B: Backend>(store: &SqlStore<B>, tenant: TenantId, id: &str) -> Result<()> {
+    let _turn = store.write_turn().await;
+    let mut conn = store.pool.acquire().await?;
+    let done = B::execute(
+        &mut conn,
+        "DELETE FROM resources WHERE tenant_id = ? AND kind = 'User' AND id = ? AND deleted_at IS NOT NULL",
+        &[Param::Int(tenant.0), Param::Text(id)],
+    )
+    .await?;
+    touched(done)
+}
+
+/// Removes, in every tenant, users deleted before `before`.
+pub(crate) async fn purge_deleted_before<B: Backend>(store: &SqlStore<B>, before: OffsetDateTime) -> Result<u64> {
+    let _turn = store.write_turn().await;
+    let mut conn = store.pool.acquire().await?;
+    let before = sql::format_time(before);
+    let sql = "DELETE FROM resources WHERE deleted_at IS NOT NULL AND deleted_at < ?";
+    Ok(B::execute(&mut conn, sql, &[Param::Text(&before)]).await?)
+}
+
+/// The live users holding any of these userNames (compared case-folded), selecting `columns`.
+async fn users_named<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: TenantId,
+    names: &[String],
+    columns: &str,
+) -> Result<Vec<B::Row>> {
+    let folded: Vec<String> = names.iter().map(|n| sql::fold(n)).collect();
+    let sql = format!(
+        "SELECT {columns} FROM {} CROSS JOIN resources r WHERE r.tenant_id = ? AND r.kind = 'User' \
+         AND r.deleted_at IS NULL AND r.user_name_fold = j.value",
+        B::DIALECT.text_list("j")
+    );
+    let list = id_list(&folded)?;
+    let mut conn = store.pool.acquire().await?;
+    Ok(B::fetch_all(&mut conn, &sql, &[Param::Text(&list), Param::Int(tenant.0)]).await?)
+}
+
+/// Which of these userNames a live user of the tenant holds.
+pub(crate) async fn user_names_taken<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: TenantId,
+    names: &[String],
+) -> Result<Vec<String>> {
+    let rows = users_named(store, tenant, names, "r.user_name").await?;
+    rows.iter().map(|r| Ok(r.text(0)?.to_owned())).collect()
+}
+
+/// The live users holding any of these userNames, as (userName as stored, id).
+pub(crate) async fn user_ids_by_name<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: TenantId,
+    names: &[String],
+) -> Result<Vec<(String, String)>> {
+    let rows = users_named(store, tenant, names, "r.user_name, r.id").await?;
+    rows.iter().map(|r| Ok((r.text("user_name")?.to_owned(), r.text("id")?.to_owned()))).collect()
+}

@@ -1,0 +1,87 @@
+//! License seats: which users hold a seat of which License (`user_licenses`), kept exact in the
+//! License's `consumed` column by the same transaction that writes the user.
+
+use crate::store::backend::{Backend, Conn, Param, SqlRow};
+use crate::store::sql_store::id_list;
+use crate::store::{Result, StoreError, TenantId};
+
+/// Gives back the seats the user holds on licenses other than `keep`.
+pub(crate) async fn release_seats<B: Backend>(conn: &mut Conn<B>, user_seq: i64, keep: &[String]) -> Result<()> {
+    let sql = format!(
+        "DELETE FROM user_licenses WHERE user_seq = ? AND license_seq NOT IN \
+         (SELECT r.seq FROM {} CROSS JOIN resources r WHERE r.id = j.value) RETURNING license_seq",
+        B::DIALECT.text_list("j")
+    );
+    let keep = id_list(keep)?;
+    let released = B::fetch_all(&mut *conn, &sql, &[Param::Int(user_seq), Param::Text(&keep)]).await?;
+    for row in released {
+        let seq = row.int(0)?;
+        B::execute(&mut *conn, "UPDATE resources SET consumed = consumed - 1 WHERE seq = ?", &[Param::Int(seq)])
+            .await?;
+    }
+    Ok(())
+}
+
+/// Takes a seat on each License in `ids` the user does not hold yet. The guarded UPDATE is the
+/// seat check: of two writers racing for the last seat, the database lets one through and the
+/// other finds `consumed < seats` false.
+/// Returns the ids that name no License of the tenant, when `unknown_ok`.
+pub(crate) async fn take_seats<B: Backend>(
+    conn: &mut Conn<B>,
+    tenant: TenantId,
+    user_seq: i64,
+    ids: &[String],
+    unknown_ok: bool,
+) -> Result<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let held = B::fetch_all(
+        &mut *conn,
+        "SELECT r.id FROM user_licenses u JOIN resources r ON r.seq = u.license_seq WHERE u.user_seq = ?",
+        &[Param::Int(user_seq)],
+    )
+    .await?;
+    let held = held.iter().map(|r| r.text(0)).collect::<sqlx::Result<Vec<&str>>>()?;
+    let mut unknown = Vec::new();
+    for id in ids.iter().filter(|id| !held.contains(&id.as_str())) {
+        let taken = B::fetch_optional(
+            &mut *conn,
+            "UPDATE resources SET consumed = consumed + 1 WHERE tenant_id = ? AND kind = 'License' \
+             AND id = ? AND deleted_at IS NULL AND consumed < seats RETURNING seq",
+            &[Param::Int(tenant.0), Param::Text(id)],
+        )
+        .await?;
+        if let Some(row) = taken {
+            let license_seq = row.int(0)?;
+            B::execute(
+                &mut *conn,
+                "INSERT INTO user_licenses (user_seq, license_seq) VALUES (?, ?)",
+                &[Param::Int(user_seq), Param::Int(license_seq)],
+            )
+            .await?;
+            continue;
+        }
+        let license = B::fetch_optional(
+            &mut *conn,
+            "SELECT user_name, seats FROM resources WHERE tenant_id = ? AND kind = 'License' AND id = ? \
+             AND deleted_at IS NULL",
+            &[Param::Int(tenant.0), Param::Text(id)],
+        )
+        .await?;
+        match license {
+            Some(row) => {
+                return Err(StoreError::NoSeats {
+                    part_number: row.opt_text("user_name")?.unwrap_or_default().to_owned(),
+                    seats: row.opt_int("seats")?.unwrap_or_default(),
+                })
+            }
+            None => unknown.push(id.clone()),
+        }
+    }
+    if unknown.is_empty() || unknown_ok {
+        Ok(unknown)
+    } else {
+        Err(StoreError::UnknownLicenses(unknown))
+    }
+}

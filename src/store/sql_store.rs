@@ -1,0 +1,303 @@
+//! The SQL store, generic over its database: the struct, the `Store` impl (each operation lives
+//! in the module of its aggregate) and what every write shares: turns, retries, error mapping.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::scim::schema::ResourceKind;
+use crate::store::backend::{Backend, Conn, Param, SqlRow};
+use crate::store::sql::{self, Promoted};
+use crate::store::{
+    domains, members, resources, settings, tokens, ListQuery, Load, MemberChange, MemberView, NewResource, NewToken,
+    Page, Result, Store, StoreError, Stored, TenantId, TenantInfo, TokenRecord, Update,
+};
+
+/// The store over database `B` (`SqliteStore`, `PgStore`).
+pub struct SqlStore<B: Backend> {
+    pub(crate) pool: sqlx::Pool<B::Db>,
+    /// One connection of its own for readiness checks, so they answer while `pool` is busy.
+    pub(crate) probe: sqlx::Pool<B::Db>,
+    /// Where the database has one writer at a time (SQLite), the writers of this process
+    /// queue here for their turn; `None` where row locks and constraints order them.
+    pub(crate) write_lock: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+impl<B: Backend> Clone for SqlStore<B> {
+    fn clone(&self) -> Self {
+        SqlStore { pool: self.pool.clone(), probe: self.probe.clone(), write_lock: self.write_lock.clone() }
+    }
+}
+
+/// A write transaction of backend `B`.
+pub(crate) type WriteTx<B> = sqlx::Transaction<'static, <B as Backend>::Db>;
+
+impl<B: Backend> SqlStore<B> {
+    /// Waits for this process's turn to write, where the database wants one writer at a time:
+    /// queueing here is first-come first-served, while SQLite's busy handler sleeps and
+    /// retries, which turns a short queue into long tail latencies.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write_lock {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        }
+    }
+
+    /// Starts a write transaction the way the database wants it (`Dialect::begin_write`).
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx<B>> {
+        Ok(self.pool.begin_with(B::DIALECT.begin_write()).await?)
+    }
+}
+
+/// How often a write is retried when the database reports a conflict it resolved by aborting
+/// us (a deadlock, a serialization failure, a busy SQLite file).
+const WRITE_ATTEMPTS: usize = 5;
+
+/// Now, to the millisecond, as every timestamp is rendered: a client that filters on a
+/// `meta.lastModified` it read finds the resource it read it from.
+pub(crate) fn now() -> String {
+    let now = OffsetDateTime::now_utc();
+    sql::format_time(now.replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000).unwrap_or(now))
+}
+
+pub(crate) fn retryable(e: &StoreError) -> bool {
+    match e {
+        StoreError::Backend(sqlx::Error::Database(db)) => {
+            matches!(db.code().as_deref(), Some("40001" | "40P01" | "5" | "517"))
+        }
+        _ => false,
+    }
+}
+
+/// Runs a write again while the database aborts it to resolve a conflict.
+async fn retrying<T, F, Fut>(mut write: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match write().await {
+            Err(e) if attempt < WRITE_ATTEMPTS && retryable(&e) => continue,
+            other => return other,
+        }
+    }
+}
+
+pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("stored {what} is unreadable: {e}"))
+}
+
+/// Classifies a unique violation: the name in the user_name columns (a User's userName, a
+/// License's partNumber) is the one unique resource attribute.
+pub(crate) fn classify(err: sqlx::Error, kind: ResourceKind, promoted: &Promoted) -> StoreError {
+    if let sqlx::Error::Database(db) = &err {
+        let message = db.message();
+        if db.is_unique_violation() && (message.contains("user_name") || message.contains("part_number")) {
+            return StoreError::Conflict {
+                attribute: sql::unique_attribute(kind),
+                value: promoted.user_name.clone().unwrap_or_default(),
+            };
+        }
+    }
+    StoreError::from(err)
+}
+
+/// `NotFound` when a statement that names one row touched none.
+pub(crate) fn touched(rows: u64) -> Result<()> {
+    if rows == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+/// Ids (or names) as the JSON array `Dialect::text_list` reads.
+pub(crate) fn id_list(ids: &[String]) -> Result<String> {
+    serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Fills `doc_fold` for rows written before the column existed, a batch per transaction; a
+/// no-op once every row has it.
+pub(crate) async fn fold_old_documents<B: Backend>(conn: &mut Conn<B>) -> Result<()> {
+    let select = format!(
+        "SELECT r.seq, r.kind, {} FROM resources r WHERE r.doc_fold IS NULL LIMIT 500",
+        B::DIALECT.doc_column()
+    );
+    let update = format!("UPDATE resources SET doc_fold = {} WHERE seq = ?", B::DIALECT.doc_param());
+    loop {
+        let rows = B::fetch_all(&mut *conn, &select, &[]).await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        for row in rows {
+            let kind = row.text("kind")?;
+            let kind = ResourceKind::from_name(kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown resource kind {kind:?}")))?;
+            let doc: Value = serde_json::from_str(row.text("doc")?).map_err(|e| corrupt("document", e))?;
+            let fold = sql::folded_document(kind, &doc).to_string();
+            B::execute(&mut tx, &update, &[Param::Text(&fold), Param::Int(row.int("seq")?)]).await?;
+        }
+        tx.commit().await?;
+    }
+}
+
+#[async_trait]
+impl<B: Backend> Store for SqlStore<B> {
+    async fn ping(&self) -> Result<()> {
+        let mut conn = self.probe.acquire().await?;
+        B::execute(&mut conn, "SELECT 1", &[]).await?;
+        Ok(())
+    }
+
+    async fn insert(&self, tenant: TenantId, new: NewResource, load: Load) -> Result<Stored> {
+        retrying(|| resources::insert(self, tenant, &new, load)).await
+    }
+
+    async fn insert_many(&self, tenant: TenantId, news: Vec<NewResource>, load: Load) -> Result<Vec<Result<Stored>>> {
+        resources::insert_many(self, tenant, &news, load).await
+    }
+
+    async fn fetch(&self, tenant: TenantId, kind: ResourceKind, id: &str, load: Load) -> Result<Stored> {
+        let mut conn = self.pool.acquire().await?;
+        resources::fetch_in::<B>(&mut conn, tenant, kind, id, load).await
+    }
+
+    async fn update(
+        &self,
+        tenant: TenantId,
+        kind: ResourceKind,
+        id: &str,
+        update: Update,
+        load: Load,
+    ) -> Result<Stored> {
+        retrying(|| resources::update(self, tenant, kind, id, &update, load)).await
+    }
+
+    async fn member_count(&self, tenant: TenantId, id: &str) -> Result<u64> {
+        members::member_count(self, tenant, id).await
+    }
+
+    async fn members_after(
+        &self,
+        tenant: TenantId,
+        id: &str,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<(i64, MemberView)>> {
+        members::members_after(self, tenant, id, after, limit).await
+    }
+
+    async fn update_members(&self, tenant: TenantId, id: &str, changes: &[MemberChange], load: Load) -> Result<Stored> {
+        retrying(|| members::update_members(self, tenant, id, changes, load)).await
+    }
+
+    async fn delete(
+        &self,
+        tenant: TenantId,
+        kind: ResourceKind,
+        id: &str,
+        expected_version: Option<i64>,
+    ) -> Result<()> {
+        retrying(|| resources::delete(self, tenant, kind, id, expected_version)).await
+    }
+
+    async fn list(&self, tenant: TenantId, kind: ResourceKind, query: &ListQuery, load: Load) -> Result<Page> {
+        resources::list(self, tenant, kind, query, load).await
+    }
+
+    async fn ensure_tenant(&self, name: &str) -> Result<TenantId> {
+        tokens::ensure_tenant(self, name).await
+    }
+
+    async fn create_token(&self, tenant: TenantId, token: NewToken) -> Result<TokenRecord> {
+        tokens::create_token(self, tenant, &token).await
+    }
+
+    async fn find_token(&self, secret_hash: &str) -> Result<Option<TokenRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        tokens::find_token::<B>(&mut conn, secret_hash).await
+    }
+
+    async fn has_tokens(&self) -> Result<bool> {
+        tokens::has_tokens(self).await
+    }
+
+    async fn list_tokens(&self, tenant: Option<TenantId>) -> Result<Vec<TokenRecord>> {
+        tokens::list_tokens(self, tenant).await
+    }
+
+    async fn revoke_token(&self, id: i64) -> Result<()> {
+        tokens::revoke_token(self, id).await
+    }
+
+    async fn revoke_tenant_token(&self, tenant: TenantId, id: i64) -> Result<()> {
+        tokens::revoke_tenant_token(self, tenant, id).await
+    }
+
+    async fn touch_token(&self, id: i64) -> Result<()> {
+        tokens::touch_token(self, id).await
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<TenantInfo>> {
+        tokens::list_tenants(self).await
+    }
+
+    async fn domains(&self, tenant: TenantId) -> Result<Vec<(String, bool)>> {
+        domains::domains(self, tenant).await
+    }
+
+    async fn add_domain(&self, tenant: TenantId, domain: &str, initial: bool) -> Result<()> {
+        domains::add_domain(self, tenant, domain, initial).await
+    }
+
+    async fn remove_domain(&self, tenant: TenantId, domain: &str) -> Result<()> {
+        domains::remove_domain(self, tenant, domain).await
+    }
+
+    async fn user_names_taken(&self, tenant: TenantId, names: &[String]) -> Result<Vec<String>> {
+        resources::user_names_taken(self, tenant, names).await
+    }
+
+    async fn list_deleted(
+        &self,
+        tenant: TenantId,
+        start_index: u64,
+        count: u64,
+    ) -> Result<(u64, Vec<(Stored, OffsetDateTime)>)> {
+        resources::list_deleted(self, tenant, start_index, count).await
+    }
+
+    async fn restore(&self, tenant: TenantId, id: &str) -> Result<Stored> {
+        resources::restore(self, tenant, id).await
+    }
+
+    async fn purge(&self, tenant: TenantId, id: &str) -> Result<()> {
+        resources::purge(self, tenant, id).await
+    }
+
+    async fn purge_deleted_before(&self, before: OffsetDateTime) -> Result<u64> {
+        resources::purge_deleted_before(self, before).await
+    }
+
+    async fn find_tenant(&self, name: &str) -> Result<Option<TenantId>> {
+        tokens::find_tenant(self, name).await
+    }
+
+    async fn remove_tenant(&self, tenant: TenantId, force: bool) -> Result<()> {
+        tokens::remove_tenant(self, tenant, force).await
+    }
+
+    async fn setting(&self, name: &str, initial: &str) -> Result<String> {
+        settings::setting(self, name, initial).await
+    }
+
+    async fn user_ids_by_name(&self, tenant: TenantId, names: &[String]) -> Result<Vec<(String, String)>> {
+        resources::user_ids_by_name(self, tenant, names).await
+    }
+}

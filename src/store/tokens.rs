@@ -1,0 +1,208 @@
+//! Tenants and their API tokens: creating and finding tenants, issuing, finding, listing and
+//! revoking tokens (never the last active admin token of a tenant), removing a tenant.
+
+use time::OffsetDateTime;
+
+use crate::store::backend::{Backend, Conn, Param, SqlRow};
+use crate::store::sql;
+use crate::store::sql_store::{now, touched, SqlStore};
+use crate::store::{NewToken, Result, Scope, StoreError, TenantId, TenantInfo, TokenRecord, TokenState};
+
+const TOKEN_SELECT: &str = "SELECT t.id, t.tenant_id, n.name AS tenant_name, t.name, t.secret_hash, t.scopes, \
+     t.created, t.expires, t.last_used, t.revoked, t.rate_limit FROM tokens t JOIN tenants n ON n.id = t.tenant_id";
+
+fn token_record(row: &impl SqlRow) -> Result<TokenRecord> {
+    let time = |col: &str| -> Result<Option<OffsetDateTime>> { row.opt_text(col)?.map(sql::parse_time).transpose() };
+    Ok(TokenRecord {
+        id: row.int("id")?,
+        tenant: TenantId(row.int("tenant_id")?),
+        tenant_name: row.text("tenant_name")?.to_owned(),
+        name: row.text("name")?.to_owned(),
+        secret_hash: row.text("secret_hash")?.to_owned(),
+        scopes: parse_scopes(row.text("scopes")?),
+        created: sql::parse_time(row.text("created")?)?,
+        expires: time("expires")?,
+        last_used: time("last_used")?,
+        revoked: time("revoked")?.is_some(),
+        rate_limit: row.opt_int("rate_limit")?.and_then(|r| u32::try_from(r).ok()),
+    })
+}
+
+fn parse_scopes(s: &str) -> Vec<Scope> {
+    s.split(',').filter_map(Scope::parse).collect()
+}
+
+/// The tenant called `name`, created if new.
+pub(crate) async fn ensure_tenant<B: Backend>(store: &SqlStore<B>, name: &str) -> Result<TenantId> {
+    let mut conn = store.pool.acquire().await?;
+    let created = now();
+    B::execute(
+        &mut conn,
+        "INSERT INTO tenants (name, created) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+        &[Param::Text(name), Param::Text(&created)],
+    )
+    .await?;
+    let row = B::fetch_one(&mut conn, "SELECT id FROM tenants WHERE name = ?", &[Param::Text(name)]).await?;
+    Ok(TenantId(row.int(0)?))
+}
+
+pub(crate) async fn find_tenant<B: Backend>(store: &SqlStore<B>, name: &str) -> Result<Option<TenantId>> {
+    let mut conn = store.pool.acquire().await?;
+    let row = B::fetch_optional(&mut conn, "SELECT id FROM tenants WHERE name = ?", &[Param::Text(name)]).await?;
+    Ok(row.map(|r| r.int(0)).transpose()?.map(TenantId))
+}
+
+/// Every tenant with how many live users and groups it holds.
+pub(crate) async fn list_tenants<B: Backend>(store: &SqlStore<B>) -> Result<Vec<TenantInfo>> {
+    let mut conn = store.pool.acquire().await?;
+    let rows = B::fetch_all(
+        &mut conn,
+        "SELECT n.id, n.name, n.created, \
+         (SELECT count(*) FROM resources r WHERE r.tenant_id = n.id AND r.kind = 'User' AND r.deleted_at IS NULL) AS users, \
+         (SELECT count(*) FROM resources r WHERE r.tenant_id = n.id AND r.kind = 'Group' AND r.deleted_at IS NULL) AS groups \
+         FROM tenants n ORDER BY n.name",
+        &[],
+    )
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(TenantInfo {
+                id: TenantId(row.int("id")?),
+                name: row.text("name")?.to_owned(),
+                created: sql::parse_time(row.text("created")?)?,
+                users: row.int("users")? as u64,
+                groups: row.int("groups")? as u64,
+            })
+        })
+        .collect()
+}
+
+/// Removes the tenant with its tokens, and its resources when `force`.
+pub(crate) async fn remove_tenant<B: Backend>(store: &SqlStore<B>, tenant: TenantId, force: bool) -> Result<()> {
+    let _turn = store.write_turn().await;
+    let mut tx = store.begin_write().await?;
+    // Writers of the tenant's resources wait from here to the commit (on PostgreSQL their
+    // foreign-key check shares the row this locks), so nothing is created between the count
+    // and the delete.
+    let lock = format!("SELECT id FROM tenants WHERE id = ?{}", B::DIALECT.for_update());
+    B::execute(&mut tx, &lock, &[Param::Int(tenant.0)]).await?;
+    if !force {
+        let row = B::fetch_one(
+            &mut tx,
+            "SELECT count(CASE WHEN kind = 'User' THEN 1 END) AS users, \
+             count(CASE WHEN kind = 'Group' THEN 1 END) AS groups FROM resources WHERE tenant_id = ?",
+            &[Param::Int(tenant.0)],
+        )
+        .await?;
+        let (users, groups) = (row.int("users")?, row.int("groups")?);
+        if users > 0 || groups > 0 {
+            return Err(StoreError::TenantNotEmpty { users, groups });
+        }
+    }
+    // Memberships and indexed values go with their resources (ON DELETE CASCADE).
+    for table in ["resources", "tokens"] {
+        B::execute(&mut tx, &format!("DELETE FROM {table} WHERE tenant_id = ?"), &[Param::Int(tenant.0)]).await?;
+    }
+    let done = B::execute(&mut tx, "DELETE FROM tenants WHERE id = ?", &[Param::Int(tenant.0)]).await?;
+    touched(done)?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn create_token<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: TenantId,
+    token: &NewToken,
+) -> Result<TokenRecord> {
+    let scopes: Vec<&str> = token.scopes.iter().map(|s| s.as_str()).collect();
+    let scopes = scopes.join(",");
+    let created = now();
+    let expires = token.expires.map(sql::format_time);
+    let params = [
+        Param::Int(tenant.0),
+        Param::Text(&token.name),
+        Param::Text(&token.secret_hash),
+        Param::Text(&scopes),
+        Param::Text(&created),
+        Param::OptText(expires.as_deref()),
+        Param::OptInt(token.rate_limit.map(i64::from)),
+    ];
+    let mut conn = store.pool.acquire().await?;
+    B::execute(
+        &mut conn,
+        "INSERT INTO tokens (tenant_id, name, secret_hash, scopes, created, expires, rate_limit) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        &params,
+    )
+    .await?;
+    find_token::<B>(&mut conn, &token.secret_hash).await?.ok_or(StoreError::NotFound)
+}
+
+pub(crate) async fn find_token<B: Backend>(conn: &mut Conn<B>, secret_hash: &str) -> Result<Option<TokenRecord>> {
+    let sql = format!("{TOKEN_SELECT} WHERE t.secret_hash = ?");
+    let row = B::fetch_optional(conn, &sql, &[Param::Text(secret_hash)]).await?;
+    row.as_ref().map(token_record).transpose()
+}
+
+pub(crate) async fn has_tokens<B: Backend>(store: &SqlStore<B>) -> Result<bool> {
+    let mut conn = store.pool.acquire().await?;
+    let n = B::fetch_one(&mut conn, "SELECT count(*) FROM tokens WHERE revoked IS NULL", &[]).await?.int(0)?;
+    Ok(n > 0)
+}
+
+pub(crate) async fn list_tokens<B: Backend>(store: &SqlStore<B>, tenant: Option<TenantId>) -> Result<Vec<TokenRecord>> {
+    let sql = format!("{TOKEN_SELECT} WHERE (? IS NULL OR t.tenant_id = ?) ORDER BY t.id");
+    let t = tenant.map(|t| t.0);
+    let mut conn = store.pool.acquire().await?;
+    let rows = B::fetch_all(&mut conn, &sql, &[Param::OptInt(t), Param::OptInt(t)]).await?;
+    rows.iter().map(token_record).collect()
+}
+
+pub(crate) async fn revoke_token<B: Backend>(store: &SqlStore<B>, id: i64) -> Result<()> {
+    let revoked = now();
+    let mut conn = store.pool.acquire().await?;
+    let done = B::execute(
+        &mut conn,
+        "UPDATE tokens SET revoked = COALESCE(revoked, ?) WHERE id = ?",
+        &[Param::Text(&revoked), Param::Int(id)],
+    )
+    .await?;
+    touched(done)
+}
+
+/// Revokes a token of `tenant` unless it is the tenant's last active admin token.
+pub(crate) async fn revoke_tenant_token<B: Backend>(store: &SqlStore<B>, tenant: TenantId, id: i64) -> Result<()> {
+    let _turn = store.write_turn().await;
+    let mut tx = store.begin_write().await?;
+    if let Some(lock) = B::DIALECT.lock_key() {
+        let key = format!("tokens:{}", tenant.0);
+        B::execute(&mut tx, lock, &[Param::Text(&key)]).await?;
+    }
+    let sql = format!("{TOKEN_SELECT} WHERE t.tenant_id = ?");
+    let rows = B::fetch_all(&mut tx, &sql, &[Param::Int(tenant.0)]).await?;
+    let tokens = rows.iter().map(token_record).collect::<Result<Vec<_>>>()?;
+    let Some(target) = tokens.iter().find(|t| t.id == id) else { return Err(StoreError::NotFound) };
+    let at = OffsetDateTime::now_utc();
+    let active_admin = |t: &TokenRecord| t.state(at) == TokenState::Active && t.scopes.contains(&Scope::Admin);
+    if active_admin(target) && !tokens.iter().any(|t| t.id != id && active_admin(t)) {
+        return Err(StoreError::LastAdminToken(id));
+    }
+    let revoked = now();
+    B::execute(
+        &mut tx,
+        "UPDATE tokens SET revoked = COALESCE(revoked, ?) WHERE id = ?",
+        &[Param::Text(&revoked), Param::Int(id)],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records that the token was just used.
+pub(crate) async fn touch_token<B: Backend>(store: &SqlStore<B>, id: i64) -> Result<()> {
+    let used = now();
+    let mut conn = store.pool.acquire().await?;
+    B::execute(&mut conn, "UPDATE tokens SET last_used = ? WHERE id = ?", &[Param::Text(&used), Param::Int(id)])
+        .await?;
+    Ok(())
+}
