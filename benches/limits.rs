@@ -45,8 +45,8 @@ fn options() -> Options {
     }
 }
 
-/// A process's resident memory now and at its peak since the last reset, in MB.
-fn rss_mb(pid: u32) -> (f64, f64) {
+/// Fields of a process's `/proc/PID/status`, in MB (0 when missing).
+fn status_mb(pid: u32, names: &[&str]) -> Vec<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
@@ -54,24 +54,21 @@ fn rss_mb(pid: u32) -> (f64, f64) {
             .find(|l| l.starts_with(name))
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|kb| kb.parse::<f64>().ok())
-            .map(|kb| kb / 1024.0)
-            .unwrap_or(0.0)
+            .map_or(0.0, |kb| kb / 1024.0)
     };
-    (field("VmRSS:"), field("VmHWM:"))
+    names.iter().map(|n| field(n)).collect()
+}
+
+/// A process's resident memory now and at its peak since the last reset, in MB.
+fn rss_mb(pid: u32) -> (f64, f64) {
+    let v = status_mb(pid, &["VmRSS:", "VmHWM:"]);
+    (v[0], v[1])
 }
 
 /// What the resident memory is made of: heap and other anonymous memory, and file pages.
 fn rss_parts(pid: u32) -> String {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let mb = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    format!("anonymous {:.0} MB, files {:.0} MB", mb("RssAnon:"), mb("RssFile:") + mb("RssShmem:"))
+    let v = status_mb(pid, &["RssAnon:", "RssFile:", "RssShmem:"]);
+    format!("anonymous {:.0} MB, files {:.0} MB", v[0], v[1] + v[2])
 }
 
 /// Sets a process's peak back to its current resident size (Linux: `5` to `clear_refs`).
