@@ -13,11 +13,11 @@ use time::OffsetDateTime;
 use crate::directory;
 use crate::directory::import::{CsvFile, Report, ReportRow, Row, Status};
 use crate::scim::error::{Result, ScimError};
+use crate::scim::filter::case_fold as fold;
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
 use crate::service::resources::initial_domain_conflict;
 use crate::service::{Caller, Service};
-use crate::store::sql::fold;
 use crate::store::{Load, Scope, StoreError, Stored};
 
 /// Rows per chunk: one lookup query, and one transaction for the chunk's new users. Other
