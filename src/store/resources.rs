@@ -16,10 +16,12 @@ use crate::store::{
 };
 
 /// The promoted columns as parameters, in the order every write lists them.
-fn promoted_params(p: &Promoted) -> [Param<'_>; 6] {
+fn promoted_params(p: &Promoted) -> [Param<'_>; 8] {
     [
         Param::OptText(p.user_name.as_deref()),
         Param::OptText(p.user_name_fold.as_deref()),
+        Param::OptText(p.part_number.as_deref()),
+        Param::OptText(p.part_number_fold.as_deref()),
         Param::OptText(p.external_id.as_deref()),
         Param::OptText(p.display_name.as_deref()),
         Param::OptText(p.display_name_fold.as_deref()),
@@ -190,19 +192,22 @@ async fn insert_in<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, new: &NewRe
     let created = sql::parse_time(&now())?;
     let ts = sql::format_time(created);
     let sql = format!(
-        "INSERT INTO resources (id, tenant_id, kind, user_name, user_name_fold, external_id, display_name, \
-         display_name_fold, seats, doc, doc_fold, password_hash, version, created, last_modified) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {0}, {0}, ?, 1, ?, ?) RETURNING seq",
+        "INSERT INTO resources (id, tenant_id, kind, user_name, user_name_fold, part_number, part_number_fold, \
+         external_id, display_name, display_name_fold, seats, doc, doc_fold, password_hash, version, created, \
+         last_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {0}, {0}, ?, 1, ?, ?) RETURNING seq",
         B::DIALECT.doc_param()
     );
     let doc = new.doc.to_string();
-    let [user_name, user_name_fold, external_id, display_name, display_name_fold, seats] = promoted_params(&promoted);
+    let [user_name, user_name_fold, part_number, part_number_fold, external_id, display_name, display_name_fold, seats] =
+        promoted_params(&promoted);
     let params = [
         Param::Text(&new.id),
         Param::Int(tenant.0),
         Param::Text(new.kind.name()),
         user_name,
         user_name_fold,
+        part_number,
+        part_number_fold,
         external_id,
         display_name,
         display_name_fold,
@@ -320,8 +325,8 @@ pub(crate) async fn update<B: Backend>(
     // A License's seats may not drop below the seats assigned (checked in the statement, so a
     // seat taken meanwhile is counted).
     let sql = format!(
-        "UPDATE resources SET user_name = ?, user_name_fold = ?, external_id = ?, display_name = ?, \
-         display_name_fold = ?, seats = ?, doc = {0}, doc_fold = {0}, \
+        "UPDATE resources SET user_name = ?, user_name_fold = ?, part_number = ?, part_number_fold = ?, \
+         external_id = ?, display_name = ?, display_name_fold = ?, seats = ?, doc = {0}, doc_fold = {0}, \
          password_hash = COALESCE(?, password_hash), \
          version = version + 1, last_modified = ? \
          WHERE tenant_id = ? AND kind = {1} AND id = ? AND deleted_at IS NULL AND version = ? \
@@ -332,10 +337,13 @@ pub(crate) async fn update<B: Backend>(
     );
     let doc = update.doc.to_string();
     let modified = now();
-    let [user_name, user_name_fold, external_id, display_name, display_name_fold, seats] = promoted_params(&promoted);
+    let [user_name, user_name_fold, part_number, part_number_fold, external_id, display_name, display_name_fold, seats] =
+        promoted_params(&promoted);
     let params = [
         user_name,
         user_name_fold,
+        part_number,
+        part_number_fold,
         external_id,
         display_name,
         display_name_fold,
@@ -357,7 +365,7 @@ pub(crate) async fn update<B: Backend>(
             return Err(StoreError::VersionMismatch { current: current.version });
         }
         return Err(StoreError::SeatsInUse {
-            part_number: promoted.user_name.clone().unwrap_or_default(),
+            part_number: promoted.unique_name().to_owned(),
             consumed: current.doc.get("consumed").and_then(Value::as_i64).unwrap_or_default(),
             seats: promoted.seats.unwrap_or_default(),
         });

@@ -64,7 +64,7 @@ pub(crate) async fn take_seats<B: Backend>(
         }
         let license = B::fetch_optional(
             &mut *conn,
-            "SELECT user_name, seats FROM resources WHERE tenant_id = ? AND kind = 'License' AND id = ? \
+            "SELECT part_number, seats FROM resources WHERE tenant_id = ? AND kind = 'License' AND id = ? \
              AND deleted_at IS NULL",
             &[Param::Int(tenant.0), Param::Text(id)],
         )
@@ -72,7 +72,7 @@ pub(crate) async fn take_seats<B: Backend>(
         match license {
             Some(row) => {
                 return Err(StoreError::NoSeats {
-                    part_number: row.opt_text("user_name")?.unwrap_or_default().to_owned(),
+                    part_number: row.opt_text("part_number")?.unwrap_or_default().to_owned(),
                     seats: row.opt_int("seats")?.unwrap_or_default(),
                 })
             }

@@ -69,8 +69,12 @@ pub fn fold(s: &str) -> String {
 /// The columns promoted out of a document.
 #[derive(Debug, Clone, Default)]
 pub struct Promoted {
+    /// A User's userName.
     pub user_name: Option<String>,
     pub user_name_fold: Option<String>,
+    /// A License's partNumber.
+    pub part_number: Option<String>,
+    pub part_number_fold: Option<String>,
     pub external_id: Option<String>,
     pub display_name: Option<String>,
     pub display_name_fold: Option<String>,
@@ -84,16 +88,14 @@ pub struct Promoted {
 impl Promoted {
     pub fn of(kind: ResourceKind, doc: &Value) -> Promoted {
         let text = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_owned);
-        // The user_name columns hold the name that is unique in the tenant.
-        let user_name = match kind {
-            ResourceKind::User => text("userName"),
-            ResourceKind::Group => None,
-            ResourceKind::License => text("partNumber"),
-        };
+        let user_name = (kind == ResourceKind::User).then(|| text("userName")).flatten();
+        let part_number = (kind == ResourceKind::License).then(|| text("partNumber")).flatten();
         let display_name = text("displayName");
         Promoted {
             user_name_fold: user_name.as_deref().map(fold),
             user_name,
+            part_number_fold: part_number.as_deref().map(fold),
+            part_number,
             external_id: text("externalId"),
             display_name_fold: display_name.as_deref().map(fold),
             display_name,
@@ -106,6 +108,13 @@ impl Promoted {
     }
 }
 
+impl Promoted {
+    /// The name that is unique in the tenant: a User's userName or a License's partNumber.
+    pub fn unique_name(&self) -> &str {
+        self.user_name.as_deref().or(self.part_number.as_deref()).unwrap_or_default()
+    }
+}
+
 /// `doc` as filters and sorting read it (`scim::resource::folded`).
 pub fn folded_document(kind: ResourceKind, doc: &Value) -> Value {
     match Registry::builtin() {
@@ -115,7 +124,8 @@ pub fn folded_document(kind: ResourceKind, doc: &Value) -> Value {
     }
 }
 
-/// The attribute whose value is unique in a tenant, kept in the user_name columns.
+/// The attribute whose value is unique in a tenant: a User's userName (the user_name
+/// columns) or a License's partNumber (the part_number ones).
 pub fn unique_attribute(kind: ResourceKind) -> &'static str {
     match kind {
         ResourceKind::User | ResourceKind::Group => "userName",
@@ -208,7 +218,7 @@ fn column(kind: ResourceKind, path: &AttrPath) -> Option<Column> {
         ("id", None, _) => col("id", false, false),
         ("externalid", None, _) => col("external_id", false, false),
         ("username", None, ResourceKind::User) => col("user_name_fold", true, false),
-        ("partnumber", None, ResourceKind::License) => col("user_name_fold", true, false),
+        ("partnumber", None, ResourceKind::License) => col("part_number_fold", true, false),
         ("displayname", None, _) => col("display_name_fold", true, false),
         ("meta", Some("created"), _) => col("created", false, true),
         ("meta", Some("lastmodified"), _) => col("last_modified", false, true),

@@ -92,15 +92,15 @@ pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("stored {what} is unreadable: {e}"))
 }
 
-/// Classifies a unique violation: the name in the user_name columns (a User's userName, a
-/// License's partNumber) is the one unique resource attribute.
+/// Classifies a unique violation: a User's userName and a License's partNumber are the
+/// unique resource attributes.
 pub(crate) fn classify(err: sqlx::Error, kind: ResourceKind, promoted: &Promoted) -> StoreError {
     if let sqlx::Error::Database(db) = &err {
         let message = db.message();
         if db.is_unique_violation() && (message.contains("user_name") || message.contains("part_number")) {
             return StoreError::Conflict {
                 attribute: sql::unique_attribute(kind),
-                value: promoted.user_name.clone().unwrap_or_default(),
+                value: promoted.unique_name().to_owned(),
             };
         }
     }
