@@ -150,7 +150,7 @@ async fn run(opts: Options) {
         principal: Principal {
             tenant,
             tenant_name: "default".into(),
-            token_id: 0,
+            token_id: scimd::service::TokenId(0),
             token_name: "benchmark".into(),
             scopes: vec![Scope::Write, Scope::Admin],
             rate_limit: None,

@@ -14,14 +14,14 @@ use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use crate::scim::error::ScimError;
-use crate::store::{Scope, Store, TenantId, TokenRecord, TokenState};
+use crate::store::{Scope, Store, TenantId, TokenId, TokenRecord, TokenState};
 
 /// Who a request acts as.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub tenant: TenantId,
     pub tenant_name: String,
-    pub token_id: i64,
+    pub token_id: TokenId,
     /// The token's name, for logs (never its secret).
     pub token_name: String,
     pub scopes: Vec<Scope>,
@@ -228,7 +228,7 @@ mod tests {
         let p = |s: Vec<Scope>| Principal {
             tenant: TenantId(1),
             tenant_name: "t".into(),
-            token_id: 1,
+            token_id: TokenId(1),
             token_name: "t".into(),
             scopes: s,
             rate_limit: None,

@@ -64,10 +64,10 @@ fn startup_error(e: StoreError, database: &str) -> anyhow::Error {
 
 /// Builds the application state exactly as `serve` does, before its options are applied.
 pub fn state(store: Arc<dyn Store>, base_url: Option<String>) -> anyhow::Result<AppState> {
-    let registry = Registry::builtin().map_err(|e| anyhow::anyhow!("schema documents are invalid: {e}"))?.clone();
-    let registry = Arc::new(registry);
+    // One registry for the whole process: the store compiles filters against the same one.
+    let registry = Registry::builtin().map_err(|e| anyhow::anyhow!("schema documents are invalid: {e}"))?;
     Ok(AppState {
-        service: Service::new(store.clone(), registry.clone()),
+        service: Service::new(store.clone(), registry),
         registry,
         auth: Arc::new(Authenticator::new(store)),
         base_url: base_url.as_deref().map(scim_base_url),

@@ -57,7 +57,7 @@ pub async fn run(service: &Service, command: TokenCommand) -> anyhow::Result<()>
             }
         }
         TokenCommand::Revoke { id } => {
-            service.revoke_any_token(id).await.map_err(detail)?;
+            service.revoke_any_token(crate::service::TokenId(id)).await.map_err(detail)?;
             eprintln!("token {id} revoked");
         }
     }

@@ -18,7 +18,7 @@ pub async fn deleted_users(
     ScimQuery(params): ScimQuery<ListParams>,
 ) -> Result<ScimResponse, ScimError> {
     let page = s.service.deleted_users(&caller, &params).await?;
-    Ok(ScimResponse::json(render::page(&s.registry, &base, &page, &Projection::Default)))
+    Ok(ScimResponse::json(render::page(s.registry, &base, &page, &Projection::Default)))
 }
 
 pub async fn restore(

@@ -137,7 +137,7 @@ impl FromRequestParts<AppState> for Auth {
         let principal = state.auth.authenticate(header).await?;
         let span = tracing::Span::current();
         span.record("tenant", principal.tenant_name.as_str());
-        span.record("token_id", principal.token_id);
+        span.record("token_id", principal.token_id.0);
         span.record("token", principal.token_name.as_str());
         state.rate.check(&principal)?;
         Ok(Auth(Caller { principal }))
@@ -197,7 +197,7 @@ fn streamed_body(text: String, source: MemberSource) -> Result<Body, String> {
             match source.state.service.member_chunk(&source.caller, &id, after).await {
                 Ok((members, next)) => {
                     let members =
-                        render::members(&source.state.registry, &source.base_url, &members, &source.projection);
+                        render::members(source.state.registry, &source.base_url, &members, &source.projection);
                     let mut chunk = String::new();
                     for m in members {
                         if !std::mem::take(&mut first) {

@@ -38,7 +38,7 @@ use resources::{Endpoint, Groups, Licenses, Users};
 pub struct AppState {
     pub service: Service,
     /// The schemas resources are rendered and projected with (the service's own).
-    pub registry: Arc<Registry>,
+    pub registry: &'static Registry,
     pub auth: Arc<Authenticator>,
     /// Overrides the base URL derived from the `Host` header (behind a proxy).
     pub base_url: Option<String>,
@@ -52,12 +52,12 @@ pub struct AppState {
 impl AppState {
     /// A resource as the caller asked to see it.
     fn render(&self, base_url: &str, r: &Resource, projection: &Projection) -> serde_json::Value {
-        render::resource(&self.registry, base_url, r, projection)
+        render::resource(self.registry, base_url, r, projection)
     }
 
     /// A list page as a ListResponse, with big groups' members streamed.
     fn list_response(&self, caller: Caller, base_url: String, page: &ListPage, projection: Projection) -> ScimResponse {
-        let body = render::page(&self.registry, &base_url, page, &projection);
+        let body = render::page(self.registry, &base_url, page, &projection);
         ScimResponse::json(body).with_members(self, caller, base_url, projection)
     }
 }

@@ -52,7 +52,7 @@ impl RateLimiter {
         }
         let Ok(mut buckets) = self.buckets.lock() else { return Ok(()) };
         let limits =
-            [(Key::Token(p.token_id), token_rate, "token"), (Key::Tenant(p.tenant.0), self.per_tenant, "tenant")];
+            [(Key::Token(p.token_id.0), token_rate, "token"), (Key::Tenant(p.tenant.0), self.per_tenant, "tenant")];
         // Both buckets must have room before either is drawn from.
         for (key, rate, what) in limits {
             let Some(rate) = rate else { continue };
@@ -99,7 +99,7 @@ mod tests {
         Principal {
             tenant: TenantId(tenant),
             tenant_name: "t".into(),
-            token_id,
+            token_id: crate::service::TokenId(token_id),
             token_name: "t".into(),
             scopes: vec![],
             rate_limit,

@@ -16,7 +16,7 @@ use std::sync::Arc;
 /// How long one query may run unless configured otherwise.
 pub use crate::store::DEFAULT_QUERY_TIMEOUT;
 /// The store's records that the service's functions hand out as they are.
-pub use crate::store::{MemberView, Scope, Stored, TenantId, TenantInfo, TokenRecord, TokenState};
+pub use crate::store::{MemberView, Scope, Stored, TenantId, TenantInfo, TokenId, TokenRecord, TokenState};
 pub use bulk::BulkOutcome;
 pub use bulk::{MAX_OPERATIONS, MAX_PAYLOAD_BYTES};
 pub use import::{ImportParams, Progress, MAX_IMPORT_BYTES};
@@ -51,7 +51,7 @@ impl Caller {
             principal: Principal {
                 tenant,
                 tenant_name: tenant_name.to_owned(),
-                token_id: 0,
+                token_id: crate::store::TokenId(0),
                 token_name: "command line".into(),
                 scopes: vec![Scope::Admin],
                 rate_limit: None,
@@ -63,7 +63,8 @@ impl Caller {
 #[derive(Clone)]
 pub struct Service {
     store: Arc<dyn Store>,
-    registry: Arc<Registry>,
+    /// The built-in schemas, the same the store compiles filters against.
+    registry: &'static Registry,
     /// Read from the store on first use (see `cursor_key`).
     cursor_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
     /// How much work one list filter may ask of the database.
@@ -71,7 +72,7 @@ pub struct Service {
 }
 
 impl Service {
-    pub fn new(store: Arc<dyn Store>, registry: Arc<Registry>) -> Self {
+    pub fn new(store: Arc<dyn Store>, registry: &'static Registry) -> Self {
         Service { store, registry, cursor_key: Arc::default(), filter_budget: FilterBudget::default() }
     }
 

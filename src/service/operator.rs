@@ -10,7 +10,7 @@ use crate::scim::error::{Result, ScimError};
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
 use crate::service::{Caller, ListParams, Resource, Service};
-use crate::store::{NewToken, Scope, StoreError, TenantId, TenantInfo, TokenRecord};
+use crate::store::{NewToken, Scope, StoreError, TenantId, TenantInfo, TokenId, TokenRecord};
 
 /// The tenant bootstrap tokens and commands use when none is named; it always exists.
 pub const DEFAULT_TENANT: &str = "default";
@@ -66,7 +66,7 @@ impl Service {
     }
 
     /// Revokes any token, the last admin token of its tenant included.
-    pub async fn revoke_any_token(&self, id: i64) -> Result<()> {
+    pub async fn revoke_any_token(&self, id: TokenId) -> Result<()> {
         self.store.revoke_token(id).await.map_err(|e| match e {
             StoreError::NotFound => {
                 ScimError::new(404, None, format!("no token with id {id}; `scimd token list` shows them"))

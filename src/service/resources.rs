@@ -268,7 +268,7 @@ impl Service {
         body: Value,
         domains: Option<&[(String, bool)]>,
     ) -> Result<NewResource> {
-        let mut doc = resource::normalize(&self.registry, self.resource_type(kind), body)?;
+        let mut doc = resource::normalize(self.registry, self.resource_type(kind), body)?;
         self.directory_rules(caller, kind, &mut doc)?;
         let name_guard = self.domain_rule(caller, kind, &doc, None, domains).await?;
         let members = take_members(&mut doc)?.unwrap_or_default();
@@ -282,7 +282,7 @@ impl Service {
         match kind {
             ResourceKind::User => {
                 directory::set_synced(doc, caller.principal.is_sync_connector());
-                directory::check_user(&self.registry, doc)
+                directory::check_user(self.registry, doc)
             }
             ResourceKind::Group => Ok(()),
             ResourceKind::License => directory::check_license(doc),
@@ -424,14 +424,14 @@ impl Service {
         caller.principal.require(write_scope(kind))?;
         plausible_id(kind.name(), id)?;
         let rt = self.resource_type(kind);
-        let mut doc = resource::normalize(&self.registry, rt, body)?;
+        let mut doc = resource::normalize(self.registry, rt, body)?;
         let members = take_members(&mut doc)?;
         let password_hash = take_password(&mut doc).await?;
         self.write_loop(caller, kind, id, if_match, projection, |current| {
             self.sync_lock(caller, kind, current)?;
             let mut doc = doc.clone();
             self.directory_rules(caller, kind, &mut doc)?;
-            resource::check_immutable(&self.registry, rt, &current.doc, &doc)?;
+            resource::check_immutable(self.registry, rt, &current.doc, &doc)?;
             let members = match (kind, &members) {
                 (ResourceKind::Group, Some(ids)) => vec![MemberChange::Replace(ids.clone())],
                 (ResourceKind::Group, None) => vec![MemberChange::Replace(Vec::new())],
@@ -479,13 +479,13 @@ impl Service {
         let rt = self.resource_type(kind);
         self.sync_lock(caller, kind, current)?;
         let mut doc = current.doc.clone();
-        let patched = patch::apply_patch(&self.registry, rt, &mut doc, body)?;
+        let patched = patch::apply_patch(self.registry, rt, &mut doc, body)?;
         if !patched.changed {
             return Ok(None);
         }
-        let mut doc = resource::normalize(&self.registry, rt, doc)?;
+        let mut doc = resource::normalize(self.registry, rt, doc)?;
         self.directory_rules(caller, kind, &mut doc)?;
-        resource::check_immutable(&self.registry, rt, &current.doc, &doc)?;
+        resource::check_immutable(self.registry, rt, &current.doc, &doc)?;
         let members = patched
             .member_ops
             .into_iter()
@@ -589,8 +589,8 @@ impl Service {
         let filter = match params.filter.as_deref().map(str::trim) {
             Some(f) if !f.is_empty() => {
                 let f: Filter = filter::parse_filter(f)?;
-                filter::check(&self.registry, rt, &f)?;
-                filter::check_cost(&self.registry, rt, &f, self.filter_budget)?;
+                filter::check(self.registry, rt, &f)?;
+                filter::check_cost(self.registry, rt, &f, self.filter_budget)?;
                 Some(f)
             }
             _ => None,

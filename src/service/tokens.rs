@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use crate::auth::{generate_secret, hash_secret, parse_lifetime};
 use crate::scim::error::{Result, ScimError};
 use crate::service::{Caller, Service};
-use crate::store::{NewToken, Scope, StoreError, TokenRecord};
+use crate::store::{NewToken, Scope, StoreError, TokenId, TokenRecord};
 
 /// A token creation request: `name`, `scopes` and an optional `expires` lifetime.
 fn parse_new_token(body: Value) -> Result<NewToken> {
@@ -99,7 +99,7 @@ impl Service {
     pub async fn revoke_token(&self, caller: &Caller, id: &str) -> Result<()> {
         caller.principal.require(Scope::Admin)?;
         let not_found = || ScimError::not_found("Token", id);
-        let token_id: i64 = id.parse().map_err(|_| not_found())?;
+        let token_id = TokenId(id.parse().map_err(|_| not_found())?);
         self.store.revoke_tenant_token(caller.principal.tenant, token_id).await.map_err(|e| match e {
             StoreError::NotFound => not_found(),
             e => e.into(),

@@ -35,6 +35,16 @@ impl std::fmt::Display for TenantId {
     }
 }
 
+/// A token's key: what `scimd token list` and `/Admin/Tokens` show as its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TokenId(pub i64);
+
+impl std::fmt::Display for TokenId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// What can go wrong in a store, independent of the database behind it.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -51,7 +61,7 @@ pub enum StoreError {
     UnknownMembers(Vec<String>),
     /// Revoking the token would leave its tenant without an active admin token.
     #[error("token {0} is the tenant's last active admin token")]
-    LastAdminToken(i64),
+    LastAdminToken(TokenId),
     /// A group named itself as one of its members.
     #[error("group {0} cannot be its own member")]
     SelfMember(String),
@@ -242,7 +252,7 @@ impl Scope {
 /// A token as the store keeps it: the secret only as a hash.
 #[derive(Debug, Clone)]
 pub struct TokenRecord {
-    pub id: i64,
+    pub id: TokenId,
     pub tenant: TenantId,
     pub tenant_name: String,
     pub name: String,
@@ -352,13 +362,13 @@ pub trait Store: Send + Sync + 'static {
     /// Every token (of one tenant, when given); secrets are never kept, so never listed.
     async fn list_tokens(&self, tenant: Option<TenantId>) -> Result<Vec<TokenRecord>>;
     /// Marks the token revoked; `NotFound` when there is no such token.
-    async fn revoke_token(&self, id: i64) -> Result<()>;
+    async fn revoke_token(&self, id: TokenId) -> Result<()>;
     /// Revokes a token of `tenant` unless it is the tenant's last active admin token
     /// (`LastAdminToken`), checked and written in one transaction that revocations of the
     /// same tenant take turns for; `NotFound` when the tenant has no such token.
-    async fn revoke_tenant_token(&self, tenant: TenantId, id: i64) -> Result<()>;
+    async fn revoke_tenant_token(&self, tenant: TenantId, id: TokenId) -> Result<()>;
     /// Records that the token was just used.
-    async fn touch_token(&self, id: i64) -> Result<()>;
+    async fn touch_token(&self, id: TokenId) -> Result<()>;
 
     async fn list_tenants(&self) -> Result<Vec<TenantInfo>>;
 

@@ -13,7 +13,7 @@ use crate::store::backend::{Backend, Conn, Param, SqlRow};
 use crate::store::sql::{self, Promoted};
 use crate::store::{
     domains, members, resources, settings, tokens, ListQuery, Load, MemberChange, MemberView, NewResource, NewToken,
-    Page, Result, Store, StoreError, Stored, TenantId, TenantInfo, TokenRecord, Update,
+    Page, Result, Store, StoreError, Stored, TenantId, TenantInfo, TokenId, TokenRecord, Update,
 };
 
 /// The store over database `B` (`SqliteStore`, `PgStore`).
@@ -232,15 +232,15 @@ impl<B: Backend> Store for SqlStore<B> {
         tokens::list_tokens(self, tenant).await
     }
 
-    async fn revoke_token(&self, id: i64) -> Result<()> {
+    async fn revoke_token(&self, id: TokenId) -> Result<()> {
         tokens::revoke_token(self, id).await
     }
 
-    async fn revoke_tenant_token(&self, tenant: TenantId, id: i64) -> Result<()> {
+    async fn revoke_tenant_token(&self, tenant: TenantId, id: TokenId) -> Result<()> {
         tokens::revoke_tenant_token(self, tenant, id).await
     }
 
-    async fn touch_token(&self, id: i64) -> Result<()> {
+    async fn touch_token(&self, id: TokenId) -> Result<()> {
         tokens::touch_token(self, id).await
     }
 

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use crate::store::backend::{Backend, Conn, Param, SqlRow};
 use crate::store::sql;
 use crate::store::sql_store::{now, touched, SqlStore};
-use crate::store::{NewToken, Result, Scope, StoreError, TenantId, TenantInfo, TokenRecord, TokenState};
+use crate::store::{NewToken, Result, Scope, StoreError, TenantId, TenantInfo, TokenId, TokenRecord, TokenState};
 
 const TOKEN_SELECT: &str = "SELECT t.id, t.tenant_id, n.name AS tenant_name, t.name, t.secret_hash, t.scopes, \
      t.created, t.expires, t.last_used, t.revoked, t.rate_limit FROM tokens t JOIN tenants n ON n.id = t.tenant_id";
@@ -14,7 +14,7 @@ const TOKEN_SELECT: &str = "SELECT t.id, t.tenant_id, n.name AS tenant_name, t.n
 fn token_record(row: &impl SqlRow) -> Result<TokenRecord> {
     let time = |col: &str| -> Result<Option<OffsetDateTime>> { row.opt_text(col)?.map(sql::parse_time).transpose() };
     Ok(TokenRecord {
-        id: row.int("id")?,
+        id: TokenId(row.int("id")?),
         tenant: TenantId(row.int("tenant_id")?),
         tenant_name: row.text("tenant_name")?.to_owned(),
         name: row.text("name")?.to_owned(),
@@ -158,20 +158,20 @@ pub(crate) async fn list_tokens<B: Backend>(store: &SqlStore<B>, tenant: Option<
     rows.iter().map(token_record).collect()
 }
 
-pub(crate) async fn revoke_token<B: Backend>(store: &SqlStore<B>, id: i64) -> Result<()> {
+pub(crate) async fn revoke_token<B: Backend>(store: &SqlStore<B>, id: TokenId) -> Result<()> {
     let revoked = now();
     let mut conn = store.pool.acquire().await?;
     let done = B::execute(
         &mut conn,
         "UPDATE tokens SET revoked = COALESCE(revoked, ?) WHERE id = ?",
-        &[Param::Text(&revoked), Param::Int(id)],
+        &[Param::Text(&revoked), Param::Int(id.0)],
     )
     .await?;
     touched(done)
 }
 
 /// Revokes a token of `tenant` unless it is the tenant's last active admin token.
-pub(crate) async fn revoke_tenant_token<B: Backend>(store: &SqlStore<B>, tenant: TenantId, id: i64) -> Result<()> {
+pub(crate) async fn revoke_tenant_token<B: Backend>(store: &SqlStore<B>, tenant: TenantId, id: TokenId) -> Result<()> {
     let _turn = store.write_turn().await;
     let mut tx = store.begin_write().await?;
     if let Some(lock) = B::DIALECT.lock_key() {
@@ -191,7 +191,7 @@ pub(crate) async fn revoke_tenant_token<B: Backend>(store: &SqlStore<B>, tenant:
     B::execute(
         &mut tx,
         "UPDATE tokens SET revoked = COALESCE(revoked, ?) WHERE id = ?",
-        &[Param::Text(&revoked), Param::Int(id)],
+        &[Param::Text(&revoked), Param::Int(id.0)],
     )
     .await?;
     tx.commit().await?;
@@ -199,10 +199,10 @@ pub(crate) async fn revoke_tenant_token<B: Backend>(store: &SqlStore<B>, tenant:
 }
 
 /// Records that the token was just used.
-pub(crate) async fn touch_token<B: Backend>(store: &SqlStore<B>, id: i64) -> Result<()> {
+pub(crate) async fn touch_token<B: Backend>(store: &SqlStore<B>, id: TokenId) -> Result<()> {
     let used = now();
     let mut conn = store.pool.acquire().await?;
-    B::execute(&mut conn, "UPDATE tokens SET last_used = ? WHERE id = ?", &[Param::Text(&used), Param::Int(id)])
+    B::execute(&mut conn, "UPDATE tokens SET last_used = ? WHERE id = ?", &[Param::Text(&used), Param::Int(id.0)])
         .await?;
     Ok(())
 }

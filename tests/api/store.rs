@@ -189,8 +189,8 @@ behaviour! {
         let other = tenant(store, "b").await;
         assert!(matches!(store.revoke_tenant_token(other, second.id).await, Err(StoreError::NotFound)));
         store.revoke_token(second.id).await.unwrap();
-        assert!(matches!(store.revoke_token(i64::MAX).await, Err(StoreError::NotFound)));
-        let listed: Vec<i64> = store.list_tokens(Some(t)).await.unwrap().iter().map(|t| t.id).collect();
+        assert!(matches!(store.revoke_token(scimd::store::TokenId(i64::MAX)).await, Err(StoreError::NotFound)));
+        let listed: Vec<scimd::store::TokenId> = store.list_tokens(Some(t)).await.unwrap().iter().map(|t| t.id).collect();
         assert_eq!(listed, [first.id, second.id]);
     }
 
