@@ -12,12 +12,16 @@ pub fn trim() {
     }
 }
 
-/// Trims every `period`, for the life of the process; off the async threads, as a trim of
-/// large arenas takes a few milliseconds.
-pub async fn trim_every(period: std::time::Duration) {
+/// Every `period`, for the life of the process: idle store connections give back their caches,
+/// then the C allocator is trimmed, off the async threads (a trim of large arenas takes a few
+/// milliseconds).
+pub async fn release_every(service: crate::service::Service, period: std::time::Duration) {
     let mut ticks = tokio::time::interval(period);
     loop {
         ticks.tick().await;
+        if let Err(e) = service.release_memory().await {
+            tracing::debug!(error = %e, "idle connections could not release their caches");
+        }
         let _ = tokio::task::spawn_blocking(trim).await;
     }
 }

@@ -32,8 +32,9 @@ pub async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     let service = state.service.clone();
     let purge = move || purge_deleted_users(service.clone(), retention);
     tokio::spawn(supervise("purge of deleted users", RESTART_DELAY, purge));
-    let trim = || crate::memory::trim_every(MEMORY_TRIM_PERIOD);
-    tokio::spawn(supervise("memory trim", RESTART_DELAY, trim));
+    let release = state.service.clone();
+    let release_memory = move || crate::memory::release_every(release.clone(), MEMORY_TRIM_PERIOD);
+    tokio::spawn(supervise("memory release", RESTART_DELAY, release_memory));
     tracing::info!(listen = %args.listen, database = %redact_url(&db.database), "scimd serving SCIM at http://{}/scim/v2", args.listen);
     http::server::serve(listener, http::router(state), limits, shutdown_signal()).await;
     tracing::info!("scimd stopped");

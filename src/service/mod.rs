@@ -81,6 +81,11 @@ impl Service {
         self.store.ping().await
     }
 
+    /// Gives back memory the store caches for connections nobody is using.
+    pub async fn release_memory(&self) -> Result<(), StoreError> {
+        self.store.release_memory().await
+    }
+
     /// The same service with another filter budget (`--filter-max-terms` and its siblings).
     pub fn with_filter_budget(self, filter_budget: FilterBudget) -> Self {
         Service { filter_budget, ..self }

@@ -14,6 +14,8 @@ pub trait Dialect {
     /// The suffix locking the rows a SELECT reads until the transaction ends, where
     /// `begin_write` does not already keep other writers out.
     fn for_update(&self) -> &'static str;
+    /// The statement that makes a connection give back the memory it caches, if any.
+    fn release_memory(&self) -> Option<&'static str>;
     /// Turns the `?` placeholders every query is written with into the database's own.
     fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str>;
     /// A bound JSON document as a value of the `doc` column, and the column read back as text.
@@ -72,6 +74,10 @@ impl Dialect for SqliteDialect {
     fn for_update(&self) -> &'static str {
         // BEGIN IMMEDIATE holds the database's one write lock.
         ""
+    }
+    fn release_memory(&self) -> Option<&'static str> {
+        // Frees the connection's page cache; it refills from the file on its next queries.
+        Some("PRAGMA shrink_memory")
     }
     fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
         std::borrow::Cow::Borrowed(sql)
@@ -166,6 +172,10 @@ impl Dialect for PostgresDialect {
     }
     fn for_update(&self) -> &'static str {
         " FOR UPDATE"
+    }
+    fn release_memory(&self) -> Option<&'static str> {
+        // The server's memory is the server's: nothing is cached in this process.
+        None
     }
     fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
         let mut out = String::with_capacity(sql.len() + 16);

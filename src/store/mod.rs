@@ -324,6 +324,9 @@ pub trait Store: Send + Sync + 'static {
     /// Answers once the database does, through a connection reserved for it: a pool busy
     /// with other requests does not make the store look down.
     async fn ping(&self) -> Result<()>;
+    /// Makes the connections nobody is using give back the memory they cache (SQLite's page
+    /// cache), so that memory taken by a burst does not stay; a no-op where nothing is cached.
+    async fn release_memory(&self) -> Result<()>;
 
     async fn insert(&self, tenant: TenantId, new: NewResource, load: Load) -> Result<Stored>;
     /// Inserts many resources in one transaction, each under a savepoint of its own: a failing

@@ -155,6 +155,19 @@ impl<B: Backend> Store for SqlStore<B> {
         Ok(())
     }
 
+    async fn release_memory(&self) -> Result<()> {
+        let Some(statement) = B::DIALECT.release_memory() else { return Ok(()) };
+        // Only connections nobody is using: all of them held at once, so each is seen once.
+        let mut idle = Vec::new();
+        while let Some(conn) = self.pool.try_acquire() {
+            idle.push(conn);
+        }
+        for conn in &mut idle {
+            B::execute(conn, statement, &[]).await?;
+        }
+        Ok(())
+    }
+
     async fn insert(&self, tenant: TenantId, new: NewResource, load: Load) -> Result<Stored> {
         retrying(|| resources::insert(self, tenant, &new, load)).await
     }

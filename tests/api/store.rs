@@ -224,6 +224,19 @@ behaviour! {
         assert!(matches!(store.remove_domain(t, "contoso.com").await, Err(StoreError::NotFound)));
     }
 
+    async fn idle_connections_give_back_their_caches_and_keep_working(app: TestApp) {
+        let store = app.store.as_ref();
+        let t = tenant(store, "a").await;
+        for i in 0..50 {
+            store.insert(t, user(&format!("u{i}"), &format!("user{i}")), Load::default()).await.unwrap();
+        }
+        store.list(t, User, &query(Some("userName sw \"user1\""), 1, 100), Load::default()).await.unwrap();
+        store.release_memory().await.unwrap();
+        store.release_memory().await.unwrap();
+        assert_eq!(store.list(t, User, &query(None, 1, 0), Load::default()).await.unwrap().total, 50);
+        assert_eq!(store.fetch(t, User, "u7", Load::default()).await.unwrap().doc["userName"], "user7");
+    }
+
     async fn a_setting_keeps_the_first_value_written(app: TestApp) {
         let store = app.store.as_ref();
         assert_eq!(store.setting("test-key", "first").await.unwrap(), "first");
