@@ -19,11 +19,10 @@ use std::sync::Arc;
 
 use anyhow::bail;
 
-use crate::auth::Authenticator;
 use crate::cli::DatabaseArgs;
 use crate::http::AppState;
 use crate::scim::schema::Registry;
-use crate::service::Service;
+use crate::service::{Authenticator, Service};
 use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError};

@@ -26,10 +26,11 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use tracing::Level;
 
-use crate::auth::Authenticator;
 use crate::scim::projection::Projection;
 use crate::scim::schema::Registry;
-use crate::service::{Caller, ListPage, Resource, Service, MAX_BODY_BYTES, MAX_IMPORT_BYTES, MAX_PAYLOAD_BYTES};
+use crate::service::{
+    Authenticator, Caller, ListPage, Resource, Service, MAX_BODY_BYTES, MAX_IMPORT_BYTES, MAX_PAYLOAD_BYTES,
+};
 use extract::ScimResponse;
 use resources::{Endpoint, Groups, Licenses, Users};
 

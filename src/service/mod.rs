@@ -4,6 +4,7 @@
 //! Imports `scim`, `store` and `auth`; never `http`.
 
 mod admin;
+mod authenticator;
 mod bulk;
 mod discovery;
 mod import;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 pub use crate::store::DEFAULT_QUERY_TIMEOUT;
 /// The store's records that the service's functions hand out as they are.
 pub use crate::store::{MemberView, Scope, Stored, TenantId, TenantInfo, TokenId, TokenRecord, TokenState};
+pub use authenticator::{Authenticator, TOKEN_CACHE_LIFETIME};
 pub use bulk::BulkOutcome;
 pub use bulk::{MAX_OPERATIONS, MAX_PAYLOAD_BYTES};
 pub use import::{ImportParams, Progress, MAX_IMPORT_BYTES};

@@ -191,7 +191,7 @@ behaviour! {
         // A server over the same database: the token works, then is revoked from the command line.
         let mut state = scimd::state(store.clone(), None).unwrap();
         state.auth = std::sync::Arc::new(
-            scimd::auth::Authenticator::new(store.clone()).with_cache_lifetime(crate::helpers::TOKEN_CACHE),
+            scimd::service::Authenticator::new(store.clone()).with_cache_lifetime(crate::helpers::TOKEN_CACHE),
         );
         let router = scimd::app(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -293,7 +293,7 @@ pub const TOKEN_CACHE: std::time::Duration = std::time::Duration::from_millis(20
 
 async fn serve(store: Arc<dyn Store>) -> SocketAddr {
     let mut state = scimd::state(store.clone(), None).expect("state");
-    state.auth = Arc::new(scimd::auth::Authenticator::new(store).with_cache_lifetime(TOKEN_CACHE));
+    state.auth = Arc::new(scimd::service::Authenticator::new(store).with_cache_lifetime(TOKEN_CACHE));
     let app = scimd::app(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr: SocketAddr = listener.local_addr().expect("addr");
