@@ -25,25 +25,8 @@ use crate::scim::path::AttrPath;
 pub use crate::scim::resource::MemberRef;
 use crate::scim::schema::ResourceKind;
 
-/// A tenant's key in the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TenantId(pub i64);
-
-impl std::fmt::Display for TenantId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// A token's key: what `scimd token list` and `/Admin/Tokens` show as its id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TokenId(pub i64);
-
-impl std::fmt::Display for TokenId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
+/// The credentials the store keeps, as `auth` defines them.
+pub use crate::auth::{NewToken, Scope, TenantId, TokenId, TokenRecord, TokenState};
 
 /// What can go wrong in a store, independent of the database behind it.
 #[derive(Debug, thiserror::Error)]
@@ -219,84 +202,6 @@ pub struct Page {
     pub cut: bool,
 }
 
-/// Token scopes (DESIGN.md §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Scope {
-    Read,
-    Write,
-    Sync,
-    Admin,
-}
-
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Read => "read",
-            Scope::Write => "write",
-            Scope::Sync => "sync",
-            Scope::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Scope> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "read" => Some(Scope::Read),
-            "write" => Some(Scope::Write),
-            "sync" => Some(Scope::Sync),
-            "admin" => Some(Scope::Admin),
-            _ => None,
-        }
-    }
-}
-
-/// A token as the store keeps it: the secret only as a hash.
-#[derive(Debug, Clone)]
-pub struct TokenRecord {
-    pub id: TokenId,
-    pub tenant: TenantId,
-    pub tenant_name: String,
-    pub name: String,
-    pub secret_hash: String,
-    pub scopes: Vec<Scope>,
-    pub created: OffsetDateTime,
-    pub expires: Option<OffsetDateTime>,
-    pub last_used: Option<OffsetDateTime>,
-    pub revoked: bool,
-    /// Requests per second this token may make, instead of the server's `--rate-limit`.
-    pub rate_limit: Option<u32>,
-}
-
-impl TokenRecord {
-    /// The token's state at `now`; only an active token is accepted.
-    pub fn state(&self, now: OffsetDateTime) -> TokenState {
-        if self.revoked {
-            TokenState::Revoked
-        } else if self.expires.is_some_and(|e| e <= now) {
-            TokenState::Expired
-        } else {
-            TokenState::Active
-        }
-    }
-}
-
-/// Whether a token is accepted at a given moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenState {
-    Active,
-    Expired,
-    Revoked,
-}
-
-impl TokenState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenState::Active => "active",
-            TokenState::Expired => "expired",
-            TokenState::Revoked => "revoked",
-        }
-    }
-}
-
 /// A tenant and how much it holds.
 #[derive(Debug, Clone)]
 pub struct TenantInfo {
@@ -305,16 +210,6 @@ pub struct TenantInfo {
     pub created: OffsetDateTime,
     pub users: u64,
     pub groups: u64,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewToken {
-    pub name: String,
-    pub secret_hash: String,
-    pub scopes: Vec<Scope>,
-    pub expires: Option<OffsetDateTime>,
-    /// Requests per second this token may make, instead of the server's `--rate-limit`.
-    pub rate_limit: Option<u32>,
 }
 
 /// Everything scimd keeps. Every write is one transaction; versions and uniqueness are
