@@ -241,7 +241,7 @@ impl ListParams {
 }
 
 impl Service {
-    fn resource_type(&self, kind: ResourceKind) -> &ResourceType {
+    fn resource_type(&self, kind: ResourceKind) -> &'static ResourceType {
         self.registry.resource_type(kind)
     }
 
@@ -589,9 +589,9 @@ impl Service {
         let filter = match params.filter.as_deref().map(str::trim) {
             Some(f) if !f.is_empty() => {
                 let f: Filter = filter::parse_filter(f)?;
-                filter::check(self.registry, rt, &f)?;
-                filter::check_cost(self.registry, rt, &f, self.filter_budget)?;
-                Some(f)
+                let checked = filter::check(self.registry, rt, &f)?;
+                filter::check_cost(&checked, self.filter_budget)?;
+                Some(checked)
             }
             _ => None,
         };

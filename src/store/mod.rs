@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::scim::filter::Filter;
+use crate::scim::filter::Checked;
 use crate::scim::path::AttrPath;
 pub use crate::scim::resource::MemberRef;
 use crate::scim::schema::ResourceKind;
@@ -180,7 +180,8 @@ pub struct Update {
 
 #[derive(Debug, Clone)]
 pub struct ListQuery {
-    pub filter: Option<Filter>,
+    /// Checked against the built-in schemas (`scim::filter::check`), each path resolved.
+    pub filter: Option<Checked<'static>>,
     /// `sortBy` and whether ascending.
     pub sort: Option<(AttrPath, bool)>,
     /// 1-based, as in RFC 7644 §3.4.2.4.

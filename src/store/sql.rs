@@ -8,11 +8,11 @@ use time::format_description::FormatItem;
 use time::macros::format_description;
 use time::OffsetDateTime;
 
-use crate::scim::filter::{CompValue, CompareOp, Filter};
+use crate::scim::filter::{Checked, CompValue, CompareOp};
 use crate::scim::path::AttrPath;
 use crate::scim::resource;
 use crate::scim::schema::{
-    AttrType, Attribute, Container, Registry, Resolved, ResourceKind, ResourceType, CORE_GROUP, CORE_USER, LICENSE,
+    AttrType, Attribute, Container, Registry, Resolved, ResourceKind, CORE_GROUP, CORE_USER, LICENSE,
 };
 pub use crate::store::dialect::{Dialect, PostgresDialect, SqliteDialect};
 use crate::store::StoreError;
@@ -234,14 +234,14 @@ const FOLDED: &str = "r.doc_fold";
 /// Promoted attributes compare their indexed columns; everything else reads the JSON
 /// document, with multi-valued attributes and value paths as correlated `EXISTS` over the
 /// array (or over the membership table for `members` and `groups`).
+/// Every path comes resolved from `scim::filter::check`; nothing is looked up again here.
 pub fn compile_filter(
     d: &dyn Dialect,
     kind: ResourceKind,
-    filter: &Filter,
+    filter: &Checked<'_>,
     out: &mut Fragment,
 ) -> Result<(), StoreError> {
-    let registry = Registry::builtin().map_err(StoreError::Corrupt)?;
-    let mut c = Compiler { d, registry, rt: registry.resource_type(kind), kind, out, aliases: 0 };
+    let mut c = Compiler { d, kind, out, aliases: 0 };
     c.filter(filter, None)
 }
 
@@ -253,8 +253,6 @@ struct Element<'a> {
 
 struct Compiler<'a> {
     d: &'a dyn Dialect,
-    registry: &'a Registry,
-    rt: &'a ResourceType,
     kind: ResourceKind,
     out: &'a mut Fragment,
     aliases: usize,
@@ -266,32 +264,31 @@ impl Compiler<'_> {
         format!("e{}", self.aliases)
     }
 
-    fn filter(&mut self, filter: &Filter, scope: Option<&Element<'_>>) -> Result<(), StoreError> {
+    fn filter(&mut self, filter: &Checked<'_>, scope: Option<&Element<'_>>) -> Result<(), StoreError> {
         match filter {
-            Filter::And(a, b) | Filter::Or(a, b) => {
-                let op = if matches!(filter, Filter::And(..)) { " AND " } else { " OR " };
+            Checked::And(a, b) | Checked::Or(a, b) => {
+                let op = if matches!(filter, Checked::And(..)) { " AND " } else { " OR " };
                 self.out.sql.push('(');
                 self.filter(a, scope)?;
                 self.out.sql.push_str(op);
                 self.filter(b, scope)?;
                 self.out.sql.push(')');
             }
-            Filter::Not(inner) => {
+            Checked::Not(inner) => {
                 // NOT of a NULL comparison would be NULL; a missing attribute must make `not` true.
                 self.out.sql.push_str("NOT COALESCE((");
                 self.filter(inner, scope)?;
                 self.out.sql.push_str("), FALSE)");
             }
-            Filter::Present(path) => self.leaf(path, None, scope)?,
-            Filter::Compare { path, op, value } => self.leaf(path, Some((*op, value)), scope)?,
-            Filter::ValuePath { path, filter } => self.value_path(path, filter)?,
+            Checked::Present { path, at } => self.leaf(path, *at, None, scope)?,
+            Checked::Compare { path, at, op, value } => self.leaf(path, *at, Some((*op, value)), scope)?,
+            Checked::ValuePath { at, filter, .. } => self.value_path(*at, filter)?,
         }
         Ok(())
     }
 
     /// `attr[filter]`: some element of the multi-valued attribute satisfies `filter`.
-    fn value_path(&mut self, path: &AttrPath, inner: &Filter) -> Result<(), StoreError> {
-        let resolved = self.registry.resolve(self.rt, path).ok_or_else(|| unknown(path))?;
+    fn value_path(&mut self, resolved: Resolved<'_>, inner: &Checked<'_>) -> Result<(), StoreError> {
         let attr = resolved.attr;
         if let Some(sql) = self.membership(attr, None)? {
             // `members[value eq "x"]`: the inner filter over the joined member row.
@@ -305,8 +302,8 @@ impl Compiler<'_> {
             // An indexed `value eq` among the conjuncts narrows the rows by index first.
             self.out.sql.push('(');
             for (sub, value) in equalities(inner) {
-                if let Some(s) = attr.sub(&sub).filter(|s| is_indexed(resolved.container, attr, s)) {
-                    self.indexed_lookup(attr, s, &value);
+                if is_indexed(resolved.container, attr, sub) {
+                    self.indexed_lookup(attr, sub, value);
                     self.out.sql.push_str(" AND ");
                     break;
                 }
@@ -318,22 +315,24 @@ impl Compiler<'_> {
             self.filter(inner, Some(&Element { alias: &alias, attr }))?;
             self.out.sql.push_str("))");
         } else {
-            // A single-valued complex attribute: its sub-attributes, read from the row.
-            let prefixed = prefix_filter(inner, path);
-            self.filter(&prefixed, None)?;
+            // A single-valued complex attribute: its sub-attributes, read from the row (the
+            // inner terms' paths already name them in full, as `name.givenName`).
+            self.filter(inner, None)?;
         }
         Ok(())
     }
 
+    /// One term: `path` as seen from the resource, `resolved` where the schema defines it.
     fn leaf(
         &mut self,
         path: &AttrPath,
+        resolved: Resolved<'_>,
         cmp: Option<(CompareOp, &CompValue)>,
         scope: Option<&Element<'_>>,
     ) -> Result<(), StoreError> {
         if let Some(Element { alias, attr }) = scope {
-            // Inside a value path the names are sub-attributes of the element.
-            let sub = attr.sub(&path.name).ok_or_else(|| unknown(path))?;
+            // Inside a value path the terms are sub-attributes of the element.
+            let sub = resolved.sub.filter(|_| std::ptr::eq(resolved.attr, *attr)).ok_or_else(|| unknown(path))?;
             let expr = self.d.json_scalar(&format!("{alias}.value"), &[sub.name.as_str()]);
             return self.compare(&expr, sub, cmp);
         }
@@ -341,7 +340,7 @@ impl Compiler<'_> {
             return self.column_compare(&col, path, cmp);
         }
         if let Some(expr) = license_column(self.kind, path) {
-            let attr = self.registry.resolve(self.rt, path).ok_or_else(|| unknown(path))?.attr;
+            let attr = resolved.attr;
             return match cmp {
                 // Integer columns: `pr` is not-null (an integer never equals '').
                 None => {
@@ -351,7 +350,6 @@ impl Compiler<'_> {
                 Some(_) => self.compare(expr, attr, cmp),
             };
         }
-        let resolved = self.registry.resolve(self.rt, path).ok_or_else(|| unknown(path))?;
         let attr = resolved.attr;
         if resolved.sub.is_none() && attr.ty == AttrType::Complex && cmp.is_none() {
             // `name pr` / `emails pr`: any value at all.
@@ -462,10 +460,10 @@ impl Compiler<'_> {
         Ok(Some(Membership { open: open.to_owned(), column }))
     }
 
-    fn membership_filter(&mut self, inner: &Filter) -> Result<(), StoreError> {
+    fn membership_filter(&mut self, inner: &Checked<'_>) -> Result<(), StoreError> {
         match inner {
-            Filter::And(a, b) | Filter::Or(a, b) => {
-                let op = if matches!(inner, Filter::And(..)) { " AND " } else { " OR " };
+            Checked::And(a, b) | Checked::Or(a, b) => {
+                let op = if matches!(inner, Checked::And(..)) { " AND " } else { " OR " };
                 self.out.sql.push('(');
                 self.membership_filter(a)?;
                 self.out.sql.push_str(op);
@@ -473,27 +471,22 @@ impl Compiler<'_> {
                 self.out.sql.push(')');
                 Ok(())
             }
-            Filter::Not(f) => {
+            Checked::Not(f) => {
                 self.out.sql.push_str("NOT COALESCE((");
                 self.membership_filter(f)?;
                 self.out.sql.push_str("), FALSE)");
                 Ok(())
             }
-            Filter::Compare { path, op, value } => {
-                let attr = self
-                    .registry
-                    .resolve(self.rt, &AttrPath::new(m_attr(self.kind)))
-                    .ok_or_else(|| unknown(path))?
-                    .attr;
-                let sub = attr.sub(&path.name).ok_or_else(|| unknown(path))?;
-                let col = self.membership(attr, Some(sub))?.map(|x| x.column).unwrap_or_default();
+            Checked::Compare { path, at, op, value } => {
+                let sub = at.sub.ok_or_else(|| unknown(path))?;
+                let col = self.membership(at.attr, Some(sub))?.map(|x| x.column).unwrap_or_default();
                 self.compare(&col, sub, Some((*op, value)))
             }
-            Filter::Present(_) => {
+            Checked::Present { .. } => {
                 self.out.sql.push_str("TRUE");
                 Ok(())
             }
-            Filter::ValuePath { path, .. } => Err(unknown(path)),
+            Checked::ValuePath { path, .. } => Err(unknown(path)),
         }
     }
 
@@ -612,13 +605,6 @@ struct Membership {
     column: String,
 }
 
-fn m_attr(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::Group => "members",
-        ResourceKind::User | ResourceKind::License => "groups",
-    }
-}
-
 fn is_indexed(container: Container<'_>, attr: &Attribute, sub: &Attribute) -> bool {
     container == Container::Core
         && !sub.case_exact
@@ -626,17 +612,15 @@ fn is_indexed(container: Container<'_>, attr: &Attribute, sub: &Attribute) -> bo
 }
 
 /// The `sub eq "value"` comparisons that must all hold for `f` to hold (its top-level conjuncts).
-fn equalities(f: &Filter) -> Vec<(String, String)> {
+fn equalities<'f>(f: &'f Checked<'_>) -> Vec<(&'f Attribute, &'f str)> {
     match f {
-        Filter::And(a, b) => {
+        Checked::And(a, b) => {
             let mut v = equalities(a);
             v.extend(equalities(b));
             v
         }
-        Filter::Compare { path, op: CompareOp::Eq, value: CompValue::Str(v) }
-            if path.sub.is_none() && path.urn.is_none() =>
-        {
-            vec![(path.name.clone(), v.clone())]
+        Checked::Compare { at, op: CompareOp::Eq, value: CompValue::Str(v), .. } => {
+            at.sub.map(|sub| vec![(sub, v.as_str())]).unwrap_or_default()
         }
         _ => Vec::new(),
     }
@@ -653,20 +637,6 @@ fn json_keys(resolved: &Resolved<'_>) -> Vec<String> {
         keys.push(s.name.clone());
     }
     keys
-}
-
-/// `name[givenName eq "x"]` on a single-valued complex attribute means `name.givenName eq "x"`.
-fn prefix_filter(f: &Filter, outer: &AttrPath) -> Filter {
-    let p =
-        |path: &AttrPath| AttrPath { urn: outer.urn.clone(), name: outer.name.clone(), sub: Some(path.name.clone()) };
-    match f {
-        Filter::And(a, b) => Filter::And(Box::new(prefix_filter(a, outer)), Box::new(prefix_filter(b, outer))),
-        Filter::Or(a, b) => Filter::Or(Box::new(prefix_filter(a, outer)), Box::new(prefix_filter(b, outer))),
-        Filter::Not(a) => Filter::Not(Box::new(prefix_filter(a, outer))),
-        Filter::Present(path) => Filter::Present(p(path)),
-        Filter::Compare { path, op, value } => Filter::Compare { path: p(path), op: *op, value: value.clone() },
-        Filter::ValuePath { .. } => f.clone(),
-    }
 }
 
 fn unknown(path: &AttrPath) -> StoreError {
@@ -753,11 +723,13 @@ pub fn kind_literal(kind: ResourceKind) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::filter::parse_filter;
+    use crate::scim::filter::{check, parse_filter};
 
     fn sql(f: &str) -> Fragment {
+        let registry = Registry::builtin().unwrap();
+        let checked = check(registry, registry.resource_type(ResourceKind::User), &parse_filter(f).unwrap()).unwrap();
         let mut out = Fragment::default();
-        compile_filter(&SqliteDialect, ResourceKind::User, &parse_filter(f).unwrap(), &mut out).unwrap();
+        compile_filter(&SqliteDialect, ResourceKind::User, &checked, &mut out).unwrap();
         out
     }
 
@@ -778,11 +750,14 @@ mod tests {
     }
 
     #[test]
-    fn unknown_columns_are_reported_not_ignored() {
+    fn a_value_filter_on_one_attribute_cannot_name_another_ones_sub_attribute() {
+        // `emails[name.givenName eq "x"]` resolves to name.givenName, which no element holds.
+        let registry = Registry::builtin().unwrap();
+        let f = parse_filter("emails[name.givenName eq \"x\"]").unwrap();
+        let checked = check(registry, registry.resource_type(ResourceKind::User), &f).unwrap();
         let mut out = Fragment::default();
-        let err =
-            compile_filter(&SqliteDialect, ResourceKind::Group, &parse_filter("userName eq \"a\"").unwrap(), &mut out);
-        assert!(matches!(err, Err(StoreError::Unsupported(_))));
+        let err = compile_filter(&SqliteDialect, ResourceKind::User, &checked, &mut out);
+        assert!(matches!(err, Err(StoreError::Unsupported(_))), "{err:?}");
     }
 
     #[test]

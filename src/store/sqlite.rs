@@ -106,8 +106,11 @@ mod tests {
 
     /// SQLite's plan for a user list filtered by `filter`, one line per step.
     async fn plan(store: &SqliteStore, filter: &str) -> String {
+        let registry = crate::scim::schema::Registry::builtin().unwrap();
+        let rt = registry.resource_type(ResourceKind::User);
+        let checked = crate::scim::filter::check(registry, rt, &parse_filter(filter).unwrap()).unwrap();
         let mut f = Fragment::default();
-        compile_filter(&SqliteDialect, ResourceKind::User, &parse_filter(filter).unwrap(), &mut f).unwrap();
+        compile_filter(&SqliteDialect, ResourceKind::User, &checked, &mut f).unwrap();
         let sql = format!(
             "EXPLAIN QUERY PLAN SELECT r.doc FROM resources r WHERE r.tenant_id = ? AND r.kind = 'User' \
              AND r.deleted_at IS NULL AND {}",

@@ -214,11 +214,11 @@ async fn agree(
     }
     check_sorting(&store, tenant, &docs).await?;
     for f in filters {
-        if filter::check(registry, rt, &f).is_err() {
+        let Ok(checked) = filter::check(registry, rt, &f) else {
             continue;
-        }
+        };
         let query = ListQuery {
-            filter: Some(f.clone()),
+            filter: Some(checked),
             sort: None,
             start_index: 1,
             count: 1000,

@@ -120,7 +120,7 @@ async fn store_with_users(store: &Arc<dyn Store>, n: usize) -> scimd::store::Ten
 fn expensive_query() -> scimd::store::ListQuery {
     let filter = "userName co \"zz\" or title co \"zz\" or displayName co \"zz\" or userName ew \"zz\" or title sw \"zz\" or displayName ew \"zz\"";
     scimd::store::ListQuery {
-        filter: Some(scimd::scim::filter::parse_filter(filter).unwrap()),
+        filter: Some(scimd::scim::filter::parse_checked(scimd::scim::schema::ResourceKind::User, filter).unwrap()),
         sort: None,
         start_index: 1,
         after_seq: None,

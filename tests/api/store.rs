@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use scimd::scim::filter::parse_filter;
+use scimd::scim::filter::parse_checked;
 use scimd::scim::schema::ResourceKind::{self, Group, License, User};
 use scimd::store::{
     ListQuery, Load, MemberChange, MemberRef, NewResource, NewToken, Scope, Store, StoreError, TenantId, TokenState,
@@ -30,7 +30,7 @@ fn update(doc: Value, expected_version: i64) -> Update {
 
 fn query(filter: Option<&str>, start_index: u64, count: u64) -> ListQuery {
     ListQuery {
-        filter: filter.map(|f| parse_filter(f).unwrap()),
+        filter: filter.map(|f| parse_checked(User, f).unwrap()),
         sort: None,
         start_index,
         after_seq: None,

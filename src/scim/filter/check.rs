@@ -1,10 +1,37 @@
 //! Checks a parsed filter against the schema registry before it reaches a database, so a
 //! filter over an attribute scimd does not know is a 400 `invalidFilter`, never an empty list.
+//! The check resolves every path once; the store compiles the `Checked` filter it returns.
 
 use crate::scim::error::ScimError;
 use crate::scim::filter::{AttrInfo, CompValue, CompareOp, Filter};
 use crate::scim::path::AttrPath;
-use crate::scim::schema::{AttrType, Attribute, Registry, ResourceType};
+use crate::scim::schema::{AttrType, Attribute, Registry, Resolved, ResourceKind, ResourceType};
+
+/// A filter whose every attribute was found in the schema, with where it was found: the
+/// boolean structure of the parsed `Filter`, and at each term the path as seen from the
+/// resource (inside `emails[...]`, `type` is `emails.type`) and its resolution.
+#[derive(Debug, Clone)]
+pub enum Checked<'r> {
+    And(Box<Checked<'r>>, Box<Checked<'r>>),
+    Or(Box<Checked<'r>>, Box<Checked<'r>>),
+    Not(Box<Checked<'r>>),
+    Present {
+        path: AttrPath,
+        at: Resolved<'r>,
+    },
+    Compare {
+        path: AttrPath,
+        at: Resolved<'r>,
+        op: CompareOp,
+        value: CompValue,
+    },
+    /// `path[filter]` on a complex attribute; the inner terms' paths include `path`.
+    ValuePath {
+        path: AttrPath,
+        at: Resolved<'r>,
+        filter: Box<Checked<'r>>,
+    },
+}
 
 /// `caseExact` from the schema, for the in-memory evaluator.
 pub struct SchemaInfo<'a> {
@@ -19,8 +46,14 @@ impl AttrInfo for SchemaInfo<'_> {
 }
 
 /// Every attribute the filter names must exist, and each comparison must suit its type.
-pub fn check(registry: &Registry, rt: &ResourceType, filter: &Filter) -> Result<(), ScimError> {
+pub fn check<'r>(registry: &'r Registry, rt: &'r ResourceType, filter: &Filter) -> Result<Checked<'r>, ScimError> {
     walk(registry, rt, filter, None)
+}
+
+/// Parses `text` and checks it against the built-in schemas of `kind`'s resource type.
+pub fn parse_checked(kind: ResourceKind, text: &str) -> Result<Checked<'static>, ScimError> {
+    let registry = Registry::builtin().map_err(|e| ScimError::new(500, None, e))?;
+    check(registry, registry.resource_type(kind), &crate::scim::filter::parse_filter(text)?)
 }
 
 /// How much work one filter may ask of the database. A filter runs as one SQL statement, and
@@ -53,15 +86,9 @@ struct Cost {
 }
 
 /// Refuses a filter that asks for more than `budget` (400 `invalidFilter` naming the limit).
-/// Run after `check`, so every path resolves.
-pub fn check_cost(
-    registry: &Registry,
-    rt: &ResourceType,
-    filter: &Filter,
-    budget: FilterBudget,
-) -> Result<(), ScimError> {
+pub fn check_cost(filter: &Checked<'_>, budget: FilterBudget) -> Result<(), ScimError> {
     let mut cost = Cost::default();
-    count(registry, rt, filter, false, &mut cost);
+    count(filter, false, &mut cost);
     let over = |what: &str, n: usize, limit: usize, flag: &str| {
         Err(ScimError::invalid_filter(format!(
             "the filter has {n} {what}; the limit is {limit} (the server's {flag}): split it into several requests"
@@ -79,55 +106,71 @@ pub fn check_cost(
     Ok(())
 }
 
-fn count(registry: &Registry, rt: &ResourceType, filter: &Filter, within: bool, cost: &mut Cost) {
-    let multi_valued = |path: &AttrPath| registry.resolve(rt, path).is_some_and(|r| r.attr.multi_valued);
+fn count(filter: &Checked<'_>, within: bool, cost: &mut Cost) {
     match filter {
-        Filter::And(a, b) | Filter::Or(a, b) => {
-            count(registry, rt, a, within, cost);
-            count(registry, rt, b, within, cost);
+        Checked::And(a, b) | Checked::Or(a, b) => {
+            count(a, within, cost);
+            count(b, within, cost);
         }
-        Filter::Not(inner) => count(registry, rt, inner, within, cost),
-        Filter::Present(path) => {
+        Checked::Not(inner) => count(inner, within, cost),
+        Checked::Present { at, .. } => {
             cost.terms += 1;
-            cost.joins += usize::from(!within && multi_valued(path));
+            cost.joins += usize::from(!within && at.attr.multi_valued);
         }
-        Filter::Compare { path, op, .. } => {
+        Checked::Compare { at, op, .. } => {
             cost.terms += 1;
-            cost.joins += usize::from(!within && multi_valued(path));
+            cost.joins += usize::from(!within && at.attr.multi_valued);
             cost.patterns += usize::from(matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew));
         }
-        Filter::ValuePath { filter, .. } => {
+        Checked::ValuePath { filter, .. } => {
             cost.joins += 1;
-            count(registry, rt, filter, true, cost);
+            count(filter, true, cost);
         }
     }
 }
 
-fn walk(registry: &Registry, rt: &ResourceType, filter: &Filter, within: Option<&AttrPath>) -> Result<(), ScimError> {
-    match filter {
-        Filter::And(a, b) | Filter::Or(a, b) => {
-            walk(registry, rt, a, within)?;
-            walk(registry, rt, b, within)
+fn walk<'r>(
+    registry: &'r Registry,
+    rt: &'r ResourceType,
+    filter: &Filter,
+    within: Option<&AttrPath>,
+) -> Result<Checked<'r>, ScimError> {
+    let both = |a: &Filter, b: &Filter| -> Result<_, ScimError> {
+        Ok((Box::new(walk(registry, rt, a, within)?), Box::new(walk(registry, rt, b, within)?)))
+    };
+    Ok(match filter {
+        Filter::And(a, b) => {
+            let (a, b) = both(a, b)?;
+            Checked::And(a, b)
         }
-        Filter::Not(inner) => walk(registry, rt, inner, within),
-        Filter::Present(path) => resolve(registry, rt, path, within).map(|_| ()),
+        Filter::Or(a, b) => {
+            let (a, b) = both(a, b)?;
+            Checked::Or(a, b)
+        }
+        Filter::Not(inner) => Checked::Not(Box::new(walk(registry, rt, inner, within)?)),
+        Filter::Present(path) => {
+            let (path, at) = resolve(registry, rt, path, within)?;
+            Checked::Present { path, at }
+        }
         Filter::Compare { path, op, value } => {
-            let attr = resolve(registry, rt, path, within)?;
+            let (path, at) = resolve(registry, rt, path, within)?;
             if let CompValue::Str(s) = value {
-                crate::scim::text::check_filter_value(&full(path, within).to_string(), s)?;
+                crate::scim::text::check_filter_value(&path.to_string(), s)?;
             }
-            check_comparison(&full(path, within), attr, *op, value)
+            check_comparison(&path, at.leaf(), *op, value)?;
+            Checked::Compare { path, at, op: *op, value: value.clone() }
         }
         Filter::ValuePath { path, filter } => {
-            let attr = resolve(registry, rt, path, within)?;
-            if attr.ty != AttrType::Complex {
+            let (full_path, at) = resolve(registry, rt, path, within)?;
+            if at.leaf().ty != AttrType::Complex {
                 return Err(ScimError::invalid_filter(format!(
                     "{path}[...] needs a complex attribute such as emails; {path} is not one"
                 )));
             }
-            walk(registry, rt, filter, Some(path))
+            let inner = walk(registry, rt, filter, Some(path))?;
+            Checked::ValuePath { path: full_path, at, filter: Box::new(inner) }
         }
-    }
+    })
 }
 
 /// The path as seen from the resource: inside `emails[...]`, `type` is `emails.type`.
@@ -140,19 +183,21 @@ fn full(path: &AttrPath, within: Option<&AttrPath>) -> AttrPath {
     }
 }
 
-fn resolve<'a>(
-    registry: &'a Registry,
-    rt: &'a ResourceType,
+/// The path as seen from the resource, and where the schema defines it.
+fn resolve<'r>(
+    registry: &'r Registry,
+    rt: &'r ResourceType,
     path: &AttrPath,
     within: Option<&AttrPath>,
-) -> Result<&'a Attribute, ScimError> {
+) -> Result<(AttrPath, Resolved<'r>), ScimError> {
     let full = full(path, within);
-    registry.resolve(rt, &full).map(|r| r.leaf()).ok_or_else(|| {
-        ScimError::invalid_filter(format!(
+    match registry.resolve(rt, &full) {
+        Some(at) => Ok((full, at)),
+        None => Err(ScimError::invalid_filter(format!(
             "unknown attribute {full} in filter: a {} has no such attribute (see /Schemas)",
             rt.kind.name()
-        ))
-    })
+        ))),
+    }
 }
 
 fn check_comparison(path: &AttrPath, attr: &Attribute, op: CompareOp, value: &CompValue) -> Result<(), ScimError> {
@@ -187,14 +232,12 @@ fn check_comparison(path: &AttrPath, attr: &Attribute, op: CompareOp, value: &Co
 mod tests {
     use super::*;
     use crate::scim::filter::parse_filter;
-    use crate::scim::schema::ResourceKind;
 
     fn cost_of(kind: ResourceKind, filter: &str, budget: FilterBudget) -> Result<(), ScimError> {
         let registry = Registry::builtin().unwrap();
         let rt = registry.resource_type(kind);
         let filter = parse_filter(filter).unwrap();
-        check(registry, rt, &filter).unwrap();
-        check_cost(registry, rt, &filter, budget)
+        check_cost(&check(registry, rt, &filter).unwrap(), budget)
     }
 
     #[test]

@@ -9,4 +9,4 @@ pub use ast::{CompValue, CompareOp, Filter, PathExpr};
 pub use eval::{case_fold, matches, AllCaseInsensitive, AttrInfo};
 pub use parse::{parse_attr_path, parse_filter, parse_value_path_or_attr, MAX_DEPTH, MAX_FILTER_LEN};
 mod check;
-pub use check::{check, check_cost, FilterBudget, SchemaInfo};
+pub use check::{check, check_cost, parse_checked, Checked, FilterBudget, SchemaInfo};
