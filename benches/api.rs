@@ -160,6 +160,11 @@ async fn seed(server: &Server, n: usize, connections: usize) -> Vec<String> {
                     password_hash: None,
                     members: vec![],
                     name_guard: None,
+                    audit: scimd::store::AuditEntry::new(
+                        &scimd::store::Actor::system("test"),
+                        scimd::store::Operation::Create,
+                        serde_json::json!({}),
+                    ),
                 };
                 store.insert(tenant, new, Load::default()).await.unwrap();
                 ids.push(id);
@@ -653,6 +658,11 @@ async fn groups(http: &reqwest::Client, server: &Server, ids: &Arc<Vec<String>>,
         password_hash: None,
         members: vec![],
         name_guard: None,
+        audit: scimd::store::AuditEntry::new(
+            &scimd::store::Actor::system("test"),
+            scimd::store::Operation::Create,
+            serde_json::json!({}),
+        ),
     };
     let mut timings = Vec::new();
     for (name, size) in [("small", 100.min(members)), ("large", members)] {
@@ -666,6 +676,11 @@ async fn groups(http: &reqwest::Client, server: &Server, ids: &Arc<Vec<String>>,
                 members: vec![MemberChange::Add(chunk.iter().map(|id| MemberRef::id(id.clone())).collect())],
                 expected_version: version,
                 name_guard: None,
+                audit: scimd::store::AuditEntry::new(
+                    &scimd::store::Actor::system("test"),
+                    scimd::store::Operation::Create,
+                    serde_json::json!({}),
+                ),
             };
             version = server
                 .store

@@ -155,6 +155,7 @@ async fn run(opts: Options) {
             scopes: vec![Scope::Write, Scope::Admin],
             rate_limit: None,
         },
+        request_id: None,
     };
 
     let rate = measure(&service, &caller, &fresh, "fresh import (every row created)", Status::Created).await;

@@ -143,6 +143,11 @@ async fn run(opts: Options) {
                 password_hash: None,
                 members: vec![],
                 name_guard: None,
+                audit: scimd::store::AuditEntry::new(
+                    &scimd::store::Actor::system("test"),
+                    scimd::store::Operation::Create,
+                    serde_json::json!({}),
+                ),
             })
             .collect();
         store.insert_many(tenant, news, Load::default()).await.unwrap();
@@ -155,6 +160,11 @@ async fn run(opts: Options) {
             password_hash: None,
             members: (0..opts.members).map(|i| MemberRef::id(format!("m{i}"))).collect(),
             name_guard: None,
+            audit: scimd::store::AuditEntry::new(
+                &scimd::store::Actor::system("test"),
+                scimd::store::Operation::Create,
+                serde_json::json!({}),
+            ),
         };
         store.insert(tenant, new, Load::default()).await.unwrap();
     }
@@ -165,6 +175,11 @@ async fn run(opts: Options) {
         password_hash: None,
         members: vec![],
         name_guard: None,
+        audit: scimd::store::AuditEntry::new(
+            &scimd::store::Actor::system("test"),
+            scimd::store::Operation::Create,
+            serde_json::json!({}),
+        ),
     };
     store.insert(other, probe, Load::default()).await.unwrap();
     println!("built {} groups of {} members in {:.1} s", opts.groups, opts.members, started.elapsed().as_secs_f64());

@@ -169,6 +169,9 @@ pub enum Command {
     /// Manage a tenant's verified domains; with any configured, every userName must be in one.
     #[command(subcommand)]
     Domain(DomainCommand),
+    /// Read the audit log: who changed what, when.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Import users from an Office 365 "bulk add users" CSV file.
     ///
     /// The columns are those of the admin center's template: User Name, First Name, Last Name,
@@ -209,6 +212,27 @@ pub struct ImportArgs {
     /// Write the report to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List a tenant's audit events, oldest first: time, actor, operation, resource, changes.
+    List {
+        /// Only the events of this resource id.
+        #[arg(long, value_name = "ID")]
+        resource_id: Option<String>,
+        /// Only this operation: create, replace, patch, delete, restore or purge.
+        #[arg(long)]
+        operation: Option<String>,
+        /// Only events at or after this time, such as 2026-12-01T00:00:00Z.
+        #[arg(long, value_name = "DATETIME")]
+        since: Option<String>,
+        /// At most this many events.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -371,6 +395,10 @@ pub struct ServeArgs {
     /// most 100 years).
     #[arg(long, env = "SCIMD_DELETED_RETENTION", default_value = "30d", value_name = "LIFETIME")]
     pub deleted_retention: String,
+    /// How long the audit log keeps an event before it is purged, such as 400d (at most 100
+    /// years).
+    #[arg(long, env = "SCIMD_AUDIT_RETENTION", default_value = "400d", value_name = "LIFETIME")]
+    pub audit_retention: String,
     /// Log format.
     #[arg(long, env = "SCIMD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

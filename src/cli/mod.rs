@@ -4,6 +4,7 @@
 //! A module per command group; none of them touches the store but through the service.
 
 mod args;
+mod audit;
 mod directory;
 mod import;
 mod serve;
@@ -25,6 +26,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Token(command)) => tokens::run(&service(&cli.db).await?, command).await,
         Some(Command::Tenant(command)) => directory::tenant(&service(&cli.db).await?, command).await,
         Some(Command::Domain(command)) => directory::domain(&service(&cli.db).await?, command).await,
+        Some(Command::Audit(command)) => audit::run(&service(&cli.db).await?, command).await,
         Some(Command::License(command)) => directory::license(&service(&cli.db).await?, command).await,
         Some(Command::User(command)) => users::run(&service(&cli.db).await?, command).await,
         Some(Command::Import(args)) => import::run(&cli.db, args).await,

@@ -17,6 +17,7 @@ const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 pub async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     telemetry::init(args.log_format);
     let retention = parse_lifetime(&args.deleted_retention).context("--deleted-retention")?;
+    let audit_retention = parse_lifetime(&args.audit_retention).context("--audit-retention")?;
     let store = crate::open_store(db).await?;
     let listener =
         TcpListener::bind(&args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -30,7 +31,7 @@ pub async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     state.service = state.service.with_filter_budget(filter_budget);
     state.rate = Arc::new(http::rate::RateLimiter::new(args.rate_limit, args.tenant_rate_limit));
     let service = state.service.clone();
-    let purge = move || purge_deleted_users(service.clone(), retention);
+    let purge = move || purge_expired(service.clone(), retention, audit_retention);
     tokio::spawn(supervise("purge of deleted users", RESTART_DELAY, purge));
     let release = state.service.clone();
     let release_memory = move || crate::memory::release_every(release.clone(), MEMORY_TRIM_PERIOD);
@@ -63,19 +64,27 @@ where
     }
 }
 
-/// Purges users deleted longer than `retention` ago, now and every hour.
-async fn purge_deleted_users(service: Service, retention: time::Duration) {
+/// Purges users deleted longer than `retention` ago, and audit events older than
+/// `audit_retention`, now and every hour.
+async fn purge_expired(service: Service, retention: time::Duration, audit_retention: time::Duration) {
     let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         every_hour.tick().await;
-        let Some(before) = OffsetDateTime::now_utc().checked_sub(retention) else {
-            tracing::warn!("the retention period reaches before year 1; nothing is old enough to purge");
-            continue;
-        };
-        match service.purge_deleted_before(before).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(purged = n, "purged users deleted longer ago than the retention period"),
-            Err(e) => tracing::warn!(error = %e, "could not purge deleted users"),
+        let now = OffsetDateTime::now_utc();
+        match now.checked_sub(retention) {
+            None => tracing::warn!("the retention period reaches before year 1; nothing is old enough to purge"),
+            Some(before) => match service.purge_deleted_before(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "purged users deleted longer ago than the retention period"),
+                Err(e) => tracing::warn!(error = %e, "could not purge deleted users"),
+            },
+        }
+        if let Some(before) = now.checked_sub(audit_retention) {
+            match service.purge_audit_before(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "purged audit events older than the audit retention period"),
+                Err(e) => tracing::warn!(error = %e, "could not purge old audit events"),
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::http::extract::{AcceptsCsv, Auth, BaseUrl, CsvBody, ScimJson, ScimQue
 use crate::http::{render, AppState};
 use crate::scim::error::ScimError;
 use crate::scim::projection::Projection;
-use crate::service::{ImportParams, ListParams};
+use crate::service::{AuditParams, ImportParams, ListParams};
 
 pub async fn deleted_users(
     State(s): State<AppState>,
@@ -54,6 +54,18 @@ pub async fn import(
     let mut out = Vec::new();
     report.write_csv(&mut out).map_err(ScimError::internal)?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
+}
+
+/// `GET /Admin/AuditEvents`: the tenant's audit log, oldest first, filtered and paged.
+pub async fn audit_events(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    BaseUrl(base): BaseUrl,
+    ScimQuery(params): ScimQuery<AuditParams>,
+) -> Result<ScimResponse, ScimError> {
+    let page = s.service.audit_events(&caller, &params).await?;
+    let events = page.events.iter().map(|e| render::audit_event(&base, e)).collect();
+    Ok(ScimResponse::json(render::list_response(page.total, Some(page.start_index), events, None)))
 }
 
 pub async fn tokens(

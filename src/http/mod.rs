@@ -100,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .route("/scim/v2/Admin/DeletedUsers", scim(get(admin::deleted_users)))
         .route("/scim/v2/Admin/DeletedUsers/{id}", scim(axum::routing::delete(admin::purge)))
         .route("/scim/v2/Admin/DeletedUsers/{id}/restore", scim(post(admin::restore)))
+        .route("/scim/v2/Admin/AuditEvents", scim(get(admin::audit_events)))
         .route("/scim/v2/Admin/Tokens", scim(get(admin::tokens).post(admin::create_token)))
         .route("/scim/v2/Admin/Tokens/{id}", scim(axum::routing::delete(admin::revoke_token)))
         .route("/scim/v2/Admin/Import", scim(post(admin::import)).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)));

@@ -9,7 +9,7 @@ use crate::scim::error::ScimError;
 use crate::scim::projection::Projection;
 use crate::scim::resource::{etag, format_datetime};
 use crate::scim::schema::{Registry, ResourceKind};
-use crate::service::{BulkOutcome, ListPage, MemberView, Resource, TokenRecord};
+use crate::service::{AuditEvent, BulkOutcome, ListPage, MemberView, Resource, TokenRecord};
 
 const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
@@ -161,6 +161,28 @@ pub fn bulk(base_url: &str, outcomes: &[BulkOutcome]) -> Value {
         })
         .collect();
     json!({ "schemas": [BULK_RESPONSE], "Operations": results })
+}
+
+/// The schema of an audit event as `/Admin/AuditEvents` shows it.
+pub const AUDIT_EVENT_SCHEMA: &str = "urn:scimd:api:messages:2.0:AuditEvent";
+
+/// One line of the audit log.
+pub fn audit_event(base_url: &str, e: &AuditEvent) -> Value {
+    json!({
+        "schemas": [AUDIT_EVENT_SCHEMA],
+        "id": e.seq.to_string(),
+        "time": format_datetime(e.at),
+        "actor": {
+            "tokenId": e.actor.token_id.map(|t| t.to_string()),
+            "name": e.actor.name,
+            "requestId": e.actor.request_id,
+        },
+        "operation": e.operation.as_str(),
+        "resourceType": e.kind.name(),
+        "resourceId": e.resource_id,
+        "location": location(base_url, e.kind, &e.resource_id),
+        "changes": e.changes,
+    })
 }
 
 pub fn token_location(base_url: &str, t: &TokenRecord) -> String {

@@ -3,7 +3,7 @@
 
 use crate::scim::error::{Result, ScimError};
 use crate::service::{Caller, ListPage, ListParams, Resource, Service, MAX_PAGE};
-use crate::store::{Scope, StoreError};
+use crate::store::{AuditEntry, Operation, Scope, StoreError};
 
 impl Service {
     /// Soft-deleted users, oldest deletion first, each with its deletion time.
@@ -30,7 +30,8 @@ impl Service {
     pub async fn restore_user(&self, caller: &Caller, id: &str) -> Result<Resource> {
         caller.principal.require(Scope::Admin)?;
         super::resources::plausible_id("deleted User", id)?;
-        let stored = self.store.restore(caller.principal.tenant, id).await.map_err(|e| match e {
+        let audit = AuditEntry::new(&caller.actor(), Operation::Restore, serde_json::json!({}));
+        let stored = self.store.restore(caller.principal.tenant, id, &audit).await.map_err(|e| match e {
             StoreError::NotFound => ScimError::not_found("deleted User", id),
             StoreError::Conflict { attribute, value } => ScimError::new(
                 409,
@@ -47,7 +48,8 @@ impl Service {
     pub async fn purge_user(&self, caller: &Caller, id: &str) -> Result<()> {
         caller.principal.require(Scope::Admin)?;
         super::resources::plausible_id("deleted User", id)?;
-        self.store.purge(caller.principal.tenant, id).await.map_err(|e| match e {
+        let audit = AuditEntry::new(&caller.actor(), Operation::Purge, serde_json::json!({}));
+        self.store.purge(caller.principal.tenant, id, &audit).await.map_err(|e| match e {
             StoreError::NotFound => ScimError::not_found("deleted User", id),
             e => e.into(),
         })

@@ -134,7 +134,7 @@ impl Service {
         // synchronized users are refused as for any other client.
         let mut principal = caller.principal.clone();
         principal.scopes = vec![Scope::Admin];
-        let caller = Caller { principal };
+        let caller = Caller { principal, ..caller.clone() };
         self.import_csv(&caller, data, params.dry_run.unwrap_or(false), &mut |_| {}).await
     }
 

@@ -4,6 +4,7 @@
 //! Imports `scim`, `store` and `auth`; never `http`.
 
 mod admin;
+mod audit;
 mod authenticator;
 mod bulk;
 mod discovery;
@@ -17,7 +18,8 @@ use std::sync::Arc;
 /// How long one query may run unless configured otherwise.
 pub use crate::store::DEFAULT_QUERY_TIMEOUT;
 /// The store's records that the service's functions hand out as they are.
-pub use crate::store::{MemberView, Scope, Stored, TenantId, TenantInfo, TokenId, TokenRecord, TokenState};
+pub use crate::store::{AuditEvent, MemberView, Scope, Stored, TenantId, TenantInfo, TokenId, TokenRecord, TokenState};
+pub use audit::{AuditPage, AuditParams};
 pub use authenticator::{Authenticator, TOKEN_CACHE_LIFETIME};
 pub use bulk::BulkOutcome;
 pub use bulk::{MAX_OPERATIONS, MAX_PAYLOAD_BYTES};
@@ -44,20 +46,40 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub principal: Principal,
+    /// The HTTP request's `X-Request-Id`, for the audit log.
+    pub request_id: Option<String>,
 }
 
+/// The token id the command line's operator acts with: no token at all.
+const OPERATOR_TOKEN: crate::store::TokenId = crate::store::TokenId(0);
+
 impl Caller {
+    pub fn new(principal: Principal, request_id: Option<String>) -> Caller {
+        Caller { principal, request_id }
+    }
+
     /// The operator at the command line: an administrator of the tenant.
     pub fn operator(tenant: TenantId, tenant_name: &str) -> Caller {
         Caller {
             principal: Principal {
                 tenant,
                 tenant_name: tenant_name.to_owned(),
-                token_id: crate::store::TokenId(0),
+                token_id: OPERATOR_TOKEN,
                 token_name: "command line".into(),
                 scopes: vec![Scope::Admin],
                 rate_limit: None,
             },
+            request_id: None,
+        }
+    }
+
+    /// Who the audit log says made the caller's changes.
+    pub fn actor(&self) -> crate::store::Actor {
+        let token = self.principal.token_id;
+        crate::store::Actor {
+            token_id: (token != OPERATOR_TOKEN).then_some(token),
+            name: self.principal.token_name.clone(),
+            request_id: self.request_id.clone(),
         }
     }
 }

@@ -117,7 +117,7 @@ impl Service {
 
     /// Removes, in every tenant, users deleted before `before`; returns how many.
     pub async fn purge_deleted_before(&self, before: OffsetDateTime) -> Result<u64> {
-        Ok(self.store.purge_deleted_before(before).await?)
+        Ok(self.store.purge_deleted_before(before, &crate::store::Actor::system("retention")).await?)
     }
 
     /// The tenant's verified domains, and whether each is the initial one.

@@ -15,9 +15,10 @@ use crate::scim::patch::{self, MemberOp};
 use crate::scim::projection::Projection;
 use crate::scim::resource::{self, ETagMatch};
 use crate::scim::schema::{ResourceKind, ResourceType};
-use crate::service::{Caller, Service, MAX_PAGE, MEMBERS_PER_PAGE};
+use crate::service::{audit, Caller, Service, MAX_PAGE, MEMBERS_PER_PAGE};
 use crate::store::{
-    ListQuery, Load, MemberChange, MemberRef, MemberView, NameGuard, NewResource, Scope, StoreError, Stored, Update,
+    AuditEntry, ListQuery, Load, MemberChange, MemberRef, MemberView, NameGuard, NewResource, Operation, Scope,
+    StoreError, Stored, Update,
 };
 
 /// How long a write without `If-Match` keeps being recomputed after losing races with other
@@ -273,7 +274,11 @@ impl Service {
         let name_guard = self.domain_rule(caller, kind, &doc, None, domains).await?;
         let members = take_members(&mut doc)?.unwrap_or_default();
         let password_hash = take_password(&mut doc).await?;
-        Ok(NewResource { id: uuid::Uuid::new_v4().to_string(), kind, doc, password_hash, members, name_guard })
+        let added = [MemberChange::Add(members.clone())];
+        let changes =
+            audit::write_changes(None, Some(&doc), &added[..usize::from(!members.is_empty())], password_hash.is_some());
+        let audit = AuditEntry::new(&caller.actor(), Operation::Create, changes);
+        Ok(NewResource { id: uuid::Uuid::new_v4().to_string(), kind, doc, password_hash, members, name_guard, audit })
     }
 
     /// The directory rules of DESIGN.md §4 on a user's new document: `onPremisesSyncEnabled`
@@ -443,6 +448,7 @@ impl Service {
                 members,
                 expected_version: current.version,
                 name_guard: None,
+                audit: AuditEntry::new(&caller.actor(), Operation::Replace, Value::Null),
             }))
         })
         .await
@@ -496,7 +502,15 @@ impl Service {
             })
             .collect();
         // A `password` left in the document is hashed by the write loop before the write.
-        Ok(Some(Update { doc, password_hash: None, members, expected_version: current.version, name_guard: None }))
+        let audit = AuditEntry::new(&caller.actor(), Operation::Patch, Value::Null);
+        Ok(Some(Update {
+            doc,
+            password_hash: None,
+            members,
+            expected_version: current.version,
+            name_guard: None,
+            audit,
+        }))
     }
 
     /// Reads the current resource, checks `If-Match`, computes the update and writes it with a
@@ -521,6 +535,7 @@ impl Service {
                 }
             }
             let Some(mut update) = compute(&current)? else {
+                // Nothing changes: nothing is written, so nothing is recorded either.
                 let stored = self.store.fetch(tenant, kind, id, load).await.map_err(not_found(kind, id))?;
                 return Ok(Resource { changed: false, ..Resource::new(stored) });
             };
@@ -531,13 +546,23 @@ impl Service {
                 && update.doc == current.doc
                 && !update.members.is_empty()
             {
-                let stored =
-                    self.store.update_members(tenant, id, &update.members, load).await.map_err(not_found(kind, id))?;
+                update.audit.changes = audit::write_changes(None, None, &update.members, false);
+                let stored = self
+                    .store
+                    .update_members(tenant, id, &update.members, load, &update.audit)
+                    .await
+                    .map_err(not_found(kind, id))?;
                 return Ok(Resource::new(stored));
             }
             if let Some(hash) = take_password(&mut update.doc).await? {
                 update.password_hash = Some(hash);
             }
+            update.audit.changes = audit::write_changes(
+                Some(&current.doc),
+                Some(&update.doc),
+                &update.members,
+                update.password_hash.is_some(),
+            );
             update.name_guard = self.domain_rule(caller, kind, &update.doc, Some(&current.doc), None).await?;
             match self.store.update(tenant, kind, id, update, load).await {
                 Ok(stored) => return Ok(Resource::new(stored)),
@@ -572,7 +597,8 @@ impl Service {
             }
             self.sync_lock(caller, kind, &current)?;
             // The delete holds only if the user is still the one just checked.
-            match self.store.delete(tenant, kind, id, Some(current.version)).await {
+            let audit = AuditEntry::new(&caller.actor(), Operation::Delete, audit::changes(Some(&current.doc), None));
+            match self.store.delete(tenant, kind, id, Some(current.version), &audit).await {
                 Err(StoreError::VersionMismatch { .. }) if if_match.is_none() => {
                     if !retries.again().await {
                         return Err(still_racing());

@@ -6,7 +6,7 @@ use crate::store::backend::{Backend, Conn, Param, SqlRow};
 use crate::store::resources::fetch_in;
 use crate::store::sql;
 use crate::store::sql_store::{corrupt, id_list, now, SqlStore};
-use crate::store::{Load, MemberChange, MemberRef, MemberView, Result, StoreError, Stored, TenantId};
+use crate::store::{AuditEntry, Load, MemberChange, MemberRef, MemberView, Result, StoreError, Stored, TenantId};
 
 /// Member ids must name live Users or Groups of the same tenant, other than the group itself;
 /// all unknown ones are reported.
@@ -92,6 +92,7 @@ pub(crate) async fn update_members<B: Backend>(
     id: &str,
     changes: &[MemberChange],
     load: Load,
+    audit: &AuditEntry,
 ) -> Result<Stored> {
     let _turn = store.write_turn().await;
     let mut tx = store.begin_write().await?;
@@ -109,6 +110,7 @@ pub(crate) async fn update_members<B: Backend>(
     for change in changes {
         change_members::<B>(&mut tx, tenant, seq, change).await?;
     }
+    crate::store::audit::record::<B>(&mut tx, tenant, ResourceKind::Group, id, audit).await?;
     let stored = fetch_in::<B>(&mut tx, tenant, ResourceKind::Group, id, load).await?;
     tx.commit().await?;
     Ok(stored)

@@ -3,6 +3,7 @@
 //!
 //! Imports `scim` for the filter AST and resource kinds; never `http` or `service`.
 
+mod audit;
 pub mod backend;
 pub mod dialect;
 mod domains;
@@ -145,6 +146,101 @@ pub enum MemberChange {
     Remove(Vec<String>),
 }
 
+/// Who made a change, as the audit log names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The token used; none for the command line and the server's own tasks.
+    pub token_id: Option<TokenId>,
+    /// The token's name, `command line`, or the task's name.
+    pub name: String,
+    /// The HTTP request's `X-Request-Id`, when there was one.
+    pub request_id: Option<String>,
+}
+
+impl Actor {
+    /// The server itself (the retention purge) or a tool acting without a token.
+    pub fn system(name: &str) -> Actor {
+        Actor { token_id: None, name: name.to_owned(), request_id: None }
+    }
+}
+
+/// What a write does, as the audit log records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Create,
+    Replace,
+    Patch,
+    Delete,
+    Restore,
+    Purge,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 6] = [
+        Operation::Create,
+        Operation::Replace,
+        Operation::Patch,
+        Operation::Delete,
+        Operation::Restore,
+        Operation::Purge,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Create => "create",
+            Operation::Replace => "replace",
+            Operation::Patch => "patch",
+            Operation::Delete => "delete",
+            Operation::Restore => "restore",
+            Operation::Purge => "purge",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Operation> {
+        Operation::ALL.into_iter().find(|o| o.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// A write's line in the audit log, written in the write's transaction.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub actor: Actor,
+    pub operation: Operation,
+    /// The attributes changed: `{"title": {"before": …, "after": …}, …}`; never a password.
+    pub changes: Value,
+}
+
+impl AuditEntry {
+    pub fn new(actor: &Actor, operation: Operation, changes: Value) -> AuditEntry {
+        AuditEntry { actor: actor.clone(), operation, changes }
+    }
+}
+
+/// One line of the audit log as read back.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub seq: i64,
+    pub at: OffsetDateTime,
+    pub actor: Actor,
+    pub operation: Operation,
+    pub kind: ResourceKind,
+    pub resource_id: String,
+    pub changes: Value,
+}
+
+/// Which audit events to read: all conditions hold; oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub resource_id: Option<String>,
+    pub operation: Option<Operation>,
+    pub token_id: Option<TokenId>,
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    /// 1-based.
+    pub start_index: u64,
+    pub count: u64,
+}
+
 /// A new resource. The store derives its promoted columns from `doc`.
 #[derive(Debug, Clone)]
 pub struct NewResource {
@@ -154,6 +250,8 @@ pub struct NewResource {
     pub password_hash: Option<String>,
     pub members: Vec<MemberRef>,
     pub name_guard: Option<NameGuard>,
+    /// Recorded in the audit log in the insert's transaction.
+    pub audit: AuditEntry,
 }
 
 /// The verified-domain rule's check on a user's name, made in the write's transaction:
@@ -176,6 +274,8 @@ pub struct Update {
     pub members: Vec<MemberChange>,
     pub expected_version: i64,
     pub name_guard: Option<NameGuard>,
+    /// Recorded in the audit log in the update's transaction.
+    pub audit: AuditEntry,
 }
 
 #[derive(Debug, Clone)]
@@ -246,11 +346,24 @@ pub trait Store: Send + Sync + 'static {
     /// Applies membership changes to a live group without comparing versions: an add or a
     /// remove touches only the rows it names, so concurrent ones never conflict and none is
     /// lost. The group's version still goes up by one.
-    async fn update_members(&self, tenant: TenantId, id: &str, changes: &[MemberChange], load: Load) -> Result<Stored>;
+    async fn update_members(
+        &self,
+        tenant: TenantId,
+        id: &str,
+        changes: &[MemberChange],
+        load: Load,
+        audit: &AuditEntry,
+    ) -> Result<Stored>;
     /// Deletes (users: soft delete, releasing the name, memberships and seats) if the version
     /// matches; a License only when no user holds it.
-    async fn delete(&self, tenant: TenantId, kind: ResourceKind, id: &str, expected_version: Option<i64>)
-        -> Result<()>;
+    async fn delete(
+        &self,
+        tenant: TenantId,
+        kind: ResourceKind,
+        id: &str,
+        expected_version: Option<i64>,
+        audit: &AuditEntry,
+    ) -> Result<()>;
     async fn list(&self, tenant: TenantId, kind: ResourceKind, query: &ListQuery, load: Load) -> Result<Page>;
 
     /// The tenant called `name`, created if new.
@@ -289,11 +402,17 @@ pub trait Store: Send + Sync + 'static {
     /// Brings a soft-deleted user back, taking seats again for its licenses (those deleted
     /// meanwhile are dropped from it); `Conflict` when its userName was taken meanwhile,
     /// `NoSeats` when a license has no seat left.
-    async fn restore(&self, tenant: TenantId, id: &str) -> Result<Stored>;
+    async fn restore(&self, tenant: TenantId, id: &str, audit: &AuditEntry) -> Result<Stored>;
     /// Removes a soft-deleted user for good.
-    async fn purge(&self, tenant: TenantId, id: &str) -> Result<()>;
-    /// Removes, in every tenant, users deleted before `before`; returns how many.
-    async fn purge_deleted_before(&self, before: OffsetDateTime) -> Result<u64>;
+    async fn purge(&self, tenant: TenantId, id: &str, audit: &AuditEntry) -> Result<()>;
+    /// Removes, in every tenant, users deleted before `before`; returns how many. Each is
+    /// recorded in the audit log as purged by `actor`.
+    async fn purge_deleted_before(&self, before: OffsetDateTime, actor: &Actor) -> Result<u64>;
+
+    /// The tenant's audit events that `query` selects, oldest first, and how many there are.
+    async fn audit_events(&self, tenant: TenantId, query: &AuditQuery) -> Result<(u64, Vec<AuditEvent>)>;
+    /// Removes, in every tenant, audit events older than `before`; returns how many.
+    async fn purge_audit_before(&self, before: OffsetDateTime) -> Result<u64>;
     async fn find_tenant(&self, name: &str) -> Result<Option<TenantId>>;
     /// Removes the tenant with all its tokens, and with its resources only when `force`:
     /// otherwise a tenant holding any (counted in the same transaction) is `TenantNotEmpty`.

@@ -11,8 +11,8 @@ use crate::store::backend::{Backend, Conn, Param, SqlRow};
 use crate::store::sql::{self, Bind, Fragment, Promoted};
 use crate::store::sql_store::{classify, corrupt, id_list, now, retryable, touched, SqlStore};
 use crate::store::{
-    members, seats, GroupView, ListQuery, Load, MemberChange, MemberView, NameGuard, NewResource, Page, Result,
-    StoreError, Stored, TenantId, Update,
+    audit, members, seats, Actor, AuditEntry, GroupView, ListQuery, Load, MemberChange, MemberView, NameGuard,
+    NewResource, Page, Result, StoreError, Stored, TenantId, Update,
 };
 
 /// The promoted columns as parameters, in the order every write lists them.
@@ -220,6 +220,7 @@ async fn insert_in<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, new: &NewRe
     ];
     let row = B::fetch_one(&mut *conn, &sql, &params).await.map_err(|e| classify(e, new.kind, &promoted))?;
     let seq = row.int(0)?;
+    audit::record::<B>(conn, tenant, new.kind, &new.id, &new.audit).await?;
     index_values::<B>(conn, seq, &new.doc, true).await?;
     if new.kind == ResourceKind::User {
         seats::take_seats::<B>(conn, tenant, seq, &sql::license_ids(&new.doc), false).await?;
@@ -371,6 +372,7 @@ pub(crate) async fn update<B: Backend>(
         });
     };
     let seq = row.int(0)?;
+    audit::record::<B>(&mut tx, tenant, kind, id, &update.audit).await?;
     index_values::<B>(&mut tx, seq, &update.doc, false).await?;
     if kind == ResourceKind::User {
         let licenses = sql::license_ids(&update.doc);
@@ -392,6 +394,7 @@ pub(crate) async fn delete<B: Backend>(
     kind: ResourceKind,
     id: &str,
     expected_version: Option<i64>,
+    audit: &AuditEntry,
 ) -> Result<()> {
     let _turn = store.write_turn().await;
     let mut tx = store.begin_write().await?;
@@ -440,6 +443,7 @@ pub(crate) async fn delete<B: Backend>(
         return Err(StoreError::VersionMismatch { current: current.version });
     };
     let seq = row.int(0)?;
+    audit::record::<B>(&mut tx, tenant, kind, id, audit).await?;
     if kind == ResourceKind::User {
         seats::release_seats::<B>(&mut tx, seq, &[]).await?;
     }
@@ -579,7 +583,12 @@ pub(crate) async fn list_deleted<B: Backend>(
 }
 
 /// Brings a soft-deleted user back, taking its seats again.
-pub(crate) async fn restore<B: Backend>(store: &SqlStore<B>, tenant: TenantId, id: &str) -> Result<Stored> {
+pub(crate) async fn restore<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: TenantId,
+    id: &str,
+    audit: &AuditEntry,
+) -> Result<Stored> {
     let _turn = store.write_turn().await;
     let mut tx = store.begin_write().await?;
     let sql = format!(
@@ -606,6 +615,7 @@ pub(crate) async fn restore<B: Backend>(store: &SqlStore<B>, tenant: TenantId, i
     .await
     .map_err(|e| classify(e, ResourceKind::User, &promoted))?;
     touched(restored)?;
+    audit::record::<B>(&mut tx, tenant, ResourceKind::User, id, audit).await?;
     // Seats are taken again; licenses deleted meanwhile are dropped from the user.
     let mut doc: Value = serde_json::from_str(row.text("doc")?).map_err(|e| corrupt("document", e))?;
     let gone = seats::take_seats::<B>(&mut tx, tenant, seq, &sql::license_ids(&doc), true).await?;
@@ -622,25 +632,40 @@ pub(crate) async fn restore<B: Backend>(store: &SqlStore<B>, tenant: TenantId, i
 }
 
 /// Removes a soft-deleted user for good.
-pub(crate) async fn purge<B: Backend>(store: &SqlStore<B>, tenant: TenantId, id: &str) -> Result<()> {
+pub(crate) async fn purge<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: TenantId,
+    id: &str,
+    audit: &AuditEntry,
+) -> Result<()> {
     let _turn = store.write_turn().await;
-    let mut conn = store.pool.acquire().await?;
+    let mut tx = store.begin_write().await?;
     let done = B::execute(
-        &mut conn,
+        &mut tx,
         "DELETE FROM resources WHERE tenant_id = ? AND kind = 'User' AND id = ? AND deleted_at IS NOT NULL",
         &[Param::Int(tenant.0), Param::Text(id)],
     )
     .await?;
-    touched(done)
+    touched(done)?;
+    audit::record::<B>(&mut tx, tenant, ResourceKind::User, id, audit).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
-/// Removes, in every tenant, users deleted before `before`.
-pub(crate) async fn purge_deleted_before<B: Backend>(store: &SqlStore<B>, before: OffsetDateTime) -> Result<u64> {
+/// Removes, in every tenant, users deleted before `before`, each recorded as purged by `actor`.
+pub(crate) async fn purge_deleted_before<B: Backend>(
+    store: &SqlStore<B>,
+    before: OffsetDateTime,
+    actor: &Actor,
+) -> Result<u64> {
     let _turn = store.write_turn().await;
-    let mut conn = store.pool.acquire().await?;
+    let mut tx = store.begin_write().await?;
     let before = sql::format_time(before);
+    audit::record_purges::<B>(&mut tx, &before, actor).await?;
     let sql = "DELETE FROM resources WHERE deleted_at IS NOT NULL AND deleted_at < ?";
-    Ok(B::execute(&mut conn, sql, &[Param::Text(&before)]).await?)
+    let purged = B::execute(&mut tx, sql, &[Param::Text(&before)]).await?;
+    tx.commit().await?;
+    Ok(purged)
 }
 
 /// The live users holding any of these userNames (compared case-folded), selecting `columns`.

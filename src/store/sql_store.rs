@@ -12,8 +12,9 @@ use crate::scim::schema::ResourceKind;
 use crate::store::backend::{Backend, Conn, Param, SqlRow};
 use crate::store::sql::{self, Promoted};
 use crate::store::{
-    domains, members, resources, settings, tokens, ListQuery, Load, MemberChange, MemberView, NewResource, NewToken,
-    Page, Result, Store, StoreError, Stored, TenantId, TenantInfo, TokenId, TokenRecord, Update,
+    audit, domains, members, resources, settings, tokens, Actor, AuditEntry, AuditEvent, AuditQuery, ListQuery, Load,
+    MemberChange, MemberView, NewResource, NewToken, Page, Result, Store, StoreError, Stored, TenantId, TenantInfo,
+    TokenId, TokenRecord, Update,
 };
 
 /// The store over database `B` (`SqliteStore`, `PgStore`).
@@ -206,8 +207,15 @@ impl<B: Backend> Store for SqlStore<B> {
         members::members_after(self, tenant, id, after, limit).await
     }
 
-    async fn update_members(&self, tenant: TenantId, id: &str, changes: &[MemberChange], load: Load) -> Result<Stored> {
-        retrying(|| members::update_members(self, tenant, id, changes, load)).await
+    async fn update_members(
+        &self,
+        tenant: TenantId,
+        id: &str,
+        changes: &[MemberChange],
+        load: Load,
+        audit: &AuditEntry,
+    ) -> Result<Stored> {
+        retrying(|| members::update_members(self, tenant, id, changes, load, audit)).await
     }
 
     async fn delete(
@@ -216,8 +224,9 @@ impl<B: Backend> Store for SqlStore<B> {
         kind: ResourceKind,
         id: &str,
         expected_version: Option<i64>,
+        audit: &AuditEntry,
     ) -> Result<()> {
-        retrying(|| resources::delete(self, tenant, kind, id, expected_version)).await
+        retrying(|| resources::delete(self, tenant, kind, id, expected_version, audit)).await
     }
 
     async fn list(&self, tenant: TenantId, kind: ResourceKind, query: &ListQuery, load: Load) -> Result<Page> {
@@ -286,16 +295,24 @@ impl<B: Backend> Store for SqlStore<B> {
         resources::list_deleted(self, tenant, start_index, count).await
     }
 
-    async fn restore(&self, tenant: TenantId, id: &str) -> Result<Stored> {
-        resources::restore(self, tenant, id).await
+    async fn restore(&self, tenant: TenantId, id: &str, audit: &AuditEntry) -> Result<Stored> {
+        resources::restore(self, tenant, id, audit).await
     }
 
-    async fn purge(&self, tenant: TenantId, id: &str) -> Result<()> {
-        resources::purge(self, tenant, id).await
+    async fn purge(&self, tenant: TenantId, id: &str, audit: &AuditEntry) -> Result<()> {
+        resources::purge(self, tenant, id, audit).await
     }
 
-    async fn purge_deleted_before(&self, before: OffsetDateTime) -> Result<u64> {
-        resources::purge_deleted_before(self, before).await
+    async fn purge_deleted_before(&self, before: OffsetDateTime, actor: &Actor) -> Result<u64> {
+        resources::purge_deleted_before(self, before, actor).await
+    }
+
+    async fn audit_events(&self, tenant: TenantId, query: &AuditQuery) -> Result<(u64, Vec<AuditEvent>)> {
+        audit::events(self, tenant, query).await
+    }
+
+    async fn purge_audit_before(&self, before: OffsetDateTime) -> Result<u64> {
+        audit::purge_before(self, before).await
     }
 
     async fn find_tenant(&self, name: &str) -> Result<Option<TenantId>> {

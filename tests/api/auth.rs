@@ -38,6 +38,7 @@ behaviour! {
             password_hash: None,
             members: vec![],
             name_guard: None,
+            audit: scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({})),
         };
         let load = scimd::store::Load::default();
         app.store.insert(tenant, new("u1", json!({"userName": "u1"})), load).await.unwrap();

@@ -159,6 +159,7 @@ behaviour! {
             password_hash: None,
             members: vec![],
             name_guard: None,
+            audit: scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({})),
         };
         store.insert(tenant, new, scimd::store::Load::default()).await.unwrap();
         let list = stdout(&run(&app, &["tenant", "list"]));
@@ -240,9 +241,10 @@ behaviour! {
             password_hash: None,
             members: vec![],
             name_guard: None,
+            audit: scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({})),
         };
         store.insert(tenant, new, scimd::store::Load::default()).await.unwrap();
-        store.delete(tenant, scimd::scim::schema::ResourceKind::User, "u1", None).await.unwrap();
+        store.delete(tenant, scimd::scim::schema::ResourceKind::User, "u1", None, &scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))).await.unwrap();
         let out = run(&app, &["user", "restore", "u1"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(store
@@ -252,6 +254,14 @@ behaviour! {
         let again = run(&app, &["user", "restore", "u1"]);
         assert!(!again.status.success());
         assert!(String::from_utf8_lossy(&again.stderr).contains("deleted User u1 not found"));
+
+        // The audit log names the command line as the restore's actor.
+        let log = stdout(&run(&app, &["audit", "list", "--resource-id", "u1"]));
+        let restore = log.lines().find(|l| l.contains(" restore ")).unwrap_or_else(|| panic!("{log}"));
+        assert!(restore.contains("command line") && restore.contains("User/u1"), "{log}");
+        let bad = run(&app, &["audit", "list", "--operation", "rename"]);
+        assert!(!bad.status.success());
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("is not one of create"));
     }
 
     async fn domains_are_added_listed_and_removed(app: TestApp) {
@@ -290,7 +300,7 @@ behaviour! {
             doc,
             password_hash: None,
             members: vec![],
-            name_guard: None,
+            name_guard: None, audit: scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({})),
         };
         store.insert(tenant, new, scimd::store::Load::default()).await.unwrap();
 
@@ -313,7 +323,7 @@ behaviour! {
 
         let held = run(&app, &["license", "remove", "ENTERPRISEPACK", "--tenant", "contoso"]);
         assert!(String::from_utf8_lossy(&held.stderr).contains("assigned to 1 user"));
-        store.delete(tenant, ResourceKind::User, "u1", None).await.unwrap();
+        store.delete(tenant, ResourceKind::User, "u1", None, &scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))).await.unwrap();
         assert!(run(&app, &["license", "remove", "ENTERPRISEPACK", "--tenant", "contoso"]).status.success());
         let missing = run(&app, &["license", "set-seats", "ENTERPRISEPACK", "3", "--tenant", "contoso"]);
         assert!(String::from_utf8_lossy(&missing.stderr).contains("has no license"));

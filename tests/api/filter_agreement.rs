@@ -208,6 +208,11 @@ async fn agree(
             password_hash: None,
             members: vec![],
             name_guard: None,
+            audit: scimd::store::AuditEntry::new(
+                &scimd::store::Actor::system("test"),
+                scimd::store::Operation::Create,
+                serde_json::json!({}),
+            ),
         };
         store.insert(tenant, new, Load::default()).await.unwrap();
         docs.push((id, u));

@@ -264,6 +264,11 @@ impl TestApp {
                     password_hash: None,
                     members: vec![],
                     name_guard: None,
+                    audit: scimd::store::AuditEntry::new(
+                        &scimd::store::Actor::system("test"),
+                        scimd::store::Operation::Create,
+                        serde_json::json!({}),
+                    ),
                 })
                 .collect();
             for r in self.store.insert_many(tenant, news, scimd::store::Load::default()).await.expect("insert") {

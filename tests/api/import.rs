@@ -208,13 +208,14 @@ behaviour! {
             password_hash: None,
             members: vec![MemberRef::id(ann_id.clone())],
             name_guard: None,
+            audit: scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({})),
         };
         cli.store.insert(cli.tenant, group, Load::default()).await.unwrap();
         let mut ann = cli.store.fetch(cli.tenant, ResourceKind::User, &ann_id, Load::default()).await.unwrap();
         ann.doc["nickName"] = json!("Annie");
         ann.doc["phoneNumbers"].as_array_mut().unwrap().push(json!({"type": "home", "value": "+31 15 999 9999"}));
         let update =
-            Update { doc: ann.doc, password_hash: None, members: vec![], expected_version: ann.version, name_guard: None };
+            Update { doc: ann.doc, password_hash: None, members: vec![], expected_version: ann.version, name_guard: None , audit: scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))};
         cli.store.update(cli.tenant, ResourceKind::User, &ann_id, update, Load::default()).await.unwrap();
 
         let again = "User Name,First Name,Job Title,Office Phone,City\n\
@@ -268,6 +269,7 @@ behaviour! {
             password_hash: None,
             members: vec![],
             name_guard: None,
+            audit: scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({})),
         };
         cli.store.insert(cli.tenant, synced, Load::default()).await.unwrap();
 

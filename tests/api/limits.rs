@@ -107,6 +107,11 @@ async fn store_with_users(store: &Arc<dyn Store>, n: usize) -> scimd::store::Ten
                 password_hash: None,
                 members: vec![],
                 name_guard: None,
+                audit: scimd::store::AuditEntry::new(
+                    &scimd::store::Actor::system("test"),
+                    scimd::store::Operation::Create,
+                    serde_json::json!({}),
+                ),
             })
             .collect();
         for r in store.insert_many(tenant, news, Load::default()).await.unwrap() {

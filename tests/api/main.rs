@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 // A failing test should panic with its message.
 
+mod audit;
 mod auth;
 mod bulk;
 mod cli;

@@ -17,7 +17,23 @@ use crate::helpers::behaviour;
 const DIRECTORY: &str = "urn:scimd:schemas:extension:directory:2.0:User";
 
 fn new(id: &str, kind: ResourceKind, doc: Value) -> NewResource {
-    NewResource { id: id.into(), kind, doc, password_hash: None, members: vec![], name_guard: None }
+    NewResource {
+        id: id.into(),
+        kind,
+        doc,
+        password_hash: None,
+        members: vec![],
+        name_guard: None,
+        audit: scimd::store::AuditEntry::new(
+            &scimd::store::Actor::system("test"),
+            scimd::store::Operation::Create,
+            serde_json::json!({}),
+        ),
+    }
+}
+
+fn audit() -> scimd::store::AuditEntry {
+    scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Patch, json!({}))
 }
 
 fn user(id: &str, name: &str) -> NewResource {
@@ -25,7 +41,18 @@ fn user(id: &str, name: &str) -> NewResource {
 }
 
 fn update(doc: Value, expected_version: i64) -> Update {
-    Update { doc, password_hash: None, members: vec![], expected_version, name_guard: None }
+    Update {
+        doc,
+        password_hash: None,
+        members: vec![],
+        expected_version,
+        name_guard: None,
+        audit: scimd::store::AuditEntry::new(
+            &scimd::store::Actor::system("test"),
+            scimd::store::Operation::Create,
+            serde_json::json!({}),
+        ),
+    }
 }
 
 fn query(filter: Option<&str>, start_index: u64, count: u64) -> ListQuery {
@@ -99,7 +126,7 @@ behaviour! {
         store.insert(t, group, Load::default()).await.unwrap();
 
         let add = MemberChange::Add((2..7).map(|i| MemberRef::id(format!("u{i}"))).collect());
-        let g = store.update_members(t, "g", &[add, MemberChange::Remove(vec!["u0".into()])], Load { members: true, groups: false }).await.unwrap();
+        let g = store.update_members(t, "g", &[add, MemberChange::Remove(vec!["u0".into()])], Load { members: true, groups: false }, &audit()).await.unwrap();
         assert_eq!(g.members.unwrap().len(), 6);
         assert_eq!(store.member_count(t, "g").await.unwrap(), 6);
 
@@ -118,9 +145,9 @@ behaviour! {
         let user_view = store.fetch(t, User, "u3", Load { members: false, groups: true }).await.unwrap();
         assert_eq!(user_view.groups.unwrap().iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["g"]);
 
-        let unknown = store.update_members(t, "g", &[MemberChange::Add(vec![MemberRef::id("nobody".to_owned())])], Load::default()).await;
+        let unknown = store.update_members(t, "g", &[MemberChange::Add(vec![MemberRef::id("nobody".to_owned())])], Load::default(), &audit()).await;
         assert!(matches!(unknown, Err(StoreError::UnknownMembers(ref ids)) if ids == &["nobody"]), "{unknown:?}");
-        let itself = store.update_members(t, "g", &[MemberChange::Add(vec![MemberRef::id("g".to_owned())])], Load::default()).await;
+        let itself = store.update_members(t, "g", &[MemberChange::Add(vec![MemberRef::id("g".to_owned())])], Load::default(), &audit()).await;
         assert!(matches!(itself, Err(StoreError::SelfMember(_))), "{itself:?}");
         assert_eq!(store.member_count(t, "g").await.unwrap(), 6, "a refused change changed nothing");
     }
@@ -129,20 +156,26 @@ behaviour! {
         let store = app.store.as_ref();
         let t = tenant(store, "a").await;
         store.insert(t, user("u1", "ann"), Load::default()).await.unwrap();
-        store.delete(t, User, "u1", Some(1)).await.unwrap();
+        store.delete(t, User, "u1", Some(1), &scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))).await.unwrap();
         assert!(matches!(store.fetch(t, User, "u1", Load::default()).await, Err(StoreError::NotFound)));
         let (total, deleted) = store.list_deleted(t, 1, 10).await.unwrap();
         assert_eq!((total, deleted[0].0.id.as_str()), (1, "u1"));
 
         store.insert(t, user("u2", "ANN"), Load::default()).await.unwrap();
-        assert!(matches!(store.restore(t, "u1").await, Err(StoreError::Conflict { .. })));
-        store.delete(t, User, "u2", None).await.unwrap();
-        assert_eq!(store.restore(t, "u1").await.unwrap().id, "u1");
-        assert!(matches!(store.restore(t, "u1").await, Err(StoreError::NotFound)), "restored once only");
+        assert!(matches!(store.restore(t, "u1", &scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))).await, Err(StoreError::Conflict { .. })));
+        store.delete(t, User, "u2", None, &scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))).await.unwrap();
+        assert_eq!(store.restore(t, "u1", &scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))).await.unwrap().id, "u1");
+        assert!(matches!(store.restore(t, "u1", &scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))).await, Err(StoreError::NotFound)), "restored once only");
 
         // Purging removes deletions older than the given time, in every tenant.
-        assert_eq!(store.purge_deleted_before(OffsetDateTime::now_utc() - time::Duration::hours(1)).await.unwrap(), 0);
-        assert_eq!(store.purge_deleted_before(OffsetDateTime::now_utc() + time::Duration::seconds(1)).await.unwrap(), 1);
+        assert_eq!(store.purge_deleted_before(OffsetDateTime::now_utc() - time::Duration::hours(1), &scimd::store::Actor::system("test")).await.unwrap(), 0);
+        assert_eq!(store.purge_deleted_before(OffsetDateTime::now_utc() + time::Duration::seconds(1), &scimd::store::Actor::system("test")).await.unwrap(), 1);
+        let purges = scimd::store::AuditQuery { operation: Some(scimd::store::Operation::Purge), start_index: 1, count: 10, ..Default::default() };
+        let (n, purged) = store.audit_events(t, &purges).await.unwrap();
+        assert_eq!((n, purged[0].resource_id.as_str(), purged[0].actor.name.as_str()), (1, "u2", "test"), "u1 came back; u2, deleted after it, is purged");
+        let purges = scimd::store::AuditQuery { operation: Some(scimd::store::Operation::Purge), start_index: 1, count: 10, ..Default::default() };
+        let (n, purged) = store.audit_events(t, &purges).await.unwrap();
+        assert_eq!((n, purged[0].resource_id.as_str(), purged[0].actor.name.as_str()), (1, "u2", "test"), "u1 came back; u2, deleted after it, is purged");
         assert_eq!(store.list_deleted(t, 1, 10).await.unwrap().0, 0);
     }
 
@@ -161,15 +194,15 @@ behaviour! {
         assert!(matches!(second, Err(StoreError::NoSeats { seats: 1, .. })), "{second:?}");
         let shrink = store.update(t, License, "l1", update(json!({"partNumber": "E3", "seats": 0}), license.version), Load::default()).await;
         assert!(matches!(shrink, Err(StoreError::SeatsInUse { consumed: 1, .. })), "{shrink:?}");
-        assert!(matches!(store.delete(t, License, "l1", None).await, Err(StoreError::LicenseInUse { .. })));
+        assert!(matches!(store.delete(t, License, "l1", None, &scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))).await, Err(StoreError::LicenseInUse { .. })));
         let unknown = store.insert(t, new("u3", User, json!({"userName": "cy", DIRECTORY: {"licenses": [{"value": "nope"}]}})), Load::default()).await;
         assert!(matches!(unknown, Err(StoreError::UnknownLicenses(_))), "{unknown:?}");
 
-        store.delete(t, User, "u1", None).await.unwrap();
+        store.delete(t, User, "u1", None, &scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))).await.unwrap();
         assert_eq!(store.fetch(t, License, "l1", Load::default()).await.unwrap().doc["consumed"], 0);
         store.insert(t, holder("u2", "bob"), Load::default()).await.unwrap();
         // The seat went to bob: ann cannot come back with it.
-        assert!(matches!(store.restore(t, "u1").await, Err(StoreError::NoSeats { .. })));
+        assert!(matches!(store.restore(t, "u1", &scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))).await, Err(StoreError::NoSeats { .. })));
     }
 
     async fn tokens_are_found_by_hash_and_a_tenant_keeps_one_active_admin_token(app: TestApp) {

@@ -1,0 +1,125 @@
+//! The audit log: a row per committed write, inserted in the write's own transaction, so the
+//! log holds exactly the changes that happened; read back oldest first, a page at a time.
+
+use time::OffsetDateTime;
+
+use crate::scim::schema::ResourceKind;
+use crate::store::backend::{Backend, Conn, Param, SqlRow};
+use crate::store::sql;
+use crate::store::sql_store::{corrupt, now, SqlStore};
+use crate::store::{Actor, AuditEntry, AuditEvent, AuditQuery, Operation, Result, StoreError, TenantId, TokenId};
+
+/// Records `entry` for the resource `kind`/`id`, inside the caller's transaction.
+pub(crate) async fn record<B: Backend>(
+    conn: &mut Conn<B>,
+    tenant: TenantId,
+    kind: ResourceKind,
+    id: &str,
+    entry: &AuditEntry,
+) -> Result<()> {
+    let at = now();
+    let changes = entry.changes.to_string();
+    B::execute(
+        conn,
+        "INSERT INTO audit_events (tenant_id, at, token_id, actor, request_id, operation, resource_type, \
+         resource_id, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &[
+            Param::Int(tenant.0),
+            Param::Text(&at),
+            Param::OptInt(entry.actor.token_id.map(|t| t.0)),
+            Param::Text(&entry.actor.name),
+            Param::OptText(entry.actor.request_id.as_deref()),
+            Param::Text(entry.operation.as_str()),
+            Param::Text(kind.name()),
+            Param::Text(id),
+            Param::Text(&changes),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records, for every user deleted before `before`, that `actor` purged it: the rows the
+/// caller's transaction is about to delete.
+pub(crate) async fn record_purges<B: Backend>(conn: &mut Conn<B>, before: &str, actor: &Actor) -> Result<()> {
+    let at = now();
+    B::execute(
+        conn,
+        "INSERT INTO audit_events (tenant_id, at, token_id, actor, request_id, operation, resource_type, \
+         resource_id, changes) SELECT tenant_id, ?, ?, ?, ?, 'purge', kind, id, '{}' FROM resources \
+         WHERE deleted_at IS NOT NULL AND deleted_at < ?",
+        &[
+            Param::Text(&at),
+            Param::OptInt(actor.token_id.map(|t| t.0)),
+            Param::Text(&actor.name),
+            Param::OptText(actor.request_id.as_deref()),
+            Param::Text(before),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn events<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: TenantId,
+    query: &AuditQuery,
+) -> Result<(u64, Vec<AuditEvent>)> {
+    let (since, until) = (query.since.map(sql::format_time), query.until.map(sql::format_time));
+    let token = query.token_id.map(|t| t.0);
+    let operation = query.operation.map(Operation::as_str);
+    let conditions = "tenant_id = ? AND (? IS NULL OR resource_id = ?) AND (? IS NULL OR operation = ?) \
+         AND (? IS NULL OR token_id = ?) AND (? IS NULL OR at >= ?) AND (? IS NULL OR at <= ?)";
+    let params = [
+        Param::Int(tenant.0),
+        Param::OptText(query.resource_id.as_deref()),
+        Param::OptText(query.resource_id.as_deref()),
+        Param::OptText(operation),
+        Param::OptText(operation),
+        Param::OptInt(token),
+        Param::OptInt(token),
+        Param::OptText(since.as_deref()),
+        Param::OptText(since.as_deref()),
+        Param::OptText(until.as_deref()),
+        Param::OptText(until.as_deref()),
+    ];
+    let mut conn = store.pool.acquire().await?;
+    let total = B::fetch_one(&mut conn, &format!("SELECT count(*) FROM audit_events WHERE {conditions}"), &params)
+        .await?
+        .int(0)?;
+    let page = format!(
+        "SELECT seq, at, token_id, actor, request_id, operation, resource_type, resource_id, changes \
+         FROM audit_events WHERE {conditions} ORDER BY seq LIMIT ? OFFSET ?"
+    );
+    let mut page_params = params.to_vec();
+    page_params.push(Param::Int(query.count as i64));
+    page_params.push(Param::Int(query.start_index.saturating_sub(1) as i64));
+    let rows = B::fetch_all(&mut conn, &page, &page_params).await?;
+    let events = rows.iter().map(event).collect::<Result<Vec<_>>>()?;
+    Ok((u64::try_from(total).unwrap_or(0), events))
+}
+
+fn event(row: &impl SqlRow) -> Result<AuditEvent> {
+    let operation = row.text("operation")?;
+    let kind = row.text("resource_type")?;
+    Ok(AuditEvent {
+        seq: row.int("seq")?,
+        at: sql::parse_time(row.text("at")?)?,
+        actor: Actor {
+            token_id: row.opt_int("token_id")?.map(TokenId),
+            name: row.text("actor")?.to_owned(),
+            request_id: row.opt_text("request_id")?.map(str::to_owned),
+        },
+        operation: Operation::parse(operation).ok_or_else(|| corrupt("audit operation", operation))?,
+        kind: ResourceKind::from_name(kind).ok_or_else(|| corrupt("audit resource type", kind))?,
+        resource_id: row.text("resource_id")?.to_owned(),
+        changes: serde_json::from_str(row.text("changes")?).map_err(|e| corrupt("audit changes", e))?,
+    })
+}
+
+pub(crate) async fn purge_before<B: Backend>(store: &SqlStore<B>, before: OffsetDateTime) -> Result<u64> {
+    let before = sql::format_time(before);
+    let mut conn = store.pool.acquire().await?;
+    let done = B::execute(&mut conn, "DELETE FROM audit_events WHERE at < ?", &[Param::Text(&before)]).await;
+    done.map_err(StoreError::from)
+}
