@@ -4,7 +4,7 @@
 -- are older than the retention period.
 
 CREATE TABLE audit_events (
-    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq           INTEGER PRIMARY KEY,
     tenant_id     INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
     at            TEXT NOT NULL,
     token_id      INTEGER,
@@ -16,6 +16,8 @@ CREATE TABLE audit_events (
     changes       TEXT NOT NULL
 );
 
-CREATE INDEX audit_events_tenant ON audit_events (tenant_id, seq);
+-- Two indexes only, as every write pays for each: one resource's history, and the hourly
+-- purge by age. Reads of a whole tenant's log walk the table in seq order. No AUTOINCREMENT:
+-- its bookkeeping table is one more write per event (a fifth of a create's time, measured).
 CREATE INDEX audit_events_resource ON audit_events (tenant_id, resource_id, seq);
 CREATE INDEX audit_events_at ON audit_events (at);
