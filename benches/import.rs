@@ -156,6 +156,7 @@ async fn run(opts: Options) {
             rate_limit: None,
         },
         request_id: None,
+        client: None,
     };
 
     let rate = measure(&service, &caller, &fresh, "fresh import (every row created)", Status::Created).await;

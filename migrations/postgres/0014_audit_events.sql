@@ -10,6 +10,7 @@ CREATE TABLE audit_events (
     token_id      BIGINT,
     actor         TEXT NOT NULL,
     request_id    TEXT,
+    client        TEXT,
     operation     TEXT NOT NULL,
     resource_type TEXT NOT NULL,
     resource_id   TEXT NOT NULL,

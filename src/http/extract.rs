@@ -141,7 +141,7 @@ impl FromRequestParts<AppState> for Auth {
         span.record("token", principal.token_name.as_str());
         state.rate.check(&principal)?;
         let request_id = parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        Ok(Auth(Caller::new(principal, request_id)))
+        Ok(Auth(Caller::new(principal, request_id, client_address(state, parts))))
     }
 }
 
@@ -154,6 +154,21 @@ impl FromRequestParts<AppState> for BaseUrl {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         Ok(BaseUrl(base_url(state, &parts.headers)))
     }
+}
+
+/// The client's address: the first `X-Forwarded-For` entry when the proxy in front is trusted
+/// to set it, else the peer of the connection.
+fn client_address(state: &AppState, parts: &Parts) -> Option<String> {
+    let forwarded = parts
+        .headers
+        .get("x-forwarded-for")
+        .filter(|_| state.trust_forwarded_headers)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_owned());
+    let peer =
+        || parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
+    forwarded.filter(|f| !f.is_empty()).or_else(peer)
 }
 
 /// `--base-url` when configured, else `http://<Host>/scim/v2` as the client addressed us; the

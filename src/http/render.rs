@@ -176,6 +176,7 @@ pub fn audit_event(base_url: &str, e: &AuditEvent) -> Value {
             "tokenId": e.actor.token_id.map(|t| t.to_string()),
             "name": e.actor.name,
             "requestId": e.actor.request_id,
+            "client": e.actor.client,
         },
         "operation": e.operation.as_str(),
         "resourceType": e.kind.name(),

@@ -48,9 +48,9 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
             },
             () = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok((stream, peer)) => (stream, peer),
                 Err(e) => {
                     // Out of file descriptors and the like: wait a little rather than spin.
                     tracing::warn!(error = %e, "could not accept a connection");
@@ -62,10 +62,12 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
         };
         let _ = stream.set_nodelay(true);
         let body_timeout = limits.body_timeout;
-        let service = TowerToHyperService::new(
-            app.clone()
-                .map_request(move |req: Request<Incoming>| req.map(|b| Body::new(TimeoutBody::new(body_timeout, b)))),
-        );
+        let service = TowerToHyperService::new(app.clone().map_request(move |req: Request<Incoming>| {
+            let mut req = req.map(|b| Body::new(TimeoutBody::new(body_timeout, b)));
+            // Who connected, for the audit log (and behind a proxy, the proxy).
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            req
+        }));
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout)

@@ -48,14 +48,16 @@ pub struct Caller {
     pub principal: Principal,
     /// The HTTP request's `X-Request-Id`, for the audit log.
     pub request_id: Option<String>,
+    /// The client's address, for the audit log.
+    pub client: Option<String>,
 }
 
 /// The token id the command line's operator acts with: no token at all.
 const OPERATOR_TOKEN: crate::store::TokenId = crate::store::TokenId(0);
 
 impl Caller {
-    pub fn new(principal: Principal, request_id: Option<String>) -> Caller {
-        Caller { principal, request_id }
+    pub fn new(principal: Principal, request_id: Option<String>, client: Option<String>) -> Caller {
+        Caller { principal, request_id, client }
     }
 
     /// The operator at the command line: an administrator of the tenant.
@@ -70,6 +72,7 @@ impl Caller {
                 rate_limit: None,
             },
             request_id: None,
+            client: None,
         }
     }
 
@@ -80,6 +83,7 @@ impl Caller {
             token_id: (token != OPERATOR_TOKEN).then_some(token),
             name: self.principal.token_name.clone(),
             request_id: self.request_id.clone(),
+            client: self.client.clone(),
         }
     }
 }

@@ -21,14 +21,15 @@ pub(crate) async fn record<B: Backend>(
     let changes = entry.changes.to_string();
     B::execute(
         conn,
-        "INSERT INTO audit_events (tenant_id, at, token_id, actor, request_id, operation, resource_type, \
-         resource_id, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit_events (tenant_id, at, token_id, actor, request_id, client, operation, resource_type, \
+         resource_id, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             Param::Int(tenant.0),
             Param::Text(&at),
             Param::OptInt(entry.actor.token_id.map(|t| t.0)),
             Param::Text(&entry.actor.name),
             Param::OptText(entry.actor.request_id.as_deref()),
+            Param::OptText(entry.actor.client.as_deref()),
             Param::Text(entry.operation.as_str()),
             Param::Text(kind.name()),
             Param::Text(id),
@@ -45,14 +46,15 @@ pub(crate) async fn record_purges<B: Backend>(conn: &mut Conn<B>, before: &str, 
     let at = now();
     B::execute(
         conn,
-        "INSERT INTO audit_events (tenant_id, at, token_id, actor, request_id, operation, resource_type, \
-         resource_id, changes) SELECT tenant_id, ?, ?, ?, ?, 'purge', kind, id, '{}' FROM resources \
+        "INSERT INTO audit_events (tenant_id, at, token_id, actor, request_id, client, operation, resource_type, \
+         resource_id, changes) SELECT tenant_id, ?, ?, ?, ?, ?, 'purge', kind, id, '{}' FROM resources \
          WHERE deleted_at IS NOT NULL AND deleted_at < ?",
         &[
             Param::Text(&at),
             Param::OptInt(actor.token_id.map(|t| t.0)),
             Param::Text(&actor.name),
             Param::OptText(actor.request_id.as_deref()),
+            Param::OptText(actor.client.as_deref()),
             Param::Text(before),
         ],
     )
@@ -88,7 +90,7 @@ pub(crate) async fn events<B: Backend>(
         .await?
         .int(0)?;
     let page = format!(
-        "SELECT seq, at, token_id, actor, request_id, operation, resource_type, resource_id, changes \
+        "SELECT seq, at, token_id, actor, request_id, client, operation, resource_type, resource_id, changes \
          FROM audit_events WHERE {conditions} ORDER BY seq LIMIT ? OFFSET ?"
     );
     let mut page_params = params.to_vec();
@@ -109,6 +111,7 @@ fn event(row: &impl SqlRow) -> Result<AuditEvent> {
             token_id: row.opt_int("token_id")?.map(TokenId),
             name: row.text("actor")?.to_owned(),
             request_id: row.opt_text("request_id")?.map(str::to_owned),
+            client: row.opt_text("client")?.map(str::to_owned),
         },
         operation: Operation::parse(operation).ok_or_else(|| corrupt("audit operation", operation))?,
         kind: ResourceKind::from_name(kind).ok_or_else(|| corrupt("audit resource type", kind))?,

@@ -155,12 +155,14 @@ pub struct Actor {
     pub name: String,
     /// The HTTP request's `X-Request-Id`, when there was one.
     pub request_id: Option<String>,
+    /// The client's address, when the change came over HTTP.
+    pub client: Option<String>,
 }
 
 impl Actor {
     /// The server itself (the retention purge) or a tool acting without a token.
     pub fn system(name: &str) -> Actor {
-        Actor { token_id: None, name: name.to_owned(), request_id: None }
+        Actor { token_id: None, name: name.to_owned(), request_id: None, client: None }
     }
 }
 

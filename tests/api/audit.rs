@@ -45,6 +45,7 @@ behaviour! {
         for e in &list[..4] {
             assert_eq!((e["actor"]["name"].as_str(), e["actor"]["tokenId"].as_str()), (Some("entra"), Some(token_id.as_str())), "{e}");
             assert!(e["actor"]["requestId"].as_str().is_some_and(|r| !r.is_empty()), "{e}");
+            assert_eq!(e["actor"]["client"], "127.0.0.1", "{e}");
             assert_eq!((e["resourceType"].as_str(), e["resourceId"].as_str()), (Some("User"), Some(uid.as_str())));
         }
         assert_eq!(list[4]["actor"]["name"], "test", "the restore was the admin token's");

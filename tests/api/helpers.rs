@@ -302,6 +302,7 @@ async fn serve(store: Arc<dyn Store>) -> SocketAddr {
     let app = scimd::app(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr: SocketAddr = listener.local_addr().expect("addr");
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
 }
