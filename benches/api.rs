@@ -110,6 +110,7 @@ async fn start_scimd(url: &str) -> Server {
                 expires: None,
                 rate_limit: None,
             },
+            &scimd::store::Actor::system("test"),
         )
         .await
         .unwrap();

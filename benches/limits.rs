@@ -115,7 +115,7 @@ async fn token(store: &Arc<dyn Store>, tenant: TenantId) -> String {
         expires: None,
         rate_limit: None,
     };
-    store.create_token(tenant, new).await.unwrap();
+    store.create_token(tenant, new, &scimd::store::Actor::system("test")).await.unwrap();
     secret
 }
 

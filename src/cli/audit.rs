@@ -17,7 +17,7 @@ pub async fn run(service: &Service, command: AuditCommand) -> anyhow::Result<()>
             e.actor.name,
             token,
             e.operation.as_str(),
-            format!("{}/{}", e.kind.name(), e.resource_id),
+            format!("{}/{}", e.resource_type, e.resource_id),
             e.changes
         );
     }

@@ -179,11 +179,20 @@ pub fn audit_event(base_url: &str, e: &AuditEvent) -> Value {
             "client": e.actor.client,
         },
         "operation": e.operation.as_str(),
-        "resourceType": e.kind.name(),
+        "resourceType": e.resource_type,
         "resourceId": e.resource_id,
-        "location": location(base_url, e.kind, &e.resource_id),
+        "location": audit_location(base_url, e),
         "changes": e.changes,
     })
+}
+
+/// Where the audited thing lives over HTTP, when it does.
+fn audit_location(base_url: &str, e: &AuditEvent) -> Option<String> {
+    match ResourceKind::from_name(&e.resource_type) {
+        Some(kind) => Some(location(base_url, kind, &e.resource_id)),
+        None if e.resource_type == "Token" => Some(format!("{base_url}/Admin/Tokens/{}", e.resource_id)),
+        None => None,
+    }
 }
 
 pub fn token_location(base_url: &str, t: &TokenRecord) -> String {

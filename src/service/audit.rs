@@ -80,11 +80,12 @@ pub fn write_changes(
     out
 }
 
-/// The filters of an audit log read: `resourceId`, `operation`, `actor` (a token id), `since`,
-/// `until` (dateTimes), and index paging.
+/// The filters of an audit log read: `resourceType`, `resourceId`, `operation`, `actor` (a
+/// token id), `since`, `until` (dateTimes), and index paging.
 #[derive(Debug, Default, Clone, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditParams {
+    pub resource_type: Option<String>,
     pub resource_id: Option<String>,
     pub operation: Option<String>,
     pub actor: Option<String>,
@@ -118,7 +119,22 @@ impl AuditParams {
                 ScimError::invalid_value(format!("actor {a:?} is not a token id (see /Admin/Tokens)"))
             })?)),
         };
+        let resource_type = match self.resource_type.as_deref() {
+            None => None,
+            Some(t) => Some(
+                ["User", "Group", "License", "Token", "Domain"]
+                    .into_iter()
+                    .find(|k| k.eq_ignore_ascii_case(t))
+                    .ok_or_else(|| {
+                        ScimError::invalid_value(format!(
+                            "resourceType {t:?} is not one of User, Group, License, Token, Domain"
+                        ))
+                    })?
+                    .to_owned(),
+            ),
+        };
         Ok(AuditQuery {
+            resource_type,
             resource_id: self.resource_id.clone(),
             operation,
             token_id,

@@ -10,7 +10,7 @@ use crate::scim::error::{Result, ScimError};
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
 use crate::service::{Caller, ListParams, Resource, Service};
-use crate::store::{NewToken, Scope, StoreError, TenantId, TenantInfo, TokenId, TokenRecord};
+use crate::store::{Actor, NewToken, Scope, StoreError, TenantId, TenantInfo, TokenId, TokenRecord};
 
 /// The tenant bootstrap tokens and commands use when none is named; it always exists.
 pub const DEFAULT_TENANT: &str = "default";
@@ -67,7 +67,7 @@ impl Service {
 
     /// Revokes any token, the last admin token of its tenant included.
     pub async fn revoke_any_token(&self, id: TokenId) -> Result<()> {
-        self.store.revoke_token(id).await.map_err(|e| match e {
+        self.store.revoke_token(id, &Actor::system("command line")).await.map_err(|e| match e {
             StoreError::NotFound => {
                 ScimError::new(404, None, format!("no token with id {id}; `scimd token list` shows them"))
             }
@@ -92,7 +92,7 @@ impl Service {
             Some(secret) if secret.trim().is_empty() => Err(ScimError::invalid_value("--bootstrap-token is empty")),
             Some(secret) => match self.store.find_token(&hash_secret(secret)).await? {
                 None => {
-                    self.store.create_token(tenant, admin(secret)).await?;
+                    self.store.create_token(tenant, admin(secret), &Actor::system("bootstrap")).await?;
                     Ok(None)
                 }
                 Some(t) if t.revoked => Err(ScimError::new(
@@ -108,7 +108,7 @@ impl Service {
             },
             None if !self.store.has_tokens().await? => {
                 let secret = generate_secret();
-                self.store.create_token(tenant, admin(&secret)).await?;
+                self.store.create_token(tenant, admin(&secret), &Actor::system("bootstrap")).await?;
                 Ok(Some(secret))
             }
             None => Ok(None),
@@ -131,12 +131,12 @@ impl Service {
         if !domain.contains('.') || domain.contains('@') || domain.contains(char::is_whitespace) {
             return Err(ScimError::invalid_value(format!("{domain:?} is not a domain name such as contoso.com")));
         }
-        Ok(self.store.add_domain(caller.principal.tenant, domain, initial).await?)
+        Ok(self.store.add_domain(caller.principal.tenant, domain, initial, &caller.actor()).await?)
     }
 
     pub async fn remove_domain(&self, caller: &Caller, domain: &str) -> Result<()> {
         caller.principal.require(Scope::Admin)?;
-        self.store.remove_domain(caller.principal.tenant, domain).await.map_err(|e| match e {
+        self.store.remove_domain(caller.principal.tenant, domain, &caller.actor()).await.map_err(|e| match e {
             StoreError::NotFound => ScimError::new(
                 404,
                 None,

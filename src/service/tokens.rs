@@ -88,7 +88,7 @@ impl Service {
         caller.principal.require(Scope::Admin)?;
         let secret = generate_secret();
         let new = NewToken { name, secret_hash: hash_secret(&secret), scopes, expires, rate_limit };
-        let token = self.store.create_token(caller.principal.tenant, new).await?;
+        let token = self.store.create_token(caller.principal.tenant, new, &caller.actor()).await?;
         Ok((token, secret))
     }
 
@@ -100,7 +100,7 @@ impl Service {
         caller.principal.require(Scope::Admin)?;
         let not_found = || ScimError::not_found("Token", id);
         let token_id = TokenId(id.parse().map_err(|_| not_found())?);
-        self.store.revoke_tenant_token(caller.principal.tenant, token_id).await.map_err(|e| match e {
+        self.store.revoke_tenant_token(caller.principal.tenant, token_id, &caller.actor()).await.map_err(|e| match e {
             StoreError::NotFound => not_found(),
             e => e.into(),
         })

@@ -17,6 +17,18 @@ pub(crate) async fn record<B: Backend>(
     id: &str,
     entry: &AuditEntry,
 ) -> Result<()> {
+    record_on::<B>(conn, tenant, kind.name(), id, entry).await
+}
+
+/// Records `entry` for something of the tenant's that is not a SCIM resource (`Token`,
+/// `Domain`), inside the caller's transaction.
+pub(crate) async fn record_on<B: Backend>(
+    conn: &mut Conn<B>,
+    tenant: TenantId,
+    resource_type: &str,
+    id: &str,
+    entry: &AuditEntry,
+) -> Result<()> {
     let at = now();
     let changes = entry.changes.to_string();
     B::execute(
@@ -31,7 +43,7 @@ pub(crate) async fn record<B: Backend>(
             Param::OptText(entry.actor.request_id.as_deref()),
             Param::OptText(entry.actor.client.as_deref()),
             Param::Text(entry.operation.as_str()),
-            Param::Text(kind.name()),
+            Param::Text(resource_type),
             Param::Text(id),
             Param::Text(&changes),
         ],
@@ -70,10 +82,13 @@ pub(crate) async fn events<B: Backend>(
     let (since, until) = (query.since.map(sql::format_time), query.until.map(sql::format_time));
     let token = query.token_id.map(|t| t.0);
     let operation = query.operation.map(Operation::as_str);
-    let conditions = "tenant_id = ? AND (? IS NULL OR resource_id = ?) AND (? IS NULL OR operation = ?) \
+    let conditions = "tenant_id = ? AND (? IS NULL OR resource_type = ?) AND (? IS NULL OR resource_id = ?) \
+         AND (? IS NULL OR operation = ?) \
          AND (? IS NULL OR token_id = ?) AND (? IS NULL OR at >= ?) AND (? IS NULL OR at <= ?)";
     let params = [
         Param::Int(tenant.0),
+        Param::OptText(query.resource_type.as_deref()),
+        Param::OptText(query.resource_type.as_deref()),
         Param::OptText(query.resource_id.as_deref()),
         Param::OptText(query.resource_id.as_deref()),
         Param::OptText(operation),
@@ -103,7 +118,6 @@ pub(crate) async fn events<B: Backend>(
 
 fn event(row: &impl SqlRow) -> Result<AuditEvent> {
     let operation = row.text("operation")?;
-    let kind = row.text("resource_type")?;
     Ok(AuditEvent {
         seq: row.int("seq")?,
         at: sql::parse_time(row.text("at")?)?,
@@ -114,7 +128,7 @@ fn event(row: &impl SqlRow) -> Result<AuditEvent> {
             client: row.opt_text("client")?.map(str::to_owned),
         },
         operation: Operation::parse(operation).ok_or_else(|| corrupt("audit operation", operation))?,
-        kind: ResourceKind::from_name(kind).ok_or_else(|| corrupt("audit resource type", kind))?,
+        resource_type: row.text("resource_type")?.to_owned(),
         resource_id: row.text("resource_id")?.to_owned(),
         changes: serde_json::from_str(row.text("changes")?).map_err(|e| corrupt("audit changes", e))?,
     })

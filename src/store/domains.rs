@@ -3,7 +3,10 @@
 
 use crate::store::backend::{Backend, Param, SqlRow};
 use crate::store::sql_store::{touched, SqlStore};
-use crate::store::{Result, TenantId};
+use serde_json::json;
+
+use crate::store::audit;
+use crate::store::{Actor, AuditEntry, Operation, Result, TenantId};
 
 /// The tenant's domains, lower-case, and whether each is the initial one.
 pub(crate) async fn domains<B: Backend>(store: &SqlStore<B>, tenant: TenantId) -> Result<Vec<(String, bool)>> {
@@ -23,6 +26,7 @@ pub(crate) async fn add_domain<B: Backend>(
     tenant: TenantId,
     domain: &str,
     initial: bool,
+    actor: &Actor,
 ) -> Result<()> {
     let _turn = store.write_turn().await;
     let mut tx = store.begin_write().await?;
@@ -38,18 +42,30 @@ pub(crate) async fn add_domain<B: Backend>(
         &[Param::Int(tenant.0), Param::Text(&domain), Param::Int(i64::from(initial))],
     )
     .await?;
+    let entry = AuditEntry::new(actor, Operation::Create, json!({"initial": {"after": initial}}));
+    audit::record_on::<B>(&mut tx, tenant, "Domain", &domain, &entry).await?;
     tx.commit().await?;
     Ok(())
 }
 
-pub(crate) async fn remove_domain<B: Backend>(store: &SqlStore<B>, tenant: TenantId, domain: &str) -> Result<()> {
+pub(crate) async fn remove_domain<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: TenantId,
+    domain: &str,
+    actor: &Actor,
+) -> Result<()> {
     let domain = domain.to_ascii_lowercase();
-    let mut conn = store.pool.acquire().await?;
+    let _turn = store.write_turn().await;
+    let mut tx = store.begin_write().await?;
     let done = B::execute(
-        &mut conn,
+        &mut tx,
         "DELETE FROM tenant_domains WHERE tenant_id = ? AND domain = ?",
         &[Param::Int(tenant.0), Param::Text(&domain)],
     )
     .await?;
-    touched(done)
+    touched(done)?;
+    audit::record_on::<B>(&mut tx, tenant, "Domain", &domain, &AuditEntry::new(actor, Operation::Delete, json!({})))
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -175,16 +175,19 @@ pub enum Operation {
     Delete,
     Restore,
     Purge,
+    /// A token revoked.
+    Revoke,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 6] = [
+    pub const ALL: [Operation; 7] = [
         Operation::Create,
         Operation::Replace,
         Operation::Patch,
         Operation::Delete,
         Operation::Restore,
         Operation::Purge,
+        Operation::Revoke,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -195,6 +198,7 @@ impl Operation {
             Operation::Delete => "delete",
             Operation::Restore => "restore",
             Operation::Purge => "purge",
+            Operation::Revoke => "revoke",
         }
     }
 
@@ -225,7 +229,8 @@ pub struct AuditEvent {
     pub at: OffsetDateTime,
     pub actor: Actor,
     pub operation: Operation,
-    pub kind: ResourceKind,
+    /// `User`, `Group`, `License`, `Token` or `Domain`.
+    pub resource_type: String,
     pub resource_id: String,
     pub changes: Value,
 }
@@ -233,6 +238,7 @@ pub struct AuditEvent {
 /// Which audit events to read: all conditions hold; oldest first.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
+    pub resource_type: Option<String>,
     pub resource_id: Option<String>,
     pub operation: Option<Operation>,
     pub token_id: Option<TokenId>,
@@ -370,17 +376,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// The tenant called `name`, created if new.
     async fn ensure_tenant(&self, name: &str) -> Result<TenantId>;
-    async fn create_token(&self, tenant: TenantId, token: NewToken) -> Result<TokenRecord>;
+    /// Creates a token, recorded in the tenant's audit log as created by `actor`.
+    async fn create_token(&self, tenant: TenantId, token: NewToken, actor: &Actor) -> Result<TokenRecord>;
     async fn find_token(&self, secret_hash: &str) -> Result<Option<TokenRecord>>;
     async fn has_tokens(&self) -> Result<bool>;
     /// Every token (of one tenant, when given); secrets are never kept, so never listed.
     async fn list_tokens(&self, tenant: Option<TenantId>) -> Result<Vec<TokenRecord>>;
     /// Marks the token revoked; `NotFound` when there is no such token.
-    async fn revoke_token(&self, id: TokenId) -> Result<()>;
+    async fn revoke_token(&self, id: TokenId, actor: &Actor) -> Result<()>;
     /// Revokes a token of `tenant` unless it is the tenant's last active admin token
     /// (`LastAdminToken`), checked and written in one transaction that revocations of the
     /// same tenant take turns for; `NotFound` when the tenant has no such token.
-    async fn revoke_tenant_token(&self, tenant: TenantId, id: TokenId) -> Result<()>;
+    async fn revoke_tenant_token(&self, tenant: TenantId, id: TokenId, actor: &Actor) -> Result<()>;
     /// Records that the token was just used.
     async fn touch_token(&self, id: TokenId) -> Result<()>;
 
@@ -389,8 +396,8 @@ pub trait Store: Send + Sync + 'static {
     /// The tenant's verified domains, lower-case, and whether each is the initial one.
     async fn domains(&self, tenant: TenantId) -> Result<Vec<(String, bool)>>;
     /// Adds (or re-marks) a verified domain; at most one domain of a tenant is initial.
-    async fn add_domain(&self, tenant: TenantId, domain: &str, initial: bool) -> Result<()>;
-    async fn remove_domain(&self, tenant: TenantId, domain: &str) -> Result<()>;
+    async fn add_domain(&self, tenant: TenantId, domain: &str, initial: bool, actor: &Actor) -> Result<()>;
+    async fn remove_domain(&self, tenant: TenantId, domain: &str, actor: &Actor) -> Result<()>;
     /// Which of these userNames a live user of the tenant holds (compared case-folded).
     async fn user_names_taken(&self, tenant: TenantId, names: &[String]) -> Result<Vec<String>>;
 

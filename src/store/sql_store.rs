@@ -237,8 +237,8 @@ impl<B: Backend> Store for SqlStore<B> {
         tokens::ensure_tenant(self, name).await
     }
 
-    async fn create_token(&self, tenant: TenantId, token: NewToken) -> Result<TokenRecord> {
-        tokens::create_token(self, tenant, &token).await
+    async fn create_token(&self, tenant: TenantId, token: NewToken, actor: &Actor) -> Result<TokenRecord> {
+        tokens::create_token(self, tenant, &token, actor).await
     }
 
     async fn find_token(&self, secret_hash: &str) -> Result<Option<TokenRecord>> {
@@ -254,12 +254,12 @@ impl<B: Backend> Store for SqlStore<B> {
         tokens::list_tokens(self, tenant).await
     }
 
-    async fn revoke_token(&self, id: TokenId) -> Result<()> {
-        tokens::revoke_token(self, id).await
+    async fn revoke_token(&self, id: TokenId, actor: &Actor) -> Result<()> {
+        tokens::revoke_token(self, id, actor).await
     }
 
-    async fn revoke_tenant_token(&self, tenant: TenantId, id: TokenId) -> Result<()> {
-        tokens::revoke_tenant_token(self, tenant, id).await
+    async fn revoke_tenant_token(&self, tenant: TenantId, id: TokenId, actor: &Actor) -> Result<()> {
+        tokens::revoke_tenant_token(self, tenant, id, actor).await
     }
 
     async fn touch_token(&self, id: TokenId) -> Result<()> {
@@ -274,12 +274,12 @@ impl<B: Backend> Store for SqlStore<B> {
         domains::domains(self, tenant).await
     }
 
-    async fn add_domain(&self, tenant: TenantId, domain: &str, initial: bool) -> Result<()> {
-        domains::add_domain(self, tenant, domain, initial).await
+    async fn add_domain(&self, tenant: TenantId, domain: &str, initial: bool, actor: &Actor) -> Result<()> {
+        domains::add_domain(self, tenant, domain, initial, actor).await
     }
 
-    async fn remove_domain(&self, tenant: TenantId, domain: &str) -> Result<()> {
-        domains::remove_domain(self, tenant, domain).await
+    async fn remove_domain(&self, tenant: TenantId, domain: &str, actor: &Actor) -> Result<()> {
+        domains::remove_domain(self, tenant, domain, actor).await
     }
 
     async fn user_names_taken(&self, tenant: TenantId, names: &[String]) -> Result<Vec<String>> {

@@ -6,7 +6,13 @@ use time::OffsetDateTime;
 use crate::store::backend::{Backend, Conn, Param, SqlRow};
 use crate::store::sql;
 use crate::store::sql_store::{now, touched, SqlStore};
-use crate::store::{NewToken, Result, Scope, StoreError, TenantId, TenantInfo, TokenId, TokenRecord, TokenState};
+use serde_json::json;
+
+use crate::store::audit;
+use crate::store::{
+    Actor, AuditEntry, NewToken, Operation, Result, Scope, StoreError, TenantId, TenantInfo, TokenId, TokenRecord,
+    TokenState,
+};
 
 const TOKEN_SELECT: &str = "SELECT t.id, t.tenant_id, n.name AS tenant_name, t.name, t.secret_hash, t.scopes, \
      t.created, t.expires, t.last_used, t.revoked, t.rate_limit FROM tokens t JOIN tenants n ON n.id = t.tenant_id";
@@ -113,6 +119,7 @@ pub(crate) async fn create_token<B: Backend>(
     store: &SqlStore<B>,
     tenant: TenantId,
     token: &NewToken,
+    actor: &Actor,
 ) -> Result<TokenRecord> {
     let scopes: Vec<&str> = token.scopes.iter().map(|s| s.as_str()).collect();
     let scopes = scopes.join(",");
@@ -127,15 +134,30 @@ pub(crate) async fn create_token<B: Backend>(
         Param::OptText(expires.as_deref()),
         Param::OptInt(token.rate_limit.map(i64::from)),
     ];
-    let mut conn = store.pool.acquire().await?;
+    let _turn = store.write_turn().await;
+    let mut tx = store.begin_write().await?;
     B::execute(
-        &mut conn,
+        &mut tx,
         "INSERT INTO tokens (tenant_id, name, secret_hash, scopes, created, expires, rate_limit) \
          VALUES (?, ?, ?, ?, ?, ?, ?)",
         &params,
     )
     .await?;
-    find_token::<B>(&mut conn, &token.secret_hash).await?.ok_or(StoreError::NotFound)
+    let record = find_token::<B>(&mut tx, &token.secret_hash).await?.ok_or(StoreError::NotFound)?;
+    let mut changes = json!({"name": {"after": token.name}, "scopes": {"after": token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>()}});
+    if let Some(expires) = &expires {
+        changes["expires"] = json!({"after": expires});
+    }
+    let entry = AuditEntry::new(actor, Operation::Create, changes);
+    audit::record_on::<B>(&mut tx, tenant, "Token", &record.id.to_string(), &entry).await?;
+    tx.commit().await?;
+    Ok(record)
+}
+
+/// Records a token's revocation in its tenant's audit log.
+async fn record_revocation<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, id: TokenId, actor: &Actor) -> Result<()> {
+    let entry = AuditEntry::new(actor, Operation::Revoke, json!({"status": {"after": "revoked"}}));
+    audit::record_on::<B>(conn, tenant, "Token", &id.to_string(), &entry).await
 }
 
 pub(crate) async fn find_token<B: Backend>(conn: &mut Conn<B>, secret_hash: &str) -> Result<Option<TokenRecord>> {
@@ -158,20 +180,29 @@ pub(crate) async fn list_tokens<B: Backend>(store: &SqlStore<B>, tenant: Option<
     rows.iter().map(token_record).collect()
 }
 
-pub(crate) async fn revoke_token<B: Backend>(store: &SqlStore<B>, id: TokenId) -> Result<()> {
+pub(crate) async fn revoke_token<B: Backend>(store: &SqlStore<B>, id: TokenId, actor: &Actor) -> Result<()> {
     let revoked = now();
-    let mut conn = store.pool.acquire().await?;
-    let done = B::execute(
-        &mut conn,
-        "UPDATE tokens SET revoked = COALESCE(revoked, ?) WHERE id = ?",
+    let _turn = store.write_turn().await;
+    let mut tx = store.begin_write().await?;
+    let row = B::fetch_optional(
+        &mut tx,
+        "UPDATE tokens SET revoked = COALESCE(revoked, ?) WHERE id = ? RETURNING tenant_id",
         &[Param::Text(&revoked), Param::Int(id.0)],
     )
     .await?;
-    touched(done)
+    let Some(row) = row else { return Err(StoreError::NotFound) };
+    record_revocation::<B>(&mut tx, TenantId(row.int(0)?), id, actor).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Revokes a token of `tenant` unless it is the tenant's last active admin token.
-pub(crate) async fn revoke_tenant_token<B: Backend>(store: &SqlStore<B>, tenant: TenantId, id: TokenId) -> Result<()> {
+pub(crate) async fn revoke_tenant_token<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: TenantId,
+    id: TokenId,
+    actor: &Actor,
+) -> Result<()> {
     let _turn = store.write_turn().await;
     let mut tx = store.begin_write().await?;
     if let Some(lock) = B::DIALECT.lock_key() {
@@ -194,6 +225,7 @@ pub(crate) async fn revoke_tenant_token<B: Backend>(store: &SqlStore<B>, tenant:
         &[Param::Text(&revoked), Param::Int(id.0)],
     )
     .await?;
+    record_revocation::<B>(&mut tx, tenant, id, actor).await?;
     tx.commit().await?;
     Ok(())
 }

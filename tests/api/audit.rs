@@ -89,7 +89,7 @@ behaviour! {
             .await
             .unwrap();
         assert_eq!(res.status(), 200);
-        let log = events(&app, "").await;
+        let log = events(&app, "?resourceType=User").await;
         assert_eq!(operations(&log), ["create", "create", "patch", "create"]);
         let last = &log["Resources"][3];
         assert_eq!(last["changes"]["title"], json!({"after": "Clerk"}));
@@ -113,7 +113,28 @@ behaviour! {
         // A PATCH that changes nothing writes nothing.
         let same = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "userName", "value": "once@contoso.com"}]});
         assert_eq!(app.patch(&format!("/Users/{}", id(&user)), same).await.status(), 200);
-        assert_eq!(operations(&events(&app, "").await), ["create"]);
+        assert_eq!(operations(&events(&app, "?resourceType=user").await), ["create"]);
+    }
+
+    async fn tokens_and_verified_domains_are_recorded_too(app: TestApp) {
+        let (_, token_id) = token(&app, "okta", &["read", "write"]).await;
+        assert_eq!(app.delete(&format!("/Admin/Tokens/{token_id}")).await.status(), 204);
+        let log = events(&app, &format!("?resourceType=Token&resourceId={token_id}")).await;
+        assert_eq!(operations(&log), ["create", "revoke"]);
+        assert_eq!(log["Resources"][0]["changes"]["name"], json!({"after": "okta"}));
+        assert_eq!(log["Resources"][0]["changes"]["scopes"], json!({"after": ["read", "write"]}));
+        assert!(!log.to_string().contains("scimd_"), "a token's secret never reaches the log");
+        assert!(log["Resources"][1]["location"].as_str().unwrap().ends_with(&format!("/Admin/Tokens/{token_id}")));
+
+        let tenant = app.store.find_tenant("default").await.unwrap().unwrap();
+        let operator = scimd::store::Actor::system("command line");
+        app.store.add_domain(tenant, "Contoso.com", true, &operator).await.unwrap();
+        app.store.remove_domain(tenant, "contoso.com", &operator).await.unwrap();
+        let log = events(&app, "?resourceType=Domain").await;
+        assert_eq!(operations(&log), ["create", "delete"]);
+        assert_eq!(log["Resources"][0]["resourceId"], "contoso.com");
+        assert_eq!(log["Resources"][0]["changes"], json!({"initial": {"after": true}}));
+        assert_eq!(log["Resources"][1]["actor"]["name"], "command line");
     }
 
     async fn the_log_is_filtered_paged_and_read_by_administrators_only(app: TestApp) {
@@ -124,13 +145,13 @@ behaviour! {
         assert_eq!(app.delete(&format!("/Users/{}", id(&user))).await.status(), 204);
 
         assert_eq!(operations(&events(&app, "?operation=delete").await), ["delete"]);
-        let page = events(&app, "?count=2&startIndex=2").await;
+        let page = events(&app, "?resourceType=User&count=2&startIndex=2").await;
         assert_eq!((page["totalResults"].clone(), page["startIndex"].clone(), page["itemsPerPage"].clone()), (json!(5), json!(2), json!(2)));
         assert_eq!(events(&app, "?since=2999-01-01T00:00:00Z").await["totalResults"], 0);
         assert_eq!(events(&app, "?until=2000-01-01T00:00:00Z").await["totalResults"], 0);
-        assert_eq!(events(&app, "?since=2000-01-01T00:00:00Z").await["totalResults"], 5);
+        assert_eq!(events(&app, "?resourceType=User&since=2000-01-01T00:00:00Z").await["totalResults"], 5);
 
-        for bad in ["?operation=rename", "?since=yesterday", "?actor=me"] {
+        for bad in ["?operation=rename", "?since=yesterday", "?actor=me", "?resourceType=Tenant"] {
             let err = scim_error(app.get(&format!("/Admin/AuditEvents{bad}")).await, 400).await;
             assert_eq!(err["scimType"], "invalidValue", "{bad}");
         }
@@ -140,6 +161,9 @@ behaviour! {
         // Another tenant's log is its own.
         let other = app.token_for("other", &[scimd::store::Scope::Admin]).await;
         let res = app.send_as(&other, Method::GET, "/Admin/AuditEvents", None).await;
-        assert_eq!(res.json::<Value>().await.unwrap()["totalResults"], 0);
+        let theirs: Value = res.json().await.unwrap();
+        // Only the creation of its own admin token.
+        assert_eq!(theirs["totalResults"], 1, "{theirs}");
+        assert_eq!(theirs["Resources"][0]["resourceType"], "Token");
     }
 }

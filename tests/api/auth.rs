@@ -20,11 +20,11 @@ behaviour! {
             expires: None,
             rate_limit: None,
         };
-        let gone = app.store.create_token(tenant, token("gone")).await.unwrap();
+        let gone = app.store.create_token(tenant, token("gone"), &scimd::store::Actor::system("test")).await.unwrap();
         app.store.remove_tenant(tenant, true).await.unwrap();
 
         let default = app.store.ensure_tenant("default").await.unwrap();
-        let next = app.store.create_token(default, token("next")).await.unwrap();
+        let next = app.store.create_token(default, token("next"), &scimd::store::Actor::system("test")).await.unwrap();
 
         assert!(next.id > gone.id, "token {} was given out again", gone.id);
     }

@@ -223,7 +223,7 @@ behaviour! {
                     scopes: vec![Scope::Read],
                     expires: Some(past),
                     rate_limit: None,
-                },
+                }, &scimd::store::Actor::system("test"),
             )
             .await
             .unwrap();

@@ -211,7 +211,7 @@ impl TestApp {
             expires: None,
             rate_limit: None,
         };
-        self.store.create_token(tenant, token).await.expect("token");
+        self.store.create_token(tenant, token, &scimd::store::Actor::system("test")).await.expect("token");
         secret
     }
 

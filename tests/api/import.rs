@@ -284,8 +284,8 @@ behaviour! {
 
     async fn the_initial_domain_rule_holds_between_rows_of_one_file_also_in_a_dry_run(app: TestApp) {
         let cli = Cli::new(&app).await;
-        cli.store.add_domain(cli.tenant, "contoso.com", false).await.unwrap();
-        cli.store.add_domain(cli.tenant, "contoso.onmicrosoft.com", true).await.unwrap();
+        cli.store.add_domain(cli.tenant, "contoso.com", false, &scimd::store::Actor::system("test")).await.unwrap();
+        cli.store.add_domain(cli.tenant, "contoso.onmicrosoft.com", true, &scimd::store::Actor::system("test")).await.unwrap();
         let csv = "User Name\ngeoff@contoso.com\ngeoff@contoso.onmicrosoft.com\n\
                    ann@contoso.onmicrosoft.com\nann@contoso.com\nbob@fabrikam.com\n";
 

@@ -50,7 +50,7 @@ async fn health_and_readiness_answer_while_every_pooled_connection_is_busy_on_sq
         expires: None,
         rate_limit: None,
     };
-    store.create_token(tenant, token).await.unwrap();
+    store.create_token(tenant, token, &scimd::store::Actor::system("test")).await.unwrap();
     let base = serve(store).await;
     // Another process holds SQLite's write lock, so scimd's write waits with its connection.
     let mut other = sqlx::SqliteConnection::connect(&url).await.unwrap();

@@ -208,21 +208,21 @@ behaviour! {
     async fn tokens_are_found_by_hash_and_a_tenant_keeps_one_active_admin_token(app: TestApp) {
         let store = app.store.as_ref();
         let t = tenant(store, "a").await;
-        let first = store.create_token(t, token("first", vec![Scope::Admin])).await.unwrap();
+        let first = store.create_token(t, token("first", vec![Scope::Admin]), &scimd::store::Actor::system("test")).await.unwrap();
         let found = store.find_token(&scimd::auth::hash_secret("first")).await.unwrap().unwrap();
         assert_eq!((found.id, found.tenant, found.scopes.clone()), (first.id, t, vec![Scope::Admin]));
         assert!(store.find_token("no such hash").await.unwrap().is_none());
 
-        assert!(matches!(store.revoke_tenant_token(t, first.id).await, Err(StoreError::LastAdminToken(_))));
-        let second = store.create_token(t, token("second", vec![Scope::Admin, Scope::Read])).await.unwrap();
-        store.revoke_tenant_token(t, first.id).await.unwrap();
+        assert!(matches!(store.revoke_tenant_token(t, first.id, &scimd::store::Actor::system("test")).await, Err(StoreError::LastAdminToken(_))));
+        let second = store.create_token(t, token("second", vec![Scope::Admin, Scope::Read]), &scimd::store::Actor::system("test")).await.unwrap();
+        store.revoke_tenant_token(t, first.id, &scimd::store::Actor::system("test")).await.unwrap();
         let revoked = store.find_token(&scimd::auth::hash_secret("first")).await.unwrap().unwrap();
         assert_eq!(revoked.state(OffsetDateTime::now_utc()), TokenState::Revoked);
         // Another tenant's token does not exist for this one; the operator may revoke any.
         let other = tenant(store, "b").await;
-        assert!(matches!(store.revoke_tenant_token(other, second.id).await, Err(StoreError::NotFound)));
-        store.revoke_token(second.id).await.unwrap();
-        assert!(matches!(store.revoke_token(scimd::store::TokenId(i64::MAX)).await, Err(StoreError::NotFound)));
+        assert!(matches!(store.revoke_tenant_token(other, second.id, &scimd::store::Actor::system("test")).await, Err(StoreError::NotFound)));
+        store.revoke_token(second.id, &scimd::store::Actor::system("test")).await.unwrap();
+        assert!(matches!(store.revoke_token(scimd::store::TokenId(i64::MAX), &scimd::store::Actor::system("test")).await, Err(StoreError::NotFound)));
         let listed: Vec<scimd::store::TokenId> = store.list_tokens(Some(t)).await.unwrap().iter().map(|t| t.id).collect();
         assert_eq!(listed, [first.id, second.id]);
     }
@@ -244,17 +244,17 @@ behaviour! {
     async fn domains_are_kept_in_lower_case_with_at_most_one_initial(app: TestApp) {
         let store = app.store.as_ref();
         let t = tenant(store, "a").await;
-        store.add_domain(t, "Contoso.COM", false).await.unwrap();
-        store.add_domain(t, "contoso.onmicrosoft.com", true).await.unwrap();
-        store.add_domain(t, "fabrikam.onmicrosoft.com", true).await.unwrap();
+        store.add_domain(t, "Contoso.COM", false, &scimd::store::Actor::system("test")).await.unwrap();
+        store.add_domain(t, "contoso.onmicrosoft.com", true, &scimd::store::Actor::system("test")).await.unwrap();
+        store.add_domain(t, "fabrikam.onmicrosoft.com", true, &scimd::store::Actor::system("test")).await.unwrap();
         let mut domains = store.domains(t).await.unwrap();
         domains.sort();
         assert_eq!(
             domains,
             [("contoso.com".into(), false), ("contoso.onmicrosoft.com".into(), false), ("fabrikam.onmicrosoft.com".into(), true)]
         );
-        store.remove_domain(t, "CONTOSO.com").await.unwrap();
-        assert!(matches!(store.remove_domain(t, "contoso.com").await, Err(StoreError::NotFound)));
+        store.remove_domain(t, "CONTOSO.com", &scimd::store::Actor::system("test")).await.unwrap();
+        assert!(matches!(store.remove_domain(t, "contoso.com", &scimd::store::Actor::system("test")).await, Err(StoreError::NotFound)));
     }
 
     async fn idle_connections_give_back_their_caches_and_keep_working(app: TestApp) {
