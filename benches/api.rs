@@ -110,7 +110,7 @@ async fn start_scimd(url: &str) -> Server {
                 expires: None,
                 rate_limit: None,
             },
-            &scimd::store::Actor::system("test"),
+            &scimd::store::Actor::system("benchmark"),
         )
         .await
         .unwrap();
@@ -161,11 +161,7 @@ async fn seed(server: &Server, n: usize, connections: usize) -> Vec<String> {
                     password_hash: None,
                     members: vec![],
                     name_guard: None,
-                    audit: scimd::store::AuditEntry::new(
-                        &scimd::store::Actor::system("test"),
-                        scimd::store::Operation::Create,
-                        serde_json::json!({}),
-                    ),
+                    audit: bench_audit(),
                 };
                 store.insert(tenant, new, Load::default()).await.unwrap();
                 ids.push(id);
@@ -659,11 +655,7 @@ async fn groups(http: &reqwest::Client, server: &Server, ids: &Arc<Vec<String>>,
         password_hash: None,
         members: vec![],
         name_guard: None,
-        audit: scimd::store::AuditEntry::new(
-            &scimd::store::Actor::system("test"),
-            scimd::store::Operation::Create,
-            serde_json::json!({}),
-        ),
+        audit: bench_audit(),
     };
     let mut timings = Vec::new();
     for (name, size) in [("small", 100.min(members)), ("large", members)] {
@@ -677,11 +669,7 @@ async fn groups(http: &reqwest::Client, server: &Server, ids: &Arc<Vec<String>>,
                 members: vec![MemberChange::Add(chunk.iter().map(|id| MemberRef::id(id.clone())).collect())],
                 expected_version: version,
                 name_guard: None,
-                audit: scimd::store::AuditEntry::new(
-                    &scimd::store::Actor::system("test"),
-                    scimd::store::Operation::Create,
-                    serde_json::json!({}),
-                ),
+                audit: bench_audit(),
             };
             version = server
                 .store
@@ -749,4 +737,13 @@ async fn groups(http: &reqwest::Client, server: &Server, ids: &Arc<Vec<String>>,
             large_remove / small_remove
         );
     }
+}
+
+/// The audit entry of the benchmark's direct store writes.
+fn bench_audit() -> scimd::store::AuditEntry {
+    scimd::store::AuditEntry::new(
+        &scimd::store::Actor::system("benchmark"),
+        scimd::store::Operation::Create,
+        serde_json::json!({}),
+    )
 }

@@ -115,7 +115,7 @@ async fn token(store: &Arc<dyn Store>, tenant: TenantId) -> String {
         expires: None,
         rate_limit: None,
     };
-    store.create_token(tenant, new, &scimd::store::Actor::system("test")).await.unwrap();
+    store.create_token(tenant, new, &scimd::store::Actor::system("benchmark")).await.unwrap();
     secret
 }
 
@@ -143,11 +143,7 @@ async fn run(opts: Options) {
                 password_hash: None,
                 members: vec![],
                 name_guard: None,
-                audit: scimd::store::AuditEntry::new(
-                    &scimd::store::Actor::system("test"),
-                    scimd::store::Operation::Create,
-                    serde_json::json!({}),
-                ),
+                audit: bench_audit(),
             })
             .collect();
         store.insert_many(tenant, news, Load::default()).await.unwrap();
@@ -160,11 +156,7 @@ async fn run(opts: Options) {
             password_hash: None,
             members: (0..opts.members).map(|i| MemberRef::id(format!("m{i}"))).collect(),
             name_guard: None,
-            audit: scimd::store::AuditEntry::new(
-                &scimd::store::Actor::system("test"),
-                scimd::store::Operation::Create,
-                serde_json::json!({}),
-            ),
+            audit: bench_audit(),
         };
         store.insert(tenant, new, Load::default()).await.unwrap();
     }
@@ -175,11 +167,7 @@ async fn run(opts: Options) {
         password_hash: None,
         members: vec![],
         name_guard: None,
-        audit: scimd::store::AuditEntry::new(
-            &scimd::store::Actor::system("test"),
-            scimd::store::Operation::Create,
-            serde_json::json!({}),
-        ),
+        audit: bench_audit(),
     };
     store.insert(other, probe, Load::default()).await.unwrap();
     println!("built {} groups of {} members in {:.1} s", opts.groups, opts.members, started.elapsed().as_secs_f64());
@@ -333,4 +321,13 @@ async fn password_bulk(http: &reqwest::Client, base: &str, admin: &str, reader: 
         ms(pct(0.99)),
         ms(latencies.last())
     );
+}
+
+/// The audit entry of the benchmark's direct store writes.
+fn bench_audit() -> scimd::store::AuditEntry {
+    scimd::store::AuditEntry::new(
+        &scimd::store::Actor::system("benchmark"),
+        scimd::store::Operation::Create,
+        serde_json::json!({}),
+    )
 }

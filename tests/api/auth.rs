@@ -20,11 +20,11 @@ behaviour! {
             expires: None,
             rate_limit: None,
         };
-        let gone = app.store.create_token(tenant, token("gone"), &scimd::store::Actor::system("test")).await.unwrap();
+        let gone = app.store.create_token(tenant, token("gone"), &crate::helpers::test_actor()).await.unwrap();
         app.store.remove_tenant(tenant, true).await.unwrap();
 
         let default = app.store.ensure_tenant("default").await.unwrap();
-        let next = app.store.create_token(default, token("next"), &scimd::store::Actor::system("test")).await.unwrap();
+        let next = app.store.create_token(default, token("next"), &crate::helpers::test_actor()).await.unwrap();
 
         assert!(next.id > gone.id, "token {} was given out again", gone.id);
     }
@@ -38,7 +38,7 @@ behaviour! {
             password_hash: None,
             members: vec![],
             name_guard: None,
-            audit: scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({})),
+            audit: crate::helpers::test_audit(),
         };
         let load = scimd::store::Load::default();
         app.store.insert(tenant, new("u1", json!({"userName": "u1"})), load).await.unwrap();

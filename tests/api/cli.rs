@@ -159,7 +159,7 @@ behaviour! {
             password_hash: None,
             members: vec![],
             name_guard: None,
-            audit: scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({})),
+            audit: crate::helpers::test_audit(),
         };
         store.insert(tenant, new, scimd::store::Load::default()).await.unwrap();
         let list = stdout(&run(&app, &["tenant", "list"]));
@@ -223,7 +223,7 @@ behaviour! {
                     scopes: vec![Scope::Read],
                     expires: Some(past),
                     rate_limit: None,
-                }, &scimd::store::Actor::system("test"),
+                }, &crate::helpers::test_actor(),
             )
             .await
             .unwrap();
@@ -241,10 +241,10 @@ behaviour! {
             password_hash: None,
             members: vec![],
             name_guard: None,
-            audit: scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({})),
+            audit: crate::helpers::test_audit(),
         };
         store.insert(tenant, new, scimd::store::Load::default()).await.unwrap();
-        store.delete(tenant, scimd::scim::schema::ResourceKind::User, "u1", None, &scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))).await.unwrap();
+        store.delete(tenant, scimd::scim::schema::ResourceKind::User, "u1", None, &crate::helpers::test_audit()).await.unwrap();
         let out = run(&app, &["user", "restore", "u1"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(store
@@ -300,7 +300,7 @@ behaviour! {
             doc,
             password_hash: None,
             members: vec![],
-            name_guard: None, audit: scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({})),
+            name_guard: None, audit: crate::helpers::test_audit(),
         };
         store.insert(tenant, new, scimd::store::Load::default()).await.unwrap();
 
@@ -323,7 +323,7 @@ behaviour! {
 
         let held = run(&app, &["license", "remove", "ENTERPRISEPACK", "--tenant", "contoso"]);
         assert!(String::from_utf8_lossy(&held.stderr).contains("assigned to 1 user"));
-        store.delete(tenant, ResourceKind::User, "u1", None, &scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))).await.unwrap();
+        store.delete(tenant, ResourceKind::User, "u1", None, &crate::helpers::test_audit()).await.unwrap();
         assert!(run(&app, &["license", "remove", "ENTERPRISEPACK", "--tenant", "contoso"]).status.success());
         let missing = run(&app, &["license", "set-seats", "ENTERPRISEPACK", "3", "--tenant", "contoso"]);
         assert!(String::from_utf8_lossy(&missing.stderr).contains("has no license"));

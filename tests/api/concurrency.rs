@@ -143,8 +143,8 @@ behaviour! {
 
     async fn the_initial_domain_rule_holds_between_simultaneous_writers(app: TestApp) {
         let tenant = app.store.find_tenant("default").await.unwrap().unwrap();
-        app.store.add_domain(tenant, "contoso.com", false, &scimd::store::Actor::system("test")).await.unwrap();
-        app.store.add_domain(tenant, "contoso.onmicrosoft.com", true, &scimd::store::Actor::system("test")).await.unwrap();
+        app.store.add_domain(tenant, "contoso.com", false, &crate::helpers::test_actor()).await.unwrap();
+        app.store.add_domain(tenant, "contoso.onmicrosoft.com", true, &crate::helpers::test_actor()).await.unwrap();
         // Each local part is created at the same moment on the initial and the custom domain.
         let statuses = race(&app, 40, |base, i| {
             let domain = if i % 2 == 0 { "contoso.onmicrosoft.com" } else { "contoso.com" };

@@ -69,7 +69,7 @@ behaviour! {
         let user = app.create_user("old").await;
         app.delete(&format!("/Users/{}", id(&user))).await;
         let later = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
-        assert_eq!(app.store.purge_deleted_before(later, &scimd::store::Actor::system("test")).await.unwrap(), 1);
+        assert_eq!(app.store.purge_deleted_before(later, &crate::helpers::test_actor()).await.unwrap(), 1);
         let deleted: Value = app.get("/Admin/DeletedUsers").await.json().await.unwrap();
         assert_eq!(deleted["totalResults"], 0);
         let res = app.post("/Users", json!({"schemas": [USER], "userName": "old"})).await;

@@ -117,8 +117,8 @@ behaviour! {
     async fn with_verified_domains_user_names_must_use_them_and_the_initial_domain_comes_first(app: TestApp) {
         app.create_user("anyone@anywhere.example").await;
         let tenant = app.store.find_tenant("default").await.unwrap().unwrap();
-        app.store.add_domain(tenant, "contoso.com", false, &scimd::store::Actor::system("test")).await.unwrap();
-        app.store.add_domain(tenant, "contoso.onmicrosoft.com", true, &scimd::store::Actor::system("test")).await.unwrap();
+        app.store.add_domain(tenant, "contoso.com", false, &crate::helpers::test_actor()).await.unwrap();
+        app.store.add_domain(tenant, "contoso.onmicrosoft.com", true, &crate::helpers::test_actor()).await.unwrap();
         let err = scim_error(app.post("/Users", json!({"schemas": [USER], "userName": "geoff@fabrikam.com"})).await, 400).await;
         assert!(err["detail"].as_str().unwrap().contains("contoso.com"));
         // Initial domain first, then the custom domain: allowed.

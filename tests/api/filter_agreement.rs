@@ -208,11 +208,7 @@ async fn agree(
             password_hash: None,
             members: vec![],
             name_guard: None,
-            audit: scimd::store::AuditEntry::new(
-                &scimd::store::Actor::system("test"),
-                scimd::store::Operation::Create,
-                serde_json::json!({}),
-            ),
+            audit: crate::helpers::test_audit(),
         };
         store.insert(tenant, new, Load::default()).await.unwrap();
         docs.push((id, u));

@@ -138,11 +138,7 @@ async fn big_groups(app: &crate::helpers::TestApp, sizes: &[usize]) -> Vec<Strin
             password_hash: None,
             members: (0..*size).map(|i| MemberRef::id(format!("member-{i}"))).collect(),
             name_guard: None,
-            audit: scimd::store::AuditEntry::new(
-                &scimd::store::Actor::system("test"),
-                scimd::store::Operation::Create,
-                serde_json::json!({}),
-            ),
+            audit: crate::helpers::test_audit(),
         };
         ids.push(app.store.insert(tenant, new, Load::default()).await.unwrap().id);
     }

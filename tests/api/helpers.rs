@@ -211,7 +211,7 @@ impl TestApp {
             expires: None,
             rate_limit: None,
         };
-        self.store.create_token(tenant, token, &scimd::store::Actor::system("test")).await.expect("token");
+        self.store.create_token(tenant, token, &test_actor()).await.expect("token");
         secret
     }
 
@@ -264,11 +264,7 @@ impl TestApp {
                     password_hash: None,
                     members: vec![],
                     name_guard: None,
-                    audit: scimd::store::AuditEntry::new(
-                        &scimd::store::Actor::system("test"),
-                        scimd::store::Operation::Create,
-                        serde_json::json!({}),
-                    ),
+                    audit: test_audit(),
                 })
                 .collect();
             for r in self.store.insert_many(tenant, news, scimd::store::Load::default()).await.expect("insert") {
@@ -323,4 +319,14 @@ pub async fn scim_error(res: Response, status: u16) -> Value {
 
 pub fn id(v: &Value) -> &str {
     v["id"].as_str().expect("id")
+}
+
+/// Who the tests' direct store writes are by, as the audit log records them.
+pub fn test_actor() -> scimd::store::Actor {
+    scimd::store::Actor::system("test")
+}
+
+/// The audit entry of a test's direct store write.
+pub fn test_audit() -> scimd::store::AuditEntry {
+    scimd::store::AuditEntry::new(&test_actor(), scimd::store::Operation::Create, serde_json::json!({}))
 }

@@ -208,14 +208,14 @@ behaviour! {
             password_hash: None,
             members: vec![MemberRef::id(ann_id.clone())],
             name_guard: None,
-            audit: scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({})),
+            audit: crate::helpers::test_audit(),
         };
         cli.store.insert(cli.tenant, group, Load::default()).await.unwrap();
         let mut ann = cli.store.fetch(cli.tenant, ResourceKind::User, &ann_id, Load::default()).await.unwrap();
         ann.doc["nickName"] = json!("Annie");
         ann.doc["phoneNumbers"].as_array_mut().unwrap().push(json!({"type": "home", "value": "+31 15 999 9999"}));
         let update =
-            Update { doc: ann.doc, password_hash: None, members: vec![], expected_version: ann.version, name_guard: None , audit: scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))};
+            Update { doc: ann.doc, password_hash: None, members: vec![], expected_version: ann.version, name_guard: None , audit: crate::helpers::test_audit()};
         cli.store.update(cli.tenant, ResourceKind::User, &ann_id, update, Load::default()).await.unwrap();
 
         let again = "User Name,First Name,Job Title,Office Phone,City\n\
@@ -269,7 +269,7 @@ behaviour! {
             password_hash: None,
             members: vec![],
             name_guard: None,
-            audit: scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({})),
+            audit: crate::helpers::test_audit(),
         };
         cli.store.insert(cli.tenant, synced, Load::default()).await.unwrap();
 
@@ -284,8 +284,8 @@ behaviour! {
 
     async fn the_initial_domain_rule_holds_between_rows_of_one_file_also_in_a_dry_run(app: TestApp) {
         let cli = Cli::new(&app).await;
-        cli.store.add_domain(cli.tenant, "contoso.com", false, &scimd::store::Actor::system("test")).await.unwrap();
-        cli.store.add_domain(cli.tenant, "contoso.onmicrosoft.com", true, &scimd::store::Actor::system("test")).await.unwrap();
+        cli.store.add_domain(cli.tenant, "contoso.com", false, &crate::helpers::test_actor()).await.unwrap();
+        cli.store.add_domain(cli.tenant, "contoso.onmicrosoft.com", true, &crate::helpers::test_actor()).await.unwrap();
         let csv = "User Name\ngeoff@contoso.com\ngeoff@contoso.onmicrosoft.com\n\
                    ann@contoso.onmicrosoft.com\nann@contoso.com\nbob@fabrikam.com\n";
 

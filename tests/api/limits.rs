@@ -50,7 +50,7 @@ async fn health_and_readiness_answer_while_every_pooled_connection_is_busy_on_sq
         expires: None,
         rate_limit: None,
     };
-    store.create_token(tenant, token, &scimd::store::Actor::system("test")).await.unwrap();
+    store.create_token(tenant, token, &crate::helpers::test_actor()).await.unwrap();
     let base = serve(store).await;
     // Another process holds SQLite's write lock, so scimd's write waits with its connection.
     let mut other = sqlx::SqliteConnection::connect(&url).await.unwrap();
@@ -107,11 +107,7 @@ async fn store_with_users(store: &Arc<dyn Store>, n: usize) -> scimd::store::Ten
                 password_hash: None,
                 members: vec![],
                 name_guard: None,
-                audit: scimd::store::AuditEntry::new(
-                    &scimd::store::Actor::system("test"),
-                    scimd::store::Operation::Create,
-                    serde_json::json!({}),
-                ),
+                audit: crate::helpers::test_audit(),
             })
             .collect();
         for r in store.insert_many(tenant, news, Load::default()).await.unwrap() {

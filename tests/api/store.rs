@@ -24,16 +24,12 @@ fn new(id: &str, kind: ResourceKind, doc: Value) -> NewResource {
         password_hash: None,
         members: vec![],
         name_guard: None,
-        audit: scimd::store::AuditEntry::new(
-            &scimd::store::Actor::system("test"),
-            scimd::store::Operation::Create,
-            serde_json::json!({}),
-        ),
+        audit: crate::helpers::test_audit(),
     }
 }
 
 fn audit() -> scimd::store::AuditEntry {
-    scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Patch, json!({}))
+    scimd::store::AuditEntry::new(&crate::helpers::test_actor(), scimd::store::Operation::Patch, json!({}))
 }
 
 fn user(id: &str, name: &str) -> NewResource {
@@ -47,11 +43,7 @@ fn update(doc: Value, expected_version: i64) -> Update {
         members: vec![],
         expected_version,
         name_guard: None,
-        audit: scimd::store::AuditEntry::new(
-            &scimd::store::Actor::system("test"),
-            scimd::store::Operation::Create,
-            serde_json::json!({}),
-        ),
+        audit: crate::helpers::test_audit(),
     }
 }
 
@@ -156,20 +148,20 @@ behaviour! {
         let store = app.store.as_ref();
         let t = tenant(store, "a").await;
         store.insert(t, user("u1", "ann"), Load::default()).await.unwrap();
-        store.delete(t, User, "u1", Some(1), &scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))).await.unwrap();
+        store.delete(t, User, "u1", Some(1), &crate::helpers::test_audit()).await.unwrap();
         assert!(matches!(store.fetch(t, User, "u1", Load::default()).await, Err(StoreError::NotFound)));
         let (total, deleted) = store.list_deleted(t, 1, 10).await.unwrap();
         assert_eq!((total, deleted[0].0.id.as_str()), (1, "u1"));
 
         store.insert(t, user("u2", "ANN"), Load::default()).await.unwrap();
-        assert!(matches!(store.restore(t, "u1", &scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))).await, Err(StoreError::Conflict { .. })));
-        store.delete(t, User, "u2", None, &scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))).await.unwrap();
-        assert_eq!(store.restore(t, "u1", &scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))).await.unwrap().id, "u1");
-        assert!(matches!(store.restore(t, "u1", &scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))).await, Err(StoreError::NotFound)), "restored once only");
+        assert!(matches!(store.restore(t, "u1", &crate::helpers::test_audit()).await, Err(StoreError::Conflict { .. })));
+        store.delete(t, User, "u2", None, &crate::helpers::test_audit()).await.unwrap();
+        assert_eq!(store.restore(t, "u1", &crate::helpers::test_audit()).await.unwrap().id, "u1");
+        assert!(matches!(store.restore(t, "u1", &crate::helpers::test_audit()).await, Err(StoreError::NotFound)), "restored once only");
 
         // Purging removes deletions older than the given time, in every tenant.
-        assert_eq!(store.purge_deleted_before(OffsetDateTime::now_utc() - time::Duration::hours(1), &scimd::store::Actor::system("test")).await.unwrap(), 0);
-        assert_eq!(store.purge_deleted_before(OffsetDateTime::now_utc() + time::Duration::seconds(1), &scimd::store::Actor::system("test")).await.unwrap(), 1);
+        assert_eq!(store.purge_deleted_before(OffsetDateTime::now_utc() - time::Duration::hours(1), &crate::helpers::test_actor()).await.unwrap(), 0);
+        assert_eq!(store.purge_deleted_before(OffsetDateTime::now_utc() + time::Duration::seconds(1), &crate::helpers::test_actor()).await.unwrap(), 1);
         let purges = scimd::store::AuditQuery { operation: Some(scimd::store::Operation::Purge), start_index: 1, count: 10, ..Default::default() };
         let (n, purged) = store.audit_events(t, &purges).await.unwrap();
         assert_eq!((n, purged[0].resource_id.as_str(), purged[0].actor.name.as_str()), (1, "u2", "test"), "u1 came back; u2, deleted after it, is purged");
@@ -194,35 +186,35 @@ behaviour! {
         assert!(matches!(second, Err(StoreError::NoSeats { seats: 1, .. })), "{second:?}");
         let shrink = store.update(t, License, "l1", update(json!({"partNumber": "E3", "seats": 0}), license.version), Load::default()).await;
         assert!(matches!(shrink, Err(StoreError::SeatsInUse { consumed: 1, .. })), "{shrink:?}");
-        assert!(matches!(store.delete(t, License, "l1", None, &scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))).await, Err(StoreError::LicenseInUse { .. })));
+        assert!(matches!(store.delete(t, License, "l1", None, &crate::helpers::test_audit()).await, Err(StoreError::LicenseInUse { .. })));
         let unknown = store.insert(t, new("u3", User, json!({"userName": "cy", DIRECTORY: {"licenses": [{"value": "nope"}]}})), Load::default()).await;
         assert!(matches!(unknown, Err(StoreError::UnknownLicenses(_))), "{unknown:?}");
 
-        store.delete(t, User, "u1", None, &scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))).await.unwrap();
+        store.delete(t, User, "u1", None, &crate::helpers::test_audit()).await.unwrap();
         assert_eq!(store.fetch(t, License, "l1", Load::default()).await.unwrap().doc["consumed"], 0);
         store.insert(t, holder("u2", "bob"), Load::default()).await.unwrap();
         // The seat went to bob: ann cannot come back with it.
-        assert!(matches!(store.restore(t, "u1", &scimd::store::AuditEntry::new(&scimd::store::Actor::system("test"), scimd::store::Operation::Create, serde_json::json!({}))).await, Err(StoreError::NoSeats { .. })));
+        assert!(matches!(store.restore(t, "u1", &crate::helpers::test_audit()).await, Err(StoreError::NoSeats { .. })));
     }
 
     async fn tokens_are_found_by_hash_and_a_tenant_keeps_one_active_admin_token(app: TestApp) {
         let store = app.store.as_ref();
         let t = tenant(store, "a").await;
-        let first = store.create_token(t, token("first", vec![Scope::Admin]), &scimd::store::Actor::system("test")).await.unwrap();
+        let first = store.create_token(t, token("first", vec![Scope::Admin]), &crate::helpers::test_actor()).await.unwrap();
         let found = store.find_token(&scimd::auth::hash_secret("first")).await.unwrap().unwrap();
         assert_eq!((found.id, found.tenant, found.scopes.clone()), (first.id, t, vec![Scope::Admin]));
         assert!(store.find_token("no such hash").await.unwrap().is_none());
 
-        assert!(matches!(store.revoke_tenant_token(t, first.id, &scimd::store::Actor::system("test")).await, Err(StoreError::LastAdminToken(_))));
-        let second = store.create_token(t, token("second", vec![Scope::Admin, Scope::Read]), &scimd::store::Actor::system("test")).await.unwrap();
-        store.revoke_tenant_token(t, first.id, &scimd::store::Actor::system("test")).await.unwrap();
+        assert!(matches!(store.revoke_tenant_token(t, first.id, &crate::helpers::test_actor()).await, Err(StoreError::LastAdminToken(_))));
+        let second = store.create_token(t, token("second", vec![Scope::Admin, Scope::Read]), &crate::helpers::test_actor()).await.unwrap();
+        store.revoke_tenant_token(t, first.id, &crate::helpers::test_actor()).await.unwrap();
         let revoked = store.find_token(&scimd::auth::hash_secret("first")).await.unwrap().unwrap();
         assert_eq!(revoked.state(OffsetDateTime::now_utc()), TokenState::Revoked);
         // Another tenant's token does not exist for this one; the operator may revoke any.
         let other = tenant(store, "b").await;
-        assert!(matches!(store.revoke_tenant_token(other, second.id, &scimd::store::Actor::system("test")).await, Err(StoreError::NotFound)));
-        store.revoke_token(second.id, &scimd::store::Actor::system("test")).await.unwrap();
-        assert!(matches!(store.revoke_token(scimd::store::TokenId(i64::MAX), &scimd::store::Actor::system("test")).await, Err(StoreError::NotFound)));
+        assert!(matches!(store.revoke_tenant_token(other, second.id, &crate::helpers::test_actor()).await, Err(StoreError::NotFound)));
+        store.revoke_token(second.id, &crate::helpers::test_actor()).await.unwrap();
+        assert!(matches!(store.revoke_token(scimd::store::TokenId(i64::MAX), &crate::helpers::test_actor()).await, Err(StoreError::NotFound)));
         let listed: Vec<scimd::store::TokenId> = store.list_tokens(Some(t)).await.unwrap().iter().map(|t| t.id).collect();
         assert_eq!(listed, [first.id, second.id]);
     }
@@ -244,17 +236,17 @@ behaviour! {
     async fn domains_are_kept_in_lower_case_with_at_most_one_initial(app: TestApp) {
         let store = app.store.as_ref();
         let t = tenant(store, "a").await;
-        store.add_domain(t, "Contoso.COM", false, &scimd::store::Actor::system("test")).await.unwrap();
-        store.add_domain(t, "contoso.onmicrosoft.com", true, &scimd::store::Actor::system("test")).await.unwrap();
-        store.add_domain(t, "fabrikam.onmicrosoft.com", true, &scimd::store::Actor::system("test")).await.unwrap();
+        store.add_domain(t, "Contoso.COM", false, &crate::helpers::test_actor()).await.unwrap();
+        store.add_domain(t, "contoso.onmicrosoft.com", true, &crate::helpers::test_actor()).await.unwrap();
+        store.add_domain(t, "fabrikam.onmicrosoft.com", true, &crate::helpers::test_actor()).await.unwrap();
         let mut domains = store.domains(t).await.unwrap();
         domains.sort();
         assert_eq!(
             domains,
             [("contoso.com".into(), false), ("contoso.onmicrosoft.com".into(), false), ("fabrikam.onmicrosoft.com".into(), true)]
         );
-        store.remove_domain(t, "CONTOSO.com", &scimd::store::Actor::system("test")).await.unwrap();
-        assert!(matches!(store.remove_domain(t, "contoso.com", &scimd::store::Actor::system("test")).await, Err(StoreError::NotFound)));
+        store.remove_domain(t, "CONTOSO.com", &crate::helpers::test_actor()).await.unwrap();
+        assert!(matches!(store.remove_domain(t, "contoso.com", &crate::helpers::test_actor()).await, Err(StoreError::NotFound)));
     }
 
     async fn idle_connections_give_back_their_caches_and_keep_working(app: TestApp) {
