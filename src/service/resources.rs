@@ -274,9 +274,8 @@ impl Service {
         let name_guard = self.domain_rule(caller, kind, &doc, None, domains).await?;
         let members = take_members(&mut doc)?.unwrap_or_default();
         let password_hash = take_password(&mut doc).await?;
-        let added = [MemberChange::Add(members.clone())];
-        let changes =
-            audit::write_changes(None, Some(&doc), &added[..usize::from(!members.is_empty())], password_hash.is_some());
+        let added = if members.is_empty() { Vec::new() } else { vec![MemberChange::Add(members.clone())] };
+        let changes = audit::write_changes(None, Some(&doc), &added, password_hash.is_some());
         let audit = AuditEntry::new(&caller.actor(), Operation::Create, changes);
         Ok(NewResource { id: uuid::Uuid::new_v4().to_string(), kind, doc, password_hash, members, name_guard, audit })
     }
