@@ -12,8 +12,9 @@ use crate::store::{AuditEvent, AuditQuery, MemberChange, Operation, Scope, Token
 /// `{"attr": {"before": …, "after": …}}`; an extension's attributes are compared one by one,
 /// under the extension's URN. Documents never hold passwords.
 pub fn changes(before: Option<&Value>, after: Option<&Value>) -> Value {
-    let object = |v: Option<&Value>| v.and_then(Value::as_object).cloned().unwrap_or_default();
-    let (before, after) = (object(before), object(after));
+    let empty = Map::new();
+    let before = before.and_then(Value::as_object).unwrap_or(&empty);
+    let after = after.and_then(Value::as_object).unwrap_or(&empty);
     let mut out = Map::new();
     for key in before.keys().chain(after.keys().filter(|k| !before.contains_key(*k))) {
         let (b, a) = (before.get(key), after.get(key));
