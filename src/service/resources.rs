@@ -275,7 +275,7 @@ impl Service {
         let members = take_members(&mut doc)?.unwrap_or_default();
         let password_hash = take_password(&mut doc).await?;
         let added = if members.is_empty() { Vec::new() } else { vec![MemberChange::Add(members.clone())] };
-        let changes = audit::write_changes(None, Some(&doc), &added, password_hash.is_some());
+        let changes = audit::creation_changes(&doc, &added, password_hash.is_some());
         let audit = AuditEntry::new(&caller.actor(), Operation::Create, changes);
         Ok(NewResource { id: uuid::Uuid::new_v4().to_string(), kind, doc, password_hash, members, name_guard, audit })
     }

@@ -52,6 +52,42 @@ pub(crate) async fn record_on<B: Backend>(
     Ok(())
 }
 
+/// Records many entries at once (a batch of inserts), a few statements for the whole batch.
+pub(crate) async fn record_many<'e, B: Backend>(
+    conn: &mut Conn<B>,
+    tenant: TenantId,
+    entries: impl Iterator<Item = (ResourceKind, &'e str, &'e AuditEntry)>,
+) -> Result<()> {
+    const ROWS: usize = 100;
+    let entries: Vec<_> = entries.collect();
+    let at = now();
+    for chunk in entries.chunks(ROWS) {
+        let changes: Vec<String> = chunk.iter().map(|(_, _, e)| e.changes.to_string()).collect();
+        let mut sql = String::from(
+            "INSERT INTO audit_events (tenant_id, at, token_id, actor, request_id, client, operation, resource_type, \
+             resource_id, changes) VALUES ",
+        );
+        let mut params = Vec::with_capacity(chunk.len() * 10);
+        for (i, ((kind, id, entry), changes)) in chunk.iter().zip(&changes).enumerate() {
+            sql.push_str(if i == 0 { "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" } else { ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" });
+            params.extend([
+                Param::Int(tenant.0),
+                Param::Text(&at),
+                Param::OptInt(entry.actor.token_id.map(|t| t.0)),
+                Param::Text(&entry.actor.name),
+                Param::OptText(entry.actor.request_id.as_deref()),
+                Param::OptText(entry.actor.client.as_deref()),
+                Param::Text(entry.operation.as_str()),
+                Param::Text(kind.name()),
+                Param::Text(id),
+                Param::Text(changes),
+            ]);
+        }
+        B::execute(conn, &sql, &params).await?;
+    }
+    Ok(())
+}
+
 /// Records, for every user deleted before `before`, that `actor` purged it: the rows the
 /// caller's transaction is about to delete.
 pub(crate) async fn record_purges<B: Backend>(conn: &mut Conn<B>, before: &str, actor: &Actor) -> Result<()> {

@@ -183,7 +183,8 @@ async fn index_values<B: Backend>(conn: &mut Conn<B>, seq: i64, doc: &Value, fre
     Ok(())
 }
 
-/// Inserts one resource with its index rows, seats and members, inside the caller's transaction.
+/// Inserts one resource with its index rows, seats and members, inside the caller's
+/// transaction; the caller records it in the audit log.
 async fn insert_in<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, new: &NewResource, load: Load) -> Result<Stored> {
     let promoted = Promoted::of(new.kind, &new.doc);
     if let Some(guard) = &new.name_guard {
@@ -220,7 +221,6 @@ async fn insert_in<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, new: &NewRe
     ];
     let row = B::fetch_one(&mut *conn, &sql, &params).await.map_err(|e| classify(e, new.kind, &promoted))?;
     let seq = row.int(0)?;
-    audit::record::<B>(conn, tenant, new.kind, &new.id, &new.audit).await?;
     index_values::<B>(conn, seq, &new.doc, true).await?;
     if new.kind == ResourceKind::User {
         seats::take_seats::<B>(conn, tenant, seq, &sql::license_ids(&new.doc), false).await?;
@@ -258,6 +258,7 @@ pub(crate) async fn insert<B: Backend>(
     let _turn = store.write_turn().await;
     let mut tx = store.begin_write().await?;
     let stored = insert_in::<B>(&mut tx, tenant, new, load).await?;
+    audit::record::<B>(&mut tx, tenant, new.kind, &new.id, &new.audit).await?;
     tx.commit().await?;
     Ok(stored)
 }
@@ -283,6 +284,7 @@ pub(crate) async fn insert_many<B: Backend>(
         }
     }
     if out.len() == news.len() {
+        audit::record_many::<B>(&mut tx, tenant, news.iter().map(|n| (n.kind, n.id.as_str(), &n.audit))).await?;
         tx.commit().await?;
         return Ok(out);
     }
@@ -304,6 +306,8 @@ pub(crate) async fn insert_many<B: Backend>(
             }
         }
     }
+    let inserted = news.iter().zip(&out).filter(|(_, r)| r.is_ok()).map(|(n, _)| (n.kind, n.id.as_str(), &n.audit));
+    audit::record_many::<B>(&mut tx, tenant, inserted).await?;
     tx.commit().await?;
     Ok(out)
 }
