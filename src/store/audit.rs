@@ -9,6 +9,21 @@ use crate::store::sql;
 use crate::store::sql_store::{corrupt, now, SqlStore};
 use crate::store::{Actor, AuditEntry, AuditEvent, AuditQuery, Operation, Result, StoreError, TenantId, TokenId};
 
+/// The columns every audit line fills, in the order the statements below list them.
+const COLUMNS: &str =
+    "INSERT INTO audit_events (tenant_id, at, token_id, actor, request_id, client, operation, resource_type, \
+     resource_id, changes)";
+
+/// The actor's four columns: token id, name, request id, client address.
+fn actor_params(actor: &Actor) -> [Param<'_>; 4] {
+    [
+        Param::OptInt(actor.token_id.map(|t| t.0)),
+        Param::Text(&actor.name),
+        Param::OptText(actor.request_id.as_deref()),
+        Param::OptText(actor.client.as_deref()),
+    ]
+}
+
 /// Records `entry` for the resource `kind`/`id`, inside the caller's transaction.
 pub(crate) async fn record<B: Backend>(
     conn: &mut Conn<B>,
@@ -17,7 +32,7 @@ pub(crate) async fn record<B: Backend>(
     id: &str,
     entry: &AuditEntry,
 ) -> Result<()> {
-    record_on::<B>(conn, tenant, kind.name(), id, entry).await
+    record_many::<B>(conn, tenant, std::iter::once((kind.name(), id, entry))).await
 }
 
 /// Records `entry` for something of the tenant's that is not a SCIM resource (`Token`,
@@ -29,56 +44,30 @@ pub(crate) async fn record_on<B: Backend>(
     id: &str,
     entry: &AuditEntry,
 ) -> Result<()> {
-    let at = now();
-    let changes = entry.changes.to_string();
-    B::execute(
-        conn,
-        "INSERT INTO audit_events (tenant_id, at, token_id, actor, request_id, client, operation, resource_type, \
-         resource_id, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        &[
-            Param::Int(tenant.0),
-            Param::Text(&at),
-            Param::OptInt(entry.actor.token_id.map(|t| t.0)),
-            Param::Text(&entry.actor.name),
-            Param::OptText(entry.actor.request_id.as_deref()),
-            Param::OptText(entry.actor.client.as_deref()),
-            Param::Text(entry.operation.as_str()),
-            Param::Text(resource_type),
-            Param::Text(id),
-            Param::Text(&changes),
-        ],
-    )
-    .await?;
-    Ok(())
+    record_many::<B>(conn, tenant, std::iter::once((resource_type, id, entry))).await
 }
 
-/// Records many entries at once (a batch of inserts), a few statements for the whole batch.
+/// Records entries `(resource type, id, entry)`, a hundred lines per statement, inside the
+/// caller's transaction: a batch of inserts pays a few statements, not one per line.
 pub(crate) async fn record_many<'e, B: Backend>(
     conn: &mut Conn<B>,
     tenant: TenantId,
-    entries: impl Iterator<Item = (ResourceKind, &'e str, &'e AuditEntry)>,
+    entries: impl Iterator<Item = (&'e str, &'e str, &'e AuditEntry)>,
 ) -> Result<()> {
     const ROWS: usize = 100;
     let entries: Vec<_> = entries.collect();
     let at = now();
     for chunk in entries.chunks(ROWS) {
         let changes: Vec<String> = chunk.iter().map(|(_, _, e)| e.changes.to_string()).collect();
-        let mut sql = String::from(
-            "INSERT INTO audit_events (tenant_id, at, token_id, actor, request_id, client, operation, resource_type, \
-             resource_id, changes) VALUES ",
-        );
+        let mut sql = format!("{COLUMNS} VALUES ");
         let mut params = Vec::with_capacity(chunk.len() * 10);
-        for (i, ((kind, id, entry), changes)) in chunk.iter().zip(&changes).enumerate() {
+        for (i, ((resource_type, id, entry), changes)) in chunk.iter().zip(&changes).enumerate() {
             sql.push_str(if i == 0 { "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" } else { ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" });
+            params.extend([Param::Int(tenant.0), Param::Text(&at)]);
+            params.extend(actor_params(&entry.actor));
             params.extend([
-                Param::Int(tenant.0),
-                Param::Text(&at),
-                Param::OptInt(entry.actor.token_id.map(|t| t.0)),
-                Param::Text(&entry.actor.name),
-                Param::OptText(entry.actor.request_id.as_deref()),
-                Param::OptText(entry.actor.client.as_deref()),
                 Param::Text(entry.operation.as_str()),
-                Param::Text(kind.name()),
+                Param::Text(resource_type),
                 Param::Text(id),
                 Param::Text(changes),
             ]);
@@ -92,21 +81,12 @@ pub(crate) async fn record_many<'e, B: Backend>(
 /// caller's transaction is about to delete.
 pub(crate) async fn record_purges<B: Backend>(conn: &mut Conn<B>, before: &str, actor: &Actor) -> Result<()> {
     let at = now();
-    B::execute(
-        conn,
-        "INSERT INTO audit_events (tenant_id, at, token_id, actor, request_id, client, operation, resource_type, \
-         resource_id, changes) SELECT tenant_id, ?, ?, ?, ?, ?, 'purge', kind, id, '{}' FROM resources \
-         WHERE deleted_at IS NOT NULL AND deleted_at < ?",
-        &[
-            Param::Text(&at),
-            Param::OptInt(actor.token_id.map(|t| t.0)),
-            Param::Text(&actor.name),
-            Param::OptText(actor.request_id.as_deref()),
-            Param::OptText(actor.client.as_deref()),
-            Param::Text(before),
-        ],
-    )
-    .await?;
+    let sql = format!(
+        "{COLUMNS} SELECT tenant_id, ?, ?, ?, ?, ?, 'purge', kind, id, '{{}}' FROM resources \
+         WHERE deleted_at IS NOT NULL AND deleted_at < ?"
+    );
+    let [token, name, request, client] = actor_params(actor);
+    B::execute(conn, &sql, &[Param::Text(&at), token, name, request, client, Param::Text(before)]).await?;
     Ok(())
 }
 

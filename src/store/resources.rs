@@ -284,7 +284,7 @@ pub(crate) async fn insert_many<B: Backend>(
         }
     }
     if out.len() == news.len() {
-        audit::record_many::<B>(&mut tx, tenant, news.iter().map(|n| (n.kind, n.id.as_str(), &n.audit))).await?;
+        audit::record_many::<B>(&mut tx, tenant, news.iter().map(|n| (n.kind.name(), n.id.as_str(), &n.audit))).await?;
         tx.commit().await?;
         return Ok(out);
     }
@@ -306,7 +306,8 @@ pub(crate) async fn insert_many<B: Backend>(
             }
         }
     }
-    let inserted = news.iter().zip(&out).filter(|(_, r)| r.is_ok()).map(|(n, _)| (n.kind, n.id.as_str(), &n.audit));
+    let inserted =
+        news.iter().zip(&out).filter(|(_, r)| r.is_ok()).map(|(n, _)| (n.kind.name(), n.id.as_str(), &n.audit));
     audit::record_many::<B>(&mut tx, tenant, inserted).await?;
     tx.commit().await?;
     Ok(out)
