@@ -155,7 +155,7 @@ async fn seed(server: &Server, n: usize, connections: usize) -> Vec<String> {
                 }
                 let id = uuid::Uuid::new_v4().to_string();
                 let new = NewResource {
-                    id: id.clone(),
+                    id: id.clone().into(),
                     kind: ResourceKind::User,
                     doc: user_doc(i),
                     password_hash: None,
@@ -649,7 +649,7 @@ async fn eq_filter(http: &reqwest::Client, base: &str, token: &str, n: u64, c: u
 async fn groups(http: &reqwest::Client, server: &Server, ids: &Arc<Vec<String>>, opts: &Options) {
     let members = opts.members.min(ids.len());
     let make_group = |name: &str| NewResource {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: scimd::store::ResourceId::generate(),
         kind: ResourceKind::Group,
         doc: json!({"displayName": name}),
         password_hash: None,
@@ -666,7 +666,7 @@ async fn groups(http: &reqwest::Client, server: &Server, ids: &Arc<Vec<String>>,
             let update = Update {
                 doc: json!({"displayName": name}),
                 password_hash: None,
-                members: vec![MemberChange::Add(chunk.iter().map(|id| MemberRef::id(id.clone())).collect())],
+                members: vec![MemberChange::Add(chunk.iter().map(|id| MemberRef::id(id.clone().into())).collect())],
                 expected_version: version,
                 name_guard: None,
                 audit: bench_audit(),

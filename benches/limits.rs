@@ -137,7 +137,7 @@ async fn run(opts: Options) {
     for chunk in 0..opts.members.div_ceil(1000) {
         let news = (chunk * 1000..opts.members.min((chunk + 1) * 1000))
             .map(|i| NewResource {
-                id: format!("m{i}"),
+                id: format!("m{i}").into(),
                 kind: ResourceKind::User,
                 doc: json!({"userName": format!("member{i}@example.com")}),
                 password_hash: None,
@@ -150,11 +150,11 @@ async fn run(opts: Options) {
     }
     for g in 0..opts.groups {
         let new = NewResource {
-            id: format!("g{g}"),
+            id: format!("g{g}").into(),
             kind: ResourceKind::Group,
             doc: json!({"displayName": format!("sample {g}")}),
             password_hash: None,
-            members: (0..opts.members).map(|i| MemberRef::id(format!("m{i}"))).collect(),
+            members: (0..opts.members).map(|i| MemberRef::id(format!("m{i}").into())).collect(),
             name_guard: None,
             audit: bench_audit(),
         };

@@ -104,7 +104,7 @@ pub async fn license(service: &Service, command: LicenseCommand) -> anyhow::Resu
         LicenseCommand::Remove { part_number, tenant: TenantArg { tenant } } => {
             let caller = operator(service, &tenant).await?;
             let license = service.license_by_part_number(&caller, &part_number).await.map_err(detail)?;
-            service.delete(&caller, License, &license.stored.id, None).await.map_err(detail)?;
+            service.delete(&caller, License, license.stored.id.as_str(), None).await.map_err(detail)?;
             eprintln!("license {part_number} removed");
         }
     }

@@ -37,7 +37,7 @@ pub fn resource(registry: &Registry, base_url: &str, r: &Resource, projection: &
         rt.extensions.iter().filter(|e| stored.doc.get(e.as_str()).is_some()).map(|e| Value::String(e.clone())),
     );
     out.insert("schemas".into(), Value::Array(schemas));
-    out.insert("id".into(), Value::String(stored.id.clone()));
+    out.insert("id".into(), Value::String(stored.id.to_string()));
     if let Value::Object(doc) = &stored.doc {
         for (k, v) in doc {
             out.insert(k.clone(), v.clone());
@@ -55,7 +55,7 @@ pub fn resource(registry: &Registry, base_url: &str, r: &Resource, projection: &
             .map(|g| {
                 json!({
                     "value": g.id,
-                    "$ref": location(base_url, ResourceKind::Group, &g.id),
+                    "$ref": location(base_url, ResourceKind::Group, g.id.as_str()),
                     "display": g.display,
                     "type": "direct",
                 })
@@ -70,7 +70,7 @@ pub fn resource(registry: &Registry, base_url: &str, r: &Resource, projection: &
         "resourceType": stored.kind.name(),
         "created": format_datetime(stored.created),
         "lastModified": format_datetime(stored.last_modified),
-        "location": location(base_url, stored.kind, &stored.id),
+        "location": location(base_url, stored.kind, stored.id.as_str()),
         "version": etag(stored.version),
     });
     if let Some(deleted) = r.deleted {
@@ -89,7 +89,7 @@ pub fn resource(registry: &Registry, base_url: &str, r: &Resource, projection: &
 pub fn member(base_url: &str, m: &MemberView) -> Value {
     drop_nulls(json!({
         "value": m.id,
-        "$ref": location(base_url, m.kind, &m.id),
+        "$ref": location(base_url, m.kind, m.id.as_str()),
         "type": m.kind.name(),
         "display": m.display,
     }))

@@ -55,7 +55,7 @@ pub async fn create<E: Endpoint>(
 ) -> Result<ScimResponse, ScimError> {
     let projection = p.parse()?;
     let r = s.service.create(&caller, E::KIND, body, &projection).await?;
-    let location = render::location(&base, E::KIND, &r.stored.id);
+    let location = render::location(&base, E::KIND, r.stored.id.as_str());
     Ok(ScimResponse::created(s.render(&base, &r, &projection), Some(r.stored.version), location))
 }
 

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use crate::scim::error::{Result, ScimError};
 use crate::scim::filter::{self, AttrInfo, CompValue, CompareOp, Filter, PathExpr};
 use crate::scim::path::AttrPath;
-use crate::scim::resource::{coerce_bool, MemberRef};
+use crate::scim::resource::{coerce_bool, MemberRef, ResourceId};
 use crate::scim::schema::{AttrType, Attribute, Container, Mutability, Registry, ResourceKind, ResourceType};
 
 /// The `schemas` value of a PATCH request body (RFC 7644 §3.5.2).
@@ -17,7 +17,7 @@ pub const PATCH_OP_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub enum MemberOp {
     Add(Vec<MemberRef>),
     /// The ids of the members to remove.
-    Remove(Vec<String>),
+    Remove(Vec<ResourceId>),
     Replace(Vec<MemberRef>),
 }
 
@@ -329,18 +329,18 @@ fn member_refs(value: &Value) -> Result<Vec<MemberRef>> {
                 return Err(ScimError::invalid_value("each member needs a value: the id of a User or Group"));
             };
             let display = member(m, "display").or_else(|| member(m, "displayName")).and_then(Value::as_str);
-            Ok(MemberRef { id: id.to_owned(), display: display.map(str::to_owned) })
+            Ok(MemberRef { id: ResourceId::new(id), display: display.map(str::to_owned) })
         })
         .collect()
 }
 
 /// The ids of `value eq "a" or value eq "b" ...`; `None` for any other filter.
-fn member_ids(f: &Filter) -> Option<Vec<String>> {
+fn member_ids(f: &Filter) -> Option<Vec<ResourceId>> {
     match f {
         Filter::Compare { path, op: CompareOp::Eq, value: CompValue::Str(id) }
             if path.urn.is_none() && path.sub.is_none() && path.name.eq_ignore_ascii_case("value") =>
         {
-            Some(vec![id.clone()])
+            Some(vec![ResourceId::new(id.as_str())])
         }
         Filter::Or(l, r) => {
             let mut ids = member_ids(l)?;
@@ -897,7 +897,7 @@ mod tests {
     }
 
     fn ids(ids: &[&str]) -> Vec<MemberRef> {
-        ids.iter().map(|id| MemberRef::id(*id)).collect()
+        ids.iter().map(|id| MemberRef::id((*id).into())).collect()
     }
 
     // --- the request envelope ---

@@ -315,16 +315,86 @@ fn join(prefix: &str, name: &str) -> String {
     }
 }
 
+/// A resource's `id`. scimd makes them (UUIDs); a client's text naming one becomes an id
+/// only through `parse`, so an id cannot be confused with a name, a tenant or a token.
+///
+/// The kind travels beside it (`ResourceKind`): ids are unique across kinds, and the store
+/// reads and writes every kind by the same key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct ResourceId(String);
+
+impl ResourceId {
+    /// A new id for a resource being created.
+    pub fn generate() -> ResourceId {
+        ResourceId(uuid::Uuid::new_v4().to_string())
+    }
+
+    /// The id a client named in a URL or a body. Text with a control character names no
+    /// resource (scimd never made such an id): `NotFound` before any store sees it, where
+    /// PostgreSQL would refuse the text itself.
+    pub fn parse(kind: &str, text: &str) -> Result<ResourceId> {
+        if text.chars().any(|c| c.is_control()) {
+            return Err(ScimError::not_found(kind, &text.escape_debug().to_string()));
+        }
+        Ok(ResourceId(text.to_owned()))
+    }
+
+    /// An id as stored, or as a client wrote it in a body (a group's members): it may name
+    /// no resource, which the store reports.
+    pub fn new(text: impl Into<String>) -> ResourceId {
+        ResourceId(text.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl std::fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for ResourceId {
+    fn from(text: &str) -> ResourceId {
+        ResourceId::new(text)
+    }
+}
+
+impl From<String> for ResourceId {
+    fn from(text: String) -> ResourceId {
+        ResourceId(text)
+    }
+}
+
+impl PartialEq<str> for ResourceId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for ResourceId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
 /// A group member as a client names it: the member's id, and the `display` it gave, if any.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MemberRef {
-    pub id: String,
+    pub id: ResourceId,
     pub display: Option<String>,
 }
 
 impl MemberRef {
-    pub fn id(id: impl Into<String>) -> Self {
-        MemberRef { id: id.into(), display: None }
+    pub fn id(id: ResourceId) -> Self {
+        MemberRef { id, display: None }
     }
 }
 
@@ -377,6 +447,17 @@ mod tests {
         let r = Registry::load().unwrap();
         let rt = r.resource_type(ResourceKind::User).clone();
         normalize(&r, &rt, body)
+    }
+
+    #[test]
+    fn an_id_with_a_control_character_names_nothing() {
+        let e = ResourceId::parse("User", "a\u{0}b").unwrap_err();
+        assert_eq!(e.status, 404);
+        assert!(e.detail.contains("a\\0b"), "{}", e.detail);
+        let id = ResourceId::parse("User", "2819c223-7f76-453a-919d-413861904646").unwrap();
+        assert_eq!(id.as_str(), "2819c223-7f76-453a-919d-413861904646");
+        assert_eq!(serde_json::to_value(&id).unwrap(), json!("2819c223-7f76-453a-919d-413861904646"));
+        assert_ne!(ResourceId::generate(), ResourceId::generate());
     }
 
     #[test]

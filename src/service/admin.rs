@@ -3,7 +3,7 @@
 
 use crate::scim::error::{Result, ScimError};
 use crate::service::{Caller, ListPage, ListParams, Resource, Service, MAX_PAGE};
-use crate::store::{AuditEntry, Operation, Scope, StoreError};
+use crate::store::{AuditEntry, Operation, ResourceId, Scope, StoreError};
 
 impl Service {
     /// Soft-deleted users, oldest deletion first, each with its deletion time.
@@ -29,10 +29,10 @@ impl Service {
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
     pub async fn restore_user(&self, caller: &Caller, id: &str) -> Result<Resource> {
         caller.principal.require(Scope::Admin)?;
-        super::resources::plausible_id("deleted User", id)?;
+        let id = &ResourceId::parse("deleted User", id)?;
         let audit = AuditEntry::new(&caller.actor(), Operation::Restore, serde_json::json!({}));
         let stored = self.store.restore(caller.principal.tenant, id, &audit).await.map_err(|e| match e {
-            StoreError::NotFound => ScimError::not_found("deleted User", id),
+            StoreError::NotFound => ScimError::not_found("deleted User", id.as_str()),
             StoreError::Conflict { attribute, value } => ScimError::new(
                 409,
                 Some(crate::scim::error::ScimType::Uniqueness),
@@ -47,10 +47,10 @@ impl Service {
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
     pub async fn purge_user(&self, caller: &Caller, id: &str) -> Result<()> {
         caller.principal.require(Scope::Admin)?;
-        super::resources::plausible_id("deleted User", id)?;
+        let id = &ResourceId::parse("deleted User", id)?;
         let audit = AuditEntry::new(&caller.actor(), Operation::Purge, serde_json::json!({}));
         self.store.purge(caller.principal.tenant, id, &audit).await.map_err(|e| match e {
-            StoreError::NotFound => ScimError::not_found("deleted User", id),
+            StoreError::NotFound => ScimError::not_found("deleted User", id.as_str()),
             e => e.into(),
         })
     }

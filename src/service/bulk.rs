@@ -361,7 +361,7 @@ impl Service {
                     method: op.raw_method.clone(),
                     bulk_id: op.bulk_id.clone(),
                     version: Some(stored.version),
-                    location: Some(relative_location(stored.kind, &stored.id)),
+                    location: Some(relative_location(stored.kind, stored.id.as_str())),
                     status: 201,
                     error: None,
                 },
@@ -414,7 +414,7 @@ impl Service {
         // The response carries no resource bodies, so none need rendering beyond the basics.
         let projection = Projection::Include(Vec::new());
         let done = |status: u16, r: Resource| {
-            Ok((status, Some(r.stored.version), relative_location(r.stored.kind, &r.stored.id)))
+            Ok((status, Some(r.stored.version), relative_location(r.stored.kind, r.stored.id.as_str())))
         };
         match (method, id) {
             (Method::Post, None) => {

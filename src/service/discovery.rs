@@ -55,6 +55,6 @@ impl Service {
             member_budget: None,
         };
         let page = self.store.list(caller.principal.tenant, ResourceKind::License, &query, Load::default()).await?;
-        Ok(page.items.into_iter().map(|l| l.id).collect())
+        Ok(page.items.into_iter().map(|l| l.id.into_string()).collect())
     }
 }

@@ -18,7 +18,7 @@ use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
 use crate::service::resources::initial_domain_conflict;
 use crate::service::{Caller, Service};
-use crate::store::{Load, Scope, StoreError, Stored};
+use crate::store::{Load, ResourceId, Scope, StoreError, Stored};
 
 /// Rows per chunk: one lookup query, and one transaction for the chunk's new users. Other
 /// writers get their turn between chunks.
@@ -49,7 +49,7 @@ pub struct ImportParams {
 /// created for it would have had.
 #[derive(Debug, Clone)]
 enum Known {
-    User(String),
+    User(ResourceId),
     Planned(Value),
 }
 
@@ -198,7 +198,7 @@ impl Service {
             let row = &chunk[i];
             let (status, result) = match run.known.get(&fold(&row.user_name)).cloned() {
                 Some(Known::User(id)) => {
-                    out[i].id = Some(id.clone());
+                    out[i].id = Some(id.to_string());
                     match self.update_row(run, row, id).await {
                         Ok((known, true)) => (Status::Updated, Ok(known)),
                         Ok((known, false)) => (Status::Unchanged, Ok(known)),
@@ -231,16 +231,16 @@ impl Service {
 
     /// The row's PATCH of an existing user, or in a dry run every check that PATCH makes; and
     /// whether it changes the user.
-    async fn update_row(&self, run: &Run<'_>, row: &Row, id: String) -> Result<(Known, bool)> {
+    async fn update_row(&self, run: &Run<'_>, row: &Row, id: ResourceId) -> Result<(Known, bool)> {
         if !run.dry_run {
             let none = Projection::Include(Vec::new());
-            let patched = self.patch(run.caller, ResourceKind::User, &id, None, row.patch(), &none).await?;
+            let patched = self.patch(run.caller, ResourceKind::User, id.as_str(), None, row.patch(), &none).await?;
             return Ok((Known::User(id), patched.changed));
         }
         let tenant = run.caller.principal.tenant;
         let current =
             self.store.fetch(tenant, ResourceKind::User, &id, Load::default()).await.map_err(|e| match e {
-                StoreError::NotFound => ScimError::not_found("User", &id),
+                StoreError::NotFound => ScimError::not_found("User", id.as_str()),
                 e => e.into(),
             })?;
         let update = self.patch_update(run.caller, ResourceKind::User, &current, &row.patch())?;
@@ -257,7 +257,7 @@ impl Service {
         let now = OffsetDateTime::now_utc();
         let planned = Stored {
             seq: 0,
-            id: String::new(),
+            id: ResourceId::new(""),
             kind: ResourceKind::User,
             doc,
             version: 1,
@@ -279,7 +279,7 @@ fn record(run: &mut Run<'_>, row: &Row, status: Status, result: Result<Known>, o
         Ok(known) => {
             out.status = status;
             if let Known::User(id) = &known {
-                out.id = Some(id.clone());
+                out.id = Some(id.to_string());
             }
             run.known.insert(fold(&row.user_name), known);
         }

@@ -10,7 +10,7 @@ use crate::scim::error::{Result, ScimError};
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
 use crate::service::{Caller, ListParams, Resource, Service};
-use crate::store::{Actor, NewToken, Scope, StoreError, TenantId, TenantInfo, TokenId, TokenRecord};
+use crate::store::{Actor, NewToken, ResourceId, Scope, StoreError, TenantId, TenantInfo, TokenId, TokenRecord};
 
 /// The tenant bootstrap tokens and commands use when none is named; it always exists.
 pub const DEFAULT_TENANT: &str = "default";
@@ -172,20 +172,20 @@ impl Service {
     }
 
     /// Blocks (`false`) or allows (`true`) a user's sign-in, as a PATCH of `active` would.
-    pub async fn set_active(&self, caller: &Caller, id: &str, active: bool) -> Result<Resource> {
+    pub async fn set_active(&self, caller: &Caller, id: &ResourceId, active: bool) -> Result<Resource> {
         let patch = serde_json::json!({
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
             "Operations": [{ "op": "replace", "path": "active", "value": active }],
         });
-        self.patch(caller, ResourceKind::User, id, None, patch, &Projection::Default).await
+        self.patch(caller, ResourceKind::User, id.as_str(), None, patch, &Projection::Default).await
     }
 
     /// Sets a License's number of seats, as a PATCH of `seats` would.
-    pub async fn set_seats(&self, caller: &Caller, id: &str, seats: i64) -> Result<Resource> {
+    pub async fn set_seats(&self, caller: &Caller, id: &ResourceId, seats: i64) -> Result<Resource> {
         let patch = serde_json::json!({
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
             "Operations": [{ "op": "replace", "path": "seats", "value": seats }],
         });
-        self.patch(caller, ResourceKind::License, id, None, patch, &Projection::Default).await
+        self.patch(caller, ResourceKind::License, id.as_str(), None, patch, &Projection::Default).await
     }
 }

@@ -13,7 +13,7 @@ use crate::scim::error::{Result, ScimError};
 use crate::scim::filter::{self, Filter};
 use crate::scim::patch::{self, MemberOp};
 use crate::scim::projection::Projection;
-use crate::scim::resource::{self, ETagMatch};
+use crate::scim::resource::{self, ETagMatch, ResourceId};
 use crate::scim::schema::{ResourceKind, ResourceType};
 use crate::service::{audit, Caller, Service, MAX_PAGE, MEMBERS_PER_PAGE};
 use crate::store::{
@@ -124,18 +124,9 @@ fn write_scope(kind: ResourceKind) -> Scope {
     }
 }
 
-/// An id with a control character names no resource (ids are UUIDs scimd made): 404 before
-/// any store sees it, where PostgreSQL would refuse the text itself.
-pub(crate) fn plausible_id(kind: &str, id: &str) -> Result<()> {
-    if id.chars().any(|c| c.is_control()) {
-        return Err(ScimError::not_found(kind, &id.escape_debug().to_string()));
-    }
-    Ok(())
-}
-
-fn not_found(kind: ResourceKind, id: &str) -> impl Fn(StoreError) -> ScimError + '_ {
+fn not_found(kind: ResourceKind, id: &ResourceId) -> impl Fn(StoreError) -> ScimError + '_ {
     move |e| match e {
-        StoreError::NotFound => ScimError::not_found(kind.name(), id),
+        StoreError::NotFound => ScimError::not_found(kind.name(), id.as_str()),
         e => e.into(),
     }
 }
@@ -148,7 +139,7 @@ fn take_members(doc: &mut Value) -> Result<Option<Vec<MemberRef>>> {
     for m in items {
         match m.get("value").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => refs.push(MemberRef {
-                id: id.to_owned(),
+                id: ResourceId::new(id),
                 display: m.get("display").and_then(Value::as_str).map(str::to_owned),
             }),
             _ => return Err(ScimError::invalid_value("every member needs a value: the id of a User or Group")),
@@ -277,7 +268,7 @@ impl Service {
         let added = if members.is_empty() { Vec::new() } else { vec![MemberChange::Add(members.clone())] };
         let changes = audit::creation_changes(&doc, &added, password_hash.is_some());
         let audit = AuditEntry::new(&caller.actor(), Operation::Create, changes);
-        Ok(NewResource { id: uuid::Uuid::new_v4().to_string(), kind, doc, password_hash, members, name_guard, audit })
+        Ok(NewResource { id: ResourceId::generate(), kind, doc, password_hash, members, name_guard, audit })
     }
 
     /// The directory rules of DESIGN.md §4 on a user's new document: `onPremisesSyncEnabled`
@@ -395,7 +386,7 @@ impl Service {
         projection: &Projection,
     ) -> Result<Resource> {
         caller.principal.require(Scope::Read)?;
-        plausible_id(kind.name(), id)?;
+        let id = &ResourceId::parse(kind.name(), id)?;
         let tenant = caller.principal.tenant;
         let mut load = load_for(kind, projection);
         // A group with more members than a page may hold is written a chunk at a time.
@@ -409,6 +400,7 @@ impl Service {
     /// go on from (`None`: no more).
     pub async fn member_chunk(&self, caller: &Caller, id: &str, after: i64) -> Result<(Vec<MemberView>, Option<i64>)> {
         caller.principal.require(Scope::Read)?;
+        let id = &ResourceId::parse(ResourceKind::Group.name(), id)?;
         let rows = self.store.members_after(caller.principal.tenant, id, after, MEMBER_CHUNK).await?;
         let next = if rows.len() as u64 == MEMBER_CHUNK { rows.last().map(|(seq, _)| *seq) } else { None };
         Ok((rows.into_iter().map(|(_, m)| m).collect(), next))
@@ -426,7 +418,7 @@ impl Service {
         projection: &Projection,
     ) -> Result<Resource> {
         caller.principal.require(write_scope(kind))?;
-        plausible_id(kind.name(), id)?;
+        let id = &ResourceId::parse(kind.name(), id)?;
         let rt = self.resource_type(kind);
         let mut doc = resource::normalize(self.registry, rt, body)?;
         let members = take_members(&mut doc)?;
@@ -465,7 +457,7 @@ impl Service {
         projection: &Projection,
     ) -> Result<Resource> {
         caller.principal.require(write_scope(kind))?;
-        plausible_id(kind.name(), id)?;
+        let id = &ResourceId::parse(kind.name(), id)?;
         self.write_loop(caller, kind, id, if_match, projection, |current| {
             self.patch_update(caller, kind, current, &body)
         })
@@ -518,7 +510,7 @@ impl Service {
         &self,
         caller: &Caller,
         kind: ResourceKind,
-        id: &str,
+        id: &ResourceId,
         if_match: Option<&ETagMatch>,
         projection: &Projection,
         mut compute: impl FnMut(&Stored) -> Result<Option<Update>>,
@@ -584,7 +576,7 @@ impl Service {
         if_match: Option<&ETagMatch>,
     ) -> Result<()> {
         caller.principal.require(write_scope(kind))?;
-        plausible_id(kind.name(), id)?;
+        let id = &ResourceId::parse(kind.name(), id)?;
         let tenant = caller.principal.tenant;
         let mut retries = Retries::new();
         loop {

@@ -6,11 +6,18 @@ use crate::store::backend::{Backend, Conn, Param, SqlRow};
 use crate::store::resources::fetch_in;
 use crate::store::sql;
 use crate::store::sql_store::{corrupt, id_list, now, SqlStore};
-use crate::store::{AuditEntry, Load, MemberChange, MemberRef, MemberView, Result, StoreError, Stored, TenantId};
+use crate::store::{
+    AuditEntry, Load, MemberChange, MemberRef, MemberView, ResourceId, Result, StoreError, Stored, TenantId,
+};
 
 /// Member ids must name live Users or Groups of the same tenant, other than the group itself;
 /// all unknown ones are reported.
-async fn check_members<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, group_seq: i64, ids: &[String]) -> Result<()> {
+async fn check_members<B: Backend>(
+    conn: &mut Conn<B>,
+    tenant: TenantId,
+    group_seq: i64,
+    ids: &[ResourceId],
+) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -18,7 +25,7 @@ async fn check_members<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, group_s
     if let Some(own) = own {
         let own = own.text(0)?;
         if ids.iter().any(|id| id == own) {
-            return Err(StoreError::SelfMember(own.to_owned()));
+            return Err(StoreError::SelfMember(ResourceId::new(own)));
         }
     }
     let sql = format!(
@@ -34,7 +41,7 @@ async fn check_members<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, group_s
     if rows.is_empty() {
         Ok(())
     } else {
-        let unknown = rows.iter().map(|r| Ok(r.text(0)?.to_owned())).collect::<Result<Vec<_>>>()?;
+        let unknown = rows.iter().map(|r| Ok(ResourceId::new(r.text(0)?))).collect::<Result<Vec<_>>>()?;
         Err(StoreError::UnknownMembers(unknown))
     }
 }
@@ -47,7 +54,7 @@ pub(crate) async fn change_members<B: Backend>(
     group_seq: i64,
     change: &MemberChange,
 ) -> Result<()> {
-    let (clear, add, remove): (bool, &[MemberRef], &[String]) = match change {
+    let (clear, add, remove): (bool, &[MemberRef], &[ResourceId]) = match change {
         MemberChange::Replace(ids) => (true, ids, &[]),
         MemberChange::Add(ids) => (false, ids, &[]),
         MemberChange::Remove(ids) => (false, &[], ids),
@@ -56,7 +63,7 @@ pub(crate) async fn change_members<B: Backend>(
         B::execute(&mut *conn, "DELETE FROM members WHERE group_seq = ?", &[Param::Int(group_seq)]).await?;
     }
     if !add.is_empty() {
-        let ids: Vec<String> = add.iter().map(|m| m.id.clone()).collect();
+        let ids: Vec<ResourceId> = add.iter().map(|m| m.id.clone()).collect();
         check_members::<B>(conn, tenant, group_seq, &ids).await?;
         let list = serde_json::to_string(add).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         // CROSS JOIN keeps SQLite from scanning the tenant's resources for each id.
@@ -89,7 +96,7 @@ pub(crate) async fn change_members<B: Backend>(
 pub(crate) async fn update_members<B: Backend>(
     store: &SqlStore<B>,
     tenant: TenantId,
-    id: &str,
+    id: &ResourceId,
     changes: &[MemberChange],
     load: Load,
     audit: &AuditEntry,
@@ -104,27 +111,28 @@ pub(crate) async fn update_members<B: Backend>(
     );
     let modified = now();
     let row =
-        B::fetch_optional(&mut tx, &sql, &[Param::Text(&modified), Param::Int(tenant.0), Param::Text(id)]).await?;
+        B::fetch_optional(&mut tx, &sql, &[Param::Text(&modified), Param::Int(tenant.0), Param::Text(id.as_str())])
+            .await?;
     let Some(row) = row else { return Err(StoreError::NotFound) };
     let seq = row.int(0)?;
     for change in changes {
         change_members::<B>(&mut tx, tenant, seq, change).await?;
     }
-    crate::store::audit::record::<B>(&mut tx, tenant, ResourceKind::Group, id, audit).await?;
+    crate::store::audit::record::<B>(&mut tx, tenant, ResourceKind::Group, id.as_str(), audit).await?;
     let stored = fetch_in::<B>(&mut tx, tenant, ResourceKind::Group, id, load).await?;
     tx.commit().await?;
     Ok(stored)
 }
 
 /// How many members the live group `id` has.
-pub(crate) async fn member_count<B: Backend>(store: &SqlStore<B>, tenant: TenantId, id: &str) -> Result<u64> {
+pub(crate) async fn member_count<B: Backend>(store: &SqlStore<B>, tenant: TenantId, id: &ResourceId) -> Result<u64> {
     let sql = format!(
         "SELECT count(*) FROM members m JOIN resources g ON g.seq = m.group_seq \
          WHERE g.tenant_id = ? AND g.kind = {} AND g.id = ? AND g.deleted_at IS NULL",
         sql::kind_literal(ResourceKind::Group)
     );
     let mut conn = store.pool.acquire().await?;
-    let n = B::fetch_one(&mut conn, &sql, &[Param::Int(tenant.0), Param::Text(id)]).await?.int(0)?;
+    let n = B::fetch_one(&mut conn, &sql, &[Param::Int(tenant.0), Param::Text(id.as_str())]).await?.int(0)?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
@@ -132,7 +140,7 @@ pub(crate) async fn member_count<B: Backend>(store: &SqlStore<B>, tenant: Tenant
 pub(crate) async fn members_after<B: Backend>(
     store: &SqlStore<B>,
     tenant: TenantId,
-    id: &str,
+    id: &ResourceId,
     after: i64,
     limit: u64,
 ) -> Result<Vec<(i64, MemberView)>> {
@@ -145,7 +153,7 @@ pub(crate) async fn members_after<B: Backend>(
     );
     let params = [
         Param::Int(tenant.0),
-        Param::Text(id),
+        Param::Text(id.as_str()),
         Param::Int(after),
         Param::Int(i64::try_from(limit).unwrap_or(i64::MAX)),
     ];
@@ -155,8 +163,11 @@ pub(crate) async fn members_after<B: Backend>(
         .map(|r| {
             let kind = r.text("kind")?;
             let kind = ResourceKind::from_name(kind).ok_or_else(|| corrupt("kind", kind))?;
-            let member =
-                MemberView { id: r.text("id")?.to_owned(), kind, display: r.opt_text("display")?.map(str::to_owned) };
+            let member = MemberView {
+                id: ResourceId::new(r.text("id")?),
+                kind,
+                display: r.opt_text("display")?.map(str::to_owned),
+            };
             Ok((r.int("member_seq")?, member))
         })
         .collect()

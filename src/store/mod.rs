@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 
 use crate::scim::filter::Checked;
 use crate::scim::path::AttrPath;
-pub use crate::scim::resource::MemberRef;
+pub use crate::scim::resource::{MemberRef, ResourceId};
 use crate::scim::schema::ResourceKind;
 
 /// The credentials the store keeps, as `auth` defines them.
@@ -42,13 +42,13 @@ pub enum StoreError {
     VersionMismatch { current: i64 },
     /// Group members that do not exist in the tenant.
     #[error("unknown members {0:?}")]
-    UnknownMembers(Vec<String>),
+    UnknownMembers(Vec<ResourceId>),
     /// Revoking the token would leave its tenant without an active admin token.
     #[error("token {0} is the tenant's last active admin token")]
     LastAdminToken(TokenId),
     /// A group named itself as one of its members.
     #[error("group {0} cannot be its own member")]
-    SelfMember(String),
+    SelfMember(ResourceId),
     /// A user names Licenses that do not exist in the tenant.
     #[error("unknown licenses {0:?}")]
     UnknownLicenses(Vec<String>),
@@ -105,7 +105,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Stored {
     /// The immutable position in creation order; paging cursors point after it.
     pub seq: i64,
-    pub id: String,
+    pub id: ResourceId,
     pub kind: ResourceKind,
     /// Client-visible attributes, without `id`, `meta`, `members`, `groups` or `password`.
     pub doc: Value,
@@ -120,14 +120,14 @@ pub struct Stored {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberView {
-    pub id: String,
+    pub id: ResourceId,
     pub kind: ResourceKind,
     pub display: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupView {
-    pub id: String,
+    pub id: ResourceId,
     pub display: Option<String>,
 }
 
@@ -143,7 +143,7 @@ pub struct Load {
 pub enum MemberChange {
     Replace(Vec<MemberRef>),
     Add(Vec<MemberRef>),
-    Remove(Vec<String>),
+    Remove(Vec<ResourceId>),
 }
 
 /// Who made a change, as the audit log names them.
@@ -252,7 +252,7 @@ pub struct AuditQuery {
 /// A new resource. The store derives its promoted columns from `doc`.
 #[derive(Debug, Clone)]
 pub struct NewResource {
-    pub id: String,
+    pub id: ResourceId,
     pub kind: ResourceKind,
     pub doc: Value,
     pub password_hash: Option<String>,
@@ -336,28 +336,33 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts many resources in one transaction, each under a savepoint of its own: a failing
     /// one is undone alone and reported in its place, the others are kept.
     async fn insert_many(&self, tenant: TenantId, news: Vec<NewResource>, load: Load) -> Result<Vec<Result<Stored>>>;
-    async fn fetch(&self, tenant: TenantId, kind: ResourceKind, id: &str, load: Load) -> Result<Stored>;
+    async fn fetch(&self, tenant: TenantId, kind: ResourceKind, id: &ResourceId, load: Load) -> Result<Stored>;
     async fn update(
         &self,
         tenant: TenantId,
         kind: ResourceKind,
-        id: &str,
+        id: &ResourceId,
         update: Update,
         load: Load,
     ) -> Result<Stored>;
     /// How many members the live group `id` has.
-    async fn member_count(&self, tenant: TenantId, id: &str) -> Result<u64>;
+    async fn member_count(&self, tenant: TenantId, id: &ResourceId) -> Result<u64>;
     /// Up to `limit` members of the live group `id` whose position comes after `after`, in a
     /// stable order, with their positions: a big group read a chunk at a time.
-    async fn members_after(&self, tenant: TenantId, id: &str, after: i64, limit: u64)
-        -> Result<Vec<(i64, MemberView)>>;
+    async fn members_after(
+        &self,
+        tenant: TenantId,
+        id: &ResourceId,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<(i64, MemberView)>>;
     /// Applies membership changes to a live group without comparing versions: an add or a
     /// remove touches only the rows it names, so concurrent ones never conflict and none is
     /// lost. The group's version still goes up by one.
     async fn update_members(
         &self,
         tenant: TenantId,
-        id: &str,
+        id: &ResourceId,
         changes: &[MemberChange],
         load: Load,
         audit: &AuditEntry,
@@ -368,7 +373,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         kind: ResourceKind,
-        id: &str,
+        id: &ResourceId,
         expected_version: Option<i64>,
         audit: &AuditEntry,
     ) -> Result<()>;
@@ -411,9 +416,9 @@ pub trait Store: Send + Sync + 'static {
     /// Brings a soft-deleted user back, taking seats again for its licenses (those deleted
     /// meanwhile are dropped from it); `Conflict` when its userName was taken meanwhile,
     /// `NoSeats` when a license has no seat left.
-    async fn restore(&self, tenant: TenantId, id: &str, audit: &AuditEntry) -> Result<Stored>;
+    async fn restore(&self, tenant: TenantId, id: &ResourceId, audit: &AuditEntry) -> Result<Stored>;
     /// Removes a soft-deleted user for good.
-    async fn purge(&self, tenant: TenantId, id: &str, audit: &AuditEntry) -> Result<()>;
+    async fn purge(&self, tenant: TenantId, id: &ResourceId, audit: &AuditEntry) -> Result<()>;
     /// Removes, in every tenant, users deleted before `before`; returns how many. Each is
     /// recorded in the audit log as purged by `actor`.
     async fn purge_deleted_before(&self, before: OffsetDateTime, actor: &Actor) -> Result<u64>;
@@ -432,5 +437,5 @@ pub trait Store: Send + Sync + 'static {
 
     /// The live users of the tenant holding any of these userNames (compared case-folded), as
     /// (userName as stored, id): one query for a whole chunk of a CSV import.
-    async fn user_ids_by_name(&self, tenant: TenantId, names: &[String]) -> Result<Vec<(String, String)>>;
+    async fn user_ids_by_name(&self, tenant: TenantId, names: &[String]) -> Result<Vec<(String, ResourceId)>>;
 }

@@ -12,7 +12,7 @@ use crate::store::sql::{self, Bind, Fragment, Promoted};
 use crate::store::sql_store::{classify, corrupt, id_list, now, retryable, touched, SqlStore};
 use crate::store::{
     audit, members, seats, Actor, AuditEntry, GroupView, ListQuery, Load, MemberChange, MemberView, NameGuard,
-    NewResource, Page, Result, StoreError, Stored, TenantId, Update,
+    NewResource, Page, ResourceId, Result, StoreError, Stored, TenantId, Update,
 };
 
 /// The promoted columns as parameters, in the order every write lists them.
@@ -90,7 +90,7 @@ pub(crate) fn decode(row: &impl SqlRow, load: Load) -> Result<Stored> {
                 .filter_map(|m| {
                     Some(MemberView {
                         kind: ResourceKind::from_name(m.kind.as_deref()?)?,
-                        id: m.id,
+                        id: ResourceId::new(m.id),
                         display: m.display,
                     })
                 })
@@ -100,13 +100,18 @@ pub(crate) fn decode(row: &impl SqlRow, load: Load) -> Result<Stored> {
         None
     };
     let groups = if load.groups {
-        Some(related("groups_json")?.into_iter().map(|g| GroupView { id: g.id, display: g.display }).collect())
+        Some(
+            related("groups_json")?
+                .into_iter()
+                .map(|g| GroupView { id: ResourceId::new(g.id), display: g.display })
+                .collect(),
+        )
     } else {
         None
     };
     Ok(Stored {
         seq: row.int("seq")?,
-        id: row.text("id")?.to_owned(),
+        id: ResourceId::new(row.text("id")?),
         kind,
         doc,
         version: row.int("version")?,
@@ -122,7 +127,7 @@ pub(crate) async fn fetch_in<B: Backend>(
     conn: &mut Conn<B>,
     tenant: TenantId,
     kind: ResourceKind,
-    id: &str,
+    id: &ResourceId,
     load: Load,
 ) -> Result<Stored> {
     let sql = format!(
@@ -130,7 +135,7 @@ pub(crate) async fn fetch_in<B: Backend>(
         select_columns::<B>(load),
         sql::kind_literal(kind)
     );
-    let row = B::fetch_optional(conn, &sql, &[Param::Int(tenant.0), Param::Text(id)]).await?;
+    let row = B::fetch_optional(conn, &sql, &[Param::Int(tenant.0), Param::Text(id.as_str())]).await?;
     decode(&row.ok_or(StoreError::NotFound)?, load)
 }
 
@@ -202,7 +207,7 @@ async fn insert_in<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, new: &NewRe
     let [user_name, user_name_fold, part_number, part_number_fold, external_id, display_name, display_name_fold, seats] =
         promoted_params(&promoted);
     let params = [
-        Param::Text(&new.id),
+        Param::Text(new.id.as_str()),
         Param::Int(tenant.0),
         Param::Text(new.kind.name()),
         user_name,
@@ -258,7 +263,7 @@ pub(crate) async fn insert<B: Backend>(
     let _turn = store.write_turn().await;
     let mut tx = store.begin_write().await?;
     let stored = insert_in::<B>(&mut tx, tenant, new, load).await?;
-    audit::record::<B>(&mut tx, tenant, new.kind, &new.id, &new.audit).await?;
+    audit::record::<B>(&mut tx, tenant, new.kind, new.id.as_str(), &new.audit).await?;
     tx.commit().await?;
     Ok(stored)
 }
@@ -318,7 +323,7 @@ pub(crate) async fn update<B: Backend>(
     store: &SqlStore<B>,
     tenant: TenantId,
     kind: ResourceKind,
-    id: &str,
+    id: &ResourceId,
     update: &Update,
     load: Load,
 ) -> Result<Stored> {
@@ -359,7 +364,7 @@ pub(crate) async fn update<B: Backend>(
         Param::OptText(update.password_hash.as_deref()),
         Param::Text(&modified),
         Param::Int(tenant.0),
-        Param::Text(id),
+        Param::Text(id.as_str()),
         Param::Int(update.expected_version),
         Param::OptInt(promoted.seats),
         Param::OptInt(promoted.seats),
@@ -377,7 +382,7 @@ pub(crate) async fn update<B: Backend>(
         });
     };
     let seq = row.int(0)?;
-    audit::record::<B>(&mut tx, tenant, kind, id, &update.audit).await?;
+    audit::record::<B>(&mut tx, tenant, kind, id.as_str(), &update.audit).await?;
     index_values::<B>(&mut tx, seq, &update.doc, false).await?;
     if kind == ResourceKind::User {
         let licenses = sql::license_ids(&update.doc);
@@ -397,7 +402,7 @@ pub(crate) async fn delete<B: Backend>(
     store: &SqlStore<B>,
     tenant: TenantId,
     kind: ResourceKind,
-    id: &str,
+    id: &ResourceId,
     expected_version: Option<i64>,
     audit: &AuditEntry,
 ) -> Result<()> {
@@ -414,7 +419,7 @@ pub(crate) async fn delete<B: Backend>(
             let params = [
                 Param::Text(&deleted),
                 Param::Int(tenant.0),
-                Param::Text(id),
+                Param::Text(id.as_str()),
                 Param::OptInt(expected_version),
                 Param::OptInt(expected_version),
             ];
@@ -429,7 +434,7 @@ pub(crate) async fn delete<B: Backend>(
             );
             let params = [
                 Param::Int(tenant.0),
-                Param::Text(id),
+                Param::Text(id.as_str()),
                 Param::OptInt(expected_version),
                 Param::OptInt(expected_version),
             ];
@@ -448,7 +453,7 @@ pub(crate) async fn delete<B: Backend>(
         return Err(StoreError::VersionMismatch { current: current.version });
     };
     let seq = row.int(0)?;
-    audit::record::<B>(&mut tx, tenant, kind, id, audit).await?;
+    audit::record::<B>(&mut tx, tenant, kind, id.as_str(), audit).await?;
     if kind == ResourceKind::User {
         seats::release_seats::<B>(&mut tx, seq, &[]).await?;
     }
@@ -591,7 +596,7 @@ pub(crate) async fn list_deleted<B: Backend>(
 pub(crate) async fn restore<B: Backend>(
     store: &SqlStore<B>,
     tenant: TenantId,
-    id: &str,
+    id: &ResourceId,
     audit: &AuditEntry,
 ) -> Result<Stored> {
     let _turn = store.write_turn().await;
@@ -601,7 +606,7 @@ pub(crate) async fn restore<B: Backend>(
          AND deleted_at IS NOT NULL",
         B::DIALECT.doc_column()
     );
-    let row = B::fetch_optional(&mut tx, &sql, &[Param::Int(tenant.0), Param::Text(id)])
+    let row = B::fetch_optional(&mut tx, &sql, &[Param::Int(tenant.0), Param::Text(id.as_str())])
         .await?
         .ok_or(StoreError::NotFound)?;
     let promoted = Promoted { user_name: row.opt_text("user_name")?.map(str::to_owned), ..Promoted::default() };
@@ -615,12 +620,12 @@ pub(crate) async fn restore<B: Backend>(
         &mut tx,
         "UPDATE resources SET deleted_at = NULL, version = version + 1, last_modified = ? \
          WHERE tenant_id = ? AND kind = 'User' AND id = ? AND deleted_at IS NOT NULL",
-        &[Param::Text(&restored_at), Param::Int(tenant.0), Param::Text(id)],
+        &[Param::Text(&restored_at), Param::Int(tenant.0), Param::Text(id.as_str())],
     )
     .await
     .map_err(|e| classify(e, ResourceKind::User, &promoted))?;
     touched(restored)?;
-    audit::record::<B>(&mut tx, tenant, ResourceKind::User, id, audit).await?;
+    audit::record::<B>(&mut tx, tenant, ResourceKind::User, id.as_str(), audit).await?;
     // Seats are taken again; licenses deleted meanwhile are dropped from the user.
     let mut doc: Value = serde_json::from_str(row.text("doc")?).map_err(|e| corrupt("document", e))?;
     let gone = seats::take_seats::<B>(&mut tx, tenant, seq, &sql::license_ids(&doc), true).await?;
@@ -640,7 +645,7 @@ pub(crate) async fn restore<B: Backend>(
 pub(crate) async fn purge<B: Backend>(
     store: &SqlStore<B>,
     tenant: TenantId,
-    id: &str,
+    id: &ResourceId,
     audit: &AuditEntry,
 ) -> Result<()> {
     let _turn = store.write_turn().await;
@@ -648,11 +653,11 @@ pub(crate) async fn purge<B: Backend>(
     let done = B::execute(
         &mut tx,
         "DELETE FROM resources WHERE tenant_id = ? AND kind = 'User' AND id = ? AND deleted_at IS NOT NULL",
-        &[Param::Int(tenant.0), Param::Text(id)],
+        &[Param::Int(tenant.0), Param::Text(id.as_str())],
     )
     .await?;
     touched(done)?;
-    audit::record::<B>(&mut tx, tenant, ResourceKind::User, id, audit).await?;
+    audit::record::<B>(&mut tx, tenant, ResourceKind::User, id.as_str(), audit).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -706,7 +711,7 @@ pub(crate) async fn user_ids_by_name<B: Backend>(
     store: &SqlStore<B>,
     tenant: TenantId,
     names: &[String],
-) -> Result<Vec<(String, String)>> {
+) -> Result<Vec<(String, ResourceId)>> {
     let rows = users_named(store, tenant, names, "r.user_name, r.id").await?;
-    rows.iter().map(|r| Ok((r.text("user_name")?.to_owned(), r.text("id")?.to_owned()))).collect()
+    rows.iter().map(|r| Ok((r.text("user_name")?.to_owned(), ResourceId::new(r.text("id")?)))).collect()
 }

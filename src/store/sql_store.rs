@@ -13,8 +13,8 @@ use crate::store::backend::{Backend, Conn, Param, SqlRow};
 use crate::store::sql::{self, Promoted};
 use crate::store::{
     audit, domains, members, resources, settings, tokens, Actor, AuditEntry, AuditEvent, AuditQuery, ListQuery, Load,
-    MemberChange, MemberView, NewResource, NewToken, Page, Result, Store, StoreError, Stored, TenantId, TenantInfo,
-    TokenId, TokenRecord, Update,
+    MemberChange, MemberView, NewResource, NewToken, Page, ResourceId, Result, Store, StoreError, Stored, TenantId,
+    TenantInfo, TokenId, TokenRecord, Update,
 };
 
 /// The store over database `B` (`SqliteStore`, `PgStore`).
@@ -118,7 +118,7 @@ pub(crate) fn touched(rows: u64) -> Result<()> {
 }
 
 /// Ids (or names) as the JSON array `Dialect::text_list` reads.
-pub(crate) fn id_list(ids: &[String]) -> Result<String> {
+pub(crate) fn id_list<T: serde::Serialize>(ids: &[T]) -> Result<String> {
     serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
@@ -177,7 +177,7 @@ impl<B: Backend> Store for SqlStore<B> {
         resources::insert_many(self, tenant, &news, load).await
     }
 
-    async fn fetch(&self, tenant: TenantId, kind: ResourceKind, id: &str, load: Load) -> Result<Stored> {
+    async fn fetch(&self, tenant: TenantId, kind: ResourceKind, id: &ResourceId, load: Load) -> Result<Stored> {
         let mut conn = self.pool.acquire().await?;
         resources::fetch_in::<B>(&mut conn, tenant, kind, id, load).await
     }
@@ -186,21 +186,21 @@ impl<B: Backend> Store for SqlStore<B> {
         &self,
         tenant: TenantId,
         kind: ResourceKind,
-        id: &str,
+        id: &ResourceId,
         update: Update,
         load: Load,
     ) -> Result<Stored> {
         retrying(|| resources::update(self, tenant, kind, id, &update, load)).await
     }
 
-    async fn member_count(&self, tenant: TenantId, id: &str) -> Result<u64> {
+    async fn member_count(&self, tenant: TenantId, id: &ResourceId) -> Result<u64> {
         members::member_count(self, tenant, id).await
     }
 
     async fn members_after(
         &self,
         tenant: TenantId,
-        id: &str,
+        id: &ResourceId,
         after: i64,
         limit: u64,
     ) -> Result<Vec<(i64, MemberView)>> {
@@ -210,7 +210,7 @@ impl<B: Backend> Store for SqlStore<B> {
     async fn update_members(
         &self,
         tenant: TenantId,
-        id: &str,
+        id: &ResourceId,
         changes: &[MemberChange],
         load: Load,
         audit: &AuditEntry,
@@ -222,7 +222,7 @@ impl<B: Backend> Store for SqlStore<B> {
         &self,
         tenant: TenantId,
         kind: ResourceKind,
-        id: &str,
+        id: &ResourceId,
         expected_version: Option<i64>,
         audit: &AuditEntry,
     ) -> Result<()> {
@@ -295,11 +295,11 @@ impl<B: Backend> Store for SqlStore<B> {
         resources::list_deleted(self, tenant, start_index, count).await
     }
 
-    async fn restore(&self, tenant: TenantId, id: &str, audit: &AuditEntry) -> Result<Stored> {
+    async fn restore(&self, tenant: TenantId, id: &ResourceId, audit: &AuditEntry) -> Result<Stored> {
         resources::restore(self, tenant, id, audit).await
     }
 
-    async fn purge(&self, tenant: TenantId, id: &str, audit: &AuditEntry) -> Result<()> {
+    async fn purge(&self, tenant: TenantId, id: &ResourceId, audit: &AuditEntry) -> Result<()> {
         resources::purge(self, tenant, id, audit).await
     }
 
@@ -327,7 +327,7 @@ impl<B: Backend> Store for SqlStore<B> {
         settings::setting(self, name, initial).await
     }
 
-    async fn user_ids_by_name(&self, tenant: TenantId, names: &[String]) -> Result<Vec<(String, String)>> {
+    async fn user_ids_by_name(&self, tenant: TenantId, names: &[String]) -> Result<Vec<(String, ResourceId)>> {
         resources::user_ids_by_name(self, tenant, names).await
     }
 }

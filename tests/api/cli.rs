@@ -244,11 +244,11 @@ behaviour! {
             audit: crate::helpers::test_audit(),
         };
         store.insert(tenant, new, scimd::store::Load::default()).await.unwrap();
-        store.delete(tenant, scimd::scim::schema::ResourceKind::User, "u1", None, &crate::helpers::test_audit()).await.unwrap();
+        store.delete(tenant, scimd::scim::schema::ResourceKind::User, &"u1".into(), None, &crate::helpers::test_audit()).await.unwrap();
         let out = run(&app, &["user", "restore", "u1"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(store
-            .fetch(tenant, scimd::scim::schema::ResourceKind::User, "u1", scimd::store::Load::default())
+            .fetch(tenant, scimd::scim::schema::ResourceKind::User, &"u1".into(), scimd::store::Load::default())
             .await
             .is_ok());
         let again = run(&app, &["user", "restore", "u1"]);
@@ -317,13 +317,13 @@ behaviour! {
         assert!(String::from_utf8_lossy(&negative.stderr).contains("0 or more"));
         let ok = run(&app, &["license", "set-seats", "ENTERPRISEPACK", "10", "--tenant", "contoso"]);
         assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-        let license = store.fetch(tenant, ResourceKind::License, &id, scimd::store::Load::default()).await.unwrap();
+        let license = store.fetch(tenant, ResourceKind::License, &id.as_str().into(), scimd::store::Load::default()).await.unwrap();
         assert_eq!(license.doc["seats"], 10);
         assert_eq!(license.doc["available"], 9);
 
         let held = run(&app, &["license", "remove", "ENTERPRISEPACK", "--tenant", "contoso"]);
         assert!(String::from_utf8_lossy(&held.stderr).contains("assigned to 1 user"));
-        store.delete(tenant, ResourceKind::User, "u1", None, &crate::helpers::test_audit()).await.unwrap();
+        store.delete(tenant, ResourceKind::User, &"u1".into(), None, &crate::helpers::test_audit()).await.unwrap();
         assert!(run(&app, &["license", "remove", "ENTERPRISEPACK", "--tenant", "contoso"]).status.success());
         let missing = run(&app, &["license", "set-seats", "ENTERPRISEPACK", "3", "--tenant", "contoso"]);
         assert!(String::from_utf8_lossy(&missing.stderr).contains("has no license"));

@@ -202,7 +202,7 @@ async fn agree(
         u["userName"] = json!(name);
         let id = uuid::Uuid::new_v4().to_string();
         let new = NewResource {
-            id: id.clone(),
+            id: id.clone().into(),
             kind: ResourceKind::User,
             doc: u.clone(),
             password_hash: None,
@@ -228,7 +228,7 @@ async fn agree(
         };
         let page = store.list(tenant, ResourceKind::User, &query, Load::default()).await;
         let page = page.map_err(|e| TestCaseError::fail(format!("{f}: {e}")))?;
-        let from_sql: BTreeSet<String> = page.items.into_iter().map(|s| s.id).collect();
+        let from_sql: BTreeSet<String> = page.items.into_iter().map(|s| s.id.into_string()).collect();
         let info = SchemaInfo { registry, rt };
         let in_memory: BTreeSet<String> =
             docs.iter().filter(|(_, d)| filter::matches(&f, d, &info)).map(|(id, _)| id.clone()).collect();
@@ -276,7 +276,7 @@ async fn check_sorting(
             let page = store.list(tenant, ResourceKind::User, &query, Load::default()).await;
             let page = page.map_err(|e| TestCaseError::fail(format!("sortBy={path}: {e}")))?;
             let key = |id: &str| docs.iter().find(|(i, _)| i == id).and_then(|(_, d)| sort_key(d, path));
-            let got: Vec<Option<String>> = page.items.iter().map(|s| key(&s.id)).collect();
+            let got: Vec<Option<String>> = page.items.iter().map(|s| key(s.id.as_str())).collect();
             let mut want = got.clone();
             want.sort_by(|a, b| {
                 let ord = match (a, b) {

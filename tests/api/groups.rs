@@ -132,15 +132,15 @@ async fn big_groups(app: &crate::helpers::TestApp, sizes: &[usize]) -> Vec<Strin
     let mut ids = Vec::new();
     for (g, size) in sizes.iter().enumerate() {
         let new = NewResource {
-            id: format!("big-{g}"),
+            id: format!("big-{g}").into(),
             kind: ResourceKind::Group,
             doc: json!({"displayName": format!("Big {g}")}),
             password_hash: None,
-            members: (0..*size).map(|i| MemberRef::id(format!("member-{i}"))).collect(),
+            members: (0..*size).map(|i| MemberRef::id(format!("member-{i}").into())).collect(),
             name_guard: None,
             audit: crate::helpers::test_audit(),
         };
-        ids.push(app.store.insert(tenant, new, Load::default()).await.unwrap().id);
+        ids.push(app.store.insert(tenant, new, Load::default()).await.unwrap().id.into_string());
     }
     ids
 }

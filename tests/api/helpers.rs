@@ -258,7 +258,7 @@ impl TestApp {
         for chunk in 0..n.div_ceil(1000) {
             let news = (chunk * 1000..n.min((chunk + 1) * 1000))
                 .map(|i| scimd::store::NewResource {
-                    id: format!("{prefix}-{i}"),
+                    id: format!("{prefix}-{i}").into(),
                     kind: scimd::scim::schema::ResourceKind::User,
                     doc: json!({"userName": format!("{prefix}{i}@example.com")}),
                     password_hash: None,

@@ -206,17 +206,17 @@ behaviour! {
             kind: ResourceKind::Group,
             doc: json!({"displayName": "Clerks"}),
             password_hash: None,
-            members: vec![MemberRef::id(ann_id.clone())],
+            members: vec![MemberRef::id(ann_id.clone().into())],
             name_guard: None,
             audit: crate::helpers::test_audit(),
         };
         cli.store.insert(cli.tenant, group, Load::default()).await.unwrap();
-        let mut ann = cli.store.fetch(cli.tenant, ResourceKind::User, &ann_id, Load::default()).await.unwrap();
+        let mut ann = cli.store.fetch(cli.tenant, ResourceKind::User, &ann_id.as_str().into(), Load::default()).await.unwrap();
         ann.doc["nickName"] = json!("Annie");
         ann.doc["phoneNumbers"].as_array_mut().unwrap().push(json!({"type": "home", "value": "+31 15 999 9999"}));
         let update =
             Update { doc: ann.doc, password_hash: None, members: vec![], expected_version: ann.version, name_guard: None , audit: crate::helpers::test_audit()};
-        cli.store.update(cli.tenant, ResourceKind::User, &ann_id, update, Load::default()).await.unwrap();
+        cli.store.update(cli.tenant, ResourceKind::User, &ann_id.as_str().into(), update, Load::default()).await.unwrap();
 
         let again = "User Name,First Name,Job Title,Office Phone,City\n\
                      ANN@contoso.com,,Senior Clerk,+31 15 000 0002,\n\
@@ -444,7 +444,7 @@ behaviour! {
         assert_eq!(user[ENTERPRISE]["department"], "Sales");
         let tenant = app.store.find_tenant("default").await.unwrap().unwrap();
         let found = app.store.user_ids_by_name(tenant, &["ANN@CONTOSO.COM".into(), "nobody@contoso.com".into()]).await.unwrap();
-        assert_eq!(found, [("ann@contoso.com".to_owned(), id.to_owned())]);
+        assert_eq!(found, [("ann@contoso.com".to_owned(), id.into())]);
     }
 
     async fn admin_import_answers_the_csv_report_to_a_client_that_accepts_csv(app: TestApp) {

@@ -100,7 +100,7 @@ async fn store_with_users(store: &Arc<dyn Store>, n: usize) -> scimd::store::Ten
     for chunk in 0..n.div_ceil(1000) {
         let news = (0..1000.min(n - chunk * 1000))
             .map(|i| scimd::store::NewResource {
-                id: format!("u{chunk}-{i}"),
+                id: format!("u{chunk}-{i}").into(),
                 kind: User,
                 doc: json!({"userName": format!("{}{chunk}-{i}@example.com", "long-name-".repeat(20)),
                             "title": "x".repeat(200), "displayName": "y".repeat(200)}),
@@ -146,7 +146,7 @@ async fn a_query_past_its_time_budget_is_cancelled_and_its_connection_serves_the
 
     assert!(matches!(cancelled, Err(scimd::store::StoreError::Cancelled)), "{cancelled:?}");
     assert!(started.elapsed() < Duration::from_secs(1), "stopped at the budget: {:?}", started.elapsed());
-    let next = store.fetch(tenant, User, "u0-0", Load::default()).await;
+    let next = store.fetch(tenant, User, &"u0-0".into(), Load::default()).await;
     assert!(next.is_ok(), "the pool's one connection serves the next request: {next:?}");
 }
 

@@ -73,16 +73,16 @@ behaviour! {
         let created = store.insert(t, user("u1", "ann"), Load::default()).await.unwrap();
         assert_eq!((created.version, created.doc["userName"].clone()), (1, json!("ann")));
 
-        let updated = store.update(t, User, "u1", update(json!({"userName": "ann", "title": "Boss"}), 1), Load::default()).await.unwrap();
+        let updated = store.update(t, User, &"u1".into(), update(json!({"userName": "ann", "title": "Boss"}), 1), Load::default()).await.unwrap();
         assert_eq!(updated.version, 2);
         assert!(updated.last_modified >= created.last_modified);
-        let stale = store.update(t, User, "u1", update(json!({"userName": "ann"}), 1), Load::default()).await;
+        let stale = store.update(t, User, &"u1".into(), update(json!({"userName": "ann"}), 1), Load::default()).await;
         assert!(matches!(stale, Err(StoreError::VersionMismatch { current: 2 })), "{stale:?}");
-        assert_eq!(store.fetch(t, User, "u1", Load::default()).await.unwrap().doc["title"], "Boss");
+        assert_eq!(store.fetch(t, User, &"u1".into(), Load::default()).await.unwrap().doc["title"], "Boss");
 
         // Another tenant, or another kind, does not see it.
-        assert!(matches!(store.fetch(other, User, "u1", Load::default()).await, Err(StoreError::NotFound)));
-        assert!(matches!(store.fetch(t, Group, "u1", Load::default()).await, Err(StoreError::NotFound)));
+        assert!(matches!(store.fetch(other, User, &"u1".into(), Load::default()).await, Err(StoreError::NotFound)));
+        assert!(matches!(store.fetch(t, Group, &"u1".into(), Load::default()).await, Err(StoreError::NotFound)));
     }
 
     async fn user_names_are_unique_in_a_tenant_after_case_folding(app: TestApp) {
@@ -94,7 +94,7 @@ behaviour! {
         store.insert(other, user("u3", "STRASSE"), Load::default()).await.unwrap();
         assert_eq!(store.user_names_taken(t, &["strasse".into(), "nobody".into()]).await.unwrap(), ["Straße"]);
         let ids = store.user_ids_by_name(t, &["STRASSE".into()]).await.unwrap();
-        assert_eq!(ids, [("Straße".to_owned(), "u1".to_owned())]);
+        assert_eq!(ids, [("Straße".to_owned(), "u1".into())]);
     }
 
     async fn a_batch_keeps_the_good_rows_and_reports_each_bad_one_in_its_place(app: TestApp) {
@@ -114,17 +114,17 @@ behaviour! {
             store.insert(t, user(&format!("u{i}"), &format!("user{i}")), Load::default()).await.unwrap();
         }
         let mut group = new("g", Group, json!({"displayName": "G"}));
-        group.members = vec![MemberRef::id("u0".to_owned()), MemberRef::id("u1".to_owned())];
+        group.members = vec![MemberRef::id("u0".into()), MemberRef::id("u1".into())];
         store.insert(t, group, Load::default()).await.unwrap();
 
-        let add = MemberChange::Add((2..7).map(|i| MemberRef::id(format!("u{i}"))).collect());
-        let g = store.update_members(t, "g", &[add, MemberChange::Remove(vec!["u0".into()])], Load { members: true, groups: false }, &audit()).await.unwrap();
+        let add = MemberChange::Add((2..7).map(|i| MemberRef::id(format!("u{i}").into())).collect());
+        let g = store.update_members(t, &"g".into(), &[add, MemberChange::Remove(vec!["u0".into()])], Load { members: true, groups: false }, &audit()).await.unwrap();
         assert_eq!(g.members.unwrap().len(), 6);
-        assert_eq!(store.member_count(t, "g").await.unwrap(), 6);
+        assert_eq!(store.member_count(t, &"g".into()).await.unwrap(), 6);
 
         let (mut after, mut seen) = (0, Vec::new());
         loop {
-            let chunk = store.members_after(t, "g", after, 4).await.unwrap();
+            let chunk = store.members_after(t, &"g".into(), after, 4).await.unwrap();
             seen.extend(chunk.iter().map(|(_, m)| m.id.clone()));
             match chunk.last() {
                 Some((seq, _)) if chunk.len() == 4 => after = *seq,
@@ -134,30 +134,30 @@ behaviour! {
         seen.sort();
         assert_eq!(seen, ["u1", "u2", "u3", "u4", "u5", "u6"]);
 
-        let user_view = store.fetch(t, User, "u3", Load { members: false, groups: true }).await.unwrap();
+        let user_view = store.fetch(t, User, &"u3".into(), Load { members: false, groups: true }).await.unwrap();
         assert_eq!(user_view.groups.unwrap().iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["g"]);
 
-        let unknown = store.update_members(t, "g", &[MemberChange::Add(vec![MemberRef::id("nobody".to_owned())])], Load::default(), &audit()).await;
+        let unknown = store.update_members(t, &"g".into(), &[MemberChange::Add(vec![MemberRef::id("nobody".into())])], Load::default(), &audit()).await;
         assert!(matches!(unknown, Err(StoreError::UnknownMembers(ref ids)) if ids == &["nobody"]), "{unknown:?}");
-        let itself = store.update_members(t, "g", &[MemberChange::Add(vec![MemberRef::id("g".to_owned())])], Load::default(), &audit()).await;
+        let itself = store.update_members(t, &"g".into(), &[MemberChange::Add(vec![MemberRef::id("g".into())])], Load::default(), &audit()).await;
         assert!(matches!(itself, Err(StoreError::SelfMember(_))), "{itself:?}");
-        assert_eq!(store.member_count(t, "g").await.unwrap(), 6, "a refused change changed nothing");
+        assert_eq!(store.member_count(t, &"g".into()).await.unwrap(), 6, "a refused change changed nothing");
     }
 
     async fn a_soft_deleted_user_frees_its_name_and_comes_back_only_while_it_is_free(app: TestApp) {
         let store = app.store.as_ref();
         let t = tenant(store, "a").await;
         store.insert(t, user("u1", "ann"), Load::default()).await.unwrap();
-        store.delete(t, User, "u1", Some(1), &crate::helpers::test_audit()).await.unwrap();
-        assert!(matches!(store.fetch(t, User, "u1", Load::default()).await, Err(StoreError::NotFound)));
+        store.delete(t, User, &"u1".into(), Some(1), &crate::helpers::test_audit()).await.unwrap();
+        assert!(matches!(store.fetch(t, User, &"u1".into(), Load::default()).await, Err(StoreError::NotFound)));
         let (total, deleted) = store.list_deleted(t, 1, 10).await.unwrap();
         assert_eq!((total, deleted[0].0.id.as_str()), (1, "u1"));
 
         store.insert(t, user("u2", "ANN"), Load::default()).await.unwrap();
-        assert!(matches!(store.restore(t, "u1", &crate::helpers::test_audit()).await, Err(StoreError::Conflict { .. })));
-        store.delete(t, User, "u2", None, &crate::helpers::test_audit()).await.unwrap();
-        assert_eq!(store.restore(t, "u1", &crate::helpers::test_audit()).await.unwrap().id, "u1");
-        assert!(matches!(store.restore(t, "u1", &crate::helpers::test_audit()).await, Err(StoreError::NotFound)), "restored once only");
+        assert!(matches!(store.restore(t, &"u1".into(), &crate::helpers::test_audit()).await, Err(StoreError::Conflict { .. })));
+        store.delete(t, User, &"u2".into(), None, &crate::helpers::test_audit()).await.unwrap();
+        assert_eq!(store.restore(t, &"u1".into(), &crate::helpers::test_audit()).await.unwrap().id, "u1");
+        assert!(matches!(store.restore(t, &"u1".into(), &crate::helpers::test_audit()).await, Err(StoreError::NotFound)), "restored once only");
 
         // Purging removes deletions older than the given time, in every tenant.
         assert_eq!(store.purge_deleted_before(OffsetDateTime::now_utc() - time::Duration::hours(1), &crate::helpers::test_actor()).await.unwrap(), 0);
@@ -179,22 +179,22 @@ behaviour! {
             new(id, User, json!({"userName": name, DIRECTORY: {"usageLocation": "NL", "licenses": [{"value": "l1"}]}}))
         };
         store.insert(t, holder("u1", "ann"), Load::default()).await.unwrap();
-        let license = store.fetch(t, License, "l1", Load::default()).await.unwrap();
+        let license = store.fetch(t, License, &"l1".into(), Load::default()).await.unwrap();
         assert_eq!((license.doc["consumed"].clone(), license.doc["available"].clone()), (json!(1), json!(0)));
 
         let second = store.insert(t, holder("u2", "bob"), Load::default()).await;
         assert!(matches!(second, Err(StoreError::NoSeats { seats: 1, .. })), "{second:?}");
-        let shrink = store.update(t, License, "l1", update(json!({"partNumber": "E3", "seats": 0}), license.version), Load::default()).await;
+        let shrink = store.update(t, License, &"l1".into(), update(json!({"partNumber": "E3", "seats": 0}), license.version), Load::default()).await;
         assert!(matches!(shrink, Err(StoreError::SeatsInUse { consumed: 1, .. })), "{shrink:?}");
-        assert!(matches!(store.delete(t, License, "l1", None, &crate::helpers::test_audit()).await, Err(StoreError::LicenseInUse { .. })));
+        assert!(matches!(store.delete(t, License, &"l1".into(), None, &crate::helpers::test_audit()).await, Err(StoreError::LicenseInUse { .. })));
         let unknown = store.insert(t, new("u3", User, json!({"userName": "cy", DIRECTORY: {"licenses": [{"value": "nope"}]}})), Load::default()).await;
         assert!(matches!(unknown, Err(StoreError::UnknownLicenses(_))), "{unknown:?}");
 
-        store.delete(t, User, "u1", None, &crate::helpers::test_audit()).await.unwrap();
-        assert_eq!(store.fetch(t, License, "l1", Load::default()).await.unwrap().doc["consumed"], 0);
+        store.delete(t, User, &"u1".into(), None, &crate::helpers::test_audit()).await.unwrap();
+        assert_eq!(store.fetch(t, License, &"l1".into(), Load::default()).await.unwrap().doc["consumed"], 0);
         store.insert(t, holder("u2", "bob"), Load::default()).await.unwrap();
         // The seat went to bob: ann cannot come back with it.
-        assert!(matches!(store.restore(t, "u1", &crate::helpers::test_audit()).await, Err(StoreError::NoSeats { .. })));
+        assert!(matches!(store.restore(t, &"u1".into(), &crate::helpers::test_audit()).await, Err(StoreError::NoSeats { .. })));
     }
 
     async fn tokens_are_found_by_hash_and_a_tenant_keeps_one_active_admin_token(app: TestApp) {
@@ -230,7 +230,7 @@ behaviour! {
         assert!(matches!(store.remove_tenant(t, false).await, Err(StoreError::TenantNotEmpty { users: 1, groups: 1 })));
         store.remove_tenant(t, true).await.unwrap();
         assert_eq!(store.find_tenant("acme").await.unwrap(), None);
-        assert!(matches!(store.fetch(t, User, "u1", Load::default()).await, Err(StoreError::NotFound)));
+        assert!(matches!(store.fetch(t, User, &"u1".into(), Load::default()).await, Err(StoreError::NotFound)));
     }
 
     async fn domains_are_kept_in_lower_case_with_at_most_one_initial(app: TestApp) {
@@ -259,7 +259,7 @@ behaviour! {
         store.release_memory().await.unwrap();
         store.release_memory().await.unwrap();
         assert_eq!(store.list(t, User, &query(None, 1, 0), Load::default()).await.unwrap().total, 50);
-        assert_eq!(store.fetch(t, User, "u7", Load::default()).await.unwrap().doc["userName"], "user7");
+        assert_eq!(store.fetch(t, User, &"u7".into(), Load::default()).await.unwrap().doc["userName"], "user7");
     }
 
     async fn a_setting_keeps_the_first_value_written(app: TestApp) {
