@@ -169,6 +169,9 @@ pub enum Command {
     /// Manage a tenant's verified domains; with any configured, every userName must be in one.
     #[command(subcommand)]
     Domain(DomainCommand),
+    /// Push SCIM events (RFC 9967 SETs, signed HS256) to applications' endpoints (RFC 8935).
+    #[command(subcommand)]
+    Subscription(SubscriptionCommand),
     /// Read the audit log: who changed what, when.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -454,6 +457,39 @@ impl ServeArgs {
     pub fn filter_budget(&self) -> FilterBudget {
         FilterBudget { terms: self.filter_max_terms, joins: self.filter_max_joins, patterns: self.filter_max_patterns }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SubscriptionCommand {
+    /// Add a subscription: events committed from now on are POSTed to the endpoint. Prints the
+    /// subscription's id, and the secret the events are signed with when it was generated.
+    Add {
+        #[command(flatten)]
+        tenant: TenantArg,
+        /// The http:// or https:// URL that receives the events.
+        #[arg(long, value_name = "URL")]
+        endpoint: String,
+        /// Comma-separated event types: create, put, patch, delete, activate, deactivate (or
+        /// their URIs); all when left out.
+        #[arg(long, value_delimiter = ',', value_name = "TYPES")]
+        events: Vec<String>,
+        /// The HS256 key (32 to 512 bytes) to sign events with; generated and printed when left
+        /// out.
+        #[arg(long, env = "SCIMD_SUBSCRIPTION_SECRET", hide_env_values = true, value_name = "SECRET")]
+        secret: Option<String>,
+    },
+    /// List the tenant's subscriptions with how their delivery goes.
+    List {
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Remove a subscription; its undelivered events are no longer sent.
+    Remove {
+        #[command(flatten)]
+        tenant: TenantArg,
+        /// The subscription's id, as `add` printed it and `list` shows it.
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ mod audit;
 mod directory;
 mod import;
 mod serve;
+mod subscriptions;
 mod tokens;
 mod users;
 
@@ -26,6 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Token(command)) => tokens::run(&service(&cli.db).await?, command).await,
         Some(Command::Tenant(command)) => directory::tenant(&service(&cli.db).await?, command).await,
         Some(Command::Domain(command)) => directory::domain(&service(&cli.db).await?, command).await,
+        Some(Command::Subscription(command)) => subscriptions::run(&service(&cli.db).await?, command).await,
         Some(Command::Audit(command)) => audit::run(&service(&cli.db).await?, command).await,
         Some(Command::License(command)) => directory::license(&service(&cli.db).await?, command).await,
         Some(Command::User(command)) => users::run(&service(&cli.db).await?, command).await,

@@ -33,6 +33,11 @@ pub async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     let service = state.service.clone();
     let purge = move || purge_expired(service.clone(), retention, audit_retention);
     tokio::spawn(supervise("purge of deleted users", RESTART_DELAY, purge));
+    let issuer = state.base_url.clone().unwrap_or_else(|| format!("http://{}/scim/v2", args.listen));
+    let delivery_config = crate::service::delivery::DeliveryConfig::new(issuer);
+    let delivery = state.service.clone();
+    let deliver = move || crate::service::delivery::run(delivery.clone(), delivery_config.clone());
+    tokio::spawn(supervise("event delivery", RESTART_DELAY, deliver));
     let release = state.service.clone();
     let release_memory = move || crate::memory::release_every(release.clone(), MEMORY_TRIM_PERIOD);
     tokio::spawn(supervise("memory release", RESTART_DELAY, release_memory));

@@ -1,5 +1,5 @@
 //! Handlers for `/scim/v2/Admin/…`: list, restore and purge soft-deleted users, list, create
-//! and revoke tokens, and import the bulk-add CSV.
+//! and revoke tokens, import the bulk-add CSV, manage event subscriptions and poll events.
 
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -9,7 +9,7 @@ use crate::http::extract::{AcceptsCsv, Auth, BaseUrl, CsvBody, ScimJson, ScimQue
 use crate::http::{render, AppState};
 use crate::scim::error::ScimError;
 use crate::scim::projection::Projection;
-use crate::service::{AuditParams, ImportParams, ListParams};
+use crate::service::{poll_json, AuditParams, ImportParams, ListParams, PollRequest};
 
 pub async fn deleted_users(
     State(s): State<AppState>,
@@ -86,6 +86,57 @@ pub async fn create_token(
 ) -> Result<ScimResponse, ScimError> {
     let (token, secret) = s.service.create_token(&caller, body).await?;
     Ok(ScimResponse::created(render::token(&base, &token, Some(&secret)), None, render::token_location(&base, &token)))
+}
+
+pub async fn subscriptions(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    BaseUrl(base): BaseUrl,
+) -> Result<ScimResponse, ScimError> {
+    let views = s.service.subscriptions(&caller).await?;
+    let resources: Vec<_> = views.iter().map(|v| render::subscription(&base, v)).collect();
+    Ok(ScimResponse::json(render::list_response(resources.len() as u64, Some(1), resources, None)))
+}
+
+pub async fn subscription(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+) -> Result<ScimResponse, ScimError> {
+    let view = s.service.subscription(&caller, &id).await?;
+    Ok(ScimResponse::json(render::subscription(&base, &view)))
+}
+
+pub async fn create_subscription(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    BaseUrl(base): BaseUrl,
+    ScimJson(body): ScimJson,
+) -> Result<ScimResponse, ScimError> {
+    let view = s.service.create_subscription(&caller, body).await?;
+    let location = format!("{base}/Admin/Subscriptions/{}", view.subscription.id);
+    Ok(ScimResponse::created(render::subscription(&base, &view), None, location))
+}
+
+pub async fn remove_subscription(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> Result<ScimResponse, ScimError> {
+    s.service.remove_subscription(&caller, &id).await.map(|()| ScimResponse::no_content())
+}
+
+/// `POST /Events` (RFC 8936): acknowledges, then returns the caller's pending SETs as JSON.
+pub async fn poll(
+    State(s): State<AppState>,
+    Auth(caller): Auth,
+    BaseUrl(base): BaseUrl,
+    ScimJson(body): ScimJson,
+) -> Result<Response, ScimError> {
+    let request = PollRequest::parse(body)?;
+    let response = s.service.poll(&caller, &base, &request).await?;
+    Ok(axum::Json(poll_json(response)).into_response())
 }
 
 pub async fn revoke_token(

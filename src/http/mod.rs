@@ -103,6 +103,9 @@ pub fn router(state: AppState) -> Router {
         .route("/scim/v2/Admin/AuditEvents", scim(get(admin::audit_events)))
         .route("/scim/v2/Admin/Tokens", scim(get(admin::tokens).post(admin::create_token)))
         .route("/scim/v2/Admin/Tokens/{id}", scim(axum::routing::delete(admin::revoke_token)))
+        .route("/scim/v2/Admin/Subscriptions", scim(get(admin::subscriptions).post(admin::create_subscription)))
+        .route("/scim/v2/Admin/Subscriptions/{id}", scim(get(admin::subscription).delete(admin::remove_subscription)))
+        .route("/scim/v2/Events", scim(post(admin::poll)))
         .route("/scim/v2/Admin/Import", scim(post(admin::import)).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)));
     let router = resource_routes::<Users>(router, "Users");
     let router = resource_routes::<Groups>(router, "Groups");

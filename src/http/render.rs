@@ -9,7 +9,7 @@ use crate::scim::error::ScimError;
 use crate::scim::projection::Projection;
 use crate::scim::resource::{etag, format_datetime};
 use crate::scim::schema::{Registry, ResourceKind};
-use crate::service::{AuditEvent, BulkOutcome, ListPage, MemberView, Resource, TokenRecord};
+use crate::service::{AuditEvent, BulkOutcome, ListPage, MemberView, Resource, SubscriptionView, TokenRecord};
 
 const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
@@ -191,8 +191,47 @@ fn audit_location(base_url: &str, e: &AuditEvent) -> Option<String> {
     match ResourceKind::from_name(&e.resource_type) {
         Some(kind) => Some(location(base_url, kind, &e.resource_id)),
         None if e.resource_type == "Token" => Some(format!("{base_url}/Admin/Tokens/{}", e.resource_id)),
+        None if e.resource_type == "Subscription" => Some(format!("{base_url}/Admin/Subscriptions/{}", e.resource_id)),
         None => None,
     }
+}
+
+/// The schema of a push subscription as `/Admin/Subscriptions` shows it.
+pub const SUBSCRIPTION_SCHEMA: &str = "urn:scimd:api:messages:2.0:Subscription";
+
+/// A subscription with how its delivery goes; its secret only in the answer that generated it.
+pub fn subscription(base_url: &str, view: &SubscriptionView) -> Value {
+    let s = &view.subscription;
+    let location = format!("{base_url}/Admin/Subscriptions/{}", s.id);
+    let mut body = json!({
+        "schemas": [SUBSCRIPTION_SCHEMA],
+        "id": s.id,
+        "endpoint": s.endpoint,
+        "events": if s.event_types.is_empty() { crate::scim::events::ALL.to_vec() } else { s.event_types.iter().map(String::as_str).collect() },
+        "created": format_datetime(s.created),
+        "delivery": drop_nulls(json!({
+            "delivered": s.delivered,
+            "lag": view.lag,
+            "lastDelivery": s.last_delivery.map(format_datetime),
+            "failedAttempts": s.attempts,
+            "nextAttempt": s.retry_at.map(format_datetime),
+            "lastError": s.last_error,
+            "lastErrorTime": s.last_error_at.map(format_datetime),
+            "deadLetters": s.dead_letters,
+        })),
+        "meta": { "resourceType": "Subscription", "location": location },
+    });
+    if !view.dead_letters.is_empty() {
+        body["deadLetters"] = view
+            .dead_letters
+            .iter()
+            .map(|d| json!({"jti": d.jti, "auditId": d.seq.to_string(), "error": d.error, "time": format_datetime(d.at)}))
+            .collect();
+    }
+    if let Some(secret) = &view.secret {
+        body["secret"] = json!(secret);
+    }
+    body
 }
 
 pub fn token_location(base_url: &str, t: &TokenRecord) -> String {

@@ -5,6 +5,7 @@
 
 pub mod cursor;
 pub mod error;
+pub mod events;
 pub mod filter;
 pub mod patch;
 pub mod path;

@@ -7,6 +7,7 @@ mod audit;
 pub mod backend;
 pub mod dialect;
 mod domains;
+mod events;
 mod members;
 pub mod postgres;
 mod resources;
@@ -249,6 +250,67 @@ pub struct AuditQuery {
     pub count: u64,
 }
 
+/// A push subscription (RFC 8935) as the store keeps it, with how far its delivery got.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub id: String,
+    pub tenant: TenantId,
+    /// Where each event is POSTed.
+    pub endpoint: String,
+    /// The event type URIs wanted; empty means all.
+    pub event_types: Vec<String>,
+    /// The HS256 key events are signed with; never listed, shown once at creation.
+    pub secret: String,
+    pub created: OffsetDateTime,
+    /// The audit position of the last event delivered or given up on.
+    pub cursor: i64,
+    /// Failed attempts at the event after `cursor`, and when the next one is due.
+    pub attempts: i64,
+    pub retry_at: Option<OffsetDateTime>,
+    pub delivered: i64,
+    pub last_delivery: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<OffsetDateTime>,
+    /// Events given up on.
+    pub dead_letters: i64,
+}
+
+/// A new subscription; it receives the events committed after it.
+#[derive(Debug, Clone)]
+pub struct NewSubscription {
+    pub id: String,
+    pub endpoint: String,
+    pub event_types: Vec<String>,
+    pub secret: String,
+}
+
+/// An event a subscription gave up on, and why.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    pub seq: i64,
+    pub jti: String,
+    pub error: String,
+    pub at: OffsetDateTime,
+}
+
+/// What one delivery attempt came to, as the subscription records it.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    /// Events up to `cursor` are done: `count` of them were accepted.
+    Delivered { cursor: i64, count: i64 },
+    /// The event after the cursor failed; try again at `retry_at`.
+    Failed { error: String, attempts: i64, retry_at: OffsetDateTime },
+    /// The event at `seq` is given up on; the cursor moves past it.
+    GivenUp { seq: i64, jti: String, error: String },
+}
+
+/// A token's poll stream (RFC 8936): events after `cursor` are pending unless in `acked`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollStream {
+    pub cursor: i64,
+    pub acked: Vec<i64>,
+}
+
 /// A new resource. The store derives its promoted columns from `doc`.
 #[derive(Debug, Clone)]
 pub struct NewResource {
@@ -422,6 +484,29 @@ pub trait Store: Send + Sync + 'static {
     /// Removes, in every tenant, users deleted before `before`; returns how many. Each is
     /// recorded in the audit log as purged by `actor`.
     async fn purge_deleted_before(&self, before: OffsetDateTime, actor: &Actor) -> Result<u64>;
+
+    /// Up to `limit` lines of the tenant's audit log after position `after`, in commit order:
+    /// what SCIM events are made of. Every line of a tenant commits in position order.
+    async fn audit_after(&self, tenant: TenantId, after: i64, limit: u64) -> Result<Vec<AuditEvent>>;
+    /// How many of the tenant's resource writes come after position `after`, counting at most
+    /// `cap` of them.
+    async fn resource_writes_after(&self, tenant: TenantId, after: i64, cap: u64) -> Result<u64>;
+
+    /// Creates a subscription that receives the events committed after it.
+    async fn create_subscription(&self, tenant: TenantId, new: NewSubscription, actor: &Actor) -> Result<Subscription>;
+    /// Every subscription (of one tenant, when given).
+    async fn subscriptions(&self, tenant: Option<TenantId>) -> Result<Vec<Subscription>>;
+    async fn subscription(&self, tenant: TenantId, id: &str) -> Result<Subscription>;
+    async fn remove_subscription(&self, tenant: TenantId, id: &str, actor: &Actor) -> Result<()>;
+    /// The subscription's latest dead letters, newest first.
+    async fn dead_letters(&self, id: &str, limit: u64) -> Result<Vec<DeadLetter>>;
+    /// Takes (or keeps) the subscription's delivery for the process `owner` until `until`,
+    /// unless another process holds it.
+    async fn lease_subscription(&self, id: &str, owner: &str, until: OffsetDateTime) -> Result<bool>;
+    async fn record_delivery(&self, id: &str, delivery: &Delivery) -> Result<()>;
+    /// The token's poll stream, started at the token's creation when it first polls.
+    async fn poll_stream(&self, tenant: TenantId, token: TokenId) -> Result<PollStream>;
+    async fn save_poll_stream(&self, token: TokenId, stream: &PollStream) -> Result<()>;
 
     /// The tenant's audit events that `query` selects, oldest first, and how many there are.
     async fn audit_events(&self, tenant: TenantId, query: &AuditQuery) -> Result<(u64, Vec<AuditEvent>)>;

@@ -12,9 +12,10 @@ use crate::scim::schema::ResourceKind;
 use crate::store::backend::{Backend, Conn, Param, SqlRow};
 use crate::store::sql::{self, Promoted};
 use crate::store::{
-    audit, domains, members, resources, settings, tokens, Actor, AuditEntry, AuditEvent, AuditQuery, ListQuery, Load,
-    MemberChange, MemberView, NewResource, NewToken, Page, ResourceId, Result, Store, StoreError, Stored, TenantId,
-    TenantInfo, TokenId, TokenRecord, Update,
+    audit, domains, events, members, resources, settings, tokens, Actor, AuditEntry, AuditEvent, AuditQuery,
+    DeadLetter, Delivery, ListQuery, Load, MemberChange, MemberView, NewResource, NewSubscription, NewToken, Page,
+    PollStream, ResourceId, Result, Store, StoreError, Stored, Subscription, TenantId, TenantInfo, TokenId,
+    TokenRecord, Update,
 };
 
 /// The store over database `B` (`SqliteStore`, `PgStore`).
@@ -311,6 +312,39 @@ impl<B: Backend> Store for SqlStore<B> {
         audit::events(self, tenant, query).await
     }
 
+    async fn audit_after(&self, tenant: TenantId, after: i64, limit: u64) -> Result<Vec<AuditEvent>> {
+        audit::after(self, tenant, after, limit).await
+    }
+    async fn resource_writes_after(&self, tenant: TenantId, after: i64, cap: u64) -> Result<u64> {
+        audit::resource_writes_after(self, tenant, after, cap).await
+    }
+    async fn create_subscription(&self, tenant: TenantId, new: NewSubscription, actor: &Actor) -> Result<Subscription> {
+        events::create(self, tenant, &new, actor).await
+    }
+    async fn subscriptions(&self, tenant: Option<TenantId>) -> Result<Vec<Subscription>> {
+        events::list(self, tenant).await
+    }
+    async fn subscription(&self, tenant: TenantId, id: &str) -> Result<Subscription> {
+        events::get(self, tenant, id).await
+    }
+    async fn remove_subscription(&self, tenant: TenantId, id: &str, actor: &Actor) -> Result<()> {
+        events::remove(self, tenant, id, actor).await
+    }
+    async fn dead_letters(&self, id: &str, limit: u64) -> Result<Vec<DeadLetter>> {
+        events::dead_letters(self, id, limit).await
+    }
+    async fn lease_subscription(&self, id: &str, owner: &str, until: OffsetDateTime) -> Result<bool> {
+        events::lease(self, id, owner, until).await
+    }
+    async fn record_delivery(&self, id: &str, delivery: &Delivery) -> Result<()> {
+        events::record(self, id, delivery).await
+    }
+    async fn poll_stream(&self, tenant: TenantId, token: TokenId) -> Result<PollStream> {
+        events::poll_stream(self, tenant, token).await
+    }
+    async fn save_poll_stream(&self, token: TokenId, stream: &PollStream) -> Result<()> {
+        events::save_poll_stream(self, token, stream).await
+    }
     async fn purge_audit_before(&self, before: OffsetDateTime) -> Result<u64> {
         audit::purge_before(self, before).await
     }

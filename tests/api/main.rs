@@ -15,6 +15,7 @@ mod discovery;
 mod edges;
 mod errors;
 mod etag;
+mod events;
 mod filter_agreement;
 mod filters;
 mod front_door;
