@@ -63,10 +63,13 @@ pub async fn run(service: Service, config: DeliveryConfig) {
             return;
         }
     };
-    let mut tick = tokio::time::interval(config.tick);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut busy = false;
     loop {
-        tick.tick().await;
+        // A round that left events waiting is followed at once; otherwise wait for new ones.
+        if !busy {
+            tokio::time::sleep(config.tick).await;
+        }
+        busy = false;
         let subscriptions = match service.store.subscriptions(None).await {
             Ok(s) => s,
             Err(e) => {
@@ -83,28 +86,34 @@ pub async fn run(service: Service, config: DeliveryConfig) {
             let (service, client, config) = (service.clone(), client.clone(), config.clone());
             round.spawn(async move {
                 let id = subscription.id.clone();
-                if let Err(e) = deliver(&service, &client, &config, subscription).await {
-                    tracing::warn!(subscription = %id, error = %e, "event delivery stopped for this round");
+                match deliver(&service, &client, &config, subscription).await {
+                    Ok(more) => more,
+                    Err(e) => {
+                        tracing::warn!(subscription = %id, error = %e, "event delivery stopped for this round");
+                        false
+                    }
                 }
             });
         }
-        while round.join_next().await.is_some() {}
+        while let Some(more) = round.join_next().await {
+            busy |= more.unwrap_or(false);
+        }
     }
 }
 
 /// One round for one subscription: up to `BATCH` events after its cursor, in order, stopping
-/// at the first failure.
+/// at the first failure. True when it delivered a whole batch, so more may be waiting.
 async fn deliver(
     service: &Service,
     client: &reqwest::Client,
     config: &DeliveryConfig,
     subscription: Subscription,
-) -> crate::store::Result<()> {
+) -> crate::store::Result<bool> {
     let store = &service.store;
     let lines = store.audit_after(subscription.tenant, subscription.cursor, BATCH).await?;
     let mut leased_until = OffsetDateTime::now_utc() + LEASE;
     if lines.is_empty() || !store.lease_subscription(&subscription.id, &config.owner, leased_until).await? {
-        return Ok(());
+        return Ok(false);
     }
     // Read again under the lease: another process may have moved the cursor meanwhile.
     let tenant = subscription.tenant;
@@ -167,8 +176,9 @@ async fn deliver(
             Delivery::Delivered { .. } => {}
         }
         store.record_delivery(&subscription.id, &outcome).await?;
+        return Ok(false);
     }
-    Ok(())
+    Ok(lines.len() as u64 == BATCH)
 }
 
 /// Why a receiver did not take an event.
