@@ -382,7 +382,6 @@ pub(crate) async fn update<B: Backend>(
         });
     };
     let seq = row.int(0)?;
-    audit::record::<B>(&mut tx, tenant, kind, id.as_str(), &update.audit).await?;
     index_values::<B>(&mut tx, seq, &update.doc, false).await?;
     if kind == ResourceKind::User {
         let licenses = sql::license_ids(&update.doc);
@@ -392,6 +391,8 @@ pub(crate) async fn update<B: Backend>(
     for change in &update.members {
         members::change_members::<B>(&mut tx, tenant, seq, change).await?;
     }
+    // Last, as the audit line holds the tenant's turn until the commit (see `audit`).
+    audit::record::<B>(&mut tx, tenant, kind, id.as_str(), &update.audit).await?;
     let stored = fetch_in::<B>(&mut tx, tenant, kind, id, load).await?;
     tx.commit().await?;
     Ok(stored)
@@ -453,7 +454,6 @@ pub(crate) async fn delete<B: Backend>(
         return Err(StoreError::VersionMismatch { current: current.version });
     };
     let seq = row.int(0)?;
-    audit::record::<B>(&mut tx, tenant, kind, id.as_str(), audit).await?;
     if kind == ResourceKind::User {
         seats::release_seats::<B>(&mut tx, seq, &[]).await?;
     }
@@ -463,6 +463,7 @@ pub(crate) async fn delete<B: Backend>(
         &[Param::Int(seq), Param::Int(seq)],
     )
     .await?;
+    audit::record::<B>(&mut tx, tenant, kind, id.as_str(), audit).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -625,7 +626,6 @@ pub(crate) async fn restore<B: Backend>(
     .await
     .map_err(|e| classify(e, ResourceKind::User, &promoted))?;
     touched(restored)?;
-    audit::record::<B>(&mut tx, tenant, ResourceKind::User, id.as_str(), audit).await?;
     // Seats are taken again; licenses deleted meanwhile are dropped from the user.
     let mut doc: Value = serde_json::from_str(row.text("doc")?).map_err(|e| corrupt("document", e))?;
     let gone = seats::take_seats::<B>(&mut tx, tenant, seq, &sql::license_ids(&doc), true).await?;
@@ -636,6 +636,7 @@ pub(crate) async fn restore<B: Backend>(
         let sql = format!("UPDATE resources SET doc = {0}, doc_fold = {0} WHERE seq = ?", B::DIALECT.doc_param());
         B::execute(&mut tx, &sql, &[Param::Text(&doc), Param::Text(&fold), Param::Int(seq)]).await?;
     }
+    audit::record::<B>(&mut tx, tenant, ResourceKind::User, id.as_str(), audit).await?;
     let stored = fetch_in::<B>(&mut tx, tenant, ResourceKind::User, id, Load::default()).await?;
     tx.commit().await?;
     Ok(stored)
