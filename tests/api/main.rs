@@ -23,8 +23,10 @@ mod helpers;
 mod import;
 mod licenses;
 mod limits;
+mod mail;
 mod patch;
 mod readme;
+mod smtp;
 mod store;
 
 mod users;
