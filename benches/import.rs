@@ -100,7 +100,8 @@ fn fail(message: &str) -> ! {
 /// Imports `data` once and prints the line for it; returns rows/s.
 async fn measure(service: &Service, caller: &Caller, data: &[u8], what: &str, expect: Status) -> f64 {
     let started = Instant::now();
-    let report: Report = service.import_csv(caller, data, false, &mut |_| {}).await.unwrap();
+    let report: Report =
+        service.import_csv(caller, data, &scimd::service::ImportOptions::default(), &mut |_| {}).await.unwrap();
     let secs = started.elapsed().as_secs_f64();
     let rate = report.rows.len() as f64 / secs;
     let expected = report.count(expect);

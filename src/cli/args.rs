@@ -197,8 +197,11 @@ pub enum Command {
     /// Exit status: 0 when the file was read, even if some rows were refused (the report says
     /// which and why); 1 with one line on stderr when the file cannot be read or imported at
     /// all (no User Name column, an unknown column), when the tenant does not exist, or when
-    /// the database fails. A file refused as a whole writes nothing; after a database failure,
-    /// run the import again: rows already imported are then updated, not duplicated.
+    /// the database fails; also, before anything is imported, when --mail-results names more
+    /// than five addresses or one that is not an address, or no --smtp-url is given. A file
+    /// refused as a whole writes nothing; after a database failure, run the import again: rows
+    /// already imported are then updated, not duplicated. A results mail that fails does not
+    /// change the exit status: stderr says so.
     Import(ImportArgs),
 }
 
@@ -215,6 +218,50 @@ pub struct ImportArgs {
     /// Write the report to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Mail the results (the rows created, updated and refused, and the report as a CSV
+    /// attachment) to these addresses, at most five, separated by commas. Needs --smtp-url. A
+    /// mail that fails leaves the import done and says so on stderr.
+    #[arg(long, value_name = "ADDRESSES")]
+    pub mail_results: Option<String>,
+    /// Give each new user a random 20-character password, shown once: in the report's
+    /// temporaryPassword column and in the results mail. Updated users keep theirs.
+    #[arg(long)]
+    pub temporary_passwords: bool,
+    #[command(flatten)]
+    pub mail: MailArgs,
+}
+
+/// The SMTP server results mail goes through, and its sender.
+#[derive(Args, Clone)]
+pub struct MailArgs {
+    /// SMTP server for results mail: smtp://[USER:PASSWORD@]HOST[:PORT][?tls=starttls|none]
+    /// (STARTTLS required, port 587 unless given; tls=none only for a relay on this machine or
+    /// network) or smtps://[USER:PASSWORD@]HOST[:PORT] (implicit TLS, port 465). Percent-encode
+    /// `@`, `:`, `/` and `%` in the user and password. The password is never printed.
+    #[arg(long, env = "SCIMD_SMTP_URL", hide_env_values = true, value_name = "URL")]
+    pub smtp_url: Option<String>,
+    /// Sender of results mail: an address, or `Name <address>`; one the SMTP server accepts.
+    #[arg(long, env = "SCIMD_MAIL_FROM", default_value = crate::service::DEFAULT_MAIL_FROM, value_name = "ADDRESS")]
+    pub mail_from: String,
+}
+
+impl MailArgs {
+    /// The mailer the options configure; none without --smtp-url.
+    pub fn mailer(&self) -> anyhow::Result<Option<crate::service::Mailer>> {
+        let Some(url) = self.smtp_url.as_deref().filter(|u| !u.trim().is_empty()) else { return Ok(None) };
+        let url = crate::service::SmtpUrl::parse(url).map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+        let mailer = crate::service::Mailer::new(&url, &self.mail_from).map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+        Ok(Some(mailer))
+    }
+}
+
+impl std::fmt::Debug for MailArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailArgs")
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_from", &self.mail_from)
+            .finish()
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,7 +271,7 @@ pub enum AuditCommand {
         /// Only the events of this resource id.
         #[arg(long, value_name = "ID")]
         resource_id: Option<String>,
-        /// Only this operation: create, replace, patch, delete, restore or purge.
+        /// Only this operation: create, replace, patch, delete, restore, purge, revoke or mail.
         #[arg(long)]
         operation: Option<String>,
         /// Only events at or after this time, such as 2026-12-01T00:00:00Z.
@@ -440,6 +487,8 @@ pub struct ServeArgs {
     /// Requests per second all tokens of one tenant may make together. Off when unset.
     #[arg(long, env = "SCIMD_TENANT_RATE_LIMIT", value_name = "PER_SECOND")]
     pub tenant_rate_limit: Option<u32>,
+    #[command(flatten)]
+    pub mail: MailArgs,
 }
 
 impl ServeArgs {

@@ -8,12 +8,16 @@ use anyhow::Context;
 use super::{operator, DatabaseArgs, ImportArgs};
 use crate::progress;
 use crate::scim::error::ScimError;
+use crate::service::ImportOptions;
 
 /// `scimd import`: the CSV through the service, the report to stdout or `--report`, the
 /// summary and the progress to stderr.
 pub async fn run(db: &DatabaseArgs, args: ImportArgs) -> anyhow::Result<()> {
     let data = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
-    let service = super::service(db).await?;
+    let mut service = super::service(db).await?;
+    if let Some(mailer) = args.mail.mailer()? {
+        service = service.with_mailer(mailer);
+    }
     // The import acts as the tenant's administrator at the console, never as the sync
     // connector: the users it creates are not marked as mastered on-premises, and synchronized
     // users are refused as for any API client.
@@ -28,7 +32,13 @@ pub async fn run(db: &DatabaseArgs, args: ImportArgs) -> anyhow::Result<()> {
     };
     let mut progress = progress::Reporter::new(data.len() as u64, if args.dry_run { "checked" } else { "imported" });
     let started = std::time::Instant::now();
-    let result = service.import_csv(&caller, &data, args.dry_run, &mut |p| progress.update(p)).await;
+    let options = ImportOptions {
+        dry_run: args.dry_run,
+        temporary_passwords: args.temporary_passwords,
+        mail_results: args.mail_results.clone(),
+        source: args.file.file_name().map(|f| f.to_string_lossy().into_owned()),
+    };
+    let result = service.import_csv(&caller, &data, &options, &mut |p| progress.update(p)).await;
     let report = match result {
         Ok(report) => {
             progress.finish();
@@ -44,6 +54,10 @@ pub async fn run(db: &DatabaseArgs, args: ImportArgs) -> anyhow::Result<()> {
     };
     report.write_csv(&mut out).and_then(|()| out.flush()).context("cannot write the report")?;
     eprintln!("{}", report.summary(started.elapsed()));
+    if let Some(mail) = &report.mail {
+        // A failed mail leaves the import done: exit status 0, and the line says so.
+        eprintln!("{}", mail.line());
+    }
     Ok(())
 }
 

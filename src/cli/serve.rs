@@ -18,6 +18,7 @@ pub async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     telemetry::init(args.log_format);
     let retention = parse_lifetime(&args.deleted_retention).context("--deleted-retention")?;
     let audit_retention = parse_lifetime(&args.audit_retention).context("--audit-retention")?;
+    let mailer = args.mail.mailer()?;
     let store = crate::open_store(db).await?;
     let listener =
         TcpListener::bind(&args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -29,6 +30,10 @@ pub async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     }
     state.trust_forwarded_headers = args.trust_forwarded_headers;
     state.service = state.service.with_filter_budget(filter_budget);
+    if let Some(mailer) = mailer {
+        tracing::info!(smtp = %mailer.server(), "results mail goes through this SMTP server");
+        state.service = state.service.with_mailer(mailer);
+    }
     state.rate = Arc::new(http::rate::RateLimiter::new(args.rate_limit, args.tenant_rate_limit));
     let service = state.service.clone();
     let purge = move || purge_expired(service.clone(), retention, audit_retention);

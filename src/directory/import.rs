@@ -433,6 +433,60 @@ pub struct ReportRow {
     pub id: Option<String>,
     /// Why the row was refused: the SCIM error's detail.
     pub detail: Option<String>,
+    /// The password a new user was given, when the import was asked for temporary passwords.
+    pub temporary_password: Option<TemporaryPassword>,
+}
+
+/// A password generated for a new user: shown once, in the report and the results mail, and
+/// never logged (its `Debug` hides it).
+#[derive(Clone, PartialEq, Eq)]
+pub struct TemporaryPassword(pub String);
+
+impl TemporaryPassword {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for TemporaryPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TemporaryPassword(***)")
+    }
+}
+
+/// What became of the results mail an import or a user creation asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailReport {
+    /// The addresses it was sent to, as given.
+    pub to: Vec<String>,
+    /// Whether the SMTP server took it.
+    pub sent: bool,
+    /// Why it was not sent.
+    pub detail: Option<String>,
+}
+
+impl MailReport {
+    /// `mailed to a@x, b@y`, or `results mail to a@x, b@y failed: …`: one line for a person.
+    pub fn line(&self) -> String {
+        let to = self.to.join(", ");
+        match &self.detail {
+            None if self.sent => format!("results mailed to {to}"),
+            detail => format!(
+                "the results mail to {to} failed (the import itself is done): {}",
+                detail.as_deref().unwrap_or("not sent")
+            ),
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut o = Map::new();
+        o.insert("to".into(), json!(self.to));
+        o.insert("status".into(), json!(if self.sent { "sent" } else { "failed" }));
+        if let Some(d) = &self.detail {
+            o.insert("detail".into(), json!(d));
+        }
+        Value::Object(o)
+    }
 }
 
 /// The outcome of an import, a row for each data row in file order.
@@ -440,6 +494,10 @@ pub struct ReportRow {
 pub struct Report {
     pub dry_run: bool,
     pub rows: Vec<ReportRow>,
+    /// New users were given temporary passwords: the CSV has a `temporaryPassword` column.
+    pub temporary_passwords: bool,
+    /// The results mail, when one was asked for.
+    pub mail: Option<MailReport>,
 }
 
 impl Report {
@@ -463,10 +521,13 @@ impl Report {
                 if let Some(d) = &r.detail {
                     o.insert("detail".into(), json!(d));
                 }
+                if let Some(p) = &r.temporary_password {
+                    o.insert("temporaryPassword".into(), json!(p.expose()));
+                }
                 Value::Object(o)
             })
             .collect();
-        json!({
+        let mut body = json!({
             "schemas": [IMPORT_REPORT],
             "dryRun": self.dry_run,
             "totalRows": self.rows.len(),
@@ -475,21 +536,32 @@ impl Report {
             "unchanged": self.count(Status::Unchanged),
             "refused": self.count(Status::Refused),
             "rows": rows,
-        })
+        });
+        if let (Some(mail), Value::Object(o)) = (&self.mail, &mut body) {
+            o.insert("mail".into(), mail.to_json());
+        }
+        body
     }
 
-    /// Writes the report as CSV: `row,userName,status,id,detail`, a line per data row.
+    /// Writes the report as CSV: `row,userName,status,id,detail`, a line per data row, and a
+    /// last column `temporaryPassword` when new users were given one.
     pub fn write_csv<W: std::io::Write>(&self, out: W) -> std::io::Result<()> {
         let mut w = csv::Writer::from_writer(out);
-        w.write_record(["row", "userName", "status", "id", "detail"])?;
+        let mut header = vec!["row", "userName", "status", "id", "detail"];
+        if self.temporary_passwords {
+            header.push("temporaryPassword");
+        }
+        w.write_record(&header)?;
         for r in &self.rows {
-            w.write_record([
-                r.row.to_string().as_str(),
-                &inert(&r.user_name),
-                r.status.as_str(),
-                r.id.as_deref().unwrap_or(""),
-                &inert(r.detail.as_deref().unwrap_or("")),
-            ])?;
+            let row = r.row.to_string();
+            let user_name = inert(&r.user_name);
+            let detail = inert(r.detail.as_deref().unwrap_or(""));
+            let mut record = vec![row.as_str(), &user_name, r.status.as_str(), r.id.as_deref().unwrap_or(""), &detail];
+            if self.temporary_passwords {
+                // Generated from characters a spreadsheet never runs (see `inert`): shown as is.
+                record.push(r.temporary_password.as_ref().map(TemporaryPassword::expose).unwrap_or(""));
+            }
+            w.write_record(&record)?;
         }
         w.flush()
     }
@@ -565,8 +637,10 @@ mod tests {
                     status: Status::Refused,
                     id: None,
                     detail: Some(format!("-{} is not an address", r.user_name)),
+                    temporary_password: None,
                 })
                 .collect(),
+            ..Report::default()
         };
         let mut out = Vec::new();
         report.write_csv(&mut out).unwrap();
@@ -688,6 +762,7 @@ mod tests {
                     status: Status::Created,
                     id: Some("id-1".into()),
                     detail: None,
+                    temporary_password: None,
                 },
                 ReportRow {
                     row: 3,
@@ -695,8 +770,10 @@ mod tests {
                     status: Status::Refused,
                     id: None,
                     detail: Some("userName \"b,c\" is bad".into()),
+                    temporary_password: None,
                 },
             ],
+            ..Report::default()
         };
         let mut out = Vec::new();
         report.write_csv(&mut out).unwrap();
@@ -715,5 +792,46 @@ mod tests {
             report.summary(Duration::from_secs(2)),
             "1 created, 0 updated, 0 unchanged, 1 refused in 2.00 s (1 rows/s)"
         );
+    }
+
+    #[test]
+    fn temporary_passwords_are_a_last_column_and_a_field_but_never_debug_output() {
+        let secret = TemporaryPassword("Kq7#vT2m!pX9wR4z_hN6".into());
+        let report = Report {
+            rows: vec![
+                ReportRow {
+                    row: 2,
+                    user_name: "a@x.com".into(),
+                    status: Status::Created,
+                    id: Some("id-1".into()),
+                    detail: None,
+                    temporary_password: Some(secret.clone()),
+                },
+                ReportRow {
+                    row: 3,
+                    user_name: "b@x.com".into(),
+                    status: Status::Updated,
+                    id: Some("id-2".into()),
+                    detail: None,
+                    temporary_password: None,
+                },
+            ],
+            temporary_passwords: true,
+            mail: Some(MailReport { to: vec!["it@x.com".into()], sent: false, detail: Some("refused".into()) }),
+            ..Report::default()
+        };
+        let mut out = Vec::new();
+        report.write_csv(&mut out).unwrap();
+
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "row,userName,status,id,detail,temporaryPassword\n2,a@x.com,created,id-1,,Kq7#vT2m!pX9wR4z_hN6\n\
+             3,b@x.com,updated,id-2,,\n"
+        );
+        let body = report.to_json();
+        assert_eq!(body["rows"][0]["temporaryPassword"], secret.expose());
+        assert_eq!(body["rows"][1].get("temporaryPassword"), None);
+        assert_eq!(body["mail"], json!({"to": ["it@x.com"], "status": "failed", "detail": "refused"}));
+        assert!(!format!("{report:?}").contains(secret.expose()), "Debug hides the password");
     }
 }

@@ -39,7 +39,8 @@ pub async fn purge(
     s.service.purge_user(&caller, &id).await.map(|()| ScimResponse::no_content())
 }
 
-/// `POST /Admin/Import`: the report as JSON, or as the CLI's CSV when the client accepts text/csv.
+/// `POST /Admin/Import`: the report as JSON, or as the CLI's CSV when the client accepts text/csv;
+/// then the results mail's outcome, if one was asked for, is the `Results-Mail` header.
 pub async fn import(
     State(s): State<AppState>,
     Auth(caller): Auth,
@@ -53,7 +54,16 @@ pub async fn import(
     }
     let mut out = Vec::new();
     report.write_csv(&mut out).map_err(ScimError::internal)?;
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
+    let mut response = ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response();
+    if let Some(mail) = &report.mail {
+        // A header holds visible ASCII only: anything else in an SMTP server's answer becomes '?'.
+        let line: String =
+            mail.line().chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect();
+        if let Ok(value) = header::HeaderValue::from_str(&line) {
+            response.headers_mut().insert("results-mail", value);
+        }
+    }
+    Ok(response)
 }
 
 /// `GET /Admin/AuditEvents`: the tenant's audit log, oldest first, filtered and paged.

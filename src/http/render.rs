@@ -107,6 +107,24 @@ pub fn members(registry: &Registry, base_url: &str, chunk: &[MemberView], projec
 }
 
 /// A ListResponse (RFC 7644 §3.4.2) of already rendered resources.
+/// The message that carries an administrator's creation results beside the new User.
+pub const CREATION_RESULTS: &str = "urn:scimd:api:messages:2.0:CreationResults";
+
+/// Adds to a created user's body what the administrator asked for besides it, under
+/// `CREATION_RESULTS`: the temporary password (shown this once) and the results mail's outcome.
+pub fn creation_results(body: &mut Value, report: &crate::directory::import::Report) {
+    let mut results = serde_json::Map::new();
+    if let Some(p) = report.rows.first().and_then(|r| r.temporary_password.as_ref()) {
+        results.insert("temporaryPassword".into(), Value::String(p.expose().to_owned()));
+    }
+    if let Some(mail) = &report.mail {
+        results.insert("mail".into(), mail.to_json());
+    }
+    if let Value::Object(o) = body {
+        o.insert(CREATION_RESULTS.into(), Value::Object(results));
+    }
+}
+
 pub fn list_response(total: u64, start_index: Option<u64>, resources: Vec<Value>, next_cursor: Option<&str>) -> Value {
     let mut body = Map::new();
     body.insert("schemas".into(), json!([LIST_RESPONSE]));

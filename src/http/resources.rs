@@ -10,7 +10,7 @@ use crate::http::{render, AppState};
 use crate::scim::error::ScimError;
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
-use crate::service::ListParams;
+use crate::service::{CreationOptions, ListParams};
 
 /// A resource type's endpoint, chosen in the router.
 pub trait Endpoint: Send + Sync + 'static {
@@ -46,17 +46,32 @@ impl ProjectionParams {
     }
 }
 
+/// The query of a create: the projection, and what an administrator may ask for besides.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateParams {
+    attributes: Option<String>,
+    excluded_attributes: Option<String>,
+    mail_results: Option<String>,
+    temporary_passwords: Option<bool>,
+}
+
 pub async fn create<E: Endpoint>(
     State(s): State<AppState>,
     Auth(caller): Auth,
     BaseUrl(base): BaseUrl,
-    ScimQuery(p): ScimQuery<ProjectionParams>,
+    ScimQuery(p): ScimQuery<CreateParams>,
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ScimError> {
-    let projection = p.parse()?;
-    let r = s.service.create(&caller, E::KIND, body, &projection).await?;
+    let projection = Projection::parse(p.attributes.as_deref(), p.excluded_attributes.as_deref())?;
+    let options = CreationOptions { mail_results: p.mail_results, temporary_passwords: p.temporary_passwords };
+    let (r, report) = s.service.create_reported(&caller, E::KIND, body, &projection, &options).await?;
     let location = render::location(&base, E::KIND, r.stored.id.as_str());
-    Ok(ScimResponse::created(s.render(&base, &r, &projection), Some(r.stored.version), location))
+    let mut rendered = s.render(&base, &r, &projection);
+    if let Some(report) = report {
+        render::creation_results(&mut rendered, &report);
+    }
+    Ok(ScimResponse::created(rendered, Some(r.stored.version), location))
 }
 
 pub async fn get<E: Endpoint>(

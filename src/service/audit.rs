@@ -150,12 +150,12 @@ impl AuditParams {
         let resource_type = match self.resource_type.as_deref() {
             None => None,
             Some(t) => Some(
-                ["User", "Group", "License", "Token", "Domain", "Subscription"]
+                ["User", "Group", "License", "Token", "Domain", "Subscription", "Mail"]
                     .into_iter()
                     .find(|k| k.eq_ignore_ascii_case(t))
                     .ok_or_else(|| {
                         ScimError::invalid_value(format!(
-                            "resourceType {t:?} is not one of User, Group, License, Token, Domain, Subscription"
+                            "resourceType {t:?} is not one of User, Group, License, Token, Domain, Subscription, Mail"
                         ))
                     })?
                     .to_owned(),

@@ -35,7 +35,7 @@ pub fn event_of(line: &AuditEvent) -> Option<Event<'_>> {
         Operation::Replace => Write::Put,
         Operation::Patch => Write::Patch,
         Operation::Delete => Write::Delete,
-        Operation::Purge | Operation::Revoke => return None,
+        Operation::Purge | Operation::Revoke | Operation::Mail => return None,
     };
     let at_millis = i64::try_from(line.at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     Some(Event { seq: line.seq, at_millis, kind, id: &line.resource_id, write, changes: &line.changes })

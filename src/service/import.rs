@@ -2,7 +2,8 @@
 //! in one query, new users created many to a transaction, existing ones patched one by one.
 //!
 //! Every row goes through the same service functions as the API's POST and PATCH, so every
-//! rule applies; `--dry-run` runs the same checks and writes nothing.
+//! rule applies; `--dry-run` runs the same checks and writes nothing. New users may be given
+//! temporary passwords, and the report may be mailed (`service::mail`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,11 +12,12 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::directory;
-use crate::directory::import::{CsvFile, Report, ReportRow, Row, Status};
+use crate::directory::import::{CsvFile, Report, ReportRow, Row, Status, TemporaryPassword};
 use crate::scim::error::{Result, ScimError};
 use crate::scim::filter::case_fold as fold;
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
+use crate::service::mail::temporary_password;
 use crate::service::resources::initial_domain_conflict;
 use crate::service::{Caller, Service};
 use crate::store::{Load, ResourceId, Scope, StoreError, Stored};
@@ -39,10 +41,27 @@ pub struct Progress {
 
 /// The query parameters of `POST /Admin/Import`.
 #[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImportParams {
     /// Check every row and report, but write nothing.
-    #[serde(rename = "dryRun")]
     pub dry_run: Option<bool>,
+    /// Mail the report to these addresses (at most five, separated by commas).
+    pub mail_results: Option<String>,
+    /// Give each new user a random password, shown in the report.
+    pub temporary_passwords: Option<bool>,
+}
+
+/// How an import runs, beyond its file.
+#[derive(Debug, Default, Clone)]
+pub struct ImportOptions {
+    /// Check every row and report, but write nothing.
+    pub dry_run: bool,
+    /// Give each new user a random password, shown once in the report (and the mail).
+    pub temporary_passwords: bool,
+    /// Mail the report to these addresses, separated by commas (at most five).
+    pub mail_results: Option<String>,
+    /// The file's name, for the mail.
+    pub source: Option<String>,
 }
 
 /// A userName the import has met: the user holding it, or in a dry run the document the user
@@ -57,6 +76,8 @@ enum Known {
 struct Run<'c> {
     caller: &'c Caller,
     dry_run: bool,
+    /// New users get a temporary password (never in a dry run).
+    temporary_passwords: bool,
     /// The tenant's verified domains, read once.
     domains: Vec<(String, bool)>,
     /// By case-folded userName, as the store compares them.
@@ -64,6 +85,18 @@ struct Run<'c> {
 }
 
 impl Run<'_> {
+    /// The SCIM User a row creates, with a temporary password when the run gives them (the
+    /// file has no password column, so a new user never has one of its own).
+    fn new_user(&self, row: &Row) -> (Value, Option<TemporaryPassword>) {
+        let mut user = row.new_user();
+        if !self.temporary_passwords {
+            return (user, None);
+        }
+        let password = temporary_password();
+        user["password"] = Value::String(password.expose().to_owned());
+        (user, Some(password))
+    }
+
     /// The names that must not exist before `name` may be created (the initial-domain rule).
     fn forbidden(&self, name: &str) -> Vec<String> {
         directory::check_domain(name, &self.domains).unwrap_or_default()
@@ -89,22 +122,26 @@ impl Run<'_> {
 
 impl Service {
     /// Imports a bulk-add CSV into the caller's tenant (write scope). A file that cannot be
-    /// imported at all (no `User Name` column, an unknown column) is an error and nothing is
-    /// written; otherwise each row is created, updated or refused on its own and reported.
-    /// `progress` is called after each chunk of rows.
-    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, dry_run = dry_run))]
+    /// imported at all (no `User Name` column, an unknown column), or a results mail that
+    /// cannot be sent (no SMTP server, a bad or sixth address), is an error and nothing is
+    /// written; otherwise each row is created, updated or refused on its own and reported, and
+    /// the report mailed when asked. `progress` is called after each chunk of rows.
+    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, dry_run = options.dry_run))]
     pub async fn import_csv(
         &self,
         caller: &Caller,
         data: &[u8],
-        dry_run: bool,
+        options: &ImportOptions,
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<Report> {
         caller.principal.require(Scope::Write)?;
+        let recipients = self.mail_recipients(options.mail_results.as_deref())?;
         let mut file = CsvFile::open(data)?;
         let domains = self.store.domains(caller.principal.tenant).await?;
-        let mut run = Run { caller, dry_run, domains, known: HashMap::new() };
-        let mut report = Report { dry_run, rows: Vec::new() };
+        let dry_run = options.dry_run;
+        let temporary_passwords = options.temporary_passwords && !dry_run;
+        let mut run = Run { caller, dry_run, temporary_passwords, domains, known: HashMap::new() };
+        let mut report = Report { dry_run, temporary_passwords, ..Report::default() };
         loop {
             let chunk: Vec<Row> = file.by_ref().take(CHUNK_ROWS).collect();
             if chunk.is_empty() {
@@ -122,6 +159,14 @@ impl Service {
             refused = report.count(Status::Refused),
             "CSV import done"
         );
+        if let Some(to) = recipients {
+            let what = match &options.source {
+                Some(file) => format!("import of {file}"),
+                None => "import over HTTP".to_owned(),
+            };
+            let what = if dry_run { format!("dry run of the {what}, nothing written") } else { what };
+            report.mail = Some(self.mail_results(caller, &to, &what, &report).await);
+        }
         Ok(report)
     }
 
@@ -135,7 +180,13 @@ impl Service {
         let mut principal = caller.principal.clone();
         principal.scopes = vec![Scope::Admin];
         let caller = Caller { principal, ..caller.clone() };
-        self.import_csv(&caller, data, params.dry_run.unwrap_or(false), &mut |_| {}).await
+        let options = ImportOptions {
+            dry_run: params.dry_run.unwrap_or(false),
+            temporary_passwords: params.temporary_passwords.unwrap_or(false),
+            mail_results: params.mail_results.clone(),
+            source: None,
+        };
+        self.import_csv(&caller, data, &options, &mut |_| {}).await
     }
 
     /// One chunk: the first row of each new name is created with the chunk's other new users
@@ -150,6 +201,7 @@ impl Service {
                 status: Status::Refused,
                 id: None,
                 detail: r.problem.clone(),
+                temporary_password: None,
             })
             .collect();
         let mut unknown: Vec<String> = chunk
@@ -176,26 +228,36 @@ impl Service {
             }
         }
 
+        let mut passwords: Vec<Option<TemporaryPassword>> = Vec::with_capacity(batch.len());
         let results = if run.dry_run {
             let mut results = Vec::with_capacity(batch.len());
             for &i in &batch {
                 results.push(self.check_new(run, &chunk[i]).await);
+                passwords.push(None);
             }
             results
         } else {
-            let items = batch.iter().map(|&i| (ResourceKind::User, chunk[i].new_user())).collect();
+            let items = batch
+                .iter()
+                .map(|&i| {
+                    let (user, password) = run.new_user(&chunk[i]);
+                    passwords.push(password);
+                    (ResourceKind::User, user)
+                })
+                .collect();
             self.create_many(run.caller, items)
                 .await
                 .into_iter()
                 .map(|r| r.map(|stored| Known::User(stored.id)))
                 .collect()
         };
-        for (&i, result) in batch.iter().zip(results) {
-            record(run, &chunk[i], Status::Created, result, &mut out[i]);
+        for ((&i, result), password) in batch.iter().zip(results).zip(passwords) {
+            record(run, &chunk[i], Status::Created, result, password, &mut out[i]);
         }
 
         for i in later {
             let row = &chunk[i];
+            let mut password = None;
             let (status, result) = match run.known.get(&fold(&row.user_name)).cloned() {
                 Some(Known::User(id)) => {
                     out[i].id = Some(id.to_string());
@@ -213,11 +275,13 @@ impl Service {
                 None if run.dry_run => (Status::Created, self.check_new(run, row).await),
                 None => {
                     let none = Projection::Include(Vec::new());
-                    let created = self.create(run.caller, ResourceKind::User, row.new_user(), &none).await;
+                    let (user, given) = run.new_user(row);
+                    password = given;
+                    let created = self.create(run.caller, ResourceKind::User, user, &none).await;
                     (Status::Created, created.map(|r| Known::User(r.stored.id)))
                 }
             };
-            record(run, row, status, result, &mut out[i]);
+            record(run, row, status, result, password, &mut out[i]);
         }
         Ok(out)
     }
@@ -273,11 +337,20 @@ impl Service {
     }
 }
 
-/// Fills in a row's report line and remembers the user its name now has.
-fn record(run: &mut Run<'_>, row: &Row, status: Status, result: Result<Known>, out: &mut ReportRow) {
+/// Fills in a row's report line, with the temporary password its new user was given, and
+/// remembers the user its name now has.
+fn record(
+    run: &mut Run<'_>,
+    row: &Row,
+    status: Status,
+    result: Result<Known>,
+    password: Option<TemporaryPassword>,
+    out: &mut ReportRow,
+) {
     match result {
         Ok(known) => {
             out.status = status;
+            out.temporary_password = password;
             if let Known::User(id) = &known {
                 out.id = Some(id.to_string());
             }

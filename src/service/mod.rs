@@ -11,6 +11,7 @@ pub mod delivery;
 mod discovery;
 mod events;
 mod import;
+mod mail;
 mod operator;
 mod resources;
 mod tokens;
@@ -26,7 +27,11 @@ pub use authenticator::{Authenticator, TOKEN_CACHE_LIFETIME};
 pub use bulk::BulkOutcome;
 pub use bulk::{MAX_OPERATIONS, MAX_PAYLOAD_BYTES};
 pub use events::{poll_json, PollRequest, PollResponse, SubscriptionView};
-pub use import::{ImportParams, Progress, MAX_IMPORT_BYTES};
+pub use import::{ImportOptions, ImportParams, Progress, MAX_IMPORT_BYTES};
+pub use mail::{
+    temporary_password, CreationOptions, Mailer, Recipients, SmtpTls, SmtpUrl, DEFAULT_MAIL_FROM, MAX_RECIPIENTS,
+    SMTP_URL_FORMAT,
+};
 pub use operator::DEFAULT_TENANT;
 pub use resources::{ListPage, ListParams, Resource};
 
@@ -100,11 +105,13 @@ pub struct Service {
     cursor_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
     /// How much work one list filter may ask of the database.
     filter_budget: FilterBudget,
+    /// The SMTP server results mail goes through (`--smtp-url`), when one is configured.
+    mailer: Option<Arc<mail::Mailer>>,
 }
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, registry: &'static Registry) -> Self {
-        Service { store, registry, cursor_key: Arc::default(), filter_budget: FilterBudget::default() }
+        Service { store, registry, cursor_key: Arc::default(), filter_budget: FilterBudget::default(), mailer: None }
     }
 
     /// Whether the store answers, through the connection it keeps for this check.

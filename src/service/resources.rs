@@ -798,3 +798,23 @@ pub(super) fn initial_domain_conflict(name: &str, other: &str) -> ScimError {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use argon2::{PasswordHash, PasswordVerifier};
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn a_temporary_password_is_hashed_like_a_password_given_over_scim_and_verifies() {
+        let password = crate::service::temporary_password();
+        let mut doc = json!({"userName": "a@example.com", "password": password.expose()});
+
+        let hash = super::take_password(&mut doc).await.unwrap().unwrap();
+
+        assert!(doc.get("password").is_none(), "the document never keeps it");
+        assert!(!hash.contains(password.expose()));
+        let parsed = PasswordHash::new(&hash).unwrap();
+        assert!(argon2::Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok());
+        assert!(argon2::Argon2::default().verify_password(b"another password", &parsed).is_err());
+    }
+}

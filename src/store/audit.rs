@@ -47,6 +47,22 @@ pub(crate) async fn record_on<B: Backend>(
     record_many::<B>(conn, tenant, std::iter::once((resource_type, id, entry))).await
 }
 
+/// Records `entry` in a transaction of its own: a line that no write carries, such as the
+/// outcome of a results mail.
+pub(crate) async fn record_alone<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: TenantId,
+    resource_type: &str,
+    id: &str,
+    entry: &AuditEntry,
+) -> Result<()> {
+    let _turn = store.write_turn().await;
+    let mut tx = store.begin_write().await?;
+    record_on::<B>(&mut tx, tenant, resource_type, id, entry).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Records entries `(resource type, id, entry)`, a hundred lines per statement, inside the
 /// caller's transaction: a batch of inserts pays a few statements, not one per line.
 pub(crate) async fn record_many<'e, B: Backend>(

@@ -178,10 +178,12 @@ pub enum Operation {
     Purge,
     /// A token revoked.
     Revoke,
+    /// A results mail was sent, or failed (not a write: its outcome and recipients).
+    Mail,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 7] = [
+    pub const ALL: [Operation; 8] = [
         Operation::Create,
         Operation::Replace,
         Operation::Patch,
@@ -189,6 +191,7 @@ impl Operation {
         Operation::Restore,
         Operation::Purge,
         Operation::Revoke,
+        Operation::Mail,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -200,6 +203,7 @@ impl Operation {
             Operation::Restore => "restore",
             Operation::Purge => "purge",
             Operation::Revoke => "revoke",
+            Operation::Mail => "mail",
         }
     }
 
@@ -510,6 +514,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// The tenant's audit events that `query` selects, oldest first, and how many there are.
     async fn audit_events(&self, tenant: TenantId, query: &AuditQuery) -> Result<(u64, Vec<AuditEvent>)>;
+    /// Records an audit line that no write carries (a results mail), in a transaction of its own.
+    async fn record_audit(&self, tenant: TenantId, resource_type: &str, id: &str, entry: &AuditEntry) -> Result<()>;
     /// Removes, in every tenant, audit events older than `before`; returns how many.
     async fn purge_audit_before(&self, before: OffsetDateTime) -> Result<u64>;
     async fn find_tenant(&self, name: &str) -> Result<Option<TenantId>>;

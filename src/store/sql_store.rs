@@ -345,6 +345,10 @@ impl<B: Backend> Store for SqlStore<B> {
     async fn save_poll_stream(&self, token: TokenId, stream: &PollStream) -> Result<()> {
         events::save_poll_stream(self, token, stream).await
     }
+    async fn record_audit(&self, tenant: TenantId, resource_type: &str, id: &str, entry: &AuditEntry) -> Result<()> {
+        audit::record_alone(self, tenant, resource_type, id, entry).await
+    }
+
     async fn purge_audit_before(&self, before: OffsetDateTime) -> Result<u64> {
         audit::purge_before(self, before).await
     }

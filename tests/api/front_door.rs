@@ -24,6 +24,8 @@ const SCIMD_VARIABLES: &[&str] = &[
     "SCIMD_DELETED_RETENTION",
     "SCIMD_LOG_FORMAT",
     "SCIMD_MAX_CONNECTIONS",
+    "SCIMD_SMTP_URL",
+    "SCIMD_MAIL_FROM",
     "RUST_LOG",
     "NO_COLOR",
 ];
@@ -251,7 +253,11 @@ async fn secrets_and_database_passwords_never_reach_the_output() {
     let admin = "logscan-admin-secret-0001";
     let password = "logscan-db-password-0002";
     let user_password = "logscan-user-password-0003";
-    let server = Running::start(dir.path(), &[], &[("SCIMD_BOOTSTRAP_TOKEN", admin), ("RUST_LOG", "debug")]).await;
+    let smtp_password = "logscan-smtp-password-0005";
+    let smtp = crate::smtp::SmtpReceiver::start().await;
+    let smtp_url = format!("smtp://mailer:{smtp_password}@127.0.0.1:{}?tls=none", smtp.port);
+    let envs = [("SCIMD_BOOTSTRAP_TOKEN", admin), ("RUST_LOG", "debug"), ("SCIMD_SMTP_URL", smtp_url.as_str())];
+    let server = Running::start(dir.path(), &[], &envs).await;
     let client = reqwest::Client::new();
     let users = server.url("/Users");
     assert_eq!(client.get(&users).bearer_auth(admin).send().await.unwrap().status(), StatusCode::OK);
@@ -274,6 +280,21 @@ async fn secrets_and_database_passwords_never_reach_the_output() {
         .unwrap();
     let new_secret = created["secret"].as_str().unwrap().to_owned();
     assert_eq!(client.get(&users).bearer_auth(&new_secret).send().await.unwrap().status(), StatusCode::OK);
+    let imported: Value = client
+        .post(server.url("/Admin/Import?mailResults=it@example.com&temporaryPasswords=true"))
+        .bearer_auth(admin)
+        .header("content-type", "text/csv")
+        .body("User Name\nnew@example.com\n")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(imported["mail"]["status"], "sent", "{imported}");
+    let temporary_password = imported["rows"][0]["temporaryPassword"].as_str().unwrap().to_owned();
+    let mails = smtp.messages();
+    assert_eq!(mails[0].auth, Some(("mailer".to_owned(), smtp_password.to_owned())), "the password was used");
     let (_, mut output) = server.stop().await;
 
     let url = format!("postgres://scimd:{password}@127.0.0.1:1/scimd");
@@ -289,7 +310,23 @@ async fn secrets_and_database_passwords_never_reach_the_output() {
     assert_eq!(serve.status.code(), Some(1));
     output.push_str(&String::from_utf8_lossy(&serve.stderr));
 
-    for secret in [admin, password, user_password, "logscan-wrong-secret-0004", new_secret.as_str()] {
+    let smtp_help = scimd(dir.path(), &["import", "--help"], &[("SCIMD_SMTP_URL", &smtp_url)]).output().unwrap();
+    output.push_str(&String::from_utf8_lossy(&smtp_help.stdout));
+    let bad_smtp = format!("smtp://mailer:{smtp_password}@127.0.0.1:1?tls=sometimes");
+    let refused = scimd(dir.path(), &["--smtp-url", &bad_smtp], &[("SCIMD_LISTEN", "127.0.0.1:0")]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    output.push_str(&String::from_utf8_lossy(&refused.stderr));
+
+    let secrets = [
+        admin,
+        password,
+        user_password,
+        "logscan-wrong-secret-0004",
+        new_secret.as_str(),
+        smtp_password,
+        temporary_password.as_str(),
+    ];
+    for secret in secrets {
         assert!(!output.contains(secret), "{secret} appears in the output:\n{output}");
     }
 }

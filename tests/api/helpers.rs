@@ -175,6 +175,36 @@ impl TestApp {
         }
     }
 
+    /// Starts another server on this app's store that sends results mail through `smtp_url`,
+    /// as `scimd serve --smtp-url` does; returns its base URL.
+    pub async fn mail_server(&self, smtp_url: &str) -> String {
+        format!("http://{}", serve_with_mail(self.store.clone(), Some(smtp_url)).await)
+    }
+
+    /// The stored password hash of the resource `id`, read from the database as an operator would.
+    pub async fn password_hash(&self, id: &str) -> Option<String> {
+        use sqlx::Connection;
+        match &self.reopen {
+            Reopen::Sqlite(url) => {
+                let mut conn = sqlx::SqliteConnection::connect(url).await.expect("sqlite connects");
+                sqlx::query_scalar("SELECT password_hash FROM resources WHERE id = ?")
+                    .bind(id)
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("the resource exists")
+            }
+            Reopen::Postgres { url, schema } => {
+                let mut conn = sqlx::PgConnection::connect(url).await.expect("postgres connects");
+                sqlx::query(&format!("SET search_path TO \"{schema}\"")).execute(&mut conn).await.unwrap();
+                sqlx::query_scalar("SELECT password_hash FROM resources WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("the resource exists")
+            }
+        }
+    }
+
     pub async fn second_server(&self) -> String {
         let store: Arc<dyn Store> = match &self.reopen {
             Reopen::Sqlite(url) => scimd::open_store(&DatabaseArgs::new(url.clone(), 8)).await.expect("store opens"),
@@ -293,7 +323,16 @@ impl TestApp {
 pub const TOKEN_CACHE: std::time::Duration = std::time::Duration::from_millis(200);
 
 async fn serve(store: Arc<dyn Store>) -> SocketAddr {
+    serve_with_mail(store, None).await
+}
+
+async fn serve_with_mail(store: Arc<dyn Store>, smtp_url: Option<&str>) -> SocketAddr {
     let mut state = scimd::state(store.clone(), None).expect("state");
+    if let Some(url) = smtp_url {
+        let url = scimd::service::SmtpUrl::parse(url).expect("smtp url");
+        let mailer = scimd::service::Mailer::new(&url, "scimd <scimd@example.com>").expect("mailer");
+        state.service = state.service.with_mailer(mailer);
+    }
     state.auth = Arc::new(scimd::service::Authenticator::new(store).with_cache_lifetime(TOKEN_CACHE));
     let app = scimd::app(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

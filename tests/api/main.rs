@@ -24,8 +24,10 @@ mod helpers;
 mod import;
 mod licenses;
 mod limits;
+mod mail;
 mod patch;
 mod readme;
+mod smtp;
 mod store;
 
 mod users;

@@ -262,6 +262,24 @@ behaviour! {
         assert_eq!(store.fetch(t, User, &"u7".into(), Load::default()).await.unwrap().doc["userName"], "user7");
     }
 
+    async fn an_audit_line_no_write_carries_is_recorded_in_its_tenant_alone(app: TestApp) {
+        let store = app.store.as_ref();
+        let (t, other) = (tenant(store, "mailing").await, tenant(store, "other").await);
+        let entry = scimd::store::AuditEntry::new(
+            &crate::helpers::test_actor(),
+            scimd::store::Operation::Mail,
+            json!({"to": ["it@example.com"], "outcome": "sent"}),
+        );
+
+        store.record_audit(t, "Mail", "m-1", &entry).await.unwrap();
+
+        let query = scimd::store::AuditQuery { resource_type: Some("Mail".into()), start_index: 1, count: 10, ..Default::default() };
+        let (n, events) = store.audit_events(t, &query).await.unwrap();
+        assert_eq!((n, events[0].resource_id.as_str(), events[0].operation), (1, "m-1", scimd::store::Operation::Mail));
+        assert_eq!(events[0].changes, json!({"to": ["it@example.com"], "outcome": "sent"}));
+        assert_eq!(store.audit_events(other, &query).await.unwrap().0, 0);
+    }
+
     async fn a_setting_keeps_the_first_value_written(app: TestApp) {
         let store = app.store.as_ref();
         assert_eq!(store.setting("test-key", "first").await.unwrap(), "first");
