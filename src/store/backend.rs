@@ -72,6 +72,13 @@ pub trait Backend: sealed::Sealed + Send + Sync + 'static {
         sql: &'c str,
         params: &'c [Param<'c>],
     ) -> impl Future<Output = sqlx::Result<Vec<Self::Row>>> + Send + 'c;
+
+    /// Gives the statements that follow on `conn` a fresh query time budget, where the budget
+    /// is counted per connection rather than per statement (SQLite); a no-op elsewhere.
+    fn restart_budget<'c>(
+        conn: &'c mut Conn<Self>,
+        budget: std::time::Duration,
+    ) -> impl Future<Output = sqlx::Result<()>> + Send + 'c;
 }
 
 pub(crate) mod sealed {

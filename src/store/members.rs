@@ -92,17 +92,16 @@ pub(crate) async fn change_members<B: Backend>(
     Ok(())
 }
 
-/// One attempt at applying membership changes to a live group, without comparing versions.
+/// Applies membership changes to a live group without comparing versions, inside the
+/// caller's write.
 pub(crate) async fn update_members<B: Backend>(
-    store: &SqlStore<B>,
+    tx: &mut Conn<B>,
     tenant: TenantId,
     id: &ResourceId,
     changes: &[MemberChange],
     load: Load,
     audit: &AuditEntry,
 ) -> Result<Stored> {
-    let _turn = store.write_turn().await;
-    let mut tx = store.begin_write().await?;
     // The row lock this UPDATE takes orders concurrent membership changes.
     let sql = format!(
         "UPDATE resources SET version = version + 1, last_modified = ? \
@@ -111,16 +110,15 @@ pub(crate) async fn update_members<B: Backend>(
     );
     let modified = now();
     let row =
-        B::fetch_optional(&mut tx, &sql, &[Param::Text(&modified), Param::Int(tenant.0), Param::Text(id.as_str())])
+        B::fetch_optional(&mut *tx, &sql, &[Param::Text(&modified), Param::Int(tenant.0), Param::Text(id.as_str())])
             .await?;
     let Some(row) = row else { return Err(StoreError::NotFound) };
     let seq = row.int(0)?;
     for change in changes {
-        change_members::<B>(&mut tx, tenant, seq, change).await?;
+        change_members::<B>(&mut *tx, tenant, seq, change).await?;
     }
-    crate::store::audit::record::<B>(&mut tx, tenant, ResourceKind::Group, id.as_str(), audit).await?;
-    let stored = fetch_in::<B>(&mut tx, tenant, ResourceKind::Group, id, load).await?;
-    tx.commit().await?;
+    crate::store::audit::record::<B>(&mut *tx, tenant, ResourceKind::Group, id.as_str(), audit).await?;
+    let stored = fetch_in::<B>(&mut *tx, tenant, ResourceKind::Group, id, load).await?;
     Ok(stored)
 }
 

@@ -8,6 +8,7 @@ pub mod backend;
 pub mod dialect;
 mod domains;
 mod events;
+mod group_commit;
 mod members;
 pub mod postgres;
 mod resources;
@@ -75,6 +76,10 @@ pub enum StoreError {
     /// statement: the server's fault (500, the cause logged), never the client's.
     #[error("{0}")]
     Corrupt(String),
+    /// The write's transaction could not be committed (the disk, the database file): nothing
+    /// of it was kept.
+    #[error("the write was not committed: {0}")]
+    NotCommitted(String),
     /// The statement ran past the query time budget and the database cancelled it; the
     /// connection is whole and goes back to the pool.
     #[error("the statement ran past the query time budget and was cancelled")]

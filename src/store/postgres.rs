@@ -49,6 +49,11 @@ impl Backend for Postgres {
     ) -> sqlx::Result<Vec<PgRow>> {
         bound(&PostgresDialect.numbered(sql), params).fetch_all(conn).await
     }
+
+    async fn restart_budget(_conn: &mut PgConnection, _budget: std::time::Duration) -> sqlx::Result<()> {
+        // statement_timeout counts per statement already.
+        Ok(())
+    }
 }
 
 impl SqlStore<Postgres> {
@@ -87,6 +92,6 @@ impl SqlStore<Postgres> {
         let options = options.options([("statement_timeout", format!("{}ms", query_timeout.as_millis()))]);
         let pool = PgPoolOptions::new().max_connections(max_connections.max(1)).connect_with(options.clone()).await?;
         let probe = sql::probe_pool().connect_with(options).await?;
-        Ok(SqlStore { pool, probe, write_lock: None })
+        Ok(SqlStore { pool, probe, write_lock: None, group: None })
     }
 }

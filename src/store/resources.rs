@@ -253,18 +253,15 @@ async fn insert_in<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, new: &NewRe
     })
 }
 
-/// One attempt at inserting a resource in a transaction of its own.
+/// Inserts a resource and its audit line, inside the caller's write (`SqlStore::write`).
 pub(crate) async fn insert<B: Backend>(
-    store: &SqlStore<B>,
+    conn: &mut Conn<B>,
     tenant: TenantId,
     new: &NewResource,
     load: Load,
 ) -> Result<Stored> {
-    let _turn = store.write_turn().await;
-    let mut tx = store.begin_write().await?;
-    let stored = insert_in::<B>(&mut tx, tenant, new, load).await?;
-    audit::record::<B>(&mut tx, tenant, new.kind, new.id.as_str(), &new.audit).await?;
-    tx.commit().await?;
+    let stored = insert_in::<B>(conn, tenant, new, load).await?;
+    audit::record::<B>(conn, tenant, new.kind, new.id.as_str(), &new.audit).await?;
     Ok(stored)
 }
 
@@ -318,9 +315,9 @@ pub(crate) async fn insert_many<B: Backend>(
     Ok(out)
 }
 
-/// One attempt at replacing a resource's document, if its version still matches.
+/// Replaces a resource's document if its version still matches, inside the caller's write.
 pub(crate) async fn update<B: Backend>(
-    store: &SqlStore<B>,
+    tx: &mut Conn<B>,
     tenant: TenantId,
     kind: ResourceKind,
     id: &ResourceId,
@@ -328,10 +325,8 @@ pub(crate) async fn update<B: Backend>(
     load: Load,
 ) -> Result<Stored> {
     let promoted = Promoted::of(kind, &update.doc);
-    let _turn = store.write_turn().await;
-    let mut tx = store.begin_write().await?;
     if let Some(guard) = &update.name_guard {
-        check_name_guard::<B>(&mut tx, tenant, &promoted, guard).await?;
+        check_name_guard::<B>(&mut *tx, tenant, &promoted, guard).await?;
     }
     // A License's seats may not drop below the seats assigned (checked in the statement, so a
     // seat taken meanwhile is counted).
@@ -369,9 +364,9 @@ pub(crate) async fn update<B: Backend>(
         Param::OptInt(promoted.seats),
         Param::OptInt(promoted.seats),
     ];
-    let row = B::fetch_optional(&mut tx, &sql, &params).await.map_err(|e| classify(e, kind, &promoted))?;
+    let row = B::fetch_optional(&mut *tx, &sql, &params).await.map_err(|e| classify(e, kind, &promoted))?;
     let Some(row) = row else {
-        let current = fetch_in::<B>(&mut tx, tenant, kind, id, Load::default()).await?;
+        let current = fetch_in::<B>(&mut *tx, tenant, kind, id, Load::default()).await?;
         if current.version != update.expected_version {
             return Err(StoreError::VersionMismatch { current: current.version });
         }
@@ -382,33 +377,30 @@ pub(crate) async fn update<B: Backend>(
         });
     };
     let seq = row.int(0)?;
-    index_values::<B>(&mut tx, seq, &update.doc, false).await?;
+    index_values::<B>(&mut *tx, seq, &update.doc, false).await?;
     if kind == ResourceKind::User {
         let licenses = sql::license_ids(&update.doc);
-        seats::release_seats::<B>(&mut tx, seq, &licenses).await?;
-        seats::take_seats::<B>(&mut tx, tenant, seq, &licenses, false).await?;
+        seats::release_seats::<B>(&mut *tx, seq, &licenses).await?;
+        seats::take_seats::<B>(&mut *tx, tenant, seq, &licenses, false).await?;
     }
     for change in &update.members {
-        members::change_members::<B>(&mut tx, tenant, seq, change).await?;
+        members::change_members::<B>(&mut *tx, tenant, seq, change).await?;
     }
     // Last, as the audit line holds the tenant's turn until the commit (see `audit`).
-    audit::record::<B>(&mut tx, tenant, kind, id.as_str(), &update.audit).await?;
-    let stored = fetch_in::<B>(&mut tx, tenant, kind, id, load).await?;
-    tx.commit().await?;
+    audit::record::<B>(&mut *tx, tenant, kind, id.as_str(), &update.audit).await?;
+    let stored = fetch_in::<B>(&mut *tx, tenant, kind, id, load).await?;
     Ok(stored)
 }
 
-/// One attempt at deleting a resource, if its version still matches.
+/// Deletes a resource if its version still matches, inside the caller's write.
 pub(crate) async fn delete<B: Backend>(
-    store: &SqlStore<B>,
+    tx: &mut Conn<B>,
     tenant: TenantId,
     kind: ResourceKind,
     id: &ResourceId,
     expected_version: Option<i64>,
     audit: &AuditEntry,
 ) -> Result<()> {
-    let _turn = store.write_turn().await;
-    let mut tx = store.begin_write().await?;
     // Soft-deleted users stay restorable but hold no name and no memberships; groups are
     // removed with their member rows.
     let row = match kind {
@@ -424,7 +416,7 @@ pub(crate) async fn delete<B: Backend>(
                 Param::OptInt(expected_version),
                 Param::OptInt(expected_version),
             ];
-            B::fetch_optional(&mut tx, sql, &params).await?
+            B::fetch_optional(&mut *tx, sql, &params).await?
         }
         // A License goes only once no user holds a seat of it.
         ResourceKind::Group | ResourceKind::License => {
@@ -439,11 +431,11 @@ pub(crate) async fn delete<B: Backend>(
                 Param::OptInt(expected_version),
                 Param::OptInt(expected_version),
             ];
-            B::fetch_optional(&mut tx, &sql, &params).await?
+            B::fetch_optional(&mut *tx, &sql, &params).await?
         }
     };
     let Some(row) = row else {
-        let current = fetch_in::<B>(&mut tx, tenant, kind, id, Load::default()).await?;
+        let current = fetch_in::<B>(&mut *tx, tenant, kind, id, Load::default()).await?;
         let consumed = current.doc.get("consumed").and_then(Value::as_i64).unwrap_or_default();
         if kind == ResourceKind::License && consumed > 0 && expected_version.is_none_or(|v| v == current.version) {
             return Err(StoreError::LicenseInUse {
@@ -455,16 +447,15 @@ pub(crate) async fn delete<B: Backend>(
     };
     let seq = row.int(0)?;
     if kind == ResourceKind::User {
-        seats::release_seats::<B>(&mut tx, seq, &[]).await?;
+        seats::release_seats::<B>(&mut *tx, seq, &[]).await?;
     }
     B::execute(
-        &mut tx,
+        &mut *tx,
         "DELETE FROM members WHERE member_seq = ? OR group_seq = ?",
         &[Param::Int(seq), Param::Int(seq)],
     )
     .await?;
-    audit::record::<B>(&mut tx, tenant, kind, id.as_str(), audit).await?;
-    tx.commit().await?;
+    audit::record::<B>(&mut *tx, tenant, kind, id.as_str(), audit).await?;
     Ok(())
 }
 

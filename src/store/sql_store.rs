@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use crate::scim::schema::ResourceKind;
 use crate::store::backend::{Backend, Conn, Param, SqlRow};
+use crate::store::group_commit::GroupCommit;
 use crate::store::sql::{self, Promoted};
 use crate::store::{
     audit, domains, events, members, resources, settings, tokens, Actor, AuditEntry, AuditEvent, AuditQuery,
@@ -26,13 +27,23 @@ pub struct SqlStore<B: Backend> {
     /// Where the database has one writer at a time (SQLite), the writers of this process
     /// queue here for their turn; `None` where row locks and constraints order them.
     pub(crate) write_lock: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Where each commit costs a flush of its own (SQLite), the API's writes share commits.
+    pub(crate) group: Option<Arc<GroupCommit<B>>>,
 }
 
 impl<B: Backend> Clone for SqlStore<B> {
     fn clone(&self) -> Self {
-        SqlStore { pool: self.pool.clone(), probe: self.probe.clone(), write_lock: self.write_lock.clone() }
+        SqlStore {
+            pool: self.pool.clone(),
+            probe: self.probe.clone(),
+            write_lock: self.write_lock.clone(),
+            group: self.group.clone(),
+        }
     }
 }
+
+/// What a write's body returns: a future borrowing the connection it runs on.
+pub(crate) type WriteFuture<'c, T> = std::pin::Pin<Box<dyn Future<Output = Result<T>> + Send + 'c>>;
 
 /// A write transaction of backend `B`.
 pub(crate) type WriteTx<B> = sqlx::Transaction<'static, <B as Backend>::Db>;
@@ -46,6 +57,24 @@ impl<B: Backend> SqlStore<B> {
             Some(lock) => Some(lock.lock().await),
             None => None,
         }
+    }
+
+    /// Runs `body` as one write, committed before this returns: on SQLite with the other
+    /// writes waiting at the time, each under a savepoint of its own (`GroupCommit`); elsewhere
+    /// in a transaction of its own.
+    pub(crate) async fn write<T, F>(&self, body: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Conn<B>) -> WriteFuture<'c, T> + Send + 'static,
+    {
+        if let Some(group) = &self.group {
+            return group.run(body).await;
+        }
+        let _turn = self.write_turn().await;
+        let mut tx = self.begin_write().await?;
+        let out = body(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// Starts a write transaction the way the database wants it (`Dialect::begin_write`).
@@ -171,7 +200,12 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn insert(&self, tenant: TenantId, new: NewResource, load: Load) -> Result<Stored> {
-        retrying(|| resources::insert(self, tenant, &new, load)).await
+        let new = Arc::new(new);
+        retrying(|| {
+            let new = new.clone();
+            self.write(move |conn| Box::pin(async move { resources::insert::<B>(conn, tenant, &new, load).await }))
+        })
+        .await
     }
 
     async fn insert_many(&self, tenant: TenantId, news: Vec<NewResource>, load: Load) -> Result<Vec<Result<Stored>>> {
@@ -191,7 +225,14 @@ impl<B: Backend> Store for SqlStore<B> {
         update: Update,
         load: Load,
     ) -> Result<Stored> {
-        retrying(|| resources::update(self, tenant, kind, id, &update, load)).await
+        let (id, update) = (Arc::new(id.clone()), Arc::new(update));
+        retrying(|| {
+            let (id, update) = (id.clone(), update.clone());
+            self.write(move |conn| {
+                Box::pin(async move { resources::update::<B>(conn, tenant, kind, &id, &update, load).await })
+            })
+        })
+        .await
     }
 
     async fn member_count(&self, tenant: TenantId, id: &ResourceId) -> Result<u64> {
@@ -216,7 +257,14 @@ impl<B: Backend> Store for SqlStore<B> {
         load: Load,
         audit: &AuditEntry,
     ) -> Result<Stored> {
-        retrying(|| members::update_members(self, tenant, id, changes, load, audit)).await
+        let (id, changes, audit) = (Arc::new(id.clone()), Arc::new(changes.to_vec()), Arc::new(audit.clone()));
+        retrying(|| {
+            let (id, changes, audit) = (id.clone(), changes.clone(), audit.clone());
+            self.write(move |conn| {
+                Box::pin(async move { members::update_members::<B>(conn, tenant, &id, &changes, load, &audit).await })
+            })
+        })
+        .await
     }
 
     async fn delete(
@@ -227,7 +275,14 @@ impl<B: Backend> Store for SqlStore<B> {
         expected_version: Option<i64>,
         audit: &AuditEntry,
     ) -> Result<()> {
-        retrying(|| resources::delete(self, tenant, kind, id, expected_version, audit)).await
+        let (id, audit) = (Arc::new(id.clone()), Arc::new(audit.clone()));
+        retrying(|| {
+            let (id, audit) = (id.clone(), audit.clone());
+            self.write(move |conn| {
+                Box::pin(async move { resources::delete::<B>(conn, tenant, kind, &id, expected_version, &audit).await })
+            })
+        })
+        .await
     }
 
     async fn list(&self, tenant: TenantId, kind: ResourceKind, query: &ListQuery, load: Load) -> Result<Page> {

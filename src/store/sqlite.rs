@@ -1,10 +1,11 @@
-//! The embedded store: SQLite in WAL mode with a busy timeout; every write is one
-//! `BEGIN IMMEDIATE` transaction so writers queue for the lock instead of failing midway.
+//! The embedded store: SQLite in WAL mode with a busy timeout; writes take the lock up front
+//! (`BEGIN IMMEDIATE`), and concurrent API writes share one commit (`group_commit`).
 //!
 //! The queries are shared with PostgreSQL (`store::sql_store`); this file opens the database
 //! and runs statements on it for the generic store.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
@@ -12,6 +13,7 @@ use sqlx::{Connection, Sqlite, SqliteConnection};
 
 use crate::store::backend::{bound, Backend, Param};
 use crate::store::dialect::{Dialect, SqliteDialect};
+use crate::store::group_commit::GroupCommit;
 use crate::store::sql;
 use crate::store::sql_store::{fold_old_documents, SqlStore};
 use crate::store::Result;
@@ -55,6 +57,10 @@ impl Backend for Sqlite {
     ) -> sqlx::Result<Vec<SqliteRow>> {
         bound(sql, params).fetch_all(conn).await
     }
+
+    async fn restart_budget(conn: &mut SqliteConnection, budget: Duration) -> sqlx::Result<()> {
+        arm(conn, budget).await
+    }
 }
 
 impl SqlStore<Sqlite> {
@@ -81,7 +87,9 @@ impl SqlStore<Sqlite> {
             .connect_with(options.clone())
             .await?;
         let probe = sql::probe_pool().connect_with(options).await?;
-        Ok(SqlStore { pool, probe, write_lock: Some(Default::default()) })
+        let write_lock: Arc<tokio::sync::Mutex<()>> = Arc::default();
+        let group = GroupCommit::start(pool.clone(), write_lock.clone(), query_timeout);
+        Ok(SqlStore { pool, probe, write_lock: Some(write_lock), group: Some(Arc::new(group)) })
     }
 }
 

@@ -1,0 +1,131 @@
+//! Group commit: concurrent writes run one after another in one transaction, each under a
+//! savepoint of its own, and are committed together, so a flush to disk is paid per batch.
+//!
+//! A write whose body fails is rolled back to its savepoint alone and gets its own error; every
+//! writer is answered only after the commit that holds its write (or with an error when that
+//! commit failed): an acknowledged write has reached the disk with `synchronous=FULL`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+use crate::store::backend::{Backend, Conn};
+use crate::store::sql_store::WriteFuture;
+use crate::store::{Result, StoreError};
+
+/// Writes one batch holds at most: a batch's last writer waits for all before it.
+const MAX_BATCH: usize = 64;
+/// Writes waiting for a batch at most; further writers wait to queue.
+const QUEUE: usize = 1024;
+
+/// Tells a writer how its write went, once the batch's commit is known: `None` when it
+/// committed, the commit's error otherwise.
+type Answer = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+
+/// A write as the committer runs it: its body on the batch's connection, then whether it
+/// succeeded (else its savepoint is rolled back) and how to answer its writer.
+type Job<B> = Box<dyn for<'c> FnOnce(&'c mut Conn<B>) -> Pin<Box<dyn Future<Output = Done> + Send + 'c>> + Send>;
+
+struct Done {
+    ok: bool,
+    answer: Answer,
+}
+
+/// The queue of one database's writes, and the task that commits them in batches.
+pub(crate) struct GroupCommit<B: Backend> {
+    jobs: mpsc::Sender<Job<B>>,
+}
+
+impl<B: Backend> GroupCommit<B> {
+    /// Starts the committer. `turn` is what the store's other writers of this process take, so
+    /// a batch and those writes never overlap; `budget` is each write's query time budget.
+    pub(crate) fn start(pool: sqlx::Pool<B::Db>, turn: Arc<Mutex<()>>, budget: Duration) -> GroupCommit<B> {
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(commit_loop::<B>(pool, turn, budget, queue));
+        GroupCommit { jobs }
+    }
+
+    /// Runs `body` in the next batch; returns its result once the batch is committed.
+    pub(crate) async fn run<T, F>(&self, body: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Conn<B>) -> WriteFuture<'c, T> + Send + 'static,
+    {
+        let (send, receive) = oneshot::channel::<Result<T>>();
+        let job: Job<B> = Box::new(move |conn| {
+            Box::pin(async move {
+                let result = body(conn).await;
+                let ok = result.is_ok();
+                let answer: Answer = Box::new(move |failed: Option<&StoreError>| {
+                    let result = match (result, failed) {
+                        (Ok(_), Some(e)) => Err(StoreError::NotCommitted(e.to_string())),
+                        (result, _) => result,
+                    };
+                    // The writer may have gone (its client hung up); the write stands.
+                    let _ = send.send(result);
+                });
+                Done { ok, answer }
+            })
+        });
+        let stopped = || StoreError::NotCommitted("the database's writer has stopped".into());
+        self.jobs.send(job).await.map_err(|_| stopped())?;
+        // A batch that could not start or went wrong midway drops its writes, uncommitted.
+        receive.await.map_err(|_| StoreError::NotCommitted("the write's batch was rolled back".into()))?
+    }
+}
+
+async fn commit_loop<B: Backend>(
+    pool: sqlx::Pool<B::Db>,
+    turn: Arc<Mutex<()>>,
+    budget: Duration,
+    mut queue: mpsc::Receiver<Job<B>>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        let _turn = turn.lock().await;
+        // Everything that queued meanwhile joins, up to the batch's size.
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        // On a task of its own, so a write that panics loses its batch (rolled back, its
+        // writers answered with an error) but not the committer.
+        match tokio::spawn(commit_batch::<B>(pool.clone(), budget, batch)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "a batch of writes was rolled back; its writers got an error"),
+            Err(e) => tracing::error!(error = %e, "a batch of writes panicked and was rolled back"),
+        }
+    }
+}
+
+/// Runs a batch in one transaction and answers its writers after the commit. On an error of
+/// the transaction itself the batch's writes are dropped unanswered (their writers get an
+/// error) and the transaction is rolled back.
+async fn commit_batch<B: Backend>(pool: sqlx::Pool<B::Db>, budget: Duration, batch: Vec<Job<B>>) -> Result<()> {
+    let mut tx = pool.begin_with(B::DIALECT.begin_write()).await?;
+    let mut answers = Vec::with_capacity(batch.len());
+    for job in batch {
+        B::restart_budget(&mut tx, budget).await?;
+        let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+        let done = job(&mut savepoint).await;
+        if done.ok {
+            savepoint.commit().await?;
+        } else {
+            savepoint.rollback().await?;
+        }
+        answers.push(done.answer);
+    }
+    match tx.commit().await {
+        Ok(()) => answers.into_iter().for_each(|answer| answer(None)),
+        Err(e) => {
+            let e = StoreError::from(e);
+            answers.into_iter().for_each(|answer| answer(Some(&e)));
+        }
+    }
+    Ok(())
+}
