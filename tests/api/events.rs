@@ -3,7 +3,7 @@
 //! resource, through failures, and across a SIGKILL of the real binary.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use sha2::Sha256;
 use scimd::service::delivery::{self, DeliveryConfig};
 use scimd::store::Scope;
 
-use crate::helpers::{behaviour, id, scim_error, TestApp, PATCH_OP, USER};
+use crate::helpers::{behaviour, id, scim_error, Process, TestApp, BIN, PATCH_OP, USER};
 
 const CREATE: &str = "urn:ietf:params:SCIM:event:prov:create:notice";
 const PATCH: &str = "urn:ietf:params:SCIM:event:prov:patch:notice";
@@ -409,47 +409,6 @@ behaviour! {
 
     async fn a_sigkill_between_commit_and_delivery_loses_no_event(app: TestApp) {
         crash_test(&app).await;
-    }
-}
-
-const BIN: &str = env!("CARGO_BIN_EXE_scimd");
-
-/// A scimd process on this app's database, serving on a free port.
-struct Process {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Process {
-    async fn start(app: &TestApp) -> Process {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(BIN)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", &app.database_url()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // Waited for on drop, even when it does not start.
-        let process = Process { child, base: format!("http://127.0.0.1:{port}/scim/v2") };
-        for _ in 0..200 {
-            if app.client.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_ok() {
-                return process;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("scimd did not start");
-    }
-
-    fn kill(mut self) {
-        assert!(Command::new("kill").args(["-KILL", &self.child.id().to_string()]).status().unwrap().success());
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -369,3 +369,51 @@ pub fn test_actor() -> scimd::store::Actor {
 pub fn test_audit() -> scimd::store::AuditEntry {
     scimd::store::AuditEntry::new(&test_actor(), scimd::store::Operation::Create, serde_json::json!({}))
 }
+
+/// The scimd binary cargo built for these tests.
+pub const BIN: &str = env!("CARGO_BIN_EXE_scimd");
+
+/// A scimd process on this app's database, serving on a free port.
+pub struct Process {
+    child: std::process::Child,
+    /// The SCIM base URL, `http://127.0.0.1:PORT/scim/v2`.
+    pub base: String,
+}
+
+impl Process {
+    pub async fn start(app: &TestApp) -> Process {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new(BIN)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", &app.database_url()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Waited for on drop, even when it does not start.
+        let process = Process { child, base: format!("http://127.0.0.1:{port}/scim/v2") };
+        for _ in 0..200 {
+            if app.client.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_ok() {
+                return process;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("scimd did not start");
+    }
+
+    /// Kills it with SIGKILL, as a power cut or the OOM killer would, and reaps it.
+    pub fn kill(mut self) {
+        assert!(std::process::Command::new("kill")
+            .args(["-KILL", &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success());
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

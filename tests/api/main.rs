@@ -12,6 +12,7 @@ mod concurrency;
 mod deleted;
 mod directory;
 mod discovery;
+mod durability;
 mod edges;
 mod errors;
 mod etag;
