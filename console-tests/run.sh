@@ -56,6 +56,7 @@ export SCIMD_DATABASE_URL="sqlite://$work/scimd.db"
 admin_token="$("$bin" token create --scope admin --name console-test)"
 sync_token="$("$bin" token create --scope sync --name ad-connector)"
 "$bin" license add ENTERPRISEPACK --seats 2 --name "Office 365 E3" >/dev/null
+"$bin" license add STANDARDPACK --seats 5 --name "Office 365 E1" >/dev/null
 "$bin" domain add contoso.onmicrosoft.com --initial >/dev/null
 "$bin" domain add contoso.com >/dev/null
 

@@ -1,7 +1,7 @@
 """The admin center in Debian's chromium: sign in, add a user through the whole wizard (an admin
 role, which needs an alternate email, and a license), see the seat taken, find the user, edit it,
 see a synchronized user read-only, check that a form without its CSRF token is refused, delete
-and restore the user, sign out. Every control is found by its label or role, as automation would.
+and restore the user, bulk-edit licenses (add, replace, keep), sign out. Every control is found by its label or role, as automation would.
 
 run.sh starts scimd and passes its address and tokens in the environment.
 """
@@ -64,7 +64,7 @@ def main():
         page.get_by_label("Admin token").fill(ADMIN_TOKEN)
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("heading", name="Active users")).to_be_visible()
-        expect(page.get_by_text("ad.user@contoso.com")).to_be_visible()
+        expect(page.get_by_role("cell", name="ad.user@contoso.com", exact=True)).to_be_visible()
         expect(page.get_by_text("Synchronized", exact=True)).to_be_visible()
         shot(page, "02-active-users")
 
@@ -116,7 +116,7 @@ def main():
         page.get_by_role("button", name="Search").click()
         row = page.get_by_role("row", name=re.compile("ann@contoso.com"))
         expect(row).to_contain_text("Office 365 E3")
-        expect(page.get_by_text("ad.user@contoso.com")).to_have_count(0)
+        expect(page.get_by_role("cell", name="ad.user@contoso.com", exact=True)).to_have_count(0)
 
         step(page, "edit")
         row.get_by_role("link", name="Ann Lee").click()
@@ -155,6 +155,39 @@ def main():
         expect(page.get_by_role("row", name=re.compile("ann@contoso.com"))).to_be_visible()
         user = scim("GET", "/Users/" + ann_url.rsplit("/", 1)[1], ADMIN_TOKEN)
         assert user["displayName"] == "Ann Lee-Smith", user
+
+        step(page, "bulk edit: add to, replace and keep the selected users' licenses")
+        ann_id = ann_url.rsplit("/", 1)[1]
+
+        def bulk(button, location="Keep current", users=("ann@contoso.com",)):
+            page.get_by_role("link", name="Active users").click()
+            for name in users:
+                page.get_by_label("Select " + name).check()
+            page.get_by_role("button", name="Edit selected users").click()
+            page.get_by_label("Usage location").select_option(label=location)
+            page.get_by_role("button", name="Next").click()
+            if button != "Keep current licenses":
+                page.get_by_role("group", name="Licenses").get_by_label(re.compile("Office 365 E1")).check()
+            page.get_by_role("button", name=button).click()
+            expect(page.get_by_role("heading", name="Bulk edit results")).to_be_visible()
+
+        def licenses_of(user_id):
+            user = scim("GET", "/Users/" + user_id, ADMIN_TOKEN)
+            ext = user["urn:scimd:schemas:extension:directory:2.0:User"]
+            return ext.get("usageLocation"), sorted(l["value"] for l in ext.get("licenses", []))
+
+        _, before = licenses_of(ann_id)
+        bulk("Add to current licenses", users=("ann@contoso.com", "ad.user@contoso.com"))
+        expect(page.get_by_role("status")).to_contain_text("1 changed, 1 refused")
+        expect(page.get_by_role("row", name=re.compile("ad.user@contoso.com"))).to_contain_text("on-premises directory")
+        shot(page, "13-bulk-results")
+        _, added = licenses_of(ann_id)
+        assert len(added) == 2 and set(before) < set(added), (before, added)
+        bulk("Replace current licenses")
+        _, replaced = licenses_of(ann_id)
+        assert len(replaced) == 1 and replaced[0] not in before, (before, replaced)
+        bulk("Keep current licenses", location="DE")
+        assert licenses_of(ann_id) == ("DE", replaced), licenses_of(ann_id)
 
         step(page, "sign out")
         page.get_by_role("button", name="Sign out").click()

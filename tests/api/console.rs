@@ -351,4 +351,48 @@ behaviour! {
         let zed = descending.body.find("zed@other.example").unwrap();
         assert!(zed < descending.body.find("p9@example.com").unwrap(), "descending by user name");
     }
+
+    async fn bulk_edit_keeps_replaces_or_adds_licenses_and_lists_each_user_changed_or_refused(app: TestApp) {
+        let e1 = add_license(&app, "E1", 10).await;
+        let e3 = add_license(&app, "E3", 10).await;
+        let e5 = add_license(&app, "E5", 10).await;
+        let mut ids = Vec::new();
+        for name in ["keep@example.com", "replace@example.com", "add@example.com"] {
+            let body = json!({"schemas": [USER, DIR], "userName": name, DIR: {"usageLocation": "NL", "licenses": [{"value": e1}]}});
+            ids.push(id(&app.post("/Users", body).await.json::<Value>().await.unwrap()).to_owned());
+        }
+        let sync = app.token_for("default", &[Scope::Sync]).await;
+        let synced: Value = app.send_as(&sync, reqwest::Method::POST, "/Users", Some(json!({"schemas": [USER], "userName": "ad@example.com"}))).await.json().await.unwrap();
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/users").await;
+        let licenses_of = |user: Value| -> Vec<String> {
+            let mut l: Vec<String> = user[DIR]["licenses"].as_array().unwrap().iter().map(|l| l["value"].as_str().unwrap().to_owned()).collect();
+            l.sort();
+            l
+        };
+
+        let start = browser.post("/admin/bulk", &[("stage", "start"), ("user", &ids[0])]).await;
+        assert!(start.body.contains("<label for=\"usage_location\">Usage location</label>"), "{}", start.body);
+        let next = browser.post("/admin/bulk", &[("stage", "licenses"), ("user", &ids[0]), ("usage_location", "")]).await;
+        for button in ["Keep current licenses", "Replace current licenses", "Add to current licenses"] {
+            assert!(next.body.contains(&format!(">{button}</button>")), "{button}: {}", next.body);
+        }
+        let keep = browser.post("/admin/bulk", &[("stage", "apply"), ("user", &ids[0]), ("usage_location", "DE"), ("action", "keep"), ("license", &e3)]).await;
+        let replace = browser.post("/admin/bulk", &[("stage", "apply"), ("user", &ids[1]), ("user", id(&synced)), ("action", "replace"), ("license", &e3), ("license", &e5)]).await;
+        let add = browser.post("/admin/bulk", &[("stage", "apply"), ("user", &ids[2]), ("action", "add"), ("license", &e3)]).await;
+
+        assert!(keep.body.contains("1 changed, 0 refused"), "{}", keep.body);
+        let kept: Value = app.get(&format!("/Users/{}", ids[0])).await.json().await.unwrap();
+        assert_eq!((licenses_of(kept.clone()), kept[DIR]["usageLocation"].as_str()), (vec![e1.clone()], Some("DE")));
+        assert!(replace.body.contains("1 changed, 1 refused") && replace.body.contains("on-premises directory"), "{}", replace.body);
+        let mut want = vec![e3.clone(), e5.clone()];
+        want.sort();
+        assert_eq!(licenses_of(app.get(&format!("/Users/{}", ids[1])).await.json().await.unwrap()), want);
+        let mut want = vec![e1.clone(), e3.clone()];
+        want.sort();
+        assert!(add.body.contains("1 changed, 0 refused"), "{}", add.body);
+        assert_eq!(licenses_of(app.get(&format!("/Users/{}", ids[2])).await.json().await.unwrap()), want);
+        let e3_now: Value = app.get(&format!("/Licenses/{e3}")).await.json().await.unwrap();
+        assert_eq!(e3_now["consumed"], 2, "replace and add each took one E3 seat");
+    }
 }

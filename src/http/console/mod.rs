@@ -3,6 +3,7 @@
 //!
 //! Imports `service`, `scim` and `directory` names only; no SQL and no `store`.
 
+mod bulk;
 mod form;
 mod layout;
 mod licenses;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/new", get(wizard::start).post(wizard::step))
         .route("/admin/users/{id}", get(users::edit).post(users::save))
         .route("/admin/users/{id}/delete", post(users::delete))
+        .route("/admin/bulk", post(bulk::step))
         .route("/admin/deleted", get(users::deleted))
         .route("/admin/deleted/{id}/restore", post(users::restore))
         .route("/admin/licenses", get(licenses::list))

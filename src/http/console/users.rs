@@ -111,12 +111,20 @@ pub async fn list(State(s): State<AppState>, admin: Admin, Query(query): Query<L
             input type="hidden" name="order" value=(if query.descending() { "descending" } else { "ascending" });
         }
         p { (page.total) " users" @if !search.is_empty() { " matching “" (search) "”" } "." }
+        form method="post" action="/admin/bulk" {
+        (csrf_field(&admin.csrf))
+        input type="hidden" name="stage" value="start";
         table {
-            thead { tr { (header("displayName", "Display name")) (header("userName", "User name")) th { "Licenses" } th { "Status" } } }
+            thead { tr { th { span.visually-hidden { "Select" } } (header("displayName", "Display name")) (header("userName", "User name")) th { "Licenses" } th { "Status" } } }
             tbody {
                 @for r in &page.resources {
                     @let doc = &r.stored.doc;
                     tr {
+                        td {
+                            @let check = format!("select-{}", r.stored.id);
+                            input type="checkbox" id=(check) name="user" value=(r.stored.id);
+                            label.visually-hidden for=(check) { "Select " (text(doc, "userName")) }
+                        }
                         td { a href=(format!("/admin/users/{}", r.stored.id)) {
                             @if text(doc, "displayName").is_empty() { (text(doc, "userName")) } @else { (text(doc, "displayName")) }
                         } }
@@ -136,6 +144,10 @@ pub async fn list(State(s): State<AppState>, admin: Admin, Query(query): Query<L
                     }
                 }
             }
+        }
+        @if !page.resources.is_empty() {
+            div.actions { button type="submit" { "Edit selected users" } }
+        }
         }
         nav.paging aria-label="Pages" {
             @if start > 1 { a href=(query.link(query.sort_by(), query.descending(), (start - PAGE).max(1))) { "Previous page" } }
