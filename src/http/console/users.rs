@@ -110,7 +110,7 @@ pub async fn list(State(s): State<AppState>, admin: Admin, Query(query): Query<L
             input type="hidden" name="sort" value=(query.sort_by());
             input type="hidden" name="order" value=(if query.descending() { "descending" } else { "ascending" });
         }
-        p { (page.total) " users" @if !search.is_empty() { " matching “" (search) "”" } "." }
+        p { (page.total) " user" @if page.total != 1 { "s" } @if !search.is_empty() { " matching “" (search) "”" } "." }
         form method="post" action="/admin/bulk" {
         (csrf_field(&admin.csrf))
         input type="hidden" name="stage" value="start";
