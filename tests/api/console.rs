@@ -152,7 +152,12 @@ behaviour! {
         }
         assert!(!session.contains("Secure"), "plain HTTP, no trusted proxy: {session}");
         assert!(!session.contains(&app.token), "the cookie names the session, never the token");
-        let users = browser.get("/admin/users").await;
+        let res = browser.client.get(format!("{}/admin/users", app.base)).header("cookie", browser.cookie_header()).send().await.unwrap();
+        for (name, value) in [("cache-control", "no-store"), ("x-frame-options", "DENY"), ("x-content-type-options", "nosniff")] {
+            assert_eq!(res.headers()[name], value, "{name}");
+        }
+        assert!(res.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+        let users = browser.read(res).await;
         assert_eq!(users.status, StatusCode::OK);
         assert!(users.body.contains("<h1>Active users</h1>"), "{}", users.body);
     }

@@ -10,7 +10,6 @@ use futures::future::join_all;
 use maud::{html, Markup};
 use serde_json::{json, Value};
 
-use crate::directory::DIRECTORY_USER;
 use crate::http::console::chrome;
 use crate::http::console::form::{Choices, Problem, UserForm};
 use crate::http::console::layout::{self, csrf_field, error_page, Control};
@@ -18,6 +17,7 @@ use crate::http::console::session::{Admin, AdminForm};
 use crate::http::AppState;
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
+use crate::scim::schema::DIRECTORY_USER;
 
 const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";

@@ -7,12 +7,12 @@
 use maud::{html, Markup};
 use serde_json::{json, Map, Value};
 
-use crate::directory::DIRECTORY_USER;
 use crate::http::console::layout::{self, Control};
 use crate::http::console::session::Fields;
 use crate::http::AppState;
 use crate::scim::error::ScimError;
 use crate::scim::schema::ResourceKind;
+use crate::scim::schema::DIRECTORY_USER;
 use crate::service::{Caller, ListParams, Resource};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

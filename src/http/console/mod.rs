@@ -39,6 +39,26 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/deleted", get(users::deleted))
         .route("/admin/deleted/{id}/restore", post(users::restore))
         .route("/admin/licenses", get(licenses::list))
+        .layer(axum::middleware::map_response(protect))
+}
+
+/// Headers on every admin-center answer: pages are never stored (a Results page shows a
+/// temporary password), framed by another site, or given scripts, styles or form targets from
+/// elsewhere; links leak no address.
+async fn protect(mut r: Response) -> Response {
+    let headers = r.headers_mut();
+    for (name, value) in [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        if !headers.contains_key(&name) {
+            headers.insert(name, header::HeaderValue::from_static(value));
+        }
+    }
+    r
 }
 
 /// The chrome of a signed-in page, taking the session's one-time message.
