@@ -184,6 +184,22 @@ behaviour! {
         assert_eq!(after.location.as_deref(), Some("/admin/sign-in"), "the old cookie no longer signs in");
     }
 
+    async fn behind_a_trusted_https_proxy_the_session_cookie_is_secure(app: TestApp) {
+        let mut browser = Browser::new(&app);
+        browser.base = app.proxied_server().await;
+        browser.get("/admin/sign-in").await;
+        let form = [("csrf".to_owned(), browser.csrf.clone()), ("token".to_owned(), app.token.clone())];
+
+        let res = browser.client.post(format!("{}/admin/sign-in", browser.base))
+            .header("cookie", browser.cookie_header())
+            .header("x-forwarded-proto", "https")
+            .form(&form).send().await.unwrap();
+
+        let page = browser.read(res).await;
+        let session = page.set_cookies.iter().find(|c| c.starts_with("scimd_session=")).expect("a session cookie");
+        assert!(session.split("; ").any(|a| a == "Secure"), "{session}");
+    }
+
     async fn a_token_without_the_admin_scope_is_refused_with_a_page_saying_why(app: TestApp) {
         let writer = app.token_for("default", &[Scope::Read, Scope::Write]).await;
         let mut browser = Browser::new(&app);
