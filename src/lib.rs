@@ -72,6 +72,7 @@ pub fn state(store: Arc<dyn Store>, base_url: Option<String>) -> anyhow::Result<
         base_url: base_url.as_deref().map(scim_base_url),
         trust_forwarded_headers: false,
         rate: Arc::default(),
+        console: Arc::default(),
     })
 }
 

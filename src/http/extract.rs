@@ -158,7 +158,7 @@ impl FromRequestParts<AppState> for BaseUrl {
 
 /// The client's address: the first `X-Forwarded-For` entry when the proxy in front is trusted
 /// to set it, else the peer of the connection.
-fn client_address(state: &AppState, parts: &Parts) -> Option<String> {
+pub(crate) fn client_address(state: &AppState, parts: &Parts) -> Option<String> {
     let forwarded = parts
         .headers
         .get("x-forwarded-for")

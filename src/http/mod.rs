@@ -4,6 +4,7 @@
 //! Imports `service`, `scim` (errors, types) and `auth`; never `store` directly.
 
 mod admin;
+pub mod console;
 mod discovery;
 pub mod error;
 pub mod extract;
@@ -48,6 +49,8 @@ pub struct AppState {
     /// Whether `X-Forwarded-Proto` / `X-Forwarded-Host` say how clients reached us; only a
     /// proxy in front may set them, so they are ignored unless the operator says so.
     pub trust_forwarded_headers: bool,
+    /// The admin center's signed-in sessions (in this process's memory).
+    pub console: Arc<console::Sessions>,
 }
 
 impl AppState {
@@ -110,7 +113,9 @@ pub fn router(state: AppState) -> Router {
     let router = resource_routes::<Users>(router, "Users");
     let router = resource_routes::<Groups>(router, "Groups");
     let router = resource_routes::<Licenses>(router, "Licenses");
+    // The admin center's pages (`/admin/…`), listed in `console::routes`.
     let routes = router
+        .merge(console::routes())
         .fallback(discovery::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(error::panic_response))

@@ -205,6 +205,14 @@ impl TestApp {
         }
     }
 
+    /// Starts another server on this app's store that trusts `X-Forwarded-*` headers, as
+    /// `scimd serve --trust-forwarded-headers` does; returns its base URL.
+    pub async fn proxied_server(&self) -> String {
+        let mut state = scimd::state(self.store.clone(), None).expect("state");
+        state.trust_forwarded_headers = true;
+        format!("http://{}", serve_state(state).await)
+    }
+
     pub async fn second_server(&self) -> String {
         let store: Arc<dyn Store> = match &self.reopen {
             Reopen::Sqlite(url) => scimd::open_store(&DatabaseArgs::new(url.clone(), 8)).await.expect("store opens"),
@@ -334,6 +342,10 @@ async fn serve_with_mail(store: Arc<dyn Store>, smtp_url: Option<&str>) -> Socke
         state.service = state.service.with_mailer(mailer);
     }
     state.auth = Arc::new(scimd::service::Authenticator::new(store).with_cache_lifetime(TOKEN_CACHE));
+    serve_state(state).await
+}
+
+async fn serve_state(state: scimd::http::AppState) -> SocketAddr {
     let app = scimd::app(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr: SocketAddr = listener.local_addr().expect("addr");

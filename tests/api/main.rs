@@ -9,6 +9,7 @@ mod auth;
 mod bulk;
 mod cli;
 mod concurrency;
+mod console;
 mod deleted;
 mod directory;
 mod discovery;

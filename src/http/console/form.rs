@@ -1,0 +1,381 @@
+//! The user form shared by the Add user wizard and Edit user: its fields read from a posted form
+//! or a stored user, turned into the SCIM body or PATCH the service takes, and the service's
+//! refusals placed next to the field they concern.
+//!
+//! It decides no directory rule: the service checks every value, as it does for SCIM clients.
+
+use maud::{html, Markup};
+use serde_json::{json, Map, Value};
+
+use crate::http::console::layout::{self, Control};
+use crate::http::console::session::Fields;
+use crate::http::AppState;
+use crate::scim::error::ScimError;
+use crate::scim::schema::ResourceKind;
+use crate::scim::schema::DIRECTORY_USER;
+use crate::service::{Caller, ListParams, Resource};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// What an administrator typed or chose for one user.
+#[derive(Debug, Default, Clone)]
+pub struct UserForm {
+    pub user_name: String,
+    /// The verified domain picked beside a user name typed without one.
+    pub domain: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub display_name: String,
+    /// One role of the catalogue, or empty for none.
+    pub admin_role: String,
+    /// Addresses separated by commas.
+    pub alternate_email: String,
+    pub usage_location: String,
+    /// License ids.
+    pub licenses: Vec<String>,
+}
+
+fn ext(doc: &Value) -> Option<&Map<String, Value>> {
+    doc.get(DIRECTORY_USER).and_then(Value::as_object)
+}
+
+fn values(doc: &Value, attr: &str) -> Vec<String> {
+    ext(doc)
+        .and_then(|e| e.get(attr))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|i| i.get("value").and_then(Value::as_str)).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+fn text(doc: &Value, path: &[&str]) -> String {
+    path.iter().try_fold(doc, |v, k| v.get(*k)).and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+impl UserForm {
+    pub fn from_fields(f: &Fields) -> UserForm {
+        UserForm {
+            user_name: f.get("user_name").to_owned(),
+            domain: f.get("domain").to_owned(),
+            first_name: f.get("first_name").to_owned(),
+            last_name: f.get("last_name").to_owned(),
+            display_name: f.get("display_name").to_owned(),
+            admin_role: f.get("admin_role").to_owned(),
+            alternate_email: f.get("alternate_email").to_owned(),
+            usage_location: f.get("usage_location").to_owned(),
+            licenses: f.all("license").into_iter().filter(|l| !l.is_empty()).collect(),
+        }
+    }
+
+    pub fn from_doc(doc: &Value) -> UserForm {
+        UserForm {
+            user_name: text(doc, &["userName"]),
+            domain: String::new(),
+            first_name: text(doc, &["name", "givenName"]),
+            last_name: text(doc, &["name", "familyName"]),
+            display_name: text(doc, &["displayName"]),
+            admin_role: values(doc, "adminRoles").into_iter().next().unwrap_or_default(),
+            alternate_email: values(doc, "alternateEmails").join(", "),
+            usage_location: ext(doc).and_then(|e| e.get("usageLocation")).and_then(Value::as_str).unwrap_or("").into(),
+            licenses: values(doc, "licenses"),
+        }
+    }
+
+    /// The user name as the service gets it: with the picked domain when typed without one.
+    pub fn full_user_name(&self) -> String {
+        if self.domain.is_empty() || self.user_name.contains('@') {
+            self.user_name.clone()
+        } else {
+            format!("{}@{}", self.user_name, self.domain)
+        }
+    }
+
+    fn alternate_emails(&self) -> Vec<Value> {
+        self.alternate_email.split(',').map(str::trim).filter(|a| !a.is_empty()).map(|a| json!({"value": a})).collect()
+    }
+
+    /// The SCIM User a creation sends.
+    pub fn create_body(&self) -> Value {
+        let mut user = json!({"schemas": [USER], "userName": self.full_user_name()});
+        let mut name = Map::new();
+        if !self.first_name.is_empty() {
+            name.insert("givenName".into(), json!(self.first_name));
+        }
+        if !self.last_name.is_empty() {
+            name.insert("familyName".into(), json!(self.last_name));
+        }
+        if !name.is_empty() {
+            user["name"] = Value::Object(name);
+        }
+        if !self.display_name.is_empty() {
+            user["displayName"] = json!(self.display_name);
+        }
+        let mut dir = Map::new();
+        if !self.usage_location.is_empty() {
+            dir.insert("usageLocation".into(), json!(self.usage_location));
+        }
+        if !self.admin_role.is_empty() {
+            dir.insert("adminRoles".into(), json!([{"value": self.admin_role}]));
+        }
+        let emails = self.alternate_emails();
+        if !emails.is_empty() {
+            dir.insert("alternateEmails".into(), Value::Array(emails));
+        }
+        if !self.licenses.is_empty() {
+            let licenses: Vec<Value> = self.licenses.iter().map(|l| json!({"value": l})).collect();
+            dir.insert("licenses".into(), Value::Array(licenses));
+        }
+        if !dir.is_empty() {
+            user["schemas"] = json!([USER, DIRECTORY_USER]);
+            user[DIRECTORY_USER] = Value::Object(dir);
+        }
+        user
+    }
+
+    /// The PATCH that takes the stored user `before` to this form: a `replace` of each value
+    /// changed, a `remove` of each one emptied, nothing for the rest. A user holding several
+    /// admin roles keeps them all while the first is left as it was.
+    pub fn patch_from(&self, before: &UserForm) -> Value {
+        let mut ops = Vec::new();
+        let mut set = |path: String, old: &str, new: &str, value: Value| {
+            if old != new {
+                ops.push(if new.is_empty() {
+                    json!({"op": "remove", "path": path})
+                } else {
+                    json!({"op": "replace", "path": path, "value": value})
+                });
+            }
+        };
+        let dir = |attr: &str| format!("{DIRECTORY_USER}:{attr}");
+        let user_name = self.full_user_name();
+        set("userName".into(), &before.user_name, &user_name, json!(user_name));
+        set("name.givenName".into(), &before.first_name, &self.first_name, json!(self.first_name));
+        set("name.familyName".into(), &before.last_name, &self.last_name, json!(self.last_name));
+        set("displayName".into(), &before.display_name, &self.display_name, json!(self.display_name));
+        set(dir("usageLocation"), &before.usage_location, &self.usage_location, json!(self.usage_location));
+        set(dir("adminRoles"), &before.admin_role, &self.admin_role, json!([{"value": self.admin_role}]));
+        let normalize =
+            |list: &str| list.split(',').map(str::trim).filter(|a| !a.is_empty()).collect::<Vec<_>>().join(",");
+        set(
+            dir("alternateEmails"),
+            &normalize(&before.alternate_email),
+            &normalize(&self.alternate_email),
+            Value::Array(self.alternate_emails()),
+        );
+        let (mut old, mut new) = (before.licenses.clone(), self.licenses.clone());
+        old.sort();
+        new.sort();
+        let licenses: Vec<Value> = self.licenses.iter().map(|l| json!({"value": l})).collect();
+        set(dir("licenses"), &old.join(","), &new.join(","), Value::Array(licenses));
+        json!({"schemas": [PATCH_OP], "Operations": ops})
+    }
+}
+
+/// The form field a service refusal concerns, found by the attribute its detail names; `None`
+/// when it concerns the whole form.
+pub fn field_of(detail: &str) -> Option<&'static str> {
+    let has = |s: &str| detail.contains(s);
+    if has("alternateEmails") {
+        Some("alternate_email")
+    } else if has("adminRoles") {
+        Some("admin_role")
+    } else if has("usageLocation") {
+        Some("usage_location")
+    } else if has("license") || has("License") {
+        Some("licenses")
+    } else if has("userName") || has("verified domain") {
+        Some("user_name")
+    } else if has("results mail") {
+        Some("mail_to")
+    } else if has("givenName") {
+        Some("first_name")
+    } else if has("familyName") {
+        Some("last_name")
+    } else if has("displayName") {
+        Some("display_name")
+    } else {
+        None
+    }
+}
+
+/// A service refusal shown on a form: beside its field, or above the form.
+#[derive(Debug, Default, Clone)]
+pub struct Problem {
+    pub field: Option<&'static str>,
+    pub detail: String,
+}
+
+impl Problem {
+    pub fn of(e: &ScimError) -> Problem {
+        crate::service::log_internal(e);
+        Problem { field: field_of(&e.detail), detail: e.detail.to_string() }
+    }
+
+    /// The detail when it concerns `field`.
+    pub fn at(&self, field: &str) -> Option<&str> {
+        (self.field == Some(field)).then_some(self.detail.as_str())
+    }
+
+    /// The detail when it concerns no field.
+    pub fn general(&self) -> Option<&str> {
+        self.field.is_none().then_some(self.detail.as_str()).filter(|d| !d.is_empty())
+    }
+}
+
+/// A License as the forms and the Licenses page show it.
+pub struct LicenseInfo {
+    pub id: String,
+    pub part_number: String,
+    pub name: String,
+    pub seats: i64,
+    pub consumed: i64,
+    pub available: i64,
+}
+
+/// What the forms offer to choose from: admin roles and countries from the schema, the
+/// tenant's licenses with their seats and its verified domains from the service.
+pub struct Choices {
+    pub roles: Vec<String>,
+    pub countries: Vec<String>,
+    pub licenses: Vec<LicenseInfo>,
+    /// (domain, whether it is the initial one)
+    pub domains: Vec<(String, bool)>,
+}
+
+fn canonical(state: &AppState, attr: &str, sub: Option<&str>) -> Vec<String> {
+    let a = state.registry.schema(DIRECTORY_USER).and_then(|s| s.attribute(attr));
+    let a = match sub {
+        Some(sub) => a.and_then(|a| a.sub(sub)),
+        None => a,
+    };
+    a.map(|a| a.canonical_values.clone()).unwrap_or_default()
+}
+
+pub async fn licenses(state: &AppState, caller: &Caller) -> Result<Vec<LicenseInfo>, ScimError> {
+    let params = ListParams { sort_by: Some("partNumber".into()), ..Default::default() };
+    let page = state.service.list(caller, ResourceKind::License, &params).await?;
+    Ok(page.resources.iter().map(license_info).collect())
+}
+
+fn license_info(r: &Resource) -> LicenseInfo {
+    let doc = &r.stored.doc;
+    let int = |k: &str| doc.get(k).and_then(Value::as_i64).unwrap_or(0);
+    LicenseInfo {
+        id: r.stored.id.to_string(),
+        part_number: text(doc, &["partNumber"]),
+        name: text(doc, &["displayName"]),
+        seats: int("seats"),
+        consumed: int("consumed"),
+        available: int("available"),
+    }
+}
+
+impl Choices {
+    pub async fn load(state: &AppState, caller: &Caller) -> Result<Choices, ScimError> {
+        Ok(Choices {
+            roles: canonical(state, "adminRoles", Some("value")),
+            countries: canonical(state, "usageLocation", None),
+            licenses: licenses(state, caller).await?,
+            domains: state.service.domains(caller).await?,
+        })
+    }
+
+    fn role_options(&self) -> Vec<(String, String)> {
+        std::iter::once((String::new(), "No".to_owned()))
+            .chain(self.roles.iter().map(|r| (r.clone(), format!("Yes: {r}"))))
+            .collect()
+    }
+
+    fn country_options(&self) -> Vec<(String, String)> {
+        std::iter::once((String::new(), "Not set".to_owned()))
+            .chain(self.countries.iter().map(|c| (c.clone(), c.clone())))
+            .collect()
+    }
+}
+
+/// The Details controls: names, and the user name with a domain picker when the tenant has
+/// verified domains.
+pub fn details(form: &UserForm, choices: &Choices, problem: &Problem, locked: bool) -> Markup {
+    let initial = choices.domains.iter().find(|(_, i)| *i).map(|(d, _)| d.as_str());
+    let initial_hint = initial.map(|d| {
+        format!(
+            "A name on the initial domain {d} must be created before the same name on another domain, not after it."
+        )
+    });
+    let (local, domain) = match form.user_name.rsplit_once('@') {
+        Some((l, d)) if form.domain.is_empty() => (l.to_owned(), d.to_owned()),
+        _ => (form.user_name.clone(), form.domain.clone()),
+    };
+    let mut picked = Control::new("user_name", "User name", &local).error(problem.at("user_name"));
+    if let Some(h) = &initial_hint {
+        picked = picked.hint(h);
+    }
+    let domains: Vec<(String, String)> = choices.domains.iter().map(|(d, _)| (d.clone(), format!("@{d}"))).collect();
+    // A name outside every verified domain (given before they were configured) is shown whole.
+    let plain = choices.domains.is_empty()
+        || locked
+        || (!domain.is_empty() && !choices.domains.iter().any(|(d, _)| d.eq_ignore_ascii_case(&domain)));
+    html! {
+        (layout::text(Control::new("first_name", "First name", &form.first_name).error(problem.at("first_name")).disabled(locked), "text"))
+        (layout::text(Control::new("last_name", "Last name", &form.last_name).error(problem.at("last_name")).disabled(locked), "text"))
+        (layout::text(Control::new("display_name", "Display name", &form.display_name).error(problem.at("display_name")).disabled(locked), "text"))
+        @if plain {
+            (layout::text(Control::new("user_name", "User name", &form.user_name).error(problem.at("user_name")).disabled(locked), "text"))
+        } @else {
+            (layout::text(picked, "text"))
+            (layout::select(Control::new("domain", "Domain", &domain), &domains))
+        }
+    }
+}
+
+/// The Settings controls: an admin role or none, and the alternate email it needs.
+pub fn settings(form: &UserForm, choices: &Choices, problem: &Problem, locked: bool) -> Markup {
+    html! {
+        (layout::select(Control::new("admin_role", "Admin role", &form.admin_role).error(problem.at("admin_role")).disabled(locked), &choices.role_options()))
+        (layout::text(Control::new("alternate_email", "Alternate email address", &form.alternate_email)
+            .hint("Required with an admin role: where the administrator can be reached if locked out. Up to five, separated by commas.")
+            .error(problem.at("alternate_email")).disabled(locked), "text"))
+    }
+}
+
+/// The Location control.
+pub fn location(form: &UserForm, choices: &Choices, problem: &Problem, locked: bool) -> Markup {
+    html! {
+        (layout::select(Control::new("usage_location", "Usage location", &form.usage_location)
+            .hint("Where the user works; it must be set before a license is assigned.")
+            .error(problem.at("usage_location")).disabled(locked), &choices.country_options()))
+    }
+}
+
+/// The Licenses controls: one checkbox per License with its seats available. A license with
+/// no seat left cannot be chosen unless the user holds it already.
+pub fn licenses_fieldset(form: &UserForm, choices: &Choices, problem: &Problem, locked: bool) -> Markup {
+    let error = problem.at("licenses");
+    let none_left = choices.licenses.iter().all(|l| l.available <= 0 && !form.licenses.contains(&l.id));
+    html! {
+        fieldset aria-describedby=[error.map(|_| "licenses-error")] {
+            legend id="licenses-label" { "Licenses" }
+            @if choices.licenses.is_empty() {
+                p { "This tenant has no licenses yet." }
+            }
+            @if none_left && !choices.licenses.is_empty() {
+                p.readonly role="status" {
+                    "No licenses are available. Remove licenses from users who no longer need them, or delete user \
+                     accounts that are no longer needed, to free licenses; or go on without a license."
+                    " " a href="/admin/licenses" { "See the licenses" }
+                }
+            }
+            @for l in &choices.licenses {
+                @let held = form.licenses.contains(&l.id);
+                @let id = format!("license-{}", l.id);
+                div {
+                    input type="checkbox" id=(id) name="license" value=(l.id) checked[held]
+                        disabled[locked || (!held && l.available <= 0)];
+                    " "
+                    label for=(id) { (l.name) " (" (l.part_number) "): " (l.available) " of " (l.seats) " available" }
+                }
+            }
+            (layout::field_error("licenses", error))
+        }
+    }
+}

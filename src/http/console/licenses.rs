@@ -1,0 +1,42 @@
+//! The Licenses page: each License of the tenant with its seats total, consumed and available,
+//! as the service counts them for `/Licenses`.
+//!
+//! Read-only: seats are changed with `scimd license set-seats` or over SCIM.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use maud::html;
+
+use crate::http::console::chrome;
+use crate::http::console::form;
+use crate::http::console::layout::{self, error_page};
+use crate::http::console::session::Admin;
+use crate::http::AppState;
+
+pub async fn list(State(s): State<AppState>, admin: Admin) -> Response {
+    let licenses = match form::licenses(&s, &admin.caller).await {
+        Ok(l) => l,
+        Err(e) => return error_page(&e),
+    };
+    let body = html! {
+        @if licenses.is_empty() {
+            p { "This tenant has no licenses. Add one with " code { "scimd license add" } " or a POST to /scim/v2/Licenses." }
+        } @else {
+            table {
+                thead { tr { th { "License" } th { "Part number" } th { "Seats" } th { "Assigned" } th { "Available" } } }
+                tbody {
+                    @for l in &licenses {
+                        tr {
+                            td { (l.name) }
+                            td { (l.part_number) }
+                            td { (l.seats) }
+                            td { (l.consumed) }
+                            td { (l.available) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout::page("Licenses", &chrome(&s, &admin, "/admin/licenses"), body).into_response()
+}

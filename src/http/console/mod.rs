@@ -1,0 +1,141 @@
+//! The admin center at `/admin`: server-rendered pages for administrators, signed in with an
+//! admin token, that call the same service functions as the SCIM API with the token's `Caller`.
+//!
+//! Imports `service`, `scim` and `directory` names only; no SQL and no `store`.
+
+mod bulk;
+mod form;
+mod layout;
+mod licenses;
+pub mod session;
+mod users;
+mod wizard;
+
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use maud::html;
+
+use crate::http::AppState;
+pub use session::Sessions;
+use session::{cookie, csrf_refused, random_token, same, set_cookie, Admin, AdminForm, Fields, SIGN_IN_COOKIE};
+
+/// Every admin-center route; `http::router` mounts them beside the SCIM API.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(home))
+        .route("/admin/assets/console.css", get(stylesheet))
+        .route("/admin/sign-in", get(sign_in_page).post(sign_in))
+        .route("/admin/sign-out", post(sign_out))
+        .route("/admin/users", get(users::list))
+        .route("/admin/users/new", get(wizard::start).post(wizard::step))
+        .route("/admin/users/{id}", get(users::edit).post(users::save))
+        .route("/admin/users/{id}/delete", post(users::delete))
+        .route("/admin/bulk", post(bulk::step))
+        .route("/admin/deleted", get(users::deleted))
+        .route("/admin/deleted/{id}/restore", post(users::restore))
+        .route("/admin/licenses", get(licenses::list))
+        .layer(axum::middleware::map_response(protect))
+}
+
+/// Headers on every admin-center answer: pages are never stored (a Results page shows a
+/// temporary password), framed by another site, or given scripts, styles or form targets from
+/// elsewhere; links leak no address.
+async fn protect(mut r: Response) -> Response {
+    let headers = r.headers_mut();
+    for (name, value) in [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        if !headers.contains_key(&name) {
+            headers.insert(name, header::HeaderValue::from_static(value));
+        }
+    }
+    r
+}
+
+/// The chrome of a signed-in page, taking the session's one-time message.
+fn chrome<'a>(state: &AppState, admin: &'a Admin, current: &'a str) -> layout::Chrome<'a> {
+    layout::Chrome {
+        tenant: &admin.caller.principal.tenant_name,
+        csrf: &admin.csrf,
+        current,
+        flash: state.console.take_flash(&admin.session),
+    }
+}
+
+async fn home(_admin: Admin) -> Redirect {
+    Redirect::to("/admin/users")
+}
+
+async fn stylesheet() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], layout::CSS)
+        .into_response()
+}
+
+fn sign_in_form(csrf: &str, error: Option<&str>) -> maud::Markup {
+    layout::bare(
+        "Sign in",
+        html! {
+            p { "Sign in with a token that has the admin scope, such as one made by "
+                code { "scimd token create --scope admin" } "." }
+            form method="post" action="/admin/sign-in" {
+                (layout::csrf_field(csrf))
+                (layout::text(layout::Control::new("token", "Admin token", "").error(error), "password"))
+                div.actions { button type="submit" { "Sign in" } }
+            }
+        },
+    )
+}
+
+/// The sign-in page; its form's CSRF token also goes into a cookie of its own, since no
+/// session exists yet, and the two must match when it is sent.
+async fn sign_in_page(State(s): State<AppState>, req: Request) -> Response {
+    let csrf = random_token();
+    let cookie = set_cookie(&s, req.headers(), SIGN_IN_COOKIE, Some(&csrf));
+    ([(header::SET_COOKIE, cookie)], sign_in_form(&csrf, None)).into_response()
+}
+
+async fn sign_in(State(s): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, crate::service::MAX_BODY_BYTES).await else {
+        return csrf_refused();
+    };
+    let fields = Fields::parse(&bytes);
+    let expected = cookie(&parts.headers, SIGN_IN_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !same(fields.get("csrf"), &expected) {
+        return csrf_refused();
+    }
+    let token = fields.get("token");
+    match session::authenticate(&s, &parts, token).await {
+        Ok(_) => {
+            let id = s.console.open(token.to_owned(), Instant::now());
+            let mut r = Redirect::to("/admin/users").into_response();
+            let headers = r.headers_mut();
+            headers.append(header::SET_COOKIE, set_cookie(&s, &parts.headers, session::SESSION_COOKIE, Some(&id)));
+            headers.append(header::SET_COOKIE, set_cookie(&s, &parts.headers, SIGN_IN_COOKIE, None));
+            r
+        }
+        Err(Ok(e)) => {
+            let detail = if token.is_empty() { "Enter an admin token." } else { &e.detail };
+            (StatusCode::UNAUTHORIZED, sign_in_form(&expected, Some(detail))).into_response()
+        }
+        Err(Err(e)) => layout::error_page(&e),
+    }
+}
+
+async fn sign_out(State(s): State<AppState>, form: AdminForm) -> Response {
+    s.console.close(&form.admin.session);
+    let mut r = Redirect::to("/admin/sign-in").into_response();
+    // The cookie's attributes, Secure included, only matter when setting it; removal needs none.
+    let value = "scimd_session=; HttpOnly; SameSite=Strict; Path=/admin; Max-Age=0";
+    r.headers_mut().insert(header::SET_COOKIE, header::HeaderValue::from_static(value));
+    r
+}

@@ -1,0 +1,293 @@
+//! Admin-center sessions: a random id in an HttpOnly, SameSite=Strict cookie names a session kept
+//! in this process's memory, which holds the admin token it was opened with and its CSRF token.
+//!
+//! Every request re-authenticates the token through the service's `Authenticator`, so a revoked
+//! token ends its sessions; a session unused for `IDLE` is gone.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine;
+use rand::RngCore;
+use subtle::ConstantTimeEq;
+
+use crate::http::console::layout;
+use crate::http::AppState;
+use crate::scim::error::ScimError;
+use crate::service::{Caller, Scope};
+
+/// A session nobody has used for this long is signed out.
+pub const IDLE: Duration = Duration::from_secs(30 * 60);
+/// The cookie that names a session.
+pub const SESSION_COOKIE: &str = "scimd_session";
+/// The cookie that carries the sign-in form's CSRF token before any session exists.
+pub const SIGN_IN_COOKIE: &str = "scimd_sign_in";
+/// Sessions held at most; beyond it the oldest-used go first.
+const MAX_SESSIONS: usize = 10_000;
+
+struct Session {
+    /// The admin token the session was opened with; kept in memory only, never written out.
+    token: String,
+    csrf: String,
+    last_used: Instant,
+    /// A message for the next page shown, once ("user deleted").
+    flash: Option<String>,
+}
+
+/// Every open session of this process.
+#[derive(Default)]
+pub struct Sessions {
+    open: Mutex<HashMap<String, Session>>,
+}
+
+/// 32 random bytes, base64url: a session id or a CSRF token.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Constant-time equality of two secrets.
+pub fn same(a: &str, b: &str) -> bool {
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+impl Sessions {
+    /// Opens a session for `token`; returns its id.
+    pub fn open(&self, token: String, now: Instant) -> String {
+        let id = random_token();
+        if let Ok(mut open) = self.open.lock() {
+            open.retain(|_, s| now.saturating_duration_since(s.last_used) < IDLE);
+            if open.len() >= MAX_SESSIONS {
+                if let Some(oldest) = open.iter().min_by_key(|(_, s)| s.last_used).map(|(k, _)| k.clone()) {
+                    open.remove(&oldest);
+                }
+            }
+            open.insert(id.clone(), Session { token, csrf: random_token(), last_used: now, flash: None });
+        }
+        id
+    }
+
+    /// The session's token and CSRF token, marking it used; `None` when unknown or idle too long.
+    fn touch(&self, id: &str, now: Instant) -> Option<(String, String)> {
+        let mut open = self.open.lock().ok()?;
+        let session = open.get_mut(id)?;
+        if now.saturating_duration_since(session.last_used) >= IDLE {
+            open.remove(id);
+            return None;
+        }
+        session.last_used = now;
+        Some((session.token.clone(), session.csrf.clone()))
+    }
+
+    pub fn close(&self, id: &str) {
+        if let Ok(mut open) = self.open.lock() {
+            open.remove(id);
+        }
+    }
+
+    /// Leaves a message for the session's next page.
+    pub fn set_flash(&self, id: &str, message: String) {
+        if let Some(s) = self.open.lock().ok().as_mut().and_then(|o| o.get_mut(id)) {
+            s.flash = Some(message);
+        }
+    }
+
+    /// The message left for this page, once.
+    pub fn take_flash(&self, id: &str) -> Option<String> {
+        self.open.lock().ok().as_mut().and_then(|o| o.get_mut(id)).and_then(|s| s.flash.take())
+    }
+}
+
+/// A cookie's value from the request's `Cookie` headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Whether the browser reached us over TLS: scimd serves plain HTTP itself, so only a trusted
+/// proxy's `X-Forwarded-Proto: https` says so.
+fn over_tls(state: &AppState, headers: &HeaderMap) -> bool {
+    state.trust_forwarded_headers
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|h| h.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+}
+
+/// A `Set-Cookie` value for the admin center: HttpOnly, SameSite=Strict, Path=/admin, Secure
+/// under TLS; `None` as the value removes the cookie.
+pub fn set_cookie(state: &AppState, headers: &HeaderMap, name: &str, value: Option<&str>) -> HeaderValue {
+    let secure = if over_tls(state, headers) { "; Secure" } else { "" };
+    let text = match value {
+        Some(v) => format!("{name}={v}; HttpOnly; SameSite=Strict; Path=/admin{secure}"),
+        None => format!("{name}=; HttpOnly; SameSite=Strict; Path=/admin; Max-Age=0{secure}"),
+    };
+    // Ids are base64url, which a header value always holds.
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A signed-in administrator: the caller the service sees, the session's id and CSRF token.
+pub struct Admin {
+    pub caller: Caller,
+    pub session: String,
+    pub csrf: String,
+}
+
+/// Why a request has no signed-in administrator: sign in again, or a page saying why not.
+pub enum Refusal {
+    SignIn,
+    Page(Response),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::SignIn => Redirect::to("/admin/sign-in").into_response(),
+            Refusal::Page(r) => r,
+        }
+    }
+}
+
+/// The caller an admin token stands for, or why the admin center refuses it.
+pub async fn authenticate(
+    state: &AppState,
+    parts: &Parts,
+    token: &str,
+) -> Result<Caller, Result<ScimError, ScimError>> {
+    let principal = state.auth.authenticate(Some(&format!("Bearer {token}"))).await.map_err(Ok)?;
+    principal.require(Scope::Admin).map_err(|_| Err(not_admin(&principal.scopes)))?;
+    state.rate.check(&principal).map_err(Err)?;
+    let request_id = parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    Ok(Caller::new(principal, request_id, crate::http::extract::client_address(state, parts)))
+}
+
+/// The refusal of a token without the admin scope.
+pub fn not_admin(scopes: &[Scope]) -> ScimError {
+    let scopes: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+    ScimError::forbidden(format!(
+        "this token has the scope{} {} and cannot open the admin center: sign in with a token that has the admin \
+         scope (scimd token create --scope admin)",
+        if scopes.len() == 1 { "" } else { "s" },
+        scopes.join(", ")
+    ))
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let id = cookie(&parts.headers, SESSION_COOKIE).ok_or(Refusal::SignIn)?;
+        let (token, csrf) = state.console.touch(&id, Instant::now()).ok_or(Refusal::SignIn)?;
+        match authenticate(state, parts, &token).await {
+            Ok(caller) => Ok(Admin { caller, session: id, csrf }),
+            // The token was revoked or expired: the session ends with it.
+            Err(Ok(_)) => {
+                state.console.close(&id);
+                Err(Refusal::SignIn)
+            }
+            Err(Err(e)) => Err(Refusal::Page(layout::error_page(&e))),
+        }
+    }
+}
+
+/// A form's fields in order, repeated names kept (`application/x-www-form-urlencoded`).
+#[derive(Debug, Default, Clone)]
+pub struct Fields(pub Vec<(String, String)>);
+
+impl Fields {
+    pub fn parse(body: &[u8]) -> Fields {
+        Fields(url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+    }
+
+    /// The first value of `name`, trimmed; `""` when absent.
+    pub fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).unwrap_or("")
+    }
+
+    /// Every value of `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+    }
+}
+
+/// A POSTed form of a signed-in administrator whose CSRF token matched the session's; every
+/// admin-center POST but the sign-in's takes one, so none can skip the check.
+pub struct AdminForm {
+    pub admin: Admin,
+    pub fields: Fields,
+}
+
+impl FromRequest<AppState> for AdminForm {
+    type Rejection = Refusal;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let admin = Admin::from_request_parts(&mut parts, state).await?;
+        let req = Request::from_parts(parts, body);
+        let bytes = Bytes::from_request(req, state).await.map_err(|_| {
+            Refusal::Page(layout::error_page(&ScimError::invalid_value("the form could not be read; send it again")))
+        })?;
+        let fields = Fields::parse(&bytes);
+        if !same(fields.get("csrf"), &admin.csrf) {
+            return Err(Refusal::Page(csrf_refused()));
+        }
+        Ok(AdminForm { admin, fields })
+    }
+}
+
+/// The page for a form that came without the session's CSRF token: nothing was changed.
+pub fn csrf_refused() -> Response {
+    let e = ScimError::forbidden(
+        "this form did not carry the page's security token, so nothing was changed: open the page again from the \
+         admin center and send it from there",
+    );
+    let mut r = layout::error_page(&e);
+    *r.status_mut() = StatusCode::FORBIDDEN;
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_unused_for_the_idle_time_is_gone() {
+        let sessions = Sessions::default();
+        let start = Instant::now();
+        let id = sessions.open("secret".into(), start);
+        assert!(sessions.touch(&id, start + IDLE / 2).is_some(), "in use");
+        assert!(sessions.touch(&id, start + IDLE / 2 + IDLE - Duration::from_secs(1)).is_some(), "use renews it");
+        assert!(sessions.touch(&id, start + IDLE * 3).is_none(), "idle too long");
+        assert!(sessions.touch(&id, start + IDLE * 3).is_none(), "and removed");
+    }
+
+    #[test]
+    fn cookies_are_found_by_exact_name_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; scimd_session_x=2; scimd_session=abc"));
+        assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("abc"));
+        assert_eq!(cookie(&headers, "missing"), None);
+    }
+
+    #[test]
+    fn repeated_form_fields_are_all_kept() {
+        let f = Fields::parse(b"license=a&license=b&name=%20Ann+Lee%20");
+        assert_eq!(f.all("license"), ["a", "b"]);
+        assert_eq!(f.get("name"), "Ann Lee");
+        assert_eq!(f.get("absent"), "");
+    }
+}

@@ -1,0 +1,419 @@
+//! The admin center at /admin, driven over HTTP as a browser would: sign-in and its cookie,
+//! refusals (scope, CSRF), the Add user wizard, Edit of a synchronized user, delete and restore.
+//! What the pages do is checked through the SCIM API, which must agree with them.
+
+use std::collections::HashMap;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use scimd::store::Scope;
+
+use crate::helpers::{behaviour, id, TestApp, USER};
+
+const LICENSE: &str = "urn:scimd:schemas:core:2.0:License";
+const DIR: &str = "urn:scimd:schemas:extension:directory:2.0:User";
+
+/// A browser: cookies kept, redirects not followed, the last page's CSRF token at hand.
+struct Browser {
+    base: String,
+    client: reqwest::Client,
+    cookies: HashMap<String, String>,
+    csrf: String,
+}
+
+/// A page as the browser got it.
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    set_cookies: Vec<String>,
+    body: String,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Browser {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Browser { base: app.base.clone(), client, cookies: HashMap::new(), csrf: String::new() }
+    }
+
+    async fn read(&mut self, res: reqwest::Response) -> Page {
+        let status = res.status();
+        let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+        let set_cookies: Vec<String> =
+            res.headers().get_all("set-cookie").iter().map(|c| c.to_str().unwrap().to_owned()).collect();
+        for c in &set_cookies {
+            let (pair, attrs) = c.split_once(';').unwrap_or((c, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let body = res.text().await.unwrap();
+        if let Some(at) = body.find("name=\"csrf\" value=\"") {
+            let rest = &body[at + 19..];
+            self.csrf = rest[..rest.find('"').unwrap()].to_owned();
+        }
+        Page { status, location, set_cookies, body }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.read(res).await
+    }
+
+    /// Posts `fields`, with the CSRF token of the last page unless they carry their own.
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut form: Vec<(String, String)> = fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        if !fields.iter().any(|(k, _)| *k == "csrf") {
+            form.push(("csrf".into(), self.csrf.clone()));
+        }
+        self.post_raw(path, &form).await
+    }
+
+    async fn post_raw(&mut self, path: &str, form: &[(String, String)]) -> Page {
+        let body: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.read(res).await
+    }
+
+    async fn sign_in(&mut self, token: &str) -> Page {
+        self.get("/admin/sign-in").await;
+        self.post("/admin/sign-in", &[("token", token)]).await
+    }
+
+    /// Signed in with the app's admin token.
+    async fn signed_in(app: &TestApp) -> Browser {
+        let mut b = Browser::new(app);
+        let page = b.sign_in(&app.token).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        b
+    }
+}
+
+async fn add_license(app: &TestApp, part: &str, seats: i64) -> String {
+    let body = json!({"schemas": [LICENSE], "partNumber": part, "displayName": format!("{part} plan"), "seats": seats});
+    let res = app.post("/Licenses", body).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    id(&res.json::<Value>().await.unwrap()).to_owned()
+}
+
+async fn users_named(app: &TestApp, name: &str) -> Vec<Value> {
+    let filter = format!("userName eq \"{name}\"");
+    let list: Value = app
+        .client
+        .get(app.url("/Users"))
+        .query(&[("filter", filter)])
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list["Resources"].as_array().cloned().unwrap_or_default()
+}
+
+async fn user_total(app: &TestApp) -> u64 {
+    app.get("/Users?count=0").await.json::<Value>().await.unwrap()["totalResults"].as_u64().unwrap()
+}
+
+behaviour! {
+    async fn signing_in_with_an_admin_token_sets_an_http_only_strict_session_cookie(app: TestApp) {
+        let mut browser = Browser::new(&app);
+        let before = browser.get("/admin/users").await;
+        assert_eq!((before.status, before.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/sign-in")));
+
+        let page = browser.sign_in(&app.token).await;
+
+        assert_eq!((page.status, page.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/users")));
+        let session = page.set_cookies.iter().find(|c| c.starts_with("scimd_session=")).expect("a session cookie");
+        for attribute in ["HttpOnly", "SameSite=Strict", "Path=/admin"] {
+            assert!(session.split("; ").any(|a| a == attribute), "{attribute} in {session}");
+        }
+        assert!(!session.contains("Secure"), "plain HTTP, no trusted proxy: {session}");
+        assert!(!session.contains(&app.token), "the cookie names the session, never the token");
+        let res = browser.client.get(format!("{}/admin/users", app.base)).header("cookie", browser.cookie_header()).send().await.unwrap();
+        for (name, value) in [("cache-control", "no-store"), ("x-frame-options", "DENY"), ("x-content-type-options", "nosniff")] {
+            assert_eq!(res.headers()[name], value, "{name}");
+        }
+        assert!(res.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+        let users = browser.read(res).await;
+        assert_eq!(users.status, StatusCode::OK);
+        assert!(users.body.contains("<h1>Active users</h1>"), "{}", users.body);
+    }
+
+    async fn an_untrusted_forwarded_proto_does_not_make_the_cookie_secure_and_sign_out_ends_the_session(app: TestApp) {
+        let mut browser = Browser::new(&app);
+        browser.get("/admin/sign-in").await;
+        let form = [("csrf".to_owned(), browser.csrf.clone()), ("token".to_owned(), app.token.clone())];
+        let res = browser.client.post(format!("{}/admin/sign-in", app.base))
+            .header("cookie", browser.cookie_header())
+            .header("x-forwarded-proto", "https")
+            .form(&form).send().await.unwrap();
+        let page = browser.read(res).await;
+        let session = page.set_cookies.iter().find(|c| c.starts_with("scimd_session=")).expect("a session cookie");
+        assert!(!session.contains("Secure"), "X-Forwarded-Proto counts only from a trusted proxy: {session}");
+        let old = browser.cookies.clone();
+        browser.get("/admin/users").await;
+
+        let out = browser.post("/admin/sign-out", &[]).await;
+
+        assert_eq!((out.status, out.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/sign-in")));
+        browser.cookies = old;
+        let after = browser.get("/admin/users").await;
+        assert_eq!(after.location.as_deref(), Some("/admin/sign-in"), "the old cookie no longer signs in");
+    }
+
+    async fn behind_a_trusted_https_proxy_the_session_cookie_is_secure(app: TestApp) {
+        let mut browser = Browser::new(&app);
+        browser.base = app.proxied_server().await;
+        browser.get("/admin/sign-in").await;
+        let form = [("csrf".to_owned(), browser.csrf.clone()), ("token".to_owned(), app.token.clone())];
+
+        let res = browser.client.post(format!("{}/admin/sign-in", browser.base))
+            .header("cookie", browser.cookie_header())
+            .header("x-forwarded-proto", "https")
+            .form(&form).send().await.unwrap();
+
+        let page = browser.read(res).await;
+        let session = page.set_cookies.iter().find(|c| c.starts_with("scimd_session=")).expect("a session cookie");
+        assert!(session.split("; ").any(|a| a == "Secure"), "{session}");
+    }
+
+    async fn a_token_without_the_admin_scope_is_refused_with_a_page_saying_why(app: TestApp) {
+        let writer = app.token_for("default", &[Scope::Read, Scope::Write]).await;
+        let mut browser = Browser::new(&app);
+
+        let page = browser.sign_in(&writer).await;
+
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        assert!(page.body.contains("admin scope"), "{}", page.body);
+        assert!(page.set_cookies.iter().all(|c| !c.starts_with("scimd_session=")), "no session");
+        let wrong = browser.sign_in("not-a-token").await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+        assert!(wrong.body.contains("role=\"alert\""), "{}", wrong.body);
+    }
+
+    async fn a_form_without_its_csrf_token_is_refused_and_changes_nothing(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        let user = app.create_user("keep@example.com").await;
+        let create = [("step", "mail"), ("action", "create"), ("user_name", "csrf@example.com")];
+
+        let missing = browser.post_raw("/admin/users/new", &create.map(|(k, v)| (k.to_owned(), v.to_owned()))).await;
+        let wrong = browser.post("/admin/users/new", &[("csrf", "forged"), ("step", "mail"), ("action", "create"), ("user_name", "csrf@example.com")]).await;
+        let delete = browser.post(&format!("/admin/users/{}/delete", id(&user)), &[("csrf", "")]).await;
+
+        for page in [&missing, &wrong, &delete] {
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+            assert!(page.body.contains("nothing was changed"), "{}", page.body);
+        }
+        assert_eq!(user_total(&app).await, 1, "nothing created, nothing deleted");
+        let sign_in = Browser::new(&app).post("/admin/sign-in", &[("token", &app.token)]).await;
+        assert_eq!(sign_in.status, StatusCode::FORBIDDEN, "the sign-in form needs its token too");
+    }
+
+    async fn the_wizard_creates_a_licensed_user_that_the_scim_api_returns(app: TestApp) {
+        let e3 = add_license(&app, "ENTERPRISEPACK", 2).await;
+        let mut browser = Browser::signed_in(&app).await;
+        let start = browser.get("/admin/users/new").await;
+        assert!(start.body.contains("<label for=\"user_name\">User name</label>"), "{}", start.body);
+        let mut fields: Vec<(&str, &str)> = vec![("first_name", "Ann"), ("last_name", "Lee"), ("display_name", "Ann Lee"), ("user_name", "ann@example.com")];
+
+        for (step, more) in [
+            ("details", vec![]),
+            ("settings", vec![("admin_role", "Billing administrator"), ("alternate_email", "ann@home.example")]),
+            ("location", vec![("usage_location", "NL")]),
+            ("licenses", vec![("license", e3.as_str())]),
+        ] {
+            fields.extend(more);
+            let mut form = fields.clone();
+            form.extend([("step", step), ("action", "next")]);
+            let page = browser.post("/admin/users/new", &form).await;
+            assert_eq!(page.status, StatusCode::OK, "{step}: {}", page.body);
+        }
+        let mut form = fields.clone();
+        form.extend([("step", "mail"), ("action", "create"), ("mail_to", "")]);
+        let results = browser.post("/admin/users/new", &form).await;
+
+        assert_eq!(results.status, StatusCode::OK, "{}", results.body);
+        assert!(results.body.contains("<h1>Results</h1>") && results.body.contains("ann@example.com"), "{}", results.body);
+        assert!(results.body.contains("temporary-password"), "a temporary password is shown once");
+        let found = users_named(&app, "ann@example.com").await;
+        assert_eq!(found.len(), 1);
+        let ann = &found[0];
+        assert_eq!((ann["displayName"].as_str(), ann["name"]["givenName"].as_str()), (Some("Ann Lee"), Some("Ann")));
+        assert_eq!(ann[DIR]["licenses"][0]["value"], json!(e3));
+        assert_eq!(ann[DIR]["adminRoles"][0]["value"], "Billing administrator");
+        let license: Value = app.get(&format!("/Licenses/{e3}")).await.json().await.unwrap();
+        assert_eq!(license["consumed"], 1, "the seat the wizard took is counted");
+        let list = browser.get("/admin/users?q=ann").await;
+        assert!(list.body.contains("Ann Lee") && list.body.contains("ENTERPRISEPACK plan"), "{}", list.body);
+    }
+
+    async fn an_admin_role_without_an_alternate_email_is_refused_beside_that_field_keeping_what_was_typed(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/users/new").await;
+
+        let page = browser.post("/admin/users/new", &[
+            ("step", "mail"), ("action", "create"), ("user_name", "boss@example.com"),
+            ("display_name", "The Boss"), ("admin_role", "Global administrator"), ("alternate_email", ""),
+        ]).await;
+
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        assert!(page.body.contains("aria-describedby=\"alternate_email-hint alternate_email-error\""), "{}", page.body);
+        let error = page.body.find("id=\"alternate_email-error\" role=\"alert\"").expect("the error beside the field");
+        assert!(page.body[error..].contains("alternateEmails"), "{}", page.body);
+        assert!(page.body.contains("value=\"The Boss\""), "what was typed is kept: {}", page.body);
+        assert!(page.body.contains("<option value=\"Global administrator\" selected>"), "{}", page.body);
+        assert_eq!(user_total(&app).await, 0);
+    }
+
+    async fn a_synchronized_users_page_is_read_only_and_a_forced_save_is_refused(app: TestApp) {
+        let sync = app.token_for("default", &[Scope::Sync]).await;
+        let res = app.send_as(&sync, reqwest::Method::POST, "/Users", Some(json!({"schemas": [USER], "userName": "synced@example.com", "displayName": "From AD"}))).await;
+        let synced: Value = res.json().await.unwrap();
+        let mut browser = Browser::signed_in(&app).await;
+
+        let list = browser.get("/admin/users").await;
+        let page = browser.get(&format!("/admin/users/{}", id(&synced))).await;
+        let save = browser.post(&format!("/admin/users/{}", id(&synced)), &[("user_name", "synced@example.com"), ("display_name", "Changed")]).await;
+        let delete = browser.post(&format!("/admin/users/{}/delete", id(&synced)), &[]).await;
+
+        assert!(list.body.contains(">Synchronized</span>"), "{}", list.body);
+        assert!(page.body.contains("synchronized from the on-premises directory"), "{}", page.body);
+        assert!(page.body.contains("id=\"display_name\" name=\"display_name\" value=\"From AD\" disabled"), "{}", page.body);
+        assert!(!page.body.contains(">Save</button>") && !page.body.contains(">Delete</button>"), "{}", page.body);
+        for refused in [&save, &delete] {
+            assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+            assert!(refused.body.contains("on-premises directory"), "{}", refused.body);
+        }
+        let now: Value = app.get(&format!("/Users/{}", id(&synced))).await.json().await.unwrap();
+        assert_eq!(now["displayName"], "From AD");
+    }
+
+    async fn edit_saves_the_changes_and_a_stale_page_is_refused(app: TestApp) {
+        let user = app.create_user("edit@example.com").await;
+        let mut browser = Browser::signed_in(&app).await;
+        let page = browser.get(&format!("/admin/users/{}", id(&user))).await;
+        let version = page.body.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+
+        let saved = browser.post(&format!("/admin/users/{}", id(&user)), &[("version", &version), ("user_name", "edit@example.com"), ("display_name", "Edited"), ("usage_location", "DE")]).await;
+        let stale = browser.post(&format!("/admin/users/{}", id(&user)), &[("version", &version), ("user_name", "edit@example.com"), ("display_name", "Stale")]).await;
+
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+        assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED, "{}", stale.body);
+        assert!(stale.body.contains("Someone else changed this user"), "{}", stale.body);
+        let now: Value = app.get(&format!("/Users/{}", id(&user))).await.json().await.unwrap();
+        assert_eq!((now["displayName"].as_str(), now[DIR]["usageLocation"].as_str()), (Some("Edited"), Some("DE")));
+    }
+
+    async fn delete_frees_the_seat_and_restore_brings_the_user_back(app: TestApp) {
+        let e3 = add_license(&app, "E3", 1).await;
+        let res = app.post("/Users", json!({"schemas": [USER, DIR], "userName": "gone@example.com", DIR: {"usageLocation": "NL", "licenses": [{"value": e3}]}})).await;
+        let user: Value = res.json().await.unwrap();
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get(&format!("/admin/users/{}", id(&user))).await;
+
+        let deleted = browser.post(&format!("/admin/users/{}/delete", id(&user)), &[]).await;
+
+        assert_eq!((deleted.status, deleted.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/users")));
+        assert_eq!(app.get(&format!("/Users/{}", id(&user))).await.status(), StatusCode::NOT_FOUND);
+        let list = browser.get("/admin/users").await;
+        assert!(list.body.contains("Deleted gone@example.com"), "{}", list.body);
+        let licenses = browser.get("/admin/licenses").await;
+        assert!(licenses.body.contains("<td>1</td><td>0</td><td>1</td>"), "seats 1, assigned 0, available 1: {}", licenses.body);
+        let trash = browser.get("/admin/deleted").await;
+        assert!(trash.body.contains("gone@example.com"), "{}", trash.body);
+
+        let restored = browser.post(&format!("/admin/deleted/{}/restore", id(&user)), &[]).await;
+
+        assert_eq!((restored.status, restored.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/deleted")));
+        assert_eq!(app.get(&format!("/Users/{}", id(&user))).await.status(), StatusCode::OK);
+        let license: Value = app.get(&format!("/Licenses/{e3}")).await.json().await.unwrap();
+        assert_eq!(license["consumed"], 1, "the restored user took its seat again");
+        let again = browser.post(&format!("/admin/deleted/{}/restore", id(&user)), &[]).await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.body);
+        assert!(again.body.contains("role=\"alert\""), "{}", again.body);
+    }
+
+    async fn active_users_are_searched_sorted_and_paged(app: TestApp) {
+        app.seed_users("p", 25).await;
+        app.create_user("zed@other.example").await;
+        let mut browser = Browser::signed_in(&app).await;
+
+        let first = browser.get("/admin/users?sort=userName&order=ascending").await;
+        let second = browser.get("/admin/users?sort=userName&order=ascending&start=21").await;
+        let search = browser.get("/admin/users?q=ZED").await;
+        let descending = browser.get("/admin/users?sort=userName&order=descending").await;
+
+        assert!(first.body.contains("Users 1–20 of 26") && first.body.contains("Next page"), "{}", first.body);
+        assert!(second.body.contains("Users 21–26 of 26") && !second.body.contains("Next page"), "{}", second.body);
+        assert!(search.body.contains("zed@other.example") && !search.body.contains("p0@example.com"), "{}", search.body);
+        let zed = descending.body.find("zed@other.example").unwrap();
+        assert!(zed < descending.body.find("p9@example.com").unwrap(), "descending by user name");
+    }
+
+    async fn bulk_edit_keeps_replaces_or_adds_licenses_and_lists_each_user_changed_or_refused(app: TestApp) {
+        let e1 = add_license(&app, "E1", 10).await;
+        let e3 = add_license(&app, "E3", 10).await;
+        let e5 = add_license(&app, "E5", 10).await;
+        let mut ids = Vec::new();
+        for name in ["keep@example.com", "replace@example.com", "add@example.com"] {
+            let body = json!({"schemas": [USER, DIR], "userName": name, DIR: {"usageLocation": "NL", "licenses": [{"value": e1}]}});
+            ids.push(id(&app.post("/Users", body).await.json::<Value>().await.unwrap()).to_owned());
+        }
+        let sync = app.token_for("default", &[Scope::Sync]).await;
+        let synced: Value = app.send_as(&sync, reqwest::Method::POST, "/Users", Some(json!({"schemas": [USER], "userName": "ad@example.com"}))).await.json().await.unwrap();
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/users").await;
+        let licenses_of = |user: Value| -> Vec<String> {
+            let mut l: Vec<String> = user[DIR]["licenses"].as_array().unwrap().iter().map(|l| l["value"].as_str().unwrap().to_owned()).collect();
+            l.sort();
+            l
+        };
+
+        let start = browser.post("/admin/bulk", &[("stage", "start"), ("user", &ids[0])]).await;
+        assert!(start.body.contains("<label for=\"usage_location\">Usage location</label>"), "{}", start.body);
+        let next = browser.post("/admin/bulk", &[("stage", "licenses"), ("user", &ids[0]), ("usage_location", "")]).await;
+        for button in ["Keep current licenses", "Replace current licenses", "Add to current licenses"] {
+            assert!(next.body.contains(&format!(">{button}</button>")), "{button}: {}", next.body);
+        }
+        let keep = browser.post("/admin/bulk", &[("stage", "apply"), ("user", &ids[0]), ("usage_location", "DE"), ("action", "keep"), ("license", &e3)]).await;
+        let replace = browser.post("/admin/bulk", &[("stage", "apply"), ("user", &ids[1]), ("user", id(&synced)), ("action", "replace"), ("license", &e3), ("license", &e5)]).await;
+        let add = browser.post("/admin/bulk", &[("stage", "apply"), ("user", &ids[2]), ("action", "add"), ("license", &e3)]).await;
+
+        assert!(keep.body.contains("1 changed, 0 refused"), "{}", keep.body);
+        let kept: Value = app.get(&format!("/Users/{}", ids[0])).await.json().await.unwrap();
+        assert_eq!((licenses_of(kept.clone()), kept[DIR]["usageLocation"].as_str()), (vec![e1.clone()], Some("DE")));
+        assert!(replace.body.contains("1 changed, 1 refused") && replace.body.contains("on-premises directory"), "{}", replace.body);
+        let mut want = vec![e3.clone(), e5.clone()];
+        want.sort();
+        assert_eq!(licenses_of(app.get(&format!("/Users/{}", ids[1])).await.json().await.unwrap()), want);
+        let mut want = vec![e1.clone(), e3.clone()];
+        want.sort();
+        assert!(add.body.contains("1 changed, 0 refused"), "{}", add.body);
+        assert_eq!(licenses_of(app.get(&format!("/Users/{}", ids[2])).await.json().await.unwrap()), want);
+        let e3_now: Value = app.get(&format!("/Licenses/{e3}")).await.json().await.unwrap();
+        assert_eq!(e3_now["consumed"], 2, "replace and add each took one E3 seat");
+    }
+}
