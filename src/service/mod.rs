@@ -204,7 +204,7 @@ impl From<StoreError> for ScimError {
                 "the query ran past the server's time budget (--query-timeout) and was cancelled; narrow the \
                  filter, ask for a smaller count, or leave out members (excludedAttributes=members)",
             ),
-            e @ StoreError::Corrupt(_) => ScimError::internal(e),
+            e @ (StoreError::Corrupt(_) | StoreError::NotCommitted(_)) => ScimError::internal(e),
             e @ StoreError::Backend(_) => ScimError::internal(e),
             e @ StoreError::Migrate(_) => ScimError::internal(e),
         }
