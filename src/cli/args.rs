@@ -203,6 +203,20 @@ pub enum Command {
     /// already imported are then updated, not duplicated. A results mail that fails does not
     /// change the exit status: stderr says so.
     Import(ImportArgs),
+    /// Copy a SQLite database to FILE while scimd serves it: every tenant, consistent as of
+    /// the moment the copy starts (writes go on meanwhile).
+    ///
+    /// The copy is an ordinary SQLite database: to restore, stop scimd, put FILE in place of
+    /// the database file (removing its -wal and -shm files), and start scimd on it. FILE must
+    /// not exist; it appears only once it is whole. A PostgreSQL database is copied with
+    /// pg_dump instead (see the README); this command refuses it.
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct BackupArgs {
+    /// Where the copy goes: a new file, in a directory that exists.
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args, Clone)]

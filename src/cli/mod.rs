@@ -32,7 +32,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::License(command)) => directory::license(&service(&cli.db).await?, command).await,
         Some(Command::User(command)) => users::run(&service(&cli.db).await?, command).await,
         Some(Command::Import(args)) => import::run(&cli.db, args).await,
+        Some(Command::Backup(args)) => backup(&service(&cli.db).await?, &args).await,
     }
+}
+
+/// `scimd backup FILE`: the copy, then one line saying where it is and how large.
+async fn backup(service: &Service, args: &BackupArgs) -> anyhow::Result<()> {
+    service.backup(&args.file).await.map_err(detail)?;
+    let bytes = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or_default();
+    println!("backed up to {} ({bytes} bytes)", args.file.display());
+    Ok(())
 }
 
 /// The service over the database the command line names.

@@ -120,6 +120,52 @@ impl Service {
         Ok(self.store.purge_deleted_before(before, &crate::store::Actor::system("retention")).await?)
     }
 
+    /// Copies the whole database, every tenant, to `file` while the server goes on serving.
+    /// The copy is written beside it first and renamed when whole, so a file by that name is
+    /// always a complete backup; an existing file is never overwritten.
+    pub async fn backup(&self, file: &std::path::Path) -> Result<()> {
+        let refuse = |why: String| Err(ScimError::invalid_value(why));
+        if file.exists() {
+            return refuse(format!(
+                "{} already exists; a backup never overwrites a file: name a new one",
+                file.display()
+            ));
+        }
+        let Some(name) = file.file_name().and_then(|n| n.to_str()) else {
+            return refuse(format!("{} is not a file name", file.display()));
+        };
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
+            return refuse(format!("the directory {} does not exist", dir.display()));
+        }
+        let partial = file.with_file_name(format!(".{name}.partial"));
+        let Some(partial_text) = partial.to_str() else {
+            return refuse(format!("{} is not a UTF-8 path", file.display()));
+        };
+        // A copy left by a backup that was killed midway is never the start of another.
+        let _ = std::fs::remove_file(&partial);
+        let copied = self.store.backup_into(partial_text).await;
+        let renamed = copied.map_err(|e| match e {
+            StoreError::Unsupported(why) => ScimError::invalid_value(why),
+            e => ScimError::new(500, None, format!("the backup to {} failed: {e}", file.display())),
+        });
+        // SQLite does not flush the copy it writes: flush it, then its name, so that a backup
+        // said to be made survives a power cut.
+        let renamed = renamed.and_then(|()| {
+            let durable = std::fs::File::open(&partial)
+                .and_then(|f| f.sync_all())
+                .and_then(|()| std::fs::rename(&partial, file))
+                .and_then(|()| match file.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    Some(dir) => std::fs::File::open(dir).and_then(|d| d.sync_all()),
+                    None => std::fs::File::open(".").and_then(|d| d.sync_all()),
+                });
+            durable.map_err(|e| ScimError::new(500, None, format!("cannot write the backup {}: {e}", file.display())))
+        });
+        if renamed.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        renamed
+    }
+
     /// The tenant's verified domains, and whether each is the initial one.
     pub async fn domains(&self, caller: &Caller) -> Result<Vec<(String, bool)>> {
         caller.principal.require(Scope::Admin)?;

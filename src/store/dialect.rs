@@ -16,6 +16,9 @@ pub trait Dialect {
     fn for_update(&self) -> &'static str;
     /// The statement that makes a connection give back the memory it caches, if any.
     fn release_memory(&self) -> Option<&'static str>;
+    /// The statement writing a consistent copy of the whole database to the file bound to it,
+    /// while others read and write; `None` where the database's own tools do that.
+    fn backup_into(&self) -> Option<&'static str>;
     /// Turns the `?` placeholders every query is written with into the database's own.
     fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str>;
     /// A bound JSON document as a value of the `doc` column, and the column read back as text.
@@ -78,6 +81,10 @@ impl Dialect for SqliteDialect {
     fn release_memory(&self) -> Option<&'static str> {
         // Frees the connection's page cache; it refills from the file on its next queries.
         Some("PRAGMA shrink_memory")
+    }
+    fn backup_into(&self) -> Option<&'static str> {
+        // One read transaction: the copy is the database as of its start, writers go on (WAL).
+        Some("VACUUM INTO ?")
     }
     fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
         std::borrow::Cow::Borrowed(sql)
@@ -175,6 +182,10 @@ impl Dialect for PostgresDialect {
     }
     fn release_memory(&self) -> Option<&'static str> {
         // The server's memory is the server's: nothing is cached in this process.
+        None
+    }
+    fn backup_into(&self) -> Option<&'static str> {
+        // pg_dump makes consistent copies of a live PostgreSQL database.
         None
     }
     fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {

@@ -402,6 +402,9 @@ pub trait Store: Send + Sync + 'static {
     /// Makes the connections nobody is using give back the memory they cache (SQLite's page
     /// cache), so that memory taken by a burst does not stay; a no-op where nothing is cached.
     async fn release_memory(&self) -> Result<()>;
+    /// Writes a consistent copy of the whole database to `file`, which must not exist, while
+    /// others go on reading and writing. `Unsupported` where the database's own tools do it.
+    async fn backup_into(&self, file: &str) -> Result<()>;
 
     async fn insert(&self, tenant: TenantId, new: NewResource, load: Load) -> Result<Stored>;
     /// Inserts many resources in one transaction, each under a savepoint of its own: a failing

@@ -87,6 +87,9 @@ impl<B: Backend> SqlStore<B> {
 /// us (a deadlock, a serialization failure, a busy SQLite file).
 const WRITE_ATTEMPTS: usize = 5;
 
+/// The longest a backup copy may run: a database of millions of users copies in minutes.
+const BACKUP_BUDGET: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Now, to the millisecond, as every timestamp is rendered: a client that filters on a
 /// `meta.lastModified` it read finds the resource it read it from.
 pub(crate) fn now() -> String {
@@ -196,6 +199,19 @@ impl<B: Backend> Store for SqlStore<B> {
         for conn in &mut idle {
             B::execute(conn, statement, &[]).await?;
         }
+        Ok(())
+    }
+
+    async fn backup_into(&self, file: &str) -> Result<()> {
+        let Some(statement) = B::DIALECT.backup_into() else {
+            return Err(StoreError::Unsupported(
+                "this database is copied with its own tools: use pg_dump (see the README's Backups section)".into(),
+            ));
+        };
+        let mut conn = self.pool.acquire().await?;
+        // A copy takes as long as the database is large, not as long as a client's query.
+        B::restart_budget(&mut conn, BACKUP_BUDGET).await?;
+        B::execute(&mut conn, statement, &[Param::Text(file)]).await?;
         Ok(())
     }
 

@@ -394,9 +394,14 @@ pub struct Process {
 
 impl Process {
     pub async fn start(app: &TestApp) -> Process {
+        Self::start_on(app, &app.database_url()).await
+    }
+
+    /// A scimd process on another database (`--database`), waited for with this app's client.
+    pub async fn start_on(app: &TestApp, database: &str) -> Process {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = std::process::Command::new(BIN)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", &app.database_url()])
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", database])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

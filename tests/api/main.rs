@@ -6,6 +6,7 @@
 
 mod audit;
 mod auth;
+mod backup;
 mod bulk;
 mod cli;
 mod concurrency;
