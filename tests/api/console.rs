@@ -416,4 +416,94 @@ behaviour! {
         let e3_now: Value = app.get(&format!("/Licenses/{e3}")).await.json().await.unwrap();
         assert_eq!(e3_now["consumed"], 2, "replace and add each took one E3 seat");
     }
+    async fn the_new_pages_need_a_session_and_are_in_the_navigation(app: TestApp) {
+        let mut stranger = Browser::new(&app);
+        let mut browser = Browser::signed_in(&app).await;
+
+        for path in ["/admin/tokens"] {
+            let refused = stranger.get(path).await;
+            let page = browser.get(path).await;
+
+            assert_eq!((refused.status, refused.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/sign-in")), "{path}");
+            assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+            assert!(page.body.contains(&format!("<a href=\"{path}\" aria-current=\"page\">")), "{path}: {}", page.body);
+        }
+    }
+
+    async fn a_token_created_in_the_admin_center_shows_its_secret_once_works_and_stops_when_revoked(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        let list = browser.get("/admin/tokens").await;
+        assert!(list.body.contains("<label for=\"name\">Token name</label>"), "{}", list.body);
+
+        let created = browser.post("/admin/tokens", &[("name", "entra-connector"), ("scope", "read"), ("scope", "write")]).await;
+
+        assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+        assert!(created.body.contains("will not be shown again"), "{}", created.body);
+        let secret = created.body.split("id=\"secret\" name=\"secret\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        assert!(secret.len() >= 20, "{secret}");
+        assert_eq!(app.send_as(&secret, reqwest::Method::GET, "/Users", None).await.status(), StatusCode::OK);
+        let again = browser.get("/admin/tokens").await;
+        assert!(again.body.contains("entra-connector") && again.body.contains("read, write"), "{}", again.body);
+        assert!(!again.body.contains(&secret), "the secret is shown once");
+        let tokens: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+        let token_id = tokens["Resources"].as_array().unwrap().iter().find(|t| t["name"] == "entra-connector").unwrap()["id"].as_str().unwrap().to_owned();
+
+        let confirm = browser.get(&format!("/admin/tokens/{token_id}/revoke")).await;
+        assert!(confirm.body.contains("cannot be undone") && confirm.body.contains(">Revoke</button>"), "{}", confirm.body);
+        let revoked = browser.post(&format!("/admin/tokens/{token_id}/revoke"), &[]).await;
+
+        assert_eq!((revoked.status, revoked.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/tokens")), "{}", revoked.body);
+        let after = browser.get("/admin/tokens").await;
+        assert!(after.body.contains("Revoked the token entra-connector.") && after.body.contains("<td>revoked</td>"), "{}", after.body);
+        tokio::time::sleep(crate::helpers::TOKEN_CACHE + std::time::Duration::from_millis(50)).await;
+        assert_eq!(app.send_as(&secret, reqwest::Method::GET, "/Users", None).await.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    async fn a_token_form_without_a_name_or_scope_is_refused_beside_the_field(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/tokens").await;
+
+        let no_scope = browser.post("/admin/tokens", &[("name", "nothing")]).await;
+        let no_name = browser.post("/admin/tokens", &[("name", ""), ("scope", "read")]).await;
+
+        assert_eq!(no_scope.status, StatusCode::BAD_REQUEST, "{}", no_scope.body);
+        assert!(no_scope.body.contains("id=\"scopes-error\" role=\"alert\""), "{}", no_scope.body);
+        assert!(no_scope.body.contains("value=\"nothing\""), "what was typed is kept: {}", no_scope.body);
+        assert!(no_name.body.contains("aria-describedby=\"name-hint name-error\""), "{}", no_name.body);
+        let tokens: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+        assert_eq!(tokens["totalResults"], 1, "only the app's own token");
+    }
+
+    async fn token_create_and_revoke_without_the_csrf_token_are_refused_and_change_nothing(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        let reader = app.token_for("default", &[Scope::Read]).await;
+        let tokens: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+        let reader_id = tokens["Resources"].as_array().unwrap().iter().find(|t| t["scopes"] == json!(["read"])).unwrap()["id"].as_str().unwrap().to_owned();
+        browser.get("/admin/tokens").await;
+
+        let create = browser.post_raw("/admin/tokens", &[("name".into(), "forged".into()), ("scope".into(), "admin".into())]).await;
+        let revoke = browser.post(&format!("/admin/tokens/{reader_id}/revoke"), &[("csrf", "forged")]).await;
+
+        for page in [&create, &revoke] {
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+            assert!(page.body.contains("nothing was changed"), "{}", page.body);
+        }
+        let tokens: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+        assert_eq!(tokens["totalResults"], 2, "nothing created");
+        assert_eq!(app.send_as(&reader, reqwest::Method::GET, "/Users", None).await.status(), StatusCode::OK, "nothing revoked");
+    }
+
+    async fn the_last_admin_token_is_not_revoked_and_the_page_says_why(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        let tokens: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+        let own = tokens["Resources"][0]["id"].as_str().unwrap().to_owned();
+
+        let confirm = browser.get(&format!("/admin/tokens/{own}/revoke")).await;
+        let refused = browser.post(&format!("/admin/tokens/{own}/revoke"), &[]).await;
+
+        assert!(confirm.body.contains("the token you signed in with"), "{}", confirm.body);
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+        assert!(refused.body.contains("role=\"alert\""), "{}", refused.body);
+        assert_eq!(app.get("/Users").await.status(), StatusCode::OK, "still signed in and working");
+    }
 }

@@ -18,6 +18,7 @@ const NAV: &[(&str, &str)] = &[
     ("/admin/users/new", "Add user"),
     ("/admin/deleted", "Deleted users"),
     ("/admin/licenses", "Licenses"),
+    ("/admin/tokens", "Tokens"),
 ];
 
 /// Who is signed in, for the header and the sign-out form.

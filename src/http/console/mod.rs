@@ -8,6 +8,7 @@ mod form;
 mod layout;
 mod licenses;
 pub mod session;
+mod tokens;
 mod users;
 mod wizard;
 
@@ -39,6 +40,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/deleted", get(users::deleted))
         .route("/admin/deleted/{id}/restore", post(users::restore))
         .route("/admin/licenses", get(licenses::list))
+        .route("/admin/tokens", get(tokens::list).post(tokens::create))
+        .route("/admin/tokens/{id}/revoke", get(tokens::confirm).post(tokens::revoke))
         .layer(axum::middleware::map_response(protect))
 }
 
