@@ -420,7 +420,7 @@ behaviour! {
         let mut stranger = Browser::new(&app);
         let mut browser = Browser::signed_in(&app).await;
 
-        for path in ["/admin/tokens"] {
+        for path in ["/admin/tokens", "/admin/audit"] {
             let refused = stranger.get(path).await;
             let page = browser.get(path).await;
 
@@ -505,5 +505,47 @@ behaviour! {
         assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
         assert!(refused.body.contains("role=\"alert\""), "{}", refused.body);
         assert_eq!(app.get("/Users").await.status(), StatusCode::OK, "still signed in and working");
+    }
+    async fn the_audit_log_is_newest_first_and_each_filter_narrows_it(app: TestApp) {
+        let writer = app.token_for("default", &[Scope::Write]).await;
+        let tokens: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+        let writer_id = tokens["Resources"].as_array().unwrap().iter().find(|t| t["scopes"] == json!(["write"])).unwrap()["id"].as_str().unwrap().to_owned();
+        let first = app.create_user("first@example.com").await;
+        app.send_as(&writer, reqwest::Method::POST, "/Users", Some(json!({"schemas": [USER], "userName": "by-writer@example.com"}))).await;
+        assert_eq!(app.delete(&format!("/Users/{}", id(&first))).await.status(), StatusCode::NO_CONTENT);
+        let mut browser = Browser::signed_in(&app).await;
+
+        let all = browser.get("/admin/audit").await;
+        let deletes = browser.get("/admin/audit?operation=delete").await;
+        let by_writer = browser.get(&format!("/admin/audit?actor={writer_id}")).await;
+        let of_first = browser.get(&format!("/admin/audit?resource_id={}", id(&first))).await;
+        let future = browser.get("/admin/audit?since=2999-01-01T00:00").await;
+        let past = browser.get("/admin/audit?until=2000-01-01T00:00").await;
+        let bad = browser.get("/admin/audit?since=yesterday").await;
+
+        assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+        let (delete_at, create_at) = (all.body.find("<td>delete</td>").unwrap(), all.body.find("by-writer@example.com").unwrap());
+        assert!(delete_at < create_at, "newest first: {}", all.body);
+        assert!(all.body.contains("<label for=\"since\">From (UTC)</label>") && all.body.contains("<label for=\"operation\">Operation</label>"), "{}", all.body);
+        assert!(deletes.body.contains("1 event,") && deletes.body.contains("<td>delete</td>"), "{}", deletes.body);
+        assert!(by_writer.body.contains("1 event,") && by_writer.body.contains("by-writer@example.com"), "{}", by_writer.body);
+        assert!(!by_writer.body.contains("first@example.com"), "{}", by_writer.body);
+        assert!(of_first.body.contains("2 events,") && !of_first.body.contains("by-writer@example.com"), "create and delete: {}", of_first.body);
+        assert!(future.body.contains("0 events,") && past.body.contains("0 events,"), "{}{}", future.body, past.body);
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+        assert!(bad.body.contains("aria-describedby=\"since-error\"") && bad.body.contains("value=\"yesterday\""), "{}", bad.body);
+    }
+
+    async fn the_audit_log_is_paged_fifty_events_at_a_time(app: TestApp) {
+        app.seed_users("a", 60).await;
+        let mut browser = Browser::signed_in(&app).await;
+
+        let first = browser.get("/admin/audit?operation=create").await;
+        let second = browser.get("/admin/audit?operation=create&start=51").await;
+
+        assert!(first.body.contains("Events 1–50 of 61") && first.body.contains("Older events"), "{}", first.body);
+        assert!(!first.body.contains("Newer events"), "{}", first.body);
+        assert!(second.body.contains("Events 51–61 of 61") && second.body.contains("Newer events"), "{}", second.body);
+        assert!(!second.body.contains("Older events"), "{}", second.body);
     }
 }

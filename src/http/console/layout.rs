@@ -19,6 +19,7 @@ const NAV: &[(&str, &str)] = &[
     ("/admin/deleted", "Deleted users"),
     ("/admin/licenses", "Licenses"),
     ("/admin/tokens", "Tokens"),
+    ("/admin/audit", "Audit log"),
 ];
 
 /// Who is signed in, for the header and the sign-out form.

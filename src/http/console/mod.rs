@@ -3,6 +3,7 @@
 //!
 //! Imports `service`, `scim` and `directory` names only; no SQL and no `store`.
 
+mod audit;
 mod bulk;
 mod form;
 mod layout;
@@ -40,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/deleted", get(users::deleted))
         .route("/admin/deleted/{id}/restore", post(users::restore))
         .route("/admin/licenses", get(licenses::list))
+        .route("/admin/audit", get(audit::list))
         .route("/admin/tokens", get(tokens::list).post(tokens::create))
         .route("/admin/tokens/{id}/revoke", get(tokens::confirm).post(tokens::revoke))
         .layer(axum::middleware::map_response(protect))
