@@ -35,7 +35,7 @@ pub use mail::{
     SMTP_URL_FORMAT,
 };
 pub use operator::DEFAULT_TENANT;
-pub use resources::{ListPage, ListParams, Resource};
+pub use resources::{ListPage, ListParams, MemberPage, Resource};
 
 use crate::auth::Principal;
 use crate::scim::error::ScimError;

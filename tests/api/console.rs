@@ -420,7 +420,7 @@ behaviour! {
         let mut stranger = Browser::new(&app);
         let mut browser = Browser::signed_in(&app).await;
 
-        for path in ["/admin/tokens", "/admin/audit"] {
+        for path in ["/admin/tokens", "/admin/audit", "/admin/groups"] {
             let refused = stranger.get(path).await;
             let page = browser.get(path).await;
 
@@ -547,5 +547,34 @@ behaviour! {
         assert!(!first.body.contains("Newer events"), "{}", first.body);
         assert!(second.body.contains("Events 51–61 of 61") && second.body.contains("Newer events"), "{}", second.body);
         assert!(!second.body.contains("Older events"), "{}", second.body);
+    }
+    async fn groups_are_searched_and_a_big_groups_members_are_paged_fifty_at_a_time(app: TestApp) {
+        app.seed_users("m", 120).await;
+        let ids: Vec<String> = (0..120).map(|i| format!("m-{i}")).collect();
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let big = app.create_group("Sales", &refs).await;
+        app.create_group("Support", &["m-0"]).await;
+        let mut browser = Browser::signed_in(&app).await;
+
+        let list = browser.get("/admin/groups").await;
+        let search = browser.get("/admin/groups?q=sal").await;
+        let first = browser.get(&format!("/admin/groups/{}", id(&big))).await;
+        let next = first.body.split("href=\"").filter_map(|h| h.split('"').next()).find(|h| h.contains("after=")).unwrap().replace("&amp;", "&");
+        let second = browser.get(&next).await;
+        let next = second.body.split("href=\"").filter_map(|h| h.split('"').next()).find(|h| h.contains("after=")).unwrap().replace("&amp;", "&");
+        let third = browser.get(&next).await;
+        let missing = browser.get("/admin/groups/no-such-group").await;
+
+        assert!(list.body.contains("2 groups.") && list.body.contains(">Sales</a>") && list.body.contains(">Support</a>"), "{}", list.body);
+        assert!(search.body.contains(">Sales</a>") && !search.body.contains(">Support</a>"), "{}", search.body);
+        assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+        assert!(first.body.contains("<h1>Sales</h1>") && first.body.contains("120 members."), "{}", first.body);
+        assert!(first.body.contains("Members 1–50 of 120") && !first.body.contains("First page"), "{}", first.body);
+        assert_eq!(first.body.matches("<td>User</td>").count(), 50);
+        assert!(second.body.contains("Members 51–100 of 120") && second.body.contains("First page"), "{}", second.body);
+        assert!(third.body.contains("Members 101–120 of 120") && !third.body.contains("Next page"), "{}", third.body);
+        assert_eq!(third.body.matches("<td>User</td>").count(), 20);
+        assert!(third.body.contains("href=\"/admin/users/m-119\""), "{}", third.body);
+        assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
     }
 }

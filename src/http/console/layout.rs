@@ -17,6 +17,7 @@ const NAV: &[(&str, &str)] = &[
     ("/admin/users", "Active users"),
     ("/admin/users/new", "Add user"),
     ("/admin/deleted", "Deleted users"),
+    ("/admin/groups", "Groups"),
     ("/admin/licenses", "Licenses"),
     ("/admin/tokens", "Tokens"),
     ("/admin/audit", "Audit log"),

@@ -6,6 +6,7 @@
 mod audit;
 mod bulk;
 mod form;
+mod groups;
 mod layout;
 mod licenses;
 pub mod session;
@@ -40,6 +41,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/bulk", post(bulk::step))
         .route("/admin/deleted", get(users::deleted))
         .route("/admin/deleted/{id}/restore", post(users::restore))
+        .route("/admin/groups", get(groups::list))
+        .route("/admin/groups/{id}", get(groups::show))
         .route("/admin/licenses", get(licenses::list))
         .route("/admin/audit", get(audit::list))
         .route("/admin/tokens", get(tokens::list).post(tokens::create))
