@@ -124,8 +124,8 @@ pub async fn create(State(s): State<AppState>, AdminForm { admin, fields }: Admi
                     (token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) "." }
                 div.field {
                     label for="secret" { "Secret" }
-                    p.hint id="secret-hint" { "Copy it now: it will not be shown again. scimd keeps only a hash of it, \
-                        so a lost secret cannot be recovered; revoke the token and create another." }
+                    p.hint id="secret-hint" { strong { "Copy it now: it will not be shown again." } " scimd keeps only a \
+                        hash of it, so a lost secret cannot be recovered; revoke the token and create another." }
                     input.secret type="text" id="secret" name="secret" value=(secret) readonly aria-describedby="secret-hint";
                 }
                 p { "Programs send it as " code { "Authorization: Bearer …" } " to /scim/v2." }
