@@ -1,7 +1,9 @@
 """The admin center in Debian's chromium: sign in, add a user through the whole wizard (an admin
 role, which needs an alternate email, and a license), see the seat taken, find the user, edit it,
 see a synchronized user read-only, check that a form without its CSRF token is refused, delete
-and restore the user, bulk-edit licenses (add, replace, keep), sign out. Every control is found by its label or role, as automation would.
+and restore the user, bulk-edit licenses (add, replace, keep), page through a group's members,
+create a token (its secret works) and revoke it (it stops working), find the revocation in the
+audit log, sign out. Every control is found by its label or role, as automation would.
 
 run.sh starts scimd and passes its address and tokens in the environment.
 """
@@ -10,6 +12,8 @@ import json
 import os
 import re
 import sys
+import time
+import urllib.error
 import urllib.request
 
 from playwright.sync_api import expect, sync_playwright
@@ -188,6 +192,74 @@ def main():
         assert len(replaced) == 1 and replaced[0] not in before, (before, replaced)
         bulk("Keep current licenses", location="DE")
         assert licenses_of(ann_id) == ("DE", replaced), licenses_of(ann_id)
+
+        step(page, "groups: search, and a group's members a page at a time")
+        members = [{"value": ann_id}, {"value": synced["id"]}]
+        for i in range(55):
+            user = scim(
+                "POST",
+                "/Users",
+                ADMIN_TOKEN,
+                {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": f"member{i}@contoso.com"},
+            )
+            members.append({"value": user["id"]})
+        scim(
+            "POST",
+            "/Groups",
+            ADMIN_TOKEN,
+            {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Sales", "members": members},
+        )
+        scim("POST", "/Groups", ADMIN_TOKEN, {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Support"})
+        page.get_by_role("link", name="Groups").click()
+        expect(page.get_by_role("heading", name="Groups")).to_be_visible()
+        page.get_by_label("Search groups").fill("sal")
+        page.get_by_role("button", name="Search").click()
+        expect(page.get_by_role("link", name="Support")).to_have_count(0)
+        shot(page, "14-groups")
+        page.get_by_role("link", name="Sales").click()
+        expect(page.get_by_role("heading", name="Sales")).to_be_visible()
+        expect(page.get_by_text("Members 1–50 of 57")).to_be_visible()
+        shot(page, "15-group-members")
+        page.get_by_role("link", name="Next page").click()
+        expect(page.get_by_text("Members 51–57 of 57")).to_be_visible()
+        expect(page.get_by_role("link", name="Next page")).to_have_count(0)
+
+        step(page, "tokens: create one, its secret shown once works; revoke it and it stops")
+        page.get_by_role("link", name="Tokens").click()
+        page.get_by_label("Token name").fill("okta-provisioning")
+        page.get_by_label(re.compile("^read:")).check()
+        page.get_by_label(re.compile("^write:")).check()
+        page.get_by_role("button", name="Create token").click()
+        expect(page.get_by_role("heading", name="Token created")).to_be_visible()
+        expect(page.get_by_text("it will not be shown again")).to_be_visible()
+        secret = page.get_by_label("Secret").input_value()
+        shot(page, "16-token-created")
+        assert scim("GET", "/Users?count=1", secret)["totalResults"] > 0
+        page.get_by_role("link", name="Back to the tokens").click()
+        expect(page.get_by_text(secret)).to_have_count(0)
+        page.get_by_role("link", name="Revoke okta-provisioning").click()
+        shot(page, "17-token-revoke")
+        page.get_by_role("button", name="Revoke").click()
+        expect(page.get_by_role("status")).to_contain_text("Revoked the token okta-provisioning")
+        expect(page.get_by_role("row", name=re.compile("okta-provisioning"))).to_contain_text("revoked")
+        shot(page, "18-tokens")
+        refused = None
+        for _ in range(20):  # a verified token is trusted for a couple of seconds
+            try:
+                scim("GET", "/Users?count=1", secret)
+            except urllib.error.HTTPError as e:
+                refused = e.code
+                break
+            time.sleep(0.5)
+        assert refused == 401, refused
+
+        step(page, "audit log: the revocation, found by its operation")
+        page.get_by_role("link", name="Audit log").click()
+        page.get_by_label("Operation").select_option("revoke")
+        page.get_by_role("button", name="Filter").click()
+        expect(page.get_by_text("1 event, newest first.")).to_be_visible()
+        expect(page.get_by_role("row", name=re.compile("revoke"))).to_contain_text("Token")
+        shot(page, "19-audit-log")
 
         step(page, "sign out")
         page.get_by_role("button", name="Sign out").click()

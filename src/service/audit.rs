@@ -109,7 +109,8 @@ pub fn write_changes(
 }
 
 /// The filters of an audit log read: `resourceType`, `resourceId`, `operation`, `actor` (a
-/// token id), `since`, `until` (dateTimes), and index paging.
+/// token id), `since`, `until` (dateTimes), `sortOrder` (`ascending`, the default, or
+/// `descending` for newest first), and index paging.
 #[derive(Debug, Default, Clone, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditParams {
@@ -119,6 +120,7 @@ pub struct AuditParams {
     pub actor: Option<String>,
     pub since: Option<String>,
     pub until: Option<String>,
+    pub sort_order: Option<String>,
     pub start_index: Option<i64>,
     pub count: Option<i64>,
 }
@@ -161,6 +163,16 @@ impl AuditParams {
                     .to_owned(),
             ),
         };
+        let newest_first = match self.sort_order.as_deref() {
+            None => false,
+            Some(o) if o.eq_ignore_ascii_case("ascending") => false,
+            Some(o) if o.eq_ignore_ascii_case("descending") => true,
+            Some(o) => {
+                return Err(ScimError::invalid_value(format!(
+                    "sortOrder {o:?} is not ascending (oldest first) or descending (newest first)"
+                )))
+            }
+        };
         Ok(AuditQuery {
             resource_type,
             resource_id: self.resource_id.clone(),
@@ -168,6 +180,7 @@ impl AuditParams {
             token_id,
             since: time("since", &self.since)?,
             until: time("until", &self.until)?,
+            newest_first,
             start_index: self.start_index.unwrap_or(1).max(1) as u64,
             count: (self.count.unwrap_or(MAX_PAGE as i64).max(0) as u64).min(MAX_PAGE),
         })
@@ -183,7 +196,7 @@ pub struct AuditPage {
 }
 
 impl Service {
-    /// The caller's tenant's audit events, oldest first (admin scope).
+    /// The caller's tenant's audit events, oldest first unless asked otherwise (admin scope).
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant))]
     pub async fn audit_events(&self, caller: &Caller, params: &AuditParams) -> Result<AuditPage> {
         caller.principal.require(Scope::Admin)?;

@@ -21,7 +21,9 @@ use std::sync::Arc;
 /// How long one query may run unless configured otherwise.
 pub use crate::store::DEFAULT_QUERY_TIMEOUT;
 /// The store's records that the service's functions hand out as they are.
-pub use crate::store::{AuditEvent, MemberView, Scope, Stored, TenantId, TenantInfo, TokenId, TokenRecord, TokenState};
+pub use crate::store::{
+    AuditEvent, MemberView, Operation, Scope, Stored, TenantId, TenantInfo, TokenId, TokenRecord, TokenState,
+};
 pub use audit::{AuditPage, AuditParams};
 pub use authenticator::{Authenticator, TOKEN_CACHE_LIFETIME};
 pub use bulk::BulkOutcome;
@@ -33,7 +35,7 @@ pub use mail::{
     SMTP_URL_FORMAT,
 };
 pub use operator::DEFAULT_TENANT;
-pub use resources::{ListPage, ListParams, Resource};
+pub use resources::{ListPage, ListParams, MemberPage, Resource};
 
 use crate::auth::Principal;
 use crate::scim::error::ScimError;

@@ -64,6 +64,16 @@ fn still_racing() -> ScimError {
 /// Members read and written per step when a group is too big for one page.
 const MEMBER_CHUNK: u64 = 5000;
 
+/// A page of a group's members (`Service::member_page`).
+#[derive(Debug, Clone)]
+pub struct MemberPage {
+    /// Members the group has in all.
+    pub total: u64,
+    pub members: Vec<MemberView>,
+    /// The position to go on from; `None` when this page was the last.
+    pub next: Option<i64>,
+}
+
 /// A resource as an operation left it; the HTTP layer renders it as the caller asked.
 #[derive(Debug, Clone)]
 pub struct Resource {
@@ -404,6 +414,22 @@ impl Service {
         let rows = self.store.members_after(caller.principal.tenant, id, after, MEMBER_CHUNK).await?;
         let next = if rows.len() as u64 == MEMBER_CHUNK { rows.last().map(|(seq, _)| *seq) } else { None };
         Ok((rows.into_iter().map(|(_, m)| m).collect(), next))
+    }
+
+    /// One page of group `id`'s members after position `after`: at most `limit` (and never more
+    /// than a chunk), with how many it has in all. A reader that shows a few at a time (the
+    /// admin center) never loads a big group whole. An unknown group has no members: `get` it
+    /// first for its 404.
+    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
+    pub async fn member_page(&self, caller: &Caller, id: &str, after: i64, limit: u64) -> Result<MemberPage> {
+        caller.principal.require(Scope::Read)?;
+        let id = &ResourceId::parse(ResourceKind::Group.name(), id)?;
+        let tenant = caller.principal.tenant;
+        let limit = limit.clamp(1, MEMBER_CHUNK);
+        let total = self.store.member_count(tenant, id).await?;
+        let rows = self.store.members_after(tenant, id, after, limit).await?;
+        let next = if rows.len() as u64 == limit { rows.last().map(|(seq, _)| *seq) } else { None };
+        Ok(MemberPage { total, members: rows.into_iter().map(|(_, m)| m).collect(), next })
     }
 
     /// PUT: the body replaces every client-writable attribute (RFC 7644 §3.5.1).

@@ -1,5 +1,5 @@
 //! The audit log: a row per committed write, inserted in the write's own transaction, so the
-//! log holds exactly the changes that happened; read back oldest first, a page at a time.
+//! log holds exactly the changes that happened; read back a page at a time, oldest or newest first.
 
 use time::OffsetDateTime;
 
@@ -143,9 +143,10 @@ pub(crate) async fn events<B: Backend>(
     let total = B::fetch_one(&mut conn, &format!("SELECT count(*) FROM audit_events WHERE {conditions}"), &params)
         .await?
         .int(0)?;
+    let order = if query.newest_first { "seq DESC" } else { "seq" };
     let page = format!(
         "SELECT seq, at, token_id, actor, request_id, client, operation, resource_type, resource_id, changes \
-         FROM audit_events WHERE {conditions} ORDER BY seq LIMIT ? OFFSET ?"
+         FROM audit_events WHERE {conditions} ORDER BY {order} LIMIT ? OFFSET ?"
     );
     let mut page_params = params.to_vec();
     page_params.push(Param::Int(query.count as i64));

@@ -245,7 +245,7 @@ pub struct AuditEvent {
     pub changes: Value,
 }
 
-/// Which audit events to read: all conditions hold; oldest first.
+/// Which audit events to read: all conditions hold; oldest first unless `newest_first`.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
     pub resource_type: Option<String>,
@@ -254,6 +254,8 @@ pub struct AuditQuery {
     pub token_id: Option<TokenId>,
     pub since: Option<OffsetDateTime>,
     pub until: Option<OffsetDateTime>,
+    /// Pages counted from the latest line back, for a reader who wants what just happened.
+    pub newest_first: bool,
     /// 1-based.
     pub start_index: u64,
     pub count: u64,

@@ -170,4 +170,21 @@ behaviour! {
         assert_eq!(theirs["totalResults"], 1, "{theirs}");
         assert_eq!(theirs["Resources"][0]["resourceType"], "Token");
     }
+    async fn the_log_reads_newest_first_when_sorted_descending(app: TestApp) {
+        for name in ["first", "second", "third"] {
+            app.create_user(name).await;
+        }
+
+        let newest = events(&app, "?resourceType=User&sortOrder=descending&count=2").await;
+        let oldest = events(&app, "?resourceType=User&sortOrder=ascending&count=2").await;
+
+        let names = |page: &Value| -> Vec<String> {
+            page["Resources"].as_array().unwrap().iter().map(|e| e["changes"]["userName"]["after"].as_str().unwrap().to_owned()).collect()
+        };
+        assert_eq!(names(&newest), ["third", "second"]);
+        assert_eq!(names(&oldest), ["first", "second"]);
+        assert_eq!(newest["totalResults"], 3);
+        let err = scim_error(app.get("/Admin/AuditEvents?sortOrder=sideways").await, 400).await;
+        assert!(err["detail"].as_str().unwrap().contains("sortOrder"), "{err}");
+    }
 }

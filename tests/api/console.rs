@@ -416,4 +416,165 @@ behaviour! {
         let e3_now: Value = app.get(&format!("/Licenses/{e3}")).await.json().await.unwrap();
         assert_eq!(e3_now["consumed"], 2, "replace and add each took one E3 seat");
     }
+    async fn the_new_pages_need_a_session_and_are_in_the_navigation(app: TestApp) {
+        let mut stranger = Browser::new(&app);
+        let mut browser = Browser::signed_in(&app).await;
+
+        for path in ["/admin/tokens", "/admin/audit", "/admin/groups"] {
+            let refused = stranger.get(path).await;
+            let page = browser.get(path).await;
+
+            assert_eq!((refused.status, refused.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/sign-in")), "{path}");
+            assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+            assert!(page.body.contains(&format!("<a href=\"{path}\" aria-current=\"page\">")), "{path}: {}", page.body);
+        }
+    }
+
+    async fn a_token_created_in_the_admin_center_shows_its_secret_once_works_and_stops_when_revoked(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        let list = browser.get("/admin/tokens").await;
+        assert!(list.body.contains("<label for=\"name\">Token name</label>"), "{}", list.body);
+
+        let created = browser.post("/admin/tokens", &[("name", "entra-connector"), ("scope", "read"), ("scope", "write")]).await;
+
+        assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+        assert!(created.body.contains("will not be shown again"), "{}", created.body);
+        let secret = created.body.split("id=\"secret\" name=\"secret\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        assert!(secret.len() >= 20, "{secret}");
+        assert_eq!(app.send_as(&secret, reqwest::Method::GET, "/Users", None).await.status(), StatusCode::OK);
+        let again = browser.get("/admin/tokens").await;
+        assert!(again.body.contains("entra-connector") && again.body.contains("read, write"), "{}", again.body);
+        assert!(!again.body.contains(&secret), "the secret is shown once");
+        let tokens: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+        let token_id = tokens["Resources"].as_array().unwrap().iter().find(|t| t["name"] == "entra-connector").unwrap()["id"].as_str().unwrap().to_owned();
+
+        let confirm = browser.get(&format!("/admin/tokens/{token_id}/revoke")).await;
+        assert!(confirm.body.contains("cannot be undone") && confirm.body.contains(">Revoke</button>"), "{}", confirm.body);
+        let revoked = browser.post(&format!("/admin/tokens/{token_id}/revoke"), &[]).await;
+
+        assert_eq!((revoked.status, revoked.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/tokens")), "{}", revoked.body);
+        let after = browser.get("/admin/tokens").await;
+        assert!(after.body.contains("Revoked the token entra-connector.") && after.body.contains("<td>revoked</td>"), "{}", after.body);
+        tokio::time::sleep(crate::helpers::TOKEN_CACHE + std::time::Duration::from_millis(50)).await;
+        assert_eq!(app.send_as(&secret, reqwest::Method::GET, "/Users", None).await.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    async fn a_token_form_without_a_name_or_scope_is_refused_beside_the_field(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/tokens").await;
+
+        let no_scope = browser.post("/admin/tokens", &[("name", "nothing")]).await;
+        let no_name = browser.post("/admin/tokens", &[("name", ""), ("scope", "read")]).await;
+
+        assert_eq!(no_scope.status, StatusCode::BAD_REQUEST, "{}", no_scope.body);
+        assert!(no_scope.body.contains("id=\"scopes-error\" role=\"alert\""), "{}", no_scope.body);
+        assert!(no_scope.body.contains("value=\"nothing\""), "what was typed is kept: {}", no_scope.body);
+        assert!(no_name.body.contains("aria-describedby=\"name-hint name-error\""), "{}", no_name.body);
+        let tokens: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+        assert_eq!(tokens["totalResults"], 1, "only the app's own token");
+    }
+
+    async fn token_create_and_revoke_without_the_csrf_token_are_refused_and_change_nothing(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        let reader = app.token_for("default", &[Scope::Read]).await;
+        let tokens: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+        let reader_id = tokens["Resources"].as_array().unwrap().iter().find(|t| t["scopes"] == json!(["read"])).unwrap()["id"].as_str().unwrap().to_owned();
+        browser.get("/admin/tokens").await;
+
+        let create = browser.post_raw("/admin/tokens", &[("name".into(), "forged".into()), ("scope".into(), "admin".into())]).await;
+        let revoke = browser.post(&format!("/admin/tokens/{reader_id}/revoke"), &[("csrf", "forged")]).await;
+
+        for page in [&create, &revoke] {
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+            assert!(page.body.contains("nothing was changed"), "{}", page.body);
+        }
+        let tokens: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+        assert_eq!(tokens["totalResults"], 2, "nothing created");
+        assert_eq!(app.send_as(&reader, reqwest::Method::GET, "/Users", None).await.status(), StatusCode::OK, "nothing revoked");
+    }
+
+    async fn the_last_admin_token_is_not_revoked_and_the_page_says_why(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        let tokens: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+        let own = tokens["Resources"][0]["id"].as_str().unwrap().to_owned();
+
+        let confirm = browser.get(&format!("/admin/tokens/{own}/revoke")).await;
+        let refused = browser.post(&format!("/admin/tokens/{own}/revoke"), &[]).await;
+
+        assert!(confirm.body.contains("the token you signed in with"), "{}", confirm.body);
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+        assert!(refused.body.contains("role=\"alert\""), "{}", refused.body);
+        assert_eq!(app.get("/Users").await.status(), StatusCode::OK, "still signed in and working");
+    }
+    async fn the_audit_log_is_newest_first_and_each_filter_narrows_it(app: TestApp) {
+        let writer = app.token_for("default", &[Scope::Write]).await;
+        let tokens: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+        let writer_id = tokens["Resources"].as_array().unwrap().iter().find(|t| t["scopes"] == json!(["write"])).unwrap()["id"].as_str().unwrap().to_owned();
+        let first = app.create_user("first@example.com").await;
+        app.send_as(&writer, reqwest::Method::POST, "/Users", Some(json!({"schemas": [USER], "userName": "by-writer@example.com"}))).await;
+        assert_eq!(app.delete(&format!("/Users/{}", id(&first))).await.status(), StatusCode::NO_CONTENT);
+        let mut browser = Browser::signed_in(&app).await;
+
+        let all = browser.get("/admin/audit").await;
+        let deletes = browser.get("/admin/audit?operation=delete").await;
+        let by_writer = browser.get(&format!("/admin/audit?actor={writer_id}")).await;
+        let of_first = browser.get(&format!("/admin/audit?resource_id={}", id(&first))).await;
+        let future = browser.get("/admin/audit?since=2999-01-01T00:00").await;
+        let past = browser.get("/admin/audit?until=2000-01-01T00:00").await;
+        let bad = browser.get("/admin/audit?since=yesterday").await;
+
+        assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+        let (delete_at, create_at) = (all.body.find("<td>delete</td>").unwrap(), all.body.find("by-writer@example.com").unwrap());
+        assert!(delete_at < create_at, "newest first: {}", all.body);
+        assert!(all.body.contains("<label for=\"since\">From (UTC)</label>") && all.body.contains("<label for=\"operation\">Operation</label>"), "{}", all.body);
+        assert!(deletes.body.contains("1 event,") && deletes.body.contains("<td>delete</td>"), "{}", deletes.body);
+        assert!(by_writer.body.contains("1 event,") && by_writer.body.contains("by-writer@example.com"), "{}", by_writer.body);
+        assert!(!by_writer.body.contains("first@example.com"), "{}", by_writer.body);
+        assert!(of_first.body.contains("2 events,") && !of_first.body.contains("by-writer@example.com"), "create and delete: {}", of_first.body);
+        assert!(future.body.contains("0 events,") && past.body.contains("0 events,"), "{}{}", future.body, past.body);
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+        assert!(bad.body.contains("aria-describedby=\"since-error\"") && bad.body.contains("value=\"yesterday\""), "{}", bad.body);
+    }
+
+    async fn the_audit_log_is_paged_fifty_events_at_a_time(app: TestApp) {
+        app.seed_users("a", 60).await;
+        let mut browser = Browser::signed_in(&app).await;
+
+        let first = browser.get("/admin/audit?operation=create").await;
+        let second = browser.get("/admin/audit?operation=create&start=51").await;
+
+        assert!(first.body.contains("Events 1–50 of 61") && first.body.contains("Older events"), "{}", first.body);
+        assert!(!first.body.contains("Newer events"), "{}", first.body);
+        assert!(second.body.contains("Events 51–61 of 61") && second.body.contains("Newer events"), "{}", second.body);
+        assert!(!second.body.contains("Older events"), "{}", second.body);
+    }
+    async fn groups_are_searched_and_a_big_groups_members_are_paged_fifty_at_a_time(app: TestApp) {
+        app.seed_users("m", 120).await;
+        let ids: Vec<String> = (0..120).map(|i| format!("m-{i}")).collect();
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let big = app.create_group("Sales", &refs).await;
+        app.create_group("Support", &["m-0"]).await;
+        let mut browser = Browser::signed_in(&app).await;
+
+        let list = browser.get("/admin/groups").await;
+        let search = browser.get("/admin/groups?q=sal").await;
+        let first = browser.get(&format!("/admin/groups/{}", id(&big))).await;
+        let next = first.body.split("href=\"").filter_map(|h| h.split('"').next()).find(|h| h.contains("after=")).unwrap().replace("&amp;", "&");
+        let second = browser.get(&next).await;
+        let next = second.body.split("href=\"").filter_map(|h| h.split('"').next()).find(|h| h.contains("after=")).unwrap().replace("&amp;", "&");
+        let third = browser.get(&next).await;
+        let missing = browser.get("/admin/groups/no-such-group").await;
+
+        assert!(list.body.contains("2 groups.") && list.body.contains(">Sales</a>") && list.body.contains(">Support</a>"), "{}", list.body);
+        assert!(search.body.contains(">Sales</a>") && !search.body.contains(">Support</a>"), "{}", search.body);
+        assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+        assert!(first.body.contains("<h1>Sales</h1>") && first.body.contains("120 members."), "{}", first.body);
+        assert!(first.body.contains("Members 1–50 of 120") && !first.body.contains("First page"), "{}", first.body);
+        assert_eq!(first.body.matches("<td>User</td>").count(), 50);
+        assert!(second.body.contains("Members 51–100 of 120") && second.body.contains("First page"), "{}", second.body);
+        assert!(third.body.contains("Members 101–120 of 120") && !third.body.contains("Next page"), "{}", third.body);
+        assert_eq!(third.body.matches("<td>User</td>").count(), 20);
+        assert!(third.body.contains("href=\"/admin/users/m-119\""), "{}", third.body);
+        assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
+    }
 }

@@ -280,6 +280,22 @@ behaviour! {
         assert_eq!(store.audit_events(other, &query).await.unwrap().0, 0);
     }
 
+    async fn audit_events_read_newest_first_page_from_the_latest_line(app: TestApp) {
+        let store = app.store.as_ref();
+        let t = tenant(store, "ordered").await;
+        let entry = scimd::store::AuditEntry::new(&crate::helpers::test_actor(), scimd::store::Operation::Mail, json!({}));
+        for id in ["m-1", "m-2", "m-3"] {
+            store.record_audit(t, "Mail", id, &entry).await.unwrap();
+        }
+
+        let newest = scimd::store::AuditQuery { newest_first: true, start_index: 1, count: 2, ..Default::default() };
+        let (n, first) = store.audit_events(t, &newest).await.unwrap();
+        let (_, second) = store.audit_events(t, &scimd::store::AuditQuery { start_index: 3, ..newest }).await.unwrap();
+
+        let ids = |events: &[scimd::store::AuditEvent]| events.iter().map(|e| e.resource_id.clone()).collect::<Vec<_>>();
+        assert_eq!((n, ids(&first), ids(&second)), (3, vec!["m-3".to_owned(), "m-2".to_owned()], vec!["m-1".to_owned()]));
+    }
+
     async fn a_setting_keeps_the_first_value_written(app: TestApp) {
         let store = app.store.as_ref();
         assert_eq!(store.setting("test-key", "first").await.unwrap(), "first");

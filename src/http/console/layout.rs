@@ -17,7 +17,10 @@ const NAV: &[(&str, &str)] = &[
     ("/admin/users", "Active users"),
     ("/admin/users/new", "Add user"),
     ("/admin/deleted", "Deleted users"),
+    ("/admin/groups", "Groups"),
     ("/admin/licenses", "Licenses"),
+    ("/admin/tokens", "Tokens"),
+    ("/admin/audit", "Audit log"),
 ];
 
 /// Who is signed in, for the header and the sign-out form.

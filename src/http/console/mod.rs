@@ -3,11 +3,14 @@
 //!
 //! Imports `service`, `scim` and `directory` names only; no SQL and no `store`.
 
+mod audit;
 mod bulk;
 mod form;
+mod groups;
 mod layout;
 mod licenses;
 pub mod session;
+mod tokens;
 mod users;
 mod wizard;
 
@@ -38,7 +41,12 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/bulk", post(bulk::step))
         .route("/admin/deleted", get(users::deleted))
         .route("/admin/deleted/{id}/restore", post(users::restore))
+        .route("/admin/groups", get(groups::list))
+        .route("/admin/groups/{id}", get(groups::show))
         .route("/admin/licenses", get(licenses::list))
+        .route("/admin/audit", get(audit::list))
+        .route("/admin/tokens", get(tokens::list).post(tokens::create))
+        .route("/admin/tokens/{id}/revoke", get(tokens::confirm).post(tokens::revoke))
         .layer(axum::middleware::map_response(protect))
 }
 

@@ -1,0 +1,199 @@
+//! Tokens: the tenant's API tokens with their scopes and state, Create (the secret shown once,
+//! on the result page) and Revoke after a confirmation, through the service's token functions
+//! that `/scim/v2/Admin/Tokens` and `scimd token` use.
+//!
+//! The page never holds a secret but the one just created; the service stores only its hash.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{html, Markup};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::http::console::chrome;
+use crate::http::console::layout::{self, csrf_field, error_page, Control};
+use crate::http::console::session::{Admin, AdminForm};
+use crate::http::AppState;
+use crate::scim::error::ScimError;
+use crate::service::{Scope, TokenRecord};
+
+/// The scopes a token may be given, with what each allows.
+const SCOPES: [(Scope, &str); 4] = [
+    (Scope::Read, "read users, groups and licenses"),
+    (Scope::Write, "create, change and delete users and groups"),
+    (Scope::Sync, "the on-premises directory connector: reads and writes synchronized users"),
+    (Scope::Admin, "everything, including tokens, licenses and this admin center"),
+];
+
+/// A date and time as the pages show it: UTC, to the minute.
+pub fn when(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+}
+
+/// What was typed in the create form, and the service's refusal of it.
+#[derive(Default)]
+struct NewForm {
+    name: String,
+    scopes: Vec<String>,
+    /// (field, detail): `name`, `scopes`, or `None` for the whole form.
+    problem: Option<(Option<&'static str>, String)>,
+}
+
+impl NewForm {
+    fn at(&self, field: &str) -> Option<&str> {
+        self.problem.as_ref().filter(|(f, _)| *f == Some(field)).map(|(_, d)| d.as_str())
+    }
+}
+
+fn list_page(s: &AppState, admin: &Admin, tokens: &[TokenRecord], form: &NewForm, problem: Option<&str>) -> Markup {
+    let now = OffsetDateTime::now_utc();
+    let scopes_error = form.at("scopes");
+    let body = html! {
+        @if let Some(e) = problem { p.error role="alert" { (e) } }
+        @if let Some((None, e)) = &form.problem { p.error role="alert" { (e) } }
+        p { "Tokens let programs, such as a provisioning client or the on-premises directory connector, use \
+             the SCIM API of this tenant. A revoked token stops working at once." }
+        table {
+            thead { tr { th { "Name" } th { "Scopes" } th { "Created" } th { "Last used" } th { "Expires" } th { "State" } th { span.visually-hidden { "Action" } } } }
+            tbody {
+                @for t in tokens {
+                    @let state = t.state(now);
+                    tr {
+                        td { (t.name) }
+                        td { (t.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) }
+                        td { (when(t.created)) }
+                        td { (t.last_used.map(when).unwrap_or_else(|| "Never".into())) }
+                        td { (t.expires.map(when).unwrap_or_else(|| "Never".into())) }
+                        td { (state.as_str()) }
+                        td {
+                            @if state == crate::service::TokenState::Active {
+                                a href=(format!("/admin/tokens/{}/revoke", t.id)) aria-label=(format!("Revoke {}", t.name)) { "Revoke" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Create a token" }
+        form method="post" action="/admin/tokens" {
+            (csrf_field(&admin.csrf))
+            (layout::text(Control::new("name", "Token name", &form.name)
+                .hint("Who or what will use it, such as the name of the provisioning client.")
+                .error(form.at("name")), "text"))
+            fieldset aria-describedby=[scopes_error.map(|_| "scopes-error")] {
+                legend { "Scopes" }
+                @for (scope, what) in SCOPES {
+                    @let id = format!("scope-{}", scope.as_str());
+                    div {
+                        input type="checkbox" id=(id) name="scope" value=(scope.as_str())
+                            checked[form.scopes.iter().any(|s| s == scope.as_str())];
+                        " "
+                        label for=(id) { (scope.as_str()) ": " (what) }
+                    }
+                }
+                (layout::field_error("scopes", scopes_error))
+            }
+            div.actions { button type="submit" { "Create token" } }
+        }
+    };
+    layout::page("Tokens", &chrome(s, admin, "/admin/tokens"), body)
+}
+
+async fn list_with(s: &AppState, admin: &Admin, status: StatusCode, form: &NewForm, problem: Option<&str>) -> Response {
+    match s.service.tokens(&admin.caller).await {
+        Ok(tokens) => (status, list_page(s, admin, &tokens, form, problem)).into_response(),
+        Err(e) => error_page(&e),
+    }
+}
+
+pub async fn list(State(s): State<AppState>, admin: Admin) -> Response {
+    list_with(&s, &admin, StatusCode::OK, &NewForm::default(), None).await
+}
+
+/// Create: the service checks the name and scopes as it does for `POST /Admin/Tokens`; the
+/// secret is on this answer alone.
+pub async fn create(State(s): State<AppState>, AdminForm { admin, fields }: AdminForm) -> Response {
+    let form = NewForm { name: fields.get("name").to_owned(), scopes: fields.all("scope"), problem: None };
+    let body = json!({"name": form.name, "scopes": form.scopes});
+    match s.service.create_token(&admin.caller, body).await {
+        Ok((token, secret)) => {
+            let body = html! {
+                p.notice role="status" { "Created the token " strong { (token.name) } " with the scopes "
+                    (token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) "." }
+                div.field {
+                    label for="secret" { "Secret" }
+                    p.hint id="secret-hint" { strong { "Copy it now: it will not be shown again." } " scimd keeps only a \
+                        hash of it, so a lost secret cannot be recovered; revoke the token and create another." }
+                    input.secret type="text" id="secret" name="secret" value=(secret) readonly aria-describedby="secret-hint";
+                }
+                p { "Programs send it as " code { "Authorization: Bearer …" } " to /scim/v2." }
+                p { a href="/admin/tokens" { "Back to the tokens" } }
+            };
+            layout::page("Token created", &chrome(&s, &admin, "/admin/tokens"), body).into_response()
+        }
+        Err(e) => {
+            crate::service::log_internal(&e);
+            let field = if e.detail.starts_with("name") {
+                Some("name")
+            } else if e.detail.contains("scope") {
+                Some("scopes")
+            } else {
+                None
+            };
+            let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+            let form = NewForm { problem: Some((field, e.detail.to_string())), ..form };
+            list_with(&s, &admin, status, &form, None).await
+        }
+    }
+}
+
+/// The token `id` of the tenant, or its 404.
+async fn find(s: &AppState, admin: &Admin, id: &str) -> Result<TokenRecord, ScimError> {
+    let tokens = s.service.tokens(&admin.caller).await?;
+    tokens.into_iter().find(|t| t.id.to_string() == id).ok_or_else(|| ScimError::not_found("Token", id))
+}
+
+/// Revoke's confirmation: what the token is and what revoking it does.
+pub async fn confirm(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> Response {
+    let token = match find(&s, &admin, &id).await {
+        Ok(t) => t,
+        Err(e) => return error_page(&e),
+    };
+    let own = token.id == admin.caller.principal.token_id;
+    let body = html! {
+        p { "Revoke the token " strong { (token.name) } " (scopes "
+            (token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) ")? "
+            "Every program using it is refused from then on; this cannot be undone." }
+        @if own {
+            p.readonly role="note" { "This is the token you signed in with: revoking it signs you out." }
+        }
+        form method="post" action=(format!("/admin/tokens/{}/revoke", token.id)) {
+            (csrf_field(&admin.csrf))
+            div.actions {
+                button.danger type="submit" { "Revoke" }
+                a href="/admin/tokens" { "Cancel" }
+            }
+        }
+    };
+    layout::page(&format!("Revoke {}", token.name), &chrome(&s, &admin, "/admin/tokens"), body).into_response()
+}
+
+pub async fn revoke(State(s): State<AppState>, Path(id): Path<String>, AdminForm { admin, .. }: AdminForm) -> Response {
+    let token = match find(&s, &admin, &id).await {
+        Ok(t) => t,
+        Err(e) => return error_page(&e),
+    };
+    match s.service.revoke_token(&admin.caller, &id).await {
+        Ok(()) => {
+            s.console.set_flash(&admin.session, format!("Revoked the token {}.", token.name));
+            Redirect::to("/admin/tokens").into_response()
+        }
+        Err(e) => {
+            crate::service::log_internal(&e);
+            let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+            list_with(&s, &admin, status, &NewForm::default(), Some(&e.detail)).await
+        }
+    }
+}
