@@ -12,6 +12,7 @@ mod cli;
 mod concurrency;
 mod console;
 mod deleted;
+mod deploy;
 mod directory;
 mod discovery;
 mod durability;
