@@ -71,6 +71,7 @@ pub fn state(store: Arc<dyn Store>, base_url: Option<String>) -> anyhow::Result<
         auth: Arc::new(Authenticator::new(store)),
         base_url: base_url.as_deref().map(scim_base_url),
         trust_forwarded_headers: false,
+        listener_tls: false,
         rate: Arc::default(),
         console: Arc::default(),
     })

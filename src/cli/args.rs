@@ -451,6 +451,13 @@ pub struct ServeArgs {
     /// built from the listener's scheme and the request's Host header.
     #[arg(long, env = "SCIMD_BASE_URL", value_name = "URL")]
     pub base_url: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM, the server's certificate first). Needs
+    /// --tls-key. SIGHUP reads both files again (after a renewal) without a restart.
+    #[arg(long, env = "SCIMD_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "SCIMD_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Build `location` from the X-Forwarded-Proto and X-Forwarded-Host headers. Set it only
     /// behind a proxy that sets them, since any client can send them.
     #[arg(long, env = "SCIMD_TRUST_FORWARDED_HEADERS")]

@@ -22,6 +22,10 @@ pub async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     let store = crate::open_store(db).await?;
     let listener =
         TcpListener::bind(&args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(http::tls::Tls::load(cert, key).map_err(anyhow::Error::msg)?),
+        _ => None,
+    };
     let filter_budget = args.filter_budget();
     let limits = args.http_limits(DRAIN_TIMEOUT);
     let mut state = crate::state(store, args.base_url)?;
@@ -29,6 +33,7 @@ pub async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
         announce_token(&secret, args.log_format);
     }
     state.trust_forwarded_headers = args.trust_forwarded_headers;
+    state.listener_tls = tls.is_some();
     state.service = state.service.with_filter_budget(filter_budget);
     if let Some(mailer) = mailer {
         tracing::info!(smtp = %mailer.server(), "results mail goes through this SMTP server");
@@ -38,7 +43,8 @@ pub async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     let service = state.service.clone();
     let purge = move || purge_expired(service.clone(), retention, audit_retention);
     tokio::spawn(supervise("purge of deleted users", RESTART_DELAY, purge));
-    let issuer = state.base_url.clone().unwrap_or_else(|| format!("http://{}/scim/v2", args.listen));
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let issuer = state.base_url.clone().unwrap_or_else(|| format!("{scheme}://{}/scim/v2", args.listen));
     let delivery_config = crate::service::delivery::DeliveryConfig::new(issuer);
     let delivery = state.service.clone();
     let deliver = move || crate::service::delivery::run(delivery.clone(), delivery_config.clone());
@@ -46,8 +52,9 @@ pub async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     let release = state.service.clone();
     let release_memory = move || crate::memory::release_every(release.clone(), MEMORY_TRIM_PERIOD);
     tokio::spawn(supervise("memory release", RESTART_DELAY, release_memory));
-    tracing::info!(listen = %args.listen, database = %redact_url(&db.database), "scimd serving SCIM at http://{}/scim/v2", args.listen);
-    http::server::serve(listener, http::router(state), limits, shutdown_signal()).await;
+    tokio::spawn(reload_on_sighup(tls.clone()));
+    tracing::info!(listen = %args.listen, database = %redact_url(&db.database), "scimd serving SCIM at {scheme}://{}/scim/v2", args.listen);
+    http::server::serve(listener, http::router(state), limits, tls, shutdown_signal()).await;
     tracing::info!("scimd stopped");
     Ok(())
 }
@@ -115,6 +122,29 @@ fn announce_token(secret: &str, log_format: LogFormat) {
             })
         ),
     }
+}
+
+/// Reads the certificate and key again on each SIGHUP; a failed read keeps the one in use.
+/// Without TLS a SIGHUP changes nothing (rather than end the process, its default).
+async fn reload_on_sighup(tls: Option<http::tls::Tls>) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP: the certificate is reloaded only by a restart");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match tls.as_ref().map(http::tls::Tls::reload) {
+                None => tracing::info!(signal = "SIGHUP", "nothing to reload: no --tls-cert"),
+                Some(Ok(())) => tracing::info!(signal = "SIGHUP", "TLS certificate reloaded"),
+                Some(Err(e)) => {
+                    tracing::error!(signal = "SIGHUP", error = %e, "TLS certificate not reloaded; the old one stays")
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tls;
 }
 
 async fn shutdown_signal() {

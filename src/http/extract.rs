@@ -171,7 +171,7 @@ pub(crate) fn client_address(state: &AppState, parts: &Parts) -> Option<String> 
     forwarded.filter(|f| !f.is_empty()).or_else(peer)
 }
 
-/// `--base-url` when configured, else `http://<Host>/scim/v2` as the client addressed us; the
+/// `--base-url` when configured, else `http(s)://<Host>/scim/v2` as the client addressed us; the
 /// `X-Forwarded-*` headers only with `--trust-forwarded-headers`.
 pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(base) = &state.base_url {
@@ -183,7 +183,7 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
         header(name).filter(|_| state.trust_forwarded_headers).and_then(|v| v.split(',').next()).map(str::trim)
     };
     let host = forwarded("x-forwarded-host").or_else(|| header("host")).unwrap_or("localhost");
-    let proto = forwarded("x-forwarded-proto").unwrap_or("http");
+    let proto = forwarded("x-forwarded-proto").unwrap_or(if state.listener_tls { "https" } else { "http" });
     format!("{proto}://{host}/scim/v2")
 }
 

@@ -13,6 +13,7 @@ pub mod rate;
 pub mod render;
 mod resources;
 pub mod server;
+pub mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +50,8 @@ pub struct AppState {
     /// Whether `X-Forwarded-Proto` / `X-Forwarded-Host` say how clients reached us; only a
     /// proxy in front may set them, so they are ignored unless the operator says so.
     pub trust_forwarded_headers: bool,
+    /// Whether the listener itself speaks TLS (`--tls-cert`): URLs and cookies are then https.
+    pub listener_tls: bool,
     /// The admin center's signed-in sessions (in this process's memory).
     pub console: Arc<console::Sessions>,
 }

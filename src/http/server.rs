@@ -1,5 +1,6 @@
-//! The listener: accepts connections up to a limit and serves each with hyper's HTTP/1, with a
-//! header-read timeout that also closes idle keep-alive connections, and drains on shutdown.
+//! The listener: accepts connections up to a limit and serves each with hyper's HTTP/1 (over
+//! TLS when configured), with a header-read timeout that also closes idle keep-alive
+//! connections, and drains on shutdown.
 //!
 //! axum's own `serve` has neither limit; a client trickling one header byte a second would
 //! otherwise hold its connection forever.
@@ -13,12 +14,14 @@ use axum::http::Request;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 use tower_http::timeout::TimeoutBody;
+
+use crate::http::tls::Tls;
 
 /// What one client connection may cost.
 #[derive(Debug, Clone, Copy)]
@@ -34,9 +37,15 @@ pub struct Limits {
     pub drain: Duration,
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight finish
-/// for at most `limits.drain`.
-pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown: impl Future<Output = ()>) {
+/// Serves `app` on `listener` (with TLS when `tls` is given) until `shutdown` completes, then
+/// lets requests in flight finish for at most `limits.drain`.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    tls: Option<Tls>,
+    shutdown: impl Future<Output = ()>,
+) {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -68,17 +77,25 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
             req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
             req
         }));
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_timeout)
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "connection closed with an error");
+        // Watched from its accept on, so a connection still in its TLS handshake is drained too.
+        let (graceful, header_timeout) = (graceful.watcher(), limits.header_timeout);
+        match &tls {
+            None => {
+                tokio::spawn(serve_connection(stream, service, header_timeout, graceful, slot));
             }
-            drop(slot);
-        });
+            Some(tls) => {
+                let acceptor = tls.acceptor();
+                tokio::spawn(async move {
+                    // The handshake is bounded like a request's headers: a client that opens
+                    // connections and never finishes one holds no slot for long.
+                    match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => serve_connection(stream, service, header_timeout, graceful, slot).await,
+                        Ok(Err(e)) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                });
+            }
+        }
     }
     drop(listener);
     if tokio::time::timeout(limits.drain, graceful.shutdown()).await.is_err() {
@@ -87,4 +104,29 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
             "requests still running after the drain time; stopping anyway"
         );
     }
+}
+
+/// Serves one connection's requests until it closes, then frees its slot.
+async fn serve_connection<I, S>(
+    io: I,
+    service: S,
+    header_timeout: Duration,
+    graceful: Watcher,
+    slot: tokio::sync::OwnedSemaphorePermit,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::HttpService<Incoming> + Send + 'static,
+    S::Future: Send + 'static,
+    S::ResBody: Send + 'static,
+    <S::ResBody as hyper::body::Body>::Data: Send,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(TokioIo::new(io), service);
+    if let Err(e) = graceful.watch(connection).await {
+        tracing::debug!(error = %e, "connection closed with an error");
+    }
+    drop(slot);
 }

@@ -33,5 +33,6 @@ mod patch;
 mod readme;
 mod smtp;
 mod store;
+mod tls;
 
 mod users;

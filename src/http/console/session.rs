@@ -120,12 +120,13 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 /// Whether the browser reached us over TLS: scimd serves plain HTTP itself, so only a trusted
 /// proxy's `X-Forwarded-Proto: https` says so.
 fn over_tls(state: &AppState, headers: &HeaderMap) -> bool {
-    state.trust_forwarded_headers
-        && headers
-            .get("x-forwarded-proto")
-            .and_then(|h| h.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+    state.listener_tls
+        || state.trust_forwarded_headers
+            && headers
+                .get("x-forwarded-proto")
+                .and_then(|h| h.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
 }
 
 /// A `Set-Cookie` value for the admin center: HttpOnly, SameSite=Strict, Path=/admin, Secure
