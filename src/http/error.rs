@@ -1,5 +1,6 @@
 //! Renders a `ScimError` as an RFC 7644 §3.12 response, the only place errors become HTTP;
-//! internal causes are logged here, once, inside the request's span, and never sent.
+//! internal causes are logged here, once, inside the request's span, and never sent; the
+//! detail ends with the request's id, which its log line also carries.
 //!
 //! Also the panic handler: a panic becomes a SCIM 500 like any other internal error.
 
@@ -11,6 +12,18 @@ use axum::response::{IntoResponse, Response};
 use crate::scim::error::ScimError;
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json; charset=utf-8";
+
+tokio::task_local! {
+    /// The `X-Request-Id` of the request being answered (see `with_request_id`).
+    static REQUEST_ID: Option<String>;
+}
+
+/// Runs the rest of the stack with the request's `X-Request-Id` at hand, so that an error body
+/// can quote it.
+pub async fn with_request_id(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    REQUEST_ID.scope(id, next.run(req)).await
+}
 
 impl IntoResponse for ScimError {
     fn into_response(self) -> Response {
@@ -24,7 +37,11 @@ impl IntoResponse for ScimError {
             }
             _ => tracing::info!(status = self.status, scim_type, detail = %self.detail, "refused"),
         }
-        let body = super::render::error(&self);
+        let mut body = super::render::error(&self);
+        // The id an operator finds the request's log line by, quoted back to the client.
+        if let Ok(Some(id)) = REQUEST_ID.try_with(|id| id.clone()) {
+            body["detail"] = format!("{} (request id {id})", self.detail).into();
+        }
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, [(header::CONTENT_TYPE, SCIM_CONTENT_TYPE)], body.to_string()).into_response();
         if let Some(seconds) = self.retry_after {

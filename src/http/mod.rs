@@ -147,6 +147,7 @@ pub fn router(state: AppState) -> Router {
                 })
                 .on_failure(()),
         )
+        .layer(axum::middleware::from_fn(error::with_request_id))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state);

@@ -12,6 +12,29 @@ async fn user_count(app: &TestApp) -> u64 {
 }
 
 behaviour! {
+    async fn an_error_quotes_the_request_id_its_log_line_carries(app: TestApp) {
+        // scimd's own id when the client sends none.
+        let res = app.get("/Users/nobody").await;
+        let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let body = scim_error(res, 404).await;
+        assert!(body["detail"].as_str().unwrap().ends_with(&format!("(request id {id})")), "{body}");
+        // The client's own, from a proxy or its tracing, is kept and quoted.
+        let res = app
+            .client
+            .get(app.url("/Users/nobody"))
+            .bearer_auth(&app.token)
+            .header("x-request-id", "client-7f3a")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["x-request-id"], "client-7f3a");
+        let body = scim_error(res, 404).await;
+        assert!(body["detail"].as_str().unwrap().ends_with("(request id client-7f3a)"), "{body}");
+        // A success has the header and no such text anywhere.
+        let res = app.get("/Users?count=0").await;
+        assert!(res.headers().contains_key("x-request-id"));
+    }
+
     async fn malformed_json_is_invalid_syntax(app: TestApp) {
         let res = app
             .client
