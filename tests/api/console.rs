@@ -96,6 +96,43 @@ impl Browser {
         self.read(res).await
     }
 
+    /// Posts a `multipart/form-data` form: text fields, then the file as `file`, as a browser
+    /// sends the import form (its CSRF field first).
+    async fn post_file(&mut self, path: &str, fields: &[(&str, &str)], file: (&str, &[u8])) -> Page {
+        let boundary = "scimd-test-boundary-7f3a";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+            );
+        }
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: text/csv\r\n\r\n", file.0).as_bytes());
+        body.extend_from_slice(file.1);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.read(res).await
+    }
+
+    /// The import's results page, once the import is done.
+    async fn import_results(&mut self) -> Page {
+        for _ in 0..200 {
+            let page = self.get("/admin/import/results").await;
+            if !page.body.contains("http-equiv=\"refresh\"") {
+                return page;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the import did not finish");
+    }
+
     async fn sign_in(&mut self, token: &str) -> Page {
         self.get("/admin/sign-in").await;
         self.post("/admin/sign-in", &[("token", token)]).await
@@ -576,5 +613,76 @@ behaviour! {
         assert_eq!(third.body.matches("<td>User</td>").count(), 20);
         assert!(third.body.contains("href=\"/admin/users/m-119\""), "{}", third.body);
         assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
+    }
+
+    async fn an_uploaded_csv_is_imported_and_its_results_list_the_refused_rows_with_the_report_to_download(app: TestApp) {
+        app.create_user("old@example.com").await;
+        let mut browser = Browser::signed_in(&app).await;
+        let form = browser.get("/admin/import").await;
+        assert!(form.body.contains("enctype=\"multipart/form-data\""), "{}", form.body);
+        let csrf = browser.csrf.clone();
+        let file = b"User Name,First Name,Last Name,Department\nnew@example.com,New,User,Sales\nold@example.com,Old,User,Support\nbad@example.com,Bad,Row,Sales,extra\n";
+
+        let started = browser.post_file("/admin/import", &[("csrf", &csrf), ("temporary_passwords", "true"), ("mail_to", "")], ("users.csv", file)).await;
+        let results = browser.import_results().await;
+
+        assert_eq!((started.status, started.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/import/results")), "{}", started.body);
+        assert_eq!(results.status, StatusCode::OK, "{}", results.body);
+        for (what, n) in [("created", 1), ("updated", 1), ("refused", 1)] {
+            assert!(results.body.contains(&format!("data-testid=\"{what}\">{n}<")), "{what}: {}", results.body);
+        }
+        assert!(results.body.contains("<td>bad@example.com</td>"), "the refused row with its reason: {}", results.body);
+        assert_eq!(users_named(&app, "new@example.com").await.len(), 1);
+        assert_eq!(users_named(&app, "old@example.com").await[0]["name"]["givenName"], "Old");
+        let res = browser.client.get(format!("{}/admin/import/report.csv", app.base)).header("cookie", browser.cookie_header()).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+        let report = res.text().await.unwrap();
+        let lines: Vec<&str> = report.lines().collect();
+        assert_eq!(lines[0], "row,userName,status,id,detail,temporaryPassword", "{report}");
+        assert!(lines[1].starts_with("2,new@example.com,created,") && !lines[1].ends_with(','), "a password: {report}");
+        assert!(lines[2].starts_with("3,old@example.com,updated,"), "{report}");
+        assert!(lines[3].starts_with("4,bad@example.com,refused,,"), "{report}");
+        let stranger = Browser::new(&app).get("/admin/import/report.csv").await;
+        assert_eq!(stranger.location.as_deref(), Some("/admin/sign-in"), "the report is the session's own");
+    }
+
+    async fn a_file_refused_as_a_whole_is_shown_beside_the_file_field_and_changes_nothing(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/import").await;
+        let csrf = browser.csrf.clone();
+
+        browser.post_file("/admin/import", &[("csrf", &csrf)], ("users.csv", b"User Name,Shoe Size\nann@example.com,38\n")).await;
+        let unknown = browser.import_results().await;
+        browser.post_file("/admin/import", &[("csrf", &csrf)], ("users.csv", b"First Name\nAnn\n")).await;
+        let no_user_name = browser.import_results().await;
+        let mut large = b"User Name\n".to_vec();
+        large.resize(scimd::service::MAX_IMPORT_BYTES + 10, b'a');
+        let too_large = browser.post_file("/admin/import", &[("csrf", &csrf)], ("big.csv", &large)).await;
+
+        for (page, why) in [(&unknown, "Shoe Size"), (&no_user_name, "User Name"), (&too_large, "larger than 64 MiB")] {
+            assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+            let error = page.body.find("id=\"file-error\" role=\"alert\"").unwrap_or_else(|| panic!("{}", page.body));
+            assert!(page.body[error..].split("</p>").next().unwrap().contains(why), "{why}: {}", page.body);
+            assert!(page.body.contains("aria-describedby=\"file-hint file-error\""), "{}", page.body);
+        }
+        assert_eq!(user_total(&app).await, 0, "nothing imported");
+    }
+
+    async fn an_upload_without_its_csrf_token_is_refused_and_imports_nothing(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/import").await;
+        let file: (&str, &[u8]) = ("users.csv", b"User Name\nforged@example.com\n");
+
+        let missing = browser.post_file("/admin/import", &[], file).await;
+        let wrong = browser.post_file("/admin/import", &[("csrf", "forged")], file).await;
+
+        for page in [&missing, &wrong] {
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+            assert!(page.body.contains("nothing was changed"), "{}", page.body);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(user_total(&app).await, 0, "nothing imported");
+        assert_eq!(browser.get("/admin/import/results").await.location.as_deref(), Some("/admin/import"), "no import ran");
     }
 }

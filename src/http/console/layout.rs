@@ -20,6 +20,7 @@ const NAV: &[(&str, &str)] = &[
     ("/admin/groups", "Groups"),
     ("/admin/licenses", "Licenses"),
     ("/admin/tokens", "Tokens"),
+    ("/admin/import", "Import"),
     ("/admin/audit", "Audit log"),
 ];
 

@@ -7,6 +7,7 @@ mod audit;
 mod bulk;
 mod form;
 mod groups;
+pub mod import;
 mod layout;
 mod licenses;
 pub mod session;
@@ -16,7 +17,7 @@ mod wizard;
 
 use std::time::Instant;
 
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -45,6 +46,12 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/groups/{id}", get(groups::show))
         .route("/admin/licenses", get(licenses::list))
         .route("/admin/audit", get(audit::list))
+        .route(
+            "/admin/import",
+            get(import::form).post(import::upload).layer(DefaultBodyLimit::max(import::MAX_UPLOAD_BYTES)),
+        )
+        .route("/admin/import/results", get(import::results))
+        .route("/admin/import/report.csv", get(import::report))
         .route("/admin/tokens", get(tokens::list).post(tokens::create))
         .route("/admin/tokens/{id}/revoke", get(tokens::confirm).post(tokens::revoke))
         .layer(axum::middleware::map_response(protect))

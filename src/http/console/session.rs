@@ -5,7 +5,7 @@
 //! token ends its sessions; a session unused for `IDLE` is gone.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -17,6 +17,7 @@ use base64::Engine;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
+use crate::http::console::import::ImportJob;
 use crate::http::console::layout;
 use crate::http::AppState;
 use crate::scim::error::ScimError;
@@ -38,6 +39,8 @@ struct Session {
     last_used: Instant,
     /// A message for the next page shown, once ("user deleted").
     flash: Option<String>,
+    /// The session's last import, running or done, with its report; it goes with the session.
+    import: Option<Arc<Mutex<ImportJob>>>,
 }
 
 /// Every open session of this process.
@@ -69,7 +72,7 @@ impl Sessions {
                     open.remove(&oldest);
                 }
             }
-            open.insert(id.clone(), Session { token, csrf: random_token(), last_used: now, flash: None });
+            open.insert(id.clone(), Session { token, csrf: random_token(), last_used: now, flash: None, import: None });
         }
         id
     }
@@ -102,6 +105,30 @@ impl Sessions {
     /// The message left for this page, once.
     pub fn take_flash(&self, id: &str) -> Option<String> {
         self.open.lock().ok().as_mut().and_then(|o| o.get_mut(id)).and_then(|s| s.flash.take())
+    }
+}
+
+impl Sessions {
+    /// Starts `job` as the session's import, unless one is still running there.
+    pub fn start_import(&self, id: &str, job: Arc<Mutex<ImportJob>>) -> bool {
+        let Some(mut open) = self.open.lock().ok() else { return false };
+        let Some(session) = open.get_mut(id) else { return false };
+        if session.import.as_ref().is_some_and(|j| j.lock().is_ok_and(|j| j.running())) {
+            return false;
+        }
+        session.import = Some(job);
+        true
+    }
+
+    /// The session's last import.
+    pub fn import(&self, id: &str) -> Option<Arc<Mutex<ImportJob>>> {
+        self.open.lock().ok()?.get(id)?.import.clone()
+    }
+
+    /// Bytes of import reports kept by every session, for the bound on all of them.
+    pub fn kept_report_bytes(&self) -> usize {
+        let Ok(open) = self.open.lock() else { return usize::MAX };
+        open.values().filter_map(|s| s.import.as_ref()).filter_map(|j| j.lock().ok().map(|j| j.kept_bytes())).sum()
     }
 }
 
@@ -247,6 +274,76 @@ impl FromRequest<AppState> for AdminForm {
         }
         Ok(AdminForm { admin, fields })
     }
+}
+
+/// A file sent with a multipart form.
+pub struct Upload {
+    pub name: String,
+    pub data: Bytes,
+}
+
+/// A POSTed `multipart/form-data` form of a signed-in administrator (a file upload): its CSRF
+/// field must come before any file and match the session's, so no file is read for a forged
+/// form. `file` is the file field's content, or why it could not be read (too large).
+pub struct AdminUpload {
+    pub admin: Admin,
+    pub fields: Fields,
+    pub file: Result<Option<Upload>, String>,
+}
+
+impl FromRequest<AppState> for AdminUpload {
+    type Rejection = Refusal;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let admin = Admin::from_request_parts(&mut parts, state).await?;
+        let req = Request::from_parts(parts, body);
+        let unreadable = || {
+            Refusal::Page(layout::error_page(&ScimError::invalid_value("the form could not be read; send it again")))
+        };
+        let mut multipart = axum::extract::Multipart::from_request(req, state).await.map_err(|_| unreadable())?;
+        let mut fields = Fields::default();
+        let mut file = Ok(None);
+        loop {
+            let field = match multipart.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                // Only a file can be this large; the other fields are checked below.
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    file = Err(too_large());
+                    break;
+                }
+                Err(_) => return Err(unreadable()),
+            };
+            let name = field.name().unwrap_or_default().to_owned();
+            if let Some(file_name) = field.file_name().map(str::to_owned) {
+                if !same(fields.get("csrf"), &admin.csrf) {
+                    return Err(Refusal::Page(csrf_refused()));
+                }
+                file = match field.bytes().await {
+                    Ok(data) if data.len() > crate::service::MAX_IMPORT_BYTES => Err(too_large()),
+                    Ok(data) if data.is_empty() && file_name.is_empty() => Ok(None),
+                    Ok(data) => Ok(Some(Upload { name: file_name, data })),
+                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large()),
+                    Err(_) => return Err(unreadable()),
+                };
+            } else {
+                let value = field.text().await.map_err(|_| unreadable())?;
+                fields.0.push((name, value));
+            }
+        }
+        if !same(fields.get("csrf"), &admin.csrf) {
+            return Err(Refusal::Page(csrf_refused()));
+        }
+        Ok(AdminUpload { admin, fields, file })
+    }
+}
+
+fn too_large() -> String {
+    format!(
+        "the file is larger than {} MiB, the most an import takes: split it into smaller files",
+        crate::service::MAX_IMPORT_BYTES / (1024 * 1024)
+    )
 }
 
 /// The page for a form that came without the session's CSRF token: nothing was changed.
