@@ -89,11 +89,11 @@ fn form_page(s: &AppState, admin: &Admin, f: &FormState) -> Markup {
                     aria-describedby=(if f.file_error.is_some() { "file-hint file-error" } else { "file-hint" });
                 (layout::field_error("file", f.file_error))
             }
-            div.field {
+            div.field.check {
                 input type="checkbox" id="temporary_passwords" name="temporary_passwords" value="true"
                     checked[f.temporary_passwords];
                 " "
-                label for="temporary_passwords" style="display:inline" { "Give new users a temporary password" }
+                label for="temporary_passwords" { "Give new users a temporary password" }
                 p.hint { "The passwords are in the report, shown once." }
             }
             (layout::text(Control::new("mail_to", "Email results to", f.mail_to)
