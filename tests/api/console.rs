@@ -685,4 +685,49 @@ behaviour! {
         assert_eq!(user_total(&app).await, 0, "nothing imported");
         assert_eq!(browser.get("/admin/import/results").await.location.as_deref(), Some("/admin/import"), "no import ran");
     }
+
+    async fn dutch_is_chosen_by_accept_language_and_by_the_switch_whose_cookie_is_remembered(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        let english = browser.get("/admin/import").await;
+        let res = browser.client.get(format!("{}/admin/import", app.base))
+            .header("cookie", browser.cookie_header())
+            .header("accept-language", "nl-NL,nl;q=0.9,en;q=0.8")
+            .send().await.unwrap();
+        let by_header = browser.read(res).await;
+
+        let switched = browser.get("/admin/language/nl?back=/admin/import").await;
+        let remembered = browser.get("/admin/import").await;
+        let back = browser.get("/admin/language/en?back=/admin/import").await;
+        let english_again = browser.get("/admin/import").await;
+        let elsewhere = browser.get("/admin/language/nl?back=//evil.example/admin").await;
+
+        assert!(english.body.contains("<html lang=\"en\">") && english.body.contains("<h1>Import users</h1>"), "{}", english.body);
+        assert!(english.body.contains(">Nederlands</a>"), "the switch: {}", english.body);
+        for page in [&by_header, &remembered] {
+            assert!(page.body.contains("<html lang=\"nl\">"), "{}", page.body);
+            assert!(page.body.contains("<h1>Gebruikers importeren</h1>"), "{}", page.body);
+            assert!(page.body.contains("<label for=\"mail_to\">Resultaten e-mailen naar</label>"), "{}", page.body);
+            assert!(page.body.contains(">Actieve gebruikers</a>") && page.body.contains(">English</a>"), "{}", page.body);
+        }
+        assert_eq!((switched.status, switched.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/import")));
+        assert!(switched.set_cookies.iter().any(|c| c.starts_with("scimd_lang=nl;") && c.contains("Path=/admin")), "{:?}", switched.set_cookies);
+        assert_eq!(back.location.as_deref(), Some("/admin/import"));
+        assert!(english_again.body.contains("<h1>Import users</h1>"), "{}", english_again.body);
+        assert_eq!(elsewhere.location.as_deref(), Some("/admin"), "the switch sends nobody off the admin center");
+    }
+
+    async fn the_sign_in_page_and_a_csrf_refusal_are_in_dutch_for_a_dutch_browser(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/language/nl?back=/admin/users").await;
+
+        let refused = browser.post("/admin/users/new", &[("csrf", "forged")]).await;
+        let mut stranger = Browser::new(&app);
+        let res = stranger.client.get(format!("{}/admin/sign-in", app.base)).header("accept-language", "nl").send().await.unwrap();
+        let sign_in = stranger.read(res).await;
+
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(refused.body.contains("er is niets gewijzigd"), "{}", refused.body);
+        assert!(sign_in.body.contains("<label for=\"token\">Beheertoken</label>"), "{}", sign_in.body);
+        assert!(sign_in.body.contains(">Aanmelden</button>"), "{}", sign_in.body);
+    }
 }

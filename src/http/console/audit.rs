@@ -200,12 +200,12 @@ fn events_table(page: &AuditPage) -> Markup {
 pub async fn list(State(s): State<AppState>, admin: Admin, Query(query): Query<AuditQuery>) -> Response {
     let tokens = match s.service.tokens(&admin.caller).await {
         Ok(t) => t,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let (status, found, problem) = match s.service.audit_events(&admin.caller, &query.params()).await {
         Ok(page) => (StatusCode::OK, Some(page), None),
         Err(e) if e.status == 400 => (StatusCode::BAD_REQUEST, None, Some((field_of(&e.detail), e.detail.to_string()))),
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let at = |field: &str| problem.as_ref().filter(|(f, _)| *f == Some(field)).map(|(_, d)| d.as_str());
     let actors: Vec<(String, String)> = std::iter::once((String::new(), "Anyone".to_owned()))

@@ -147,7 +147,7 @@ async fn apply(
     } else {
         match s.service.bulk(&admin.caller, request).await {
             Ok(o) => o,
-            Err(e) => return error_page(&e),
+            Err(e) => return error_page(admin.lang, &e),
         }
     };
     let mut outcomes = outcomes.into_iter();
@@ -199,11 +199,11 @@ pub async fn step(State(s): State<AppState>, AdminForm { admin, fields }: AdminF
             "{} users were selected; a bulk edit takes at most {MAX_USERS}",
             ids.len()
         ));
-        return error_page(&e);
+        return error_page(admin.lang, &e);
     }
     let choices = match Choices::load(&s, &admin.caller).await {
         Ok(c) => c,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let users = selected(&s, &admin, ids).await;
     let location = fields.get("usage_location");

@@ -58,7 +58,7 @@ pub async fn list(State(s): State<AppState>, admin: Admin, Query(query): Query<L
     };
     let page = match s.service.list(&admin.caller, ResourceKind::Group, &params).await {
         Ok(p) => p,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let shown = page.resources.len() as i64;
     let body = html! {
@@ -112,16 +112,16 @@ pub async fn show(
 ) -> Response {
     let without_members = match Projection::parse(None, Some("members")) {
         Ok(p) => p,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let group = match s.service.get(&admin.caller, ResourceKind::Group, &id, &without_members).await {
         Ok(g) => g,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let after = query.after.unwrap_or(0).max(0);
     let page = match s.service.member_page(&admin.caller, &id, after, MEMBERS_PAGE).await {
         Ok(p) => p,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let doc = &group.stored.doc;
     let name = if display_name(doc).is_empty() { id.clone() } else { display_name(doc).to_owned() };

@@ -74,16 +74,18 @@ struct FormState<'a> {
 }
 
 fn form_page(s: &AppState, admin: &Admin, f: &FormState) -> Markup {
+    let t = admin.lang;
+    let mib = (crate::service::MAX_IMPORT_BYTES / (1024 * 1024)).to_string();
     let body = html! {
-        p { "Add or update many users at once from a CSV file in the Office 365 bulk-add template: a "
-            code { "User Name" } " column, and any of the template's other columns. A row whose user name \
+        p { (t.t("Add or update many users at once from a CSV file in the Office 365 bulk-add template: a "))
+            code { "User Name" } (t.t(" column, and any of the template's other columns. A row whose user name \
             exists updates that user; every other row creates one. Each row is checked by the same rules \
-            as a user added by hand, and refused on its own." }
+            as a user added by hand, and refused on its own.")) }
         form method="post" action="/admin/import" enctype="multipart/form-data" {
             (csrf_field(&admin.csrf))
             div.field {
-                label for="file" { "CSV file" }
-                p.hint id="file-hint" { "At most " (crate::service::MAX_IMPORT_BYTES / (1024 * 1024)) " MiB." }
+                label for="file" { (t.t("CSV file")) }
+                p.hint id="file-hint" { (t.f("At most {} MiB.", &[&mib])) }
                 input type="file" id="file" name="file" accept=".csv,text/csv" required
                     aria-invalid=[f.file_error.map(|_| "true")]
                     aria-describedby=(if f.file_error.is_some() { "file-hint file-error" } else { "file-hint" });
@@ -93,13 +95,13 @@ fn form_page(s: &AppState, admin: &Admin, f: &FormState) -> Markup {
                 input type="checkbox" id="temporary_passwords" name="temporary_passwords" value="true"
                     checked[f.temporary_passwords];
                 " "
-                label for="temporary_passwords" { "Give new users a temporary password" }
-                p.hint { "The passwords are in the report, shown once." }
+                label for="temporary_passwords" { (t.t("Give new users a temporary password")) }
+                p.hint { (t.t("The passwords are in the report, shown once.")) }
             }
-            (layout::text(Control::new("mail_to", "Email results to", f.mail_to)
-                .hint("Up to five addresses, separated by commas; leave it empty to send no mail.")
+            (layout::text(Control::new("mail_to", t.t("Email results to"), f.mail_to)
+                .hint(t.t("Up to five addresses, separated by commas; leave it empty to send no mail."))
                 .error(f.mail_error), "text"))
-            div.actions { button type="submit" { "Import" } }
+            div.actions { button type="submit" { (t.t("Import")) } }
         }
     };
     layout::page("Import users", &chrome(s, admin, "/admin/import"), body)
@@ -120,7 +122,7 @@ pub async fn upload(State(s): State<AppState>, AdminUpload { admin, fields, file
     };
     let file = match file {
         Ok(Some(f)) => f,
-        Ok(None) => return refused(Some("Choose a CSV file to import."), None),
+        Ok(None) => return refused(Some(admin.lang.t("Choose a CSV file to import.")), None),
         Err(e) => return refused(Some(&e), None),
     };
     let params = ImportParams {
@@ -136,7 +138,7 @@ pub async fn upload(State(s): State<AppState>, AdminUpload { admin, fields, file
         outcome: None,
     }));
     if !s.console.start_import(&admin.session, job.clone()) {
-        s.console.set_flash(&admin.session, "An import is still running; wait for it to finish.".into());
+        s.console.set_flash(&admin.session, admin.lang.t("An import is still running; wait for it to finish.").into());
         return Redirect::to("/admin/import/results").into_response();
     }
     let state = s.clone();
@@ -191,7 +193,10 @@ pub async fn results(State(s): State<AppState>, admin: Admin) -> Response {
         return Redirect::to("/admin/import").into_response();
     };
     let Ok(job) = job.lock() else {
-        return layout::error_page(&ScimError::internal(std::io::Error::other("the import's state lock is poisoned")));
+        return layout::error_page(
+            admin.lang,
+            &ScimError::internal(std::io::Error::other("the import's state lock is poisoned")),
+        );
     };
     match &job.outcome {
         None => progress_page(&s, &admin, &job).into_response(),
@@ -214,40 +219,50 @@ pub async fn results(State(s): State<AppState>, admin: Admin) -> Response {
 }
 
 fn progress_page(s: &AppState, admin: &Admin, job: &ImportJob) -> Markup {
+    let t = admin.lang;
     let p = job.progress;
+    let (rows, bytes, total) = (p.rows.to_string(), p.bytes.to_string(), p.total_bytes.to_string());
     let body = html! {
         meta http-equiv="refresh" content="1";
-        p role="status" { "Importing " strong { (job.file_name) } "… " (p.rows) " rows done so far." }
-        label for="progress" { "Progress" }
-        progress id="progress" max=(p.total_bytes.max(1)) value=(p.bytes) { (p.bytes) " of " (p.total_bytes) " bytes" }
-        p.hint { "This page updates itself every second; the import goes on if you leave it." }
+        p role="status" { (t.f("Importing {}… {} rows done so far.", &[&job.file_name, &rows])) }
+        label for="progress" { (t.t("Progress")) }
+        progress id="progress" max=(p.total_bytes.max(1)) value=(p.bytes) { (t.f("{} of {} bytes", &[&bytes, &total])) }
+        p.hint { (t.t("This page updates itself every second; the import goes on if you leave it.")) }
     };
     layout::page("Importing…", &chrome(s, admin, "/admin/import"), body)
 }
 
 fn results_page(s: &AppState, admin: &Admin, job: &ImportJob, done: &Done) -> Markup {
+    let t = admin.lang;
+    let shown = done.refused_rows.len().to_string();
     let body = html! {
-        p.notice role="status" { "Imported " strong { (job.file_name) } "." }
+        p.notice role="status" { (t.f("Imported {}.", &[&job.file_name])) }
         dl {
-            dt { "Created" } dd data-testid="created" { (done.created) }
-            dt { "Updated" } dd data-testid="updated" { (done.updated) }
-            dt { "Unchanged" } dd data-testid="unchanged" { (done.unchanged) }
-            dt { "Refused" } dd data-testid="refused" { (done.refused) }
+            dt { (t.t("Created")) } dd data-testid="created" { (done.created) }
+            dt { (t.t("Updated")) } dd data-testid="updated" { (done.updated) }
+            dt { (t.t("Unchanged")) } dd data-testid="unchanged" { (done.unchanged) }
+            dt { (t.t("Refused")) } dd data-testid="refused" { (done.refused) }
         }
         @if let Some(m) = &done.mail { p role="status" { (m) } }
         @if done.report.is_some() {
-            p { a href="/admin/import/report.csv" download="import-report.csv" { "Download the report (CSV)" } }
-            p.hint { "A line for each row: what was done, the user's id, why a row was refused"
-                @if job.temporary_passwords { ", and each new user's temporary password" }
-                ". It is kept until you sign out, or for 30 minutes unused." }
+            p { a href="/admin/import/report.csv" download="import-report.csv" { (t.t("Download the report (CSV)")) } }
+            p.hint {
+                @if job.temporary_passwords {
+                    (t.t("A line for each row: what was done, the user's id, why a row was refused, and each new \
+                          user's temporary password. It is kept until you sign out, or for 30 minutes unused."))
+                } @else {
+                    (t.t("A line for each row: what was done, the user's id, why a row was refused. It is kept \
+                          until you sign out, or for 30 minutes unused."))
+                }
+            }
         } @else {
-            p.error role="alert" { "The report is too large to keep here; import the file with "
-                code { "scimd import" } " or " code { "POST /scim/v2/Admin/Import" } " to get it." }
+            p.error role="alert" { (t.t("The report is too large to keep here; import the file with scimd import or \
+                POST /scim/v2/Admin/Import to get it.")) }
         }
         @if !done.refused_rows.is_empty() {
-            h2 { "Refused rows" }
+            h2 { (t.t("Refused rows")) }
             table {
-                thead { tr { th { "Row" } th { "User name" } th { "Why" } } }
+                thead { tr { th { (t.t("Row")) } th { (t.t("User name")) } th { (t.t("Why")) } } }
                 tbody {
                     @for r in &done.refused_rows {
                         tr { td { (r.row) } td { (r.user_name) } td { (r.detail.as_deref().unwrap_or("")) } }
@@ -255,12 +270,12 @@ fn results_page(s: &AppState, admin: &Admin, job: &ImportJob, done: &Done) -> Ma
                 }
             }
             @if done.refused > done.refused_rows.len() {
-                p.hint { "The first " (done.refused_rows.len()) " refused rows; the report has them all." }
+                p.hint { (t.f("The first {} refused rows; the report has them all.", &[&shown])) }
             }
         }
         div.actions {
-            a href="/admin/import" { "Import another file" }
-            a href="/admin/users" { "Finish" }
+            a href="/admin/import" { (t.t("Import another file")) }
+            a href="/admin/users" { (t.t("Finish")) }
         }
     };
     layout::page("Import results", &chrome(s, admin, "/admin/import"), body)
@@ -284,6 +299,6 @@ pub async fn report(State(s): State<AppState>, admin: Admin) -> Response {
             csv,
         )
             .into_response(),
-        None => layout::error_page(&ScimError::not_found("Import report", "last")),
+        None => layout::error_page(admin.lang, &ScimError::not_found("Import report", "last")),
     }
 }

@@ -16,7 +16,7 @@ use crate::http::AppState;
 pub async fn list(State(s): State<AppState>, admin: Admin) -> Response {
     let licenses = match form::licenses(&s, &admin.caller).await {
         Ok(l) => l,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let body = html! {
         @if licenses.is_empty() {

@@ -17,6 +17,7 @@ use base64::Engine;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
+use crate::http::console::i18n::Lang;
 use crate::http::console::import::ImportJob;
 use crate::http::console::layout;
 use crate::http::AppState;
@@ -172,6 +173,8 @@ pub struct Admin {
     pub caller: Caller,
     pub session: String,
     pub csrf: String,
+    /// The language of the pages shown to this request.
+    pub lang: Lang,
 }
 
 /// Why a request has no signed-in administrator: sign in again, or a page saying why not.
@@ -219,14 +222,15 @@ impl FromRequestParts<AppState> for Admin {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let id = cookie(&parts.headers, SESSION_COOKIE).ok_or(Refusal::SignIn)?;
         let (token, csrf) = state.console.touch(&id, Instant::now()).ok_or(Refusal::SignIn)?;
+        let lang = Lang::of(&parts.headers);
         match authenticate(state, parts, &token).await {
-            Ok(caller) => Ok(Admin { caller, session: id, csrf }),
+            Ok(caller) => Ok(Admin { caller, session: id, csrf, lang }),
             // The token was revoked or expired: the session ends with it.
             Err(Ok(_)) => {
                 state.console.close(&id);
                 Err(Refusal::SignIn)
             }
-            Err(Err(e)) => Err(Refusal::Page(layout::error_page(&e))),
+            Err(Err(e)) => Err(Refusal::Page(layout::error_page(lang, &e))),
         }
     }
 }
@@ -266,11 +270,14 @@ impl FromRequest<AppState> for AdminForm {
         let admin = Admin::from_request_parts(&mut parts, state).await?;
         let req = Request::from_parts(parts, body);
         let bytes = Bytes::from_request(req, state).await.map_err(|_| {
-            Refusal::Page(layout::error_page(&ScimError::invalid_value("the form could not be read; send it again")))
+            Refusal::Page(layout::error_page(
+                admin.lang,
+                &ScimError::invalid_value("the form could not be read; send it again"),
+            ))
         })?;
         let fields = Fields::parse(&bytes);
         if !same(fields.get("csrf"), &admin.csrf) {
-            return Err(Refusal::Page(csrf_refused()));
+            return Err(Refusal::Page(csrf_refused(admin.lang)));
         }
         Ok(AdminForm { admin, fields })
     }
@@ -298,8 +305,12 @@ impl FromRequest<AppState> for AdminUpload {
         let (mut parts, body) = req.into_parts();
         let admin = Admin::from_request_parts(&mut parts, state).await?;
         let req = Request::from_parts(parts, body);
+        let lang = admin.lang;
         let unreadable = || {
-            Refusal::Page(layout::error_page(&ScimError::invalid_value("the form could not be read; send it again")))
+            Refusal::Page(layout::error_page(
+                lang,
+                &ScimError::invalid_value("the form could not be read; send it again"),
+            ))
         };
         let mut multipart = axum::extract::Multipart::from_request(req, state).await.map_err(|_| unreadable())?;
         let mut fields = Fields::default();
@@ -310,7 +321,7 @@ impl FromRequest<AppState> for AdminUpload {
                 Ok(None) => break,
                 // Only a file can be this large; the other fields are checked below.
                 Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                    file = Err(too_large());
+                    file = Err(too_large(lang));
                     break;
                 }
                 Err(_) => return Err(unreadable()),
@@ -318,13 +329,13 @@ impl FromRequest<AppState> for AdminUpload {
             let name = field.name().unwrap_or_default().to_owned();
             if let Some(file_name) = field.file_name().map(str::to_owned) {
                 if !same(fields.get("csrf"), &admin.csrf) {
-                    return Err(Refusal::Page(csrf_refused()));
+                    return Err(Refusal::Page(csrf_refused(lang)));
                 }
                 file = match field.bytes().await {
-                    Ok(data) if data.len() > crate::service::MAX_IMPORT_BYTES => Err(too_large()),
+                    Ok(data) if data.len() > crate::service::MAX_IMPORT_BYTES => Err(too_large(lang)),
                     Ok(data) if data.is_empty() && file_name.is_empty() => Ok(None),
                     Ok(data) => Ok(Some(Upload { name: file_name, data })),
-                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large()),
+                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large(lang)),
                     Err(_) => return Err(unreadable()),
                 };
             } else {
@@ -333,26 +344,24 @@ impl FromRequest<AppState> for AdminUpload {
             }
         }
         if !same(fields.get("csrf"), &admin.csrf) {
-            return Err(Refusal::Page(csrf_refused()));
+            return Err(Refusal::Page(csrf_refused(lang)));
         }
         Ok(AdminUpload { admin, fields, file })
     }
 }
 
-fn too_large() -> String {
-    format!(
-        "the file is larger than {} MiB, the most an import takes: split it into smaller files",
-        crate::service::MAX_IMPORT_BYTES / (1024 * 1024)
-    )
+fn too_large(lang: Lang) -> String {
+    let mib = (crate::service::MAX_IMPORT_BYTES / (1024 * 1024)).to_string();
+    lang.f("the file is larger than {} MiB, the most an import takes: split it into smaller files", &[&mib])
 }
 
 /// The page for a form that came without the session's CSRF token: nothing was changed.
-pub fn csrf_refused() -> Response {
+pub fn csrf_refused(lang: Lang) -> Response {
     let e = ScimError::forbidden(
         "this form did not carry the page's security token, so nothing was changed: open the page again from the \
          admin center and send it from there",
     );
-    let mut r = layout::error_page(&e);
+    let mut r = layout::error_page(lang, &e);
     *r.status_mut() = StatusCode::FORBIDDEN;
     r
 }

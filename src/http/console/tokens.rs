@@ -104,7 +104,7 @@ fn list_page(s: &AppState, admin: &Admin, tokens: &[TokenRecord], form: &NewForm
 async fn list_with(s: &AppState, admin: &Admin, status: StatusCode, form: &NewForm, problem: Option<&str>) -> Response {
     match s.service.tokens(&admin.caller).await {
         Ok(tokens) => (status, list_page(s, admin, &tokens, form, problem)).into_response(),
-        Err(e) => error_page(&e),
+        Err(e) => error_page(admin.lang, &e),
     }
 }
 
@@ -159,7 +159,7 @@ async fn find(s: &AppState, admin: &Admin, id: &str) -> Result<TokenRecord, Scim
 pub async fn confirm(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> Response {
     let token = match find(&s, &admin, &id).await {
         Ok(t) => t,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let own = token.id == admin.caller.principal.token_id;
     let body = html! {
@@ -183,7 +183,7 @@ pub async fn confirm(State(s): State<AppState>, admin: Admin, Path(id): Path<Str
 pub async fn revoke(State(s): State<AppState>, Path(id): Path<String>, AdminForm { admin, .. }: AdminForm) -> Response {
     let token = match find(&s, &admin, &id).await {
         Ok(t) => t,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     match s.service.revoke_token(&admin.caller, &id).await {
         Ok(()) => {

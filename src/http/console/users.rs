@@ -87,7 +87,7 @@ pub async fn list(State(s): State<AppState>, admin: Admin, Query(query): Query<L
         form::licenses(&s, &admin.caller)
     ) {
         Ok(found) => found,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let names: HashMap<String, String> = licenses.into_iter().map(|l| (l.id, l.name)).collect();
     let header = |key: &str, label: &str| {
@@ -219,7 +219,7 @@ pub async fn edit(State(s): State<AppState>, admin: Admin, Path(id): Path<String
             let form = UserForm::from_doc(&user.stored.doc);
             edit_page(&s, &admin, &user, &form, &choices, &Problem::default()).into_response()
         }
-        Err(e) => error_page(&e),
+        Err(e) => error_page(admin.lang, &e),
     }
 }
 
@@ -232,7 +232,7 @@ pub async fn save(
 ) -> Response {
     let (user, choices) = match user_and_choices(&s, &admin, &id).await {
         Ok(found) => found,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let typed = UserForm::from_fields(&fields);
     let patch = typed.patch_from(&UserForm::from_doc(&user.stored.doc));
@@ -259,7 +259,7 @@ pub async fn save(
 pub async fn delete(State(s): State<AppState>, Path(id): Path<String>, AdminForm { admin, .. }: AdminForm) -> Response {
     let user = match s.service.get(&admin.caller, ResourceKind::User, &id, &Projection::Default).await {
         Ok(u) => u,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     match s.service.delete(&admin.caller, ResourceKind::User, &id, None).await {
         Ok(()) => {
@@ -274,7 +274,7 @@ pub async fn delete(State(s): State<AppState>, Path(id): Path<String>, AdminForm
                 let problem = Problem { field: None, detail: e.detail.to_string() };
                 (status, edit_page(&s, &admin, &user, &form, &choices, &problem)).into_response()
             }
-            Err(_) => error_page(&e),
+            Err(_) => error_page(admin.lang, &e),
         },
     }
 }
@@ -310,7 +310,7 @@ async fn deleted_with(s: &AppState, admin: &Admin, status: StatusCode, problem: 
     let params = ListParams { count: Some(1000), ..Default::default() };
     match s.service.deleted_users(&admin.caller, &params).await {
         Ok(page) => (status, deleted_page(s, admin, &page.resources, page.total, problem)).into_response(),
-        Err(e) => error_page(&e),
+        Err(e) => error_page(admin.lang, &e),
     }
 }
 

@@ -121,7 +121,7 @@ fn step_page(s: &AppState, admin: &Admin, index: usize, draft: &Draft, choices: 
 pub async fn start(State(s): State<AppState>, admin: Admin) -> Response {
     let choices = match Choices::load(&s, &admin.caller).await {
         Ok(c) => c,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let draft = Draft { user: UserForm::default(), mail_to: String::new() };
     step_page(&s, &admin, 0, &draft, &choices, &Problem::default()).into_response()
@@ -130,7 +130,7 @@ pub async fn start(State(s): State<AppState>, admin: Admin) -> Response {
 pub async fn step(State(s): State<AppState>, AdminForm { admin, fields }: AdminForm) -> Response {
     let choices = match Choices::load(&s, &admin.caller).await {
         Ok(c) => c,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let draft = Draft { user: UserForm::from_fields(&fields), mail_to: fields.get("mail_to").to_owned() };
     let current = STEPS.iter().position(|(name, _)| *name == fields.get("step")).unwrap_or(0);
