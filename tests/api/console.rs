@@ -712,6 +712,10 @@ behaviour! {
         assert_eq!((switched.status, switched.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/import")));
         assert!(switched.set_cookies.iter().any(|c| c.starts_with("scimd_lang=nl;") && c.contains("Path=/admin")), "{:?}", switched.set_cookies);
         assert_eq!(back.location.as_deref(), Some("/admin/import"));
+        browser.get("/admin/language/nl?back=/admin/users").await;
+        let users = browser.get("/admin/users").await;
+        assert!(users.body.contains("<label for=\"q\">Gebruikers zoeken</label>") && users.body.contains("<h1>Actieve gebruikers</h1>"), "{}", users.body);
+        browser.get("/admin/language/en?back=/admin/users").await;
         assert!(english_again.body.contains("<h1>Import users</h1>"), "{}", english_again.body);
         assert_eq!(elsewhere.location.as_deref(), Some("/admin"), "the switch sends nobody off the admin center");
     }
