@@ -178,8 +178,8 @@ fn events_table(t: Lang, page: &AuditPage) -> Markup {
                         td { (when(e.at)) }
                         td {
                             (e.actor.name)
-                            @if let Some(t) = e.actor.token_id { br; span.hint { "token " (t) } }
-                            @if let Some(c) = &e.actor.client { br; span.hint { "from " (c) } }
+                            @if let Some(tid) = e.actor.token_id { br; span.hint { (t.t("token ")) (tid) } }
+                            @if let Some(c) = &e.actor.client { br; span.hint { (t.t("from ")) (c) } }
                         }
                         td { (e.operation.as_str()) }
                         td { (resource(e)) }

@@ -95,7 +95,7 @@ fn licenses_page(s: &AppState, admin: &Admin, users: &[Selected], choices: &Choi
                     div {
                         input type="checkbox" id=(id) name="license" value=(l.id);
                         " "
-                        label for=(id) { (l.name) " (" (l.part_number) "): " (l.available) " of " (l.seats) " available" }
+                        label for=(id) { (l.name) " (" (l.part_number) "): " (t.f("{} of {} available", &[&l.available.to_string(), &l.seats.to_string()])) }
                     }
                 }
             }
@@ -170,7 +170,7 @@ async fn apply(
         .collect();
     let refused = rows.iter().filter(|(_, r)| r.is_err()).count();
     let body = html! {
-        p role="status" { (rows.len() - refused) " changed, " (refused) " refused." }
+        p role="status" { (t.f("{} changed, {} refused.", &[&(rows.len() - refused).to_string(), &refused.to_string()])) }
         table {
             thead { tr { th { (t.t("User name")) } th { (t.t("Result")) } } }
             tbody {

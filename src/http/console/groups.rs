@@ -137,7 +137,7 @@ pub async fn show(
             dt { (t.t("Last changed")) } dd { (when(group.stored.last_modified)) }
         }
         h2 { (t.t("Members")) }
-        p { (page.total) " member" @if page.total != 1 { "s" } "." }
+        p { (t.count(page.total, "1 member", "{} members")) "." }
         @if shown > 0 {
             table {
                 thead { tr { th { (t.t("Name")) } th { (t.t("Type")) } } }

@@ -338,6 +338,11 @@ const NL: &[(&str, &str)] = &[
     ("1 event", "1 gebeurtenis"),
     ("{} events", "{} gebeurtenissen"),
     (", newest first.", ", nieuwste eerst."),
+    ("1 member", "1 lid"),
+    ("{} members", "{} leden"),
+    ("{} changed, {} refused.", "{} gewijzigd, {} geweigerd."),
+    ("token ", "token "),
+    ("from ", "vanaf "),
     (" matching “{}”", " die overeenkomen met “{}”"),
     ("{} deleted users. A restored user takes its licenses again, if seats are left.", "{} verwijderde gebruikers. Een teruggezette gebruiker krijgt zijn licenties weer, als er plaatsen over zijn."),
 ];
