@@ -734,4 +734,19 @@ behaviour! {
         assert!(sign_in.body.contains("<label for=\"token\">Beheertoken</label>"), "{}", sign_in.body);
         assert!(sign_in.body.contains(">Aanmelden</button>"), "{}", sign_in.body);
     }
+
+    async fn a_results_mail_without_an_smtp_server_is_refused_beside_its_field_and_imports_nothing(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/import").await;
+        let csrf = browser.csrf.clone();
+
+        browser.post_file("/admin/import", &[("csrf", &csrf), ("mail_to", "hr@example.com")], ("users.csv", b"User Name\nann@example.com\n")).await;
+        let page = browser.import_results().await;
+
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+        let error = page.body.find("id=\"mail_to-error\"").unwrap_or_else(|| panic!("{}", page.body));
+        assert!(page.body[error..].contains("SMTP"), "{}", page.body);
+        assert!(page.body.contains("value=\"hr@example.com\""), "the addresses are kept: {}", page.body);
+        assert_eq!(user_total(&app).await, 0, "nothing imported");
+    }
 }

@@ -199,7 +199,8 @@ pub async fn results(State(s): State<AppState>, admin: Admin) -> Response {
         );
     };
     match &job.outcome {
-        None => progress_page(&s, &admin, &job).into_response(),
+        // The header as well as the page's meta element, so the page reloads either way.
+        None => ([(header::REFRESH, "1")], progress_page(&s, &admin, &job)).into_response(),
         Some(Err(e)) => {
             crate::service::log_internal(e);
             // Mail refusals (no SMTP server, a bad or sixth address) concern the addresses;
