@@ -91,7 +91,7 @@ fn list_page(s: &AppState, admin: &Admin, tokens: &[TokenRecord], form: &NewForm
                         input type="checkbox" id=(id) name="scope" value=(scope.as_str())
                             checked[form.scopes.iter().any(|s| s == scope.as_str())];
                         " "
-                        label for=(id) { (scope.as_str()) ": " (what) }
+                        label for=(id) { (scope.as_str()) ": " (t.t(what)) }
                     }
                 }
                 (layout::field_error("scopes", scopes_error))
