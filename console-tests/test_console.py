@@ -3,7 +3,8 @@ role, which needs an alternate email, and a license), see the seat taken, find t
 see a synchronized user read-only, check that a form without its CSRF token is refused, delete
 and restore the user, bulk-edit licenses (add, replace, keep), page through a group's members,
 create a token (its secret works) and revoke it (it stops working), find the revocation in the
-audit log, sign out. Every control is found by its label or role, as automation would.
+audit log, import a small CSV through the file input and download its report, see a page in Dutch,
+sign out. Every control is found by its label or role, as automation would.
 
 run.sh starts scimd and passes its address and tokens in the environment.
 """
@@ -260,6 +261,50 @@ def main():
         expect(page.get_by_text("1 event, newest first.")).to_be_visible()
         expect(page.get_by_role("row", name=re.compile("revoke"))).to_contain_text("Token")
         shot(page, "19-audit-log")
+
+        step(page, "import: a small CSV through the file input, its results and report")
+        page.get_by_role("link", name="Import").click()
+        page.get_by_label("CSV file").set_input_files(
+            files=[
+                {
+                    "name": "new-staff.csv",
+                    "mimeType": "text/csv",
+                    "buffer": (
+                        b"User Name,First Name,Last Name,Department\n"
+                        b"imp.one@contoso.com,Imp,One,Sales\n"
+                        b"imp.two@contoso.com,Imp,Two,Sales\n"
+                        b"imp.bad@contoso.com,Imp,Bad,Sales,extra\n"
+                    ),
+                }
+            ]
+        )
+        page.get_by_label("Give new users a temporary password").check()
+        shot(page, "20-import")
+        page.get_by_role("button", name="Import").click()
+        expect(page.get_by_role("heading", name="Import results")).to_be_visible()
+        expect(page.get_by_test_id("created")).to_have_text("2")
+        expect(page.get_by_test_id("refused")).to_have_text("1")
+        expect(page.get_by_role("row", name=re.compile("imp.bad@contoso.com"))).to_be_visible()
+        shot(page, "21-import-results")
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Download the report (CSV)").click()
+        with open(download.value.path(), encoding="utf-8") as f:
+            report = f.read().splitlines()
+        assert report[0] == "row,userName,status,id,detail,temporaryPassword", report
+        assert [line.split(",")[2] for line in report[1:]] == ["created", "created", "refused"], report
+        found = scim("GET", '/Users?filter=userName%20eq%20%22imp.one@contoso.com%22', ADMIN_TOKEN)
+        assert found["totalResults"] == 1, found
+
+        step(page, "the header's switch shows a page in Dutch, and back in English")
+        page.get_by_role("link", name="Nederlands").click()
+        expect(page.get_by_role("heading", name="Gebruikers importeren")).to_be_visible()
+        page.get_by_role("link", name="Actieve gebruikers").click()
+        expect(page.get_by_role("heading", name="Actieve gebruikers")).to_be_visible()
+        expect(page.get_by_label("Gebruikers zoeken")).to_be_visible()
+        expect(page.locator("html")).to_have_attribute("lang", "nl")
+        shot(page, "22-active-users-dutch")
+        page.get_by_role("link", name="English").click()
+        expect(page.get_by_role("heading", name="Active users")).to_be_visible()
 
         step(page, "sign out")
         page.get_by_role("button", name="Sign out").click()

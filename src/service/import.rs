@@ -173,6 +173,19 @@ impl Service {
     /// `POST /Admin/Import`: the import over HTTP, for admin tokens only.
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant))]
     pub async fn admin_import(&self, caller: &Caller, data: &[u8], params: &ImportParams) -> Result<Report> {
+        self.admin_import_with_progress(caller, data, params, &mut |_| {}).await
+    }
+
+    /// The admin import, with `progress` called after each chunk (the admin center's progress
+    /// page).
+    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant))]
+    pub async fn admin_import_with_progress(
+        &self,
+        caller: &Caller,
+        data: &[u8],
+        params: &ImportParams,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<Report> {
         caller.principal.require(Scope::Admin)?;
         // The import acts as the tenant's administrator, never as the directory connector, even
         // for a token that holds the sync scope too: its users are not marked synchronized, and
@@ -186,7 +199,7 @@ impl Service {
             mail_results: params.mail_results.clone(),
             source: None,
         };
-        self.import_csv(&caller, data, &options, &mut |_| {}).await
+        self.import_csv(&caller, data, &options, progress).await
     }
 
     /// One chunk: the first row of each new name is created with the chunk's other new users

@@ -96,6 +96,43 @@ impl Browser {
         self.read(res).await
     }
 
+    /// Posts a `multipart/form-data` form: text fields, then the file as `file`, as a browser
+    /// sends the import form (its CSRF field first).
+    async fn post_file(&mut self, path: &str, fields: &[(&str, &str)], file: (&str, &[u8])) -> Page {
+        let boundary = "scimd-test-boundary-7f3a";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+            );
+        }
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: text/csv\r\n\r\n", file.0).as_bytes());
+        body.extend_from_slice(file.1);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.read(res).await
+    }
+
+    /// The import's results page, once the import is done.
+    async fn import_results(&mut self) -> Page {
+        for _ in 0..200 {
+            let page = self.get("/admin/import/results").await;
+            if !page.body.contains("http-equiv=\"refresh\"") {
+                return page;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the import did not finish");
+    }
+
     async fn sign_in(&mut self, token: &str) -> Page {
         self.get("/admin/sign-in").await;
         self.post("/admin/sign-in", &[("token", token)]).await
@@ -576,5 +613,140 @@ behaviour! {
         assert_eq!(third.body.matches("<td>User</td>").count(), 20);
         assert!(third.body.contains("href=\"/admin/users/m-119\""), "{}", third.body);
         assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
+    }
+
+    async fn an_uploaded_csv_is_imported_and_its_results_list_the_refused_rows_with_the_report_to_download(app: TestApp) {
+        app.create_user("old@example.com").await;
+        let mut browser = Browser::signed_in(&app).await;
+        let form = browser.get("/admin/import").await;
+        assert!(form.body.contains("enctype=\"multipart/form-data\""), "{}", form.body);
+        let csrf = browser.csrf.clone();
+        let file = b"User Name,First Name,Last Name,Department\nnew@example.com,New,User,Sales\nold@example.com,Old,User,Support\nbad@example.com,Bad,Row,Sales,extra\n";
+
+        let started = browser.post_file("/admin/import", &[("csrf", &csrf), ("temporary_passwords", "true"), ("mail_to", "")], ("users.csv", file)).await;
+        let results = browser.import_results().await;
+
+        assert_eq!((started.status, started.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/import/results")), "{}", started.body);
+        assert_eq!(results.status, StatusCode::OK, "{}", results.body);
+        for (what, n) in [("created", 1), ("updated", 1), ("refused", 1)] {
+            assert!(results.body.contains(&format!("data-testid=\"{what}\">{n}<")), "{what}: {}", results.body);
+        }
+        assert!(results.body.contains("<td>bad@example.com</td>"), "the refused row with its reason: {}", results.body);
+        assert_eq!(users_named(&app, "new@example.com").await.len(), 1);
+        assert_eq!(users_named(&app, "old@example.com").await[0]["name"]["givenName"], "Old");
+        let res = browser.client.get(format!("{}/admin/import/report.csv", app.base)).header("cookie", browser.cookie_header()).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+        let report = res.text().await.unwrap();
+        let lines: Vec<&str> = report.lines().collect();
+        assert_eq!(lines[0], "row,userName,status,id,detail,temporaryPassword", "{report}");
+        assert!(lines[1].starts_with("2,new@example.com,created,") && !lines[1].ends_with(','), "a password: {report}");
+        assert!(lines[2].starts_with("3,old@example.com,updated,"), "{report}");
+        assert!(lines[3].starts_with("4,bad@example.com,refused,,"), "{report}");
+        let stranger = Browser::new(&app).get("/admin/import/report.csv").await;
+        assert_eq!(stranger.location.as_deref(), Some("/admin/sign-in"), "the report is the session's own");
+    }
+
+    async fn a_file_refused_as_a_whole_is_shown_beside_the_file_field_and_changes_nothing(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/import").await;
+        let csrf = browser.csrf.clone();
+
+        browser.post_file("/admin/import", &[("csrf", &csrf)], ("users.csv", b"User Name,Shoe Size\nann@example.com,38\n")).await;
+        let unknown = browser.import_results().await;
+        browser.post_file("/admin/import", &[("csrf", &csrf)], ("users.csv", b"First Name\nAnn\n")).await;
+        let no_user_name = browser.import_results().await;
+        let mut large = b"User Name\n".to_vec();
+        large.resize(scimd::service::MAX_IMPORT_BYTES + 10, b'a');
+        let too_large = browser.post_file("/admin/import", &[("csrf", &csrf)], ("big.csv", &large)).await;
+
+        for (page, why) in [(&unknown, "Shoe Size"), (&no_user_name, "User Name"), (&too_large, "larger than 64 MiB")] {
+            assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+            let error = page.body.find("id=\"file-error\" role=\"alert\"").unwrap_or_else(|| panic!("{}", page.body));
+            assert!(page.body[error..].split("</p>").next().unwrap().contains(why), "{why}: {}", page.body);
+            assert!(page.body.contains("aria-describedby=\"file-hint file-error\""), "{}", page.body);
+        }
+        assert_eq!(user_total(&app).await, 0, "nothing imported");
+    }
+
+    async fn an_upload_without_its_csrf_token_is_refused_and_imports_nothing(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/import").await;
+        let file: (&str, &[u8]) = ("users.csv", b"User Name\nforged@example.com\n");
+
+        let missing = browser.post_file("/admin/import", &[], file).await;
+        let wrong = browser.post_file("/admin/import", &[("csrf", "forged")], file).await;
+
+        for page in [&missing, &wrong] {
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+            assert!(page.body.contains("nothing was changed"), "{}", page.body);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(user_total(&app).await, 0, "nothing imported");
+        assert_eq!(browser.get("/admin/import/results").await.location.as_deref(), Some("/admin/import"), "no import ran");
+    }
+
+    async fn dutch_is_chosen_by_accept_language_and_by_the_switch_whose_cookie_is_remembered(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        let english = browser.get("/admin/import").await;
+        let res = browser.client.get(format!("{}/admin/import", app.base))
+            .header("cookie", browser.cookie_header())
+            .header("accept-language", "nl-NL,nl;q=0.9,en;q=0.8")
+            .send().await.unwrap();
+        let by_header = browser.read(res).await;
+
+        let switched = browser.get("/admin/language/nl?back=/admin/import").await;
+        let remembered = browser.get("/admin/import").await;
+        let back = browser.get("/admin/language/en?back=/admin/import").await;
+        let english_again = browser.get("/admin/import").await;
+        let elsewhere = browser.get("/admin/language/nl?back=//evil.example/admin").await;
+
+        assert!(english.body.contains("<html lang=\"en\">") && english.body.contains("<h1>Import users</h1>"), "{}", english.body);
+        assert!(english.body.contains(">Nederlands</a>"), "the switch: {}", english.body);
+        for page in [&by_header, &remembered] {
+            assert!(page.body.contains("<html lang=\"nl\">"), "{}", page.body);
+            assert!(page.body.contains("<h1>Gebruikers importeren</h1>"), "{}", page.body);
+            assert!(page.body.contains("<label for=\"mail_to\">Resultaten e-mailen naar</label>"), "{}", page.body);
+            assert!(page.body.contains(">Actieve gebruikers</a>") && page.body.contains(">English</a>"), "{}", page.body);
+        }
+        assert_eq!((switched.status, switched.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/import")));
+        assert!(switched.set_cookies.iter().any(|c| c.starts_with("scimd_lang=nl;") && c.contains("Path=/admin")), "{:?}", switched.set_cookies);
+        assert_eq!(back.location.as_deref(), Some("/admin/import"));
+        browser.get("/admin/language/nl?back=/admin/users").await;
+        let users = browser.get("/admin/users").await;
+        assert!(users.body.contains("<label for=\"q\">Gebruikers zoeken</label>") && users.body.contains("<h1>Actieve gebruikers</h1>"), "{}", users.body);
+        browser.get("/admin/language/en?back=/admin/users").await;
+        assert!(english_again.body.contains("<h1>Import users</h1>"), "{}", english_again.body);
+        assert_eq!(elsewhere.location.as_deref(), Some("/admin"), "the switch sends nobody off the admin center");
+    }
+
+    async fn the_sign_in_page_and_a_csrf_refusal_are_in_dutch_for_a_dutch_browser(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/language/nl?back=/admin/users").await;
+
+        let refused = browser.post("/admin/users/new", &[("csrf", "forged")]).await;
+        let mut stranger = Browser::new(&app);
+        let res = stranger.client.get(format!("{}/admin/sign-in", app.base)).header("accept-language", "nl").send().await.unwrap();
+        let sign_in = stranger.read(res).await;
+
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(refused.body.contains("er is niets gewijzigd"), "{}", refused.body);
+        assert!(sign_in.body.contains("<label for=\"token\">Beheertoken</label>"), "{}", sign_in.body);
+        assert!(sign_in.body.contains(">Aanmelden</button>"), "{}", sign_in.body);
+    }
+
+    async fn a_results_mail_without_an_smtp_server_is_refused_beside_its_field_and_imports_nothing(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/import").await;
+        let csrf = browser.csrf.clone();
+
+        browser.post_file("/admin/import", &[("csrf", &csrf), ("mail_to", "hr@example.com")], ("users.csv", b"User Name\nann@example.com\n")).await;
+        let page = browser.import_results().await;
+
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+        let error = page.body.find("id=\"mail_to-error\"").unwrap_or_else(|| panic!("{}", page.body));
+        assert!(page.body[error..].contains("SMTP"), "{}", page.body);
+        assert!(page.body.contains("value=\"hr@example.com\""), "the addresses are kept: {}", page.body);
+        assert_eq!(user_total(&app).await, 0, "nothing imported");
     }
 }

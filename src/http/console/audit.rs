@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::http::console::chrome;
+use crate::http::console::i18n::Lang;
 use crate::http::console::layout::{self, error_page, Control};
 use crate::http::console::session::Admin;
 use crate::http::console::tokens::when;
@@ -166,10 +167,10 @@ fn resource(e: &AuditEvent) -> Markup {
     }
 }
 
-fn events_table(page: &AuditPage) -> Markup {
+fn events_table(t: Lang, page: &AuditPage) -> Markup {
     html! {
         table {
-            thead { tr { th { "Time" } th { "Actor" } th { "Operation" } th { "Resource" } th { "Changes" } } }
+            thead { tr { th { (t.t("Time")) } th { (t.t("Actor")) } th { (t.t("Operation")) } th { (t.t("Resource")) } th { (t.t("Changes")) } } }
             tbody {
                 @for e in &page.events {
                     @let lines = lines(&e.changes);
@@ -177,8 +178,8 @@ fn events_table(page: &AuditPage) -> Markup {
                         td { (when(e.at)) }
                         td {
                             (e.actor.name)
-                            @if let Some(t) = e.actor.token_id { br; span.hint { "token " (t) } }
-                            @if let Some(c) = &e.actor.client { br; span.hint { "from " (c) } }
+                            @if let Some(tid) = e.actor.token_id { br; span.hint { (t.t("token ")) (tid) } }
+                            @if let Some(c) = &e.actor.client { br; span.hint { (t.t("from ")) (c) } }
                         }
                         td { (e.operation.as_str()) }
                         td { (resource(e)) }
@@ -198,41 +199,42 @@ fn events_table(page: &AuditPage) -> Markup {
 }
 
 pub async fn list(State(s): State<AppState>, admin: Admin, Query(query): Query<AuditQuery>) -> Response {
+    let t = admin.lang;
     let tokens = match s.service.tokens(&admin.caller).await {
         Ok(t) => t,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let (status, found, problem) = match s.service.audit_events(&admin.caller, &query.params()).await {
         Ok(page) => (StatusCode::OK, Some(page), None),
         Err(e) if e.status == 400 => (StatusCode::BAD_REQUEST, None, Some((field_of(&e.detail), e.detail.to_string()))),
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let at = |field: &str| problem.as_ref().filter(|(f, _)| *f == Some(field)).map(|(_, d)| d.as_str());
-    let actors: Vec<(String, String)> = std::iter::once((String::new(), "Anyone".to_owned()))
+    let actors: Vec<(String, String)> = std::iter::once((String::new(), t.t("Anyone").to_owned()))
         .chain(tokens.iter().map(|t| (t.id.to_string(), format!("{} (token {})", t.name, t.id))))
         .collect();
-    let operations: Vec<(String, String)> = std::iter::once((String::new(), "Any".to_owned()))
+    let operations: Vec<(String, String)> = std::iter::once((String::new(), t.t("Any").to_owned()))
         .chain(Operation::ALL.iter().map(|o| (o.as_str().to_owned(), o.as_str().to_owned())))
         .collect();
     let start = query.start();
     let body = html! {
         form method="get" action="/admin/audit" role="search" {
-            (layout::text(Control::new("since", "From (UTC)", &query.since).error(at("since")), "datetime-local"))
-            (layout::text(Control::new("until", "To (UTC)", &query.until).error(at("until")), "datetime-local"))
-            (layout::select(Control::new("actor", "Actor", &query.actor).error(at("actor")), &actors))
-            (layout::text(Control::new("resource_id", "Resource id", &query.resource_id), "text"))
-            (layout::select(Control::new("operation", "Operation", &query.operation).error(at("operation")), &operations))
-            div.actions { button type="submit" { "Filter" } a href="/admin/audit" { "Clear filters" } }
+            (layout::text(Control::new("since", t.t("From (UTC)"), &query.since).error(at("since")), "datetime-local"))
+            (layout::text(Control::new("until", t.t("To (UTC)"), &query.until).error(at("until")), "datetime-local"))
+            (layout::select(Control::new("actor", t.t("Actor"), &query.actor).error(at("actor")), &actors))
+            (layout::text(Control::new("resource_id", t.t("Resource id"), &query.resource_id), "text"))
+            (layout::select(Control::new("operation", t.t("Operation"), &query.operation).error(at("operation")), &operations))
+            div.actions { button type="submit" { (t.t("Filter")) } a href="/admin/audit" { (t.t("Clear filters")) } }
         }
         @if let Some((None, e)) = &problem { p.error role="alert" { (e) } }
         @if let Some(page) = &found {
             @let shown = page.events.len() as i64;
-            p { (page.total) " event" @if page.total != 1 { "s" } ", newest first." }
-            @if shown > 0 { (events_table(page)) }
+            p { (t.count(page.total, "1 event", "{} events")) (t.t(", newest first.")) }
+            @if shown > 0 { (events_table(t, page)) }
             nav.paging aria-label="Pages" {
-                @if start > 1 { a href=(query.link((start - PAGE).max(1))) { "Newer events" } }
-                @if shown > 0 { span { "Events " (start) "–" (start + shown - 1) " of " (page.total) } }
-                @if shown > 0 && start + shown <= page.total as i64 { a href=(query.link(start + shown)) { "Older events" } }
+                @if start > 1 { a href=(query.link((start - PAGE).max(1))) { (t.t("Newer events")) } }
+                @if shown > 0 { span { (t.f("Events {}–{} of {}", &[&start.to_string(), &(start + shown - 1).to_string(), &page.total.to_string()])) } }
+                @if shown > 0 && start + shown <= page.total as i64 { a href=(query.link(start + shown)) { (t.t("Older events")) } }
             }
         }
     };

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use crate::http::console::chrome;
 use crate::http::console::form::{Choices, Problem, UserForm};
+use crate::http::console::i18n::Lang;
 use crate::http::console::layout::{self, csrf_field, error_page, Control};
 use crate::http::console::session::{Admin, AdminForm};
 use crate::http::AppState;
@@ -40,9 +41,9 @@ async fn selected(s: &AppState, admin: &Admin, ids: Vec<String>) -> Vec<Selected
         .collect()
 }
 
-fn who(users: &[Selected]) -> Markup {
+fn who(t: Lang, users: &[Selected]) -> Markup {
     html! {
-        p { "Editing " (users.len()) " user" @if users.len() != 1 { "s" } ":" }
+        p { @if users.len() == 1 { (t.t("Editing 1 user:")) } @else { (t.f("Editing {} users:", &[&users.len().to_string()])) } }
         ul {
             @for u in users {
                 li { (u.user_name.as_deref().unwrap_or(&u.id)) }
@@ -57,49 +58,51 @@ fn users_hidden(users: &[Selected]) -> Markup {
 }
 
 fn settings_page(s: &AppState, admin: &Admin, users: &[Selected], choices: &Choices, location: &str) -> Markup {
-    let countries: Vec<(String, String)> = std::iter::once((String::new(), "Keep current".to_owned()))
+    let t = admin.lang;
+    let countries: Vec<(String, String)> = std::iter::once((String::new(), t.t("Keep current").to_owned()))
         .chain(choices.countries.iter().map(|c| (c.clone(), c.clone())))
         .collect();
     let body = html! {
-        (who(users))
-        h2 { "Details and settings" }
+        (who(t, users))
+        h2 { (t.t("Details and settings")) }
         form method="post" action="/admin/bulk" {
             (csrf_field(&admin.csrf))
             (users_hidden(users))
             input type="hidden" name="stage" value="licenses";
-            (layout::select(Control::new("usage_location", "Usage location", location)
-                .hint("Set for every selected user, or keep each one's own. A license needs one."), &countries))
-            div.actions { button type="submit" { "Next" } a href="/admin/users" { "Cancel" } }
+            (layout::select(Control::new("usage_location", t.t("Usage location"), location)
+                .hint(t.t("Set for every selected user, or keep each one's own. A license needs one.")), &countries))
+            div.actions { button type="submit" { (t.t("Next")) } a href="/admin/users" { (t.t("Cancel")) } }
         }
     };
     layout::page("Bulk edit", &chrome(s, admin, "/admin/users"), body)
 }
 
 fn licenses_page(s: &AppState, admin: &Admin, users: &[Selected], choices: &Choices, location: &str) -> Markup {
+    let t = admin.lang;
     let body = html! {
-        (who(users))
-        h2 { "Licenses" }
+        (who(t, users))
+        h2 { (t.t("Licenses")) }
         form method="post" action="/admin/bulk" {
             (csrf_field(&admin.csrf))
             (users_hidden(users))
             input type="hidden" name="stage" value="apply";
             input type="hidden" name="usage_location" value=(location);
             fieldset {
-                legend { "Licenses" }
-                p.hint { "Choose the licenses to replace the current ones with, or to add to them." }
+                legend { (t.t("Licenses")) }
+                p.hint { (t.t("Choose the licenses to replace the current ones with, or to add to them.")) }
                 @for l in &choices.licenses {
                     @let id = format!("license-{}", l.id);
                     div {
                         input type="checkbox" id=(id) name="license" value=(l.id);
                         " "
-                        label for=(id) { (l.name) " (" (l.part_number) "): " (l.available) " of " (l.seats) " available" }
+                        label for=(id) { (l.name) " (" (l.part_number) "): " (t.f("{} of {} available", &[&l.available.to_string(), &l.seats.to_string()])) }
                     }
                 }
             }
             div.actions {
-                button type="submit" name="action" value="keep" { "Keep current licenses" }
-                button type="submit" name="action" value="replace" { "Replace current licenses" }
-                button type="submit" name="action" value="add" { "Add to current licenses" }
+                button type="submit" name="action" value="keep" { (t.t("Keep current licenses")) }
+                button type="submit" name="action" value="replace" { (t.t("Replace current licenses")) }
+                button type="submit" name="action" value="add" { (t.t("Add to current licenses")) }
             }
         }
     };
@@ -132,6 +135,7 @@ async fn apply(
     action: &str,
     licenses: &[String],
 ) -> Response {
+    let t = admin.lang;
     let ops = operations(location, action, licenses);
     let found: Vec<&Selected> = users.iter().filter(|u| u.user_name.is_some()).collect();
     let request = json!({
@@ -147,7 +151,7 @@ async fn apply(
     } else {
         match s.service.bulk(&admin.caller, request).await {
             Ok(o) => o,
-            Err(e) => return error_page(&e),
+            Err(e) => return error_page(admin.lang, &e),
         }
     };
     let mut outcomes = outcomes.into_iter();
@@ -166,22 +170,22 @@ async fn apply(
         .collect();
     let refused = rows.iter().filter(|(_, r)| r.is_err()).count();
     let body = html! {
-        p role="status" { (rows.len() - refused) " changed, " (refused) " refused." }
+        p role="status" { (t.f("{} changed, {} refused.", &[&(rows.len() - refused).to_string(), &refused.to_string()])) }
         table {
-            thead { tr { th { "User name" } th { "Result" } } }
+            thead { tr { th { (t.t("User name")) } th { (t.t("Result")) } } }
             tbody {
                 @for (name, result) in &rows {
                     tr {
                         td { (name) }
                         @match result {
-                            Ok(()) => td { "Changed" },
-                            Err(detail) => td.error { "Refused: " (detail) },
+                            Ok(()) => td { (t.t("Changed")) },
+                            Err(detail) => td.error { (t.t("Refused: ")) (detail) },
                         }
                     }
                 }
             }
         }
-        div.actions { a href="/admin/users" { "Finish" } }
+        div.actions { a href="/admin/users" { (t.t("Finish")) } }
     };
     layout::page("Bulk edit results", &chrome(s, admin, "/admin/users"), body).into_response()
 }
@@ -191,7 +195,7 @@ pub async fn step(State(s): State<AppState>, AdminForm { admin, fields }: AdminF
     let mut seen = std::collections::HashSet::new();
     ids.retain(|id| !id.is_empty() && seen.insert(id.clone()));
     if ids.is_empty() {
-        s.console.set_flash(&admin.session, "Select at least one user to edit.".into());
+        s.console.set_flash(&admin.session, admin.lang.t("Select at least one user to edit.").into());
         return Redirect::to("/admin/users").into_response();
     }
     if ids.len() > MAX_USERS {
@@ -199,11 +203,11 @@ pub async fn step(State(s): State<AppState>, AdminForm { admin, fields }: AdminF
             "{} users were selected; a bulk edit takes at most {MAX_USERS}",
             ids.len()
         ));
-        return error_page(&e);
+        return error_page(admin.lang, &e);
     }
     let choices = match Choices::load(&s, &admin.caller).await {
         Ok(c) => c,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let users = selected(&s, &admin, ids).await;
     let location = fields.get("usage_location");

@@ -7,6 +7,7 @@
 use maud::{html, Markup};
 use serde_json::{json, Map, Value};
 
+use crate::http::console::i18n::Lang;
 use crate::http::console::layout::{self, Control};
 use crate::http::console::session::Fields;
 use crate::http::AppState;
@@ -280,14 +281,14 @@ impl Choices {
         })
     }
 
-    fn role_options(&self) -> Vec<(String, String)> {
-        std::iter::once((String::new(), "No".to_owned()))
-            .chain(self.roles.iter().map(|r| (r.clone(), format!("Yes: {r}"))))
+    fn role_options(&self, t: Lang) -> Vec<(String, String)> {
+        std::iter::once((String::new(), t.t("No").to_owned()))
+            .chain(self.roles.iter().map(|r| (r.clone(), t.f("Yes: {}", &[r]))))
             .collect()
     }
 
-    fn country_options(&self) -> Vec<(String, String)> {
-        std::iter::once((String::new(), "Not set".to_owned()))
+    fn country_options(&self, t: Lang) -> Vec<(String, String)> {
+        std::iter::once((String::new(), t.t("Not set").to_owned()))
             .chain(self.countries.iter().map(|c| (c.clone(), c.clone())))
             .collect()
     }
@@ -295,18 +296,19 @@ impl Choices {
 
 /// The Details controls: names, and the user name with a domain picker when the tenant has
 /// verified domains.
-pub fn details(form: &UserForm, choices: &Choices, problem: &Problem, locked: bool) -> Markup {
+pub fn details(t: Lang, form: &UserForm, choices: &Choices, problem: &Problem, locked: bool) -> Markup {
     let initial = choices.domains.iter().find(|(_, i)| *i).map(|(d, _)| d.as_str());
     let initial_hint = initial.map(|d| {
-        format!(
-            "A name on the initial domain {d} must be created before the same name on another domain, not after it."
+        t.f(
+            "A name on the initial domain {} must be created before the same name on another domain, not after it.",
+            &[d],
         )
     });
     let (local, domain) = match form.user_name.rsplit_once('@') {
         Some((l, d)) if form.domain.is_empty() => (l.to_owned(), d.to_owned()),
         _ => (form.user_name.clone(), form.domain.clone()),
     };
-    let mut picked = Control::new("user_name", "User name", &local).error(problem.at("user_name"));
+    let mut picked = Control::new("user_name", t.t("User name"), &local).error(problem.at("user_name"));
     if let Some(h) = &initial_hint {
         picked = picked.hint(h);
     }
@@ -316,53 +318,53 @@ pub fn details(form: &UserForm, choices: &Choices, problem: &Problem, locked: bo
         || locked
         || (!domain.is_empty() && !choices.domains.iter().any(|(d, _)| d.eq_ignore_ascii_case(&domain)));
     html! {
-        (layout::text(Control::new("first_name", "First name", &form.first_name).error(problem.at("first_name")).disabled(locked), "text"))
-        (layout::text(Control::new("last_name", "Last name", &form.last_name).error(problem.at("last_name")).disabled(locked), "text"))
-        (layout::text(Control::new("display_name", "Display name", &form.display_name).error(problem.at("display_name")).disabled(locked), "text"))
+        (layout::text(Control::new("first_name", t.t("First name"), &form.first_name).error(problem.at("first_name")).disabled(locked), "text"))
+        (layout::text(Control::new("last_name", t.t("Last name"), &form.last_name).error(problem.at("last_name")).disabled(locked), "text"))
+        (layout::text(Control::new("display_name", t.t("Display name"), &form.display_name).error(problem.at("display_name")).disabled(locked), "text"))
         @if plain {
-            (layout::text(Control::new("user_name", "User name", &form.user_name).error(problem.at("user_name")).disabled(locked), "text"))
+            (layout::text(Control::new("user_name", t.t("User name"), &form.user_name).error(problem.at("user_name")).disabled(locked), "text"))
         } @else {
             (layout::text(picked, "text"))
-            (layout::select(Control::new("domain", "Domain", &domain), &domains))
+            (layout::select(Control::new("domain", t.t("Domain"), &domain), &domains))
         }
     }
 }
 
 /// The Settings controls: an admin role or none, and the alternate email it needs.
-pub fn settings(form: &UserForm, choices: &Choices, problem: &Problem, locked: bool) -> Markup {
+pub fn settings(t: Lang, form: &UserForm, choices: &Choices, problem: &Problem, locked: bool) -> Markup {
     html! {
-        (layout::select(Control::new("admin_role", "Admin role", &form.admin_role).error(problem.at("admin_role")).disabled(locked), &choices.role_options()))
-        (layout::text(Control::new("alternate_email", "Alternate email address", &form.alternate_email)
-            .hint("Required with an admin role: where the administrator can be reached if locked out. Up to five, separated by commas.")
+        (layout::select(Control::new("admin_role", t.t("Admin role"), &form.admin_role).error(problem.at("admin_role")).disabled(locked), &choices.role_options(t)))
+        (layout::text(Control::new("alternate_email", t.t("Alternate email address"), &form.alternate_email)
+            .hint(t.t("Required with an admin role: where the administrator can be reached if locked out. Up to five, separated by commas."))
             .error(problem.at("alternate_email")).disabled(locked), "text"))
     }
 }
 
 /// The Location control.
-pub fn location(form: &UserForm, choices: &Choices, problem: &Problem, locked: bool) -> Markup {
+pub fn location(t: Lang, form: &UserForm, choices: &Choices, problem: &Problem, locked: bool) -> Markup {
     html! {
-        (layout::select(Control::new("usage_location", "Usage location", &form.usage_location)
-            .hint("Where the user works; it must be set before a license is assigned.")
-            .error(problem.at("usage_location")).disabled(locked), &choices.country_options()))
+        (layout::select(Control::new("usage_location", t.t("Usage location"), &form.usage_location)
+            .hint(t.t("Where the user works; it must be set before a license is assigned."))
+            .error(problem.at("usage_location")).disabled(locked), &choices.country_options(t)))
     }
 }
 
 /// The Licenses controls: one checkbox per License with its seats available. A license with
 /// no seat left cannot be chosen unless the user holds it already.
-pub fn licenses_fieldset(form: &UserForm, choices: &Choices, problem: &Problem, locked: bool) -> Markup {
+pub fn licenses_fieldset(t: Lang, form: &UserForm, choices: &Choices, problem: &Problem, locked: bool) -> Markup {
     let error = problem.at("licenses");
     let none_left = choices.licenses.iter().all(|l| l.available <= 0 && !form.licenses.contains(&l.id));
     html! {
         fieldset aria-describedby=[error.map(|_| "licenses-error")] {
-            legend id="licenses-label" { "Licenses" }
+            legend id="licenses-label" { (t.t("Licenses")) }
             @if choices.licenses.is_empty() {
-                p { "This tenant has no licenses yet." }
+                p { (t.t("This tenant has no licenses yet.")) }
             }
             @if none_left && !choices.licenses.is_empty() {
                 p.readonly role="status" {
-                    "No licenses are available. Remove licenses from users who no longer need them, or delete user \
-                     accounts that are no longer needed, to free licenses; or go on without a license."
-                    " " a href="/admin/licenses" { "See the licenses" }
+                    (t.t("No licenses are available. Remove licenses from users who no longer need them, or delete user \
+                     accounts that are no longer needed, to free licenses; or go on without a license."))
+                    " " a href="/admin/licenses" { (t.t("See the licenses")) }
                 }
             }
             @for l in &choices.licenses {
@@ -372,7 +374,7 @@ pub fn licenses_fieldset(form: &UserForm, choices: &Choices, problem: &Problem, 
                     input type="checkbox" id=(id) name="license" value=(l.id) checked[held]
                         disabled[locked || (!held && l.available <= 0)];
                     " "
-                    label for=(id) { (l.name) " (" (l.part_number) "): " (l.available) " of " (l.seats) " available" }
+                    label for=(id) { (l.name) " (" (l.part_number) "): " (t.f("{} of {} available", &[&l.available.to_string(), &l.seats.to_string()])) }
                 }
             }
             (layout::field_error("licenses", error))

@@ -45,6 +45,7 @@ fn display_name(doc: &Value) -> &str {
 }
 
 pub async fn list(State(s): State<AppState>, admin: Admin, Query(query): Query<ListQuery>) -> Response {
+    let t = admin.lang;
     let search = query.q.trim();
     let filter = (!search.is_empty()).then(|| format!("displayName co {}", Value::String(search.to_owned())));
     let start = query.start.unwrap_or(1).max(1);
@@ -58,21 +59,21 @@ pub async fn list(State(s): State<AppState>, admin: Admin, Query(query): Query<L
     };
     let page = match s.service.list(&admin.caller, ResourceKind::Group, &params).await {
         Ok(p) => p,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let shown = page.resources.len() as i64;
     let body = html! {
         form method="get" action="/admin/groups" role="search" {
             div.field {
-                label for="q" { "Search groups" }
+                label for="q" { (t.t("Search groups")) }
                 input type="search" id="q" name="q" value=(search);
-                " " button type="submit" { "Search" }
+                " " button type="submit" { (t.t("Search")) }
             }
         }
-        p { (page.total) " group" @if page.total != 1 { "s" } @if !search.is_empty() { " matching “" (search) "”" } "." }
+        p { (t.count(page.total, "1 group", "{} groups")) @if !search.is_empty() { (t.f(" matching “{}”", &[search])) } "." }
         @if shown > 0 {
             table {
-                thead { tr { th { "Display name" } th { "Created" } th { "Last changed" } } }
+                thead { tr { th { (t.t("Display name")) } th { (t.t("Created")) } th { (t.t("Last changed")) } } }
                 tbody {
                     @for r in &page.resources {
                         tr {
@@ -87,9 +88,9 @@ pub async fn list(State(s): State<AppState>, admin: Admin, Query(query): Query<L
             }
         }
         nav.paging aria-label="Pages" {
-            @if start > 1 { a href=(query.link((start - PAGE).max(1))) { "Previous page" } }
-            @if shown > 0 { span { "Groups " (start) "–" (start + shown - 1) " of " (page.total) } }
-            @if shown > 0 && start + shown <= page.total as i64 { a href=(query.link(start + shown)) { "Next page" } }
+            @if start > 1 { a href=(query.link((start - PAGE).max(1))) { (t.t("Previous page")) } }
+            @if shown > 0 { span { (t.f("Groups {}–{} of {}", &[&start.to_string(), &(start + shown - 1).to_string(), &page.total.to_string()])) } }
+            @if shown > 0 && start + shown <= page.total as i64 { a href=(query.link(start + shown)) { (t.t("Next page")) } }
         }
     };
     layout::page("Groups", &chrome(&s, &admin, "/admin/groups"), body).into_response()
@@ -110,18 +111,19 @@ pub async fn show(
     Path(id): Path<String>,
     Query(query): Query<GroupQuery>,
 ) -> Response {
+    let t = admin.lang;
     let without_members = match Projection::parse(None, Some("members")) {
         Ok(p) => p,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let group = match s.service.get(&admin.caller, ResourceKind::Group, &id, &without_members).await {
         Ok(g) => g,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let after = query.after.unwrap_or(0).max(0);
     let page = match s.service.member_page(&admin.caller, &id, after, MEMBERS_PAGE).await {
         Ok(p) => p,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let doc = &group.stored.doc;
     let name = if display_name(doc).is_empty() { id.clone() } else { display_name(doc).to_owned() };
@@ -129,16 +131,16 @@ pub async fn show(
     let shown = page.members.len() as u64;
     let body = html! {
         dl {
-            dt { "Id" } dd { code { (group.stored.id) } }
-            @if let Some(external) = doc.get("externalId").and_then(Value::as_str) { dt { "External id" } dd { (external) } }
-            dt { "Created" } dd { (when(group.stored.created)) }
-            dt { "Last changed" } dd { (when(group.stored.last_modified)) }
+            dt { (t.t("Id")) } dd { code { (group.stored.id) } }
+            @if let Some(external) = doc.get("externalId").and_then(Value::as_str) { dt { (t.t("External id")) } dd { (external) } }
+            dt { (t.t("Created")) } dd { (when(group.stored.created)) }
+            dt { (t.t("Last changed")) } dd { (when(group.stored.last_modified)) }
         }
-        h2 { "Members" }
-        p { (page.total) " member" @if page.total != 1 { "s" } "." }
+        h2 { (t.t("Members")) }
+        p { (t.count(page.total, "1 member", "{} members")) "." }
         @if shown > 0 {
             table {
-                thead { tr { th { "Name" } th { "Type" } } }
+                thead { tr { th { (t.t("Name")) } th { (t.t("Type")) } } }
                 tbody {
                     @for m in &page.members {
                         @let href = match m.kind {
@@ -153,11 +155,11 @@ pub async fn show(
                 }
             }
         }
-        nav.paging aria-label="Member pages" {
-            @if after > 0 { a href=(format!("/admin/groups/{}", group.stored.id)) { "First page" } }
-            @if shown > 0 { span { "Members " (before + 1) "–" (before + shown) " of " (page.total) } }
+        nav.paging aria-label=(t.t("Member pages")) {
+            @if after > 0 { a href=(format!("/admin/groups/{}", group.stored.id)) { (t.t("First page")) } }
+            @if shown > 0 { span { (t.f("Members {}–{} of {}", &[&(before + 1).to_string(), &(before + shown).to_string(), &page.total.to_string()])) } }
             @if let Some(next) = page.next.filter(|_| before + shown < page.total) {
-                a href=(format!("/admin/groups/{}?after={next}&shown={}", group.stored.id, before + shown)) { "Next page" }
+                a href=(format!("/admin/groups/{}?after={next}&shown={}", group.stored.id, before + shown)) { (t.t("Next page")) }
             }
         }
     };

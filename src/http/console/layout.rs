@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
 
+use crate::http::console::i18n::Lang;
 use crate::scim::error::ScimError;
 
 /// The stylesheet, served from the binary at `/admin/assets/console.css`.
@@ -20,6 +21,7 @@ const NAV: &[(&str, &str)] = &[
     ("/admin/groups", "Groups"),
     ("/admin/licenses", "Licenses"),
     ("/admin/tokens", "Tokens"),
+    ("/admin/import", "Import"),
     ("/admin/audit", "Audit log"),
 ];
 
@@ -31,42 +33,57 @@ pub struct Chrome<'a> {
     pub current: &'a str,
     /// A one-time message from the page before.
     pub flash: Option<String>,
+    pub lang: Lang,
 }
 
-fn head(title: &str) -> Markup {
+fn head(lang: Lang, title: &str) -> Markup {
     html! {
         head {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
-            title { (title) " · scimd admin center" }
+            title { (title) " · " (lang.t("scimd admin center")) }
             link rel="stylesheet" href="/admin/assets/console.css";
         }
     }
 }
 
-/// A page of a signed-in administrator.
+/// The header's link to the other language; it comes back to `back`.
+fn switch(lang: Lang, back: &str) -> Markup {
+    let (other, name) = lang.other();
+    let href = format!(
+        "/admin/language/{}?back={}",
+        other.code(),
+        url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
+    );
+    html! { a.switch href=(href) hreflang=(other.code()) lang=(other.code()) { (name) } }
+}
+
+/// A page of a signed-in administrator; its title is translated here.
 pub fn page(title: &str, chrome: &Chrome, body: Markup) -> Markup {
+    let lang = chrome.lang;
+    let title = lang.text(title);
     html! {
         (DOCTYPE)
-        html lang="en" {
-            (head(title))
+        html lang=(lang.code()) {
+            (head(lang, title))
             body {
                 header.top {
-                    span.brand { "scimd admin center" }
-                    span.tenant { "Tenant: " strong { (chrome.tenant) } }
+                    span.brand { (lang.t("scimd admin center")) }
+                    span.tenant { (lang.t("Tenant: ")) strong { (chrome.tenant) } }
+                    (switch(lang, chrome.current))
                     form method="post" action="/admin/sign-out" {
                         (csrf_field(chrome.csrf))
-                        button type="submit" { "Sign out" }
+                        button type="submit" { (lang.t("Sign out")) }
                     }
                 }
-                nav aria-label="Admin center" {
+                nav aria-label=(lang.t("Admin center")) {
                     ul {
                         @for (href, label) in NAV {
                             li {
                                 @if *href == chrome.current {
-                                    a href=(href) aria-current="page" { (label) }
+                                    a href=(href) aria-current="page" { (lang.t(label)) }
                                 } @else {
-                                    a href=(href) { (label) }
+                                    a href=(href) { (lang.t(label)) }
                                 }
                             }
                         }
@@ -75,7 +92,7 @@ pub fn page(title: &str, chrome: &Chrome, body: Markup) -> Markup {
                 main {
                     h1 { (title) }
                     @if let Some(flash) = &chrome.flash {
-                        p.notice role="status" { (flash) }
+                        p.notice role="status" { (lang.text(flash)) }
                     }
                     (body)
                 }
@@ -84,14 +101,15 @@ pub fn page(title: &str, chrome: &Chrome, body: Markup) -> Markup {
     }
 }
 
-/// A page with no session (sign-in, refusals).
-pub fn bare(title: &str, body: Markup) -> Markup {
+/// A page with no session (sign-in, refusals); its title is translated here.
+pub fn bare(lang: Lang, title: &str, body: Markup) -> Markup {
+    let title = lang.text(title);
     html! {
         (DOCTYPE)
-        html lang="en" {
-            (head(title))
+        html lang=(lang.code()) {
+            (head(lang, title))
             body {
-                header.top { span.brand { "scimd admin center" } }
+                header.top { span.brand { (lang.t("scimd admin center")) } (switch(lang, "/admin/sign-in")) }
                 main { h1 { (title) } (body) }
             }
         }
@@ -99,7 +117,7 @@ pub fn bare(title: &str, body: Markup) -> Markup {
 }
 
 /// An error as a page of its own, with the service's status and detail.
-pub fn error_page(e: &ScimError) -> Response {
+pub fn error_page(lang: Lang, e: &ScimError) -> Response {
     crate::service::log_internal(e);
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let title = match e.status {
@@ -112,10 +130,10 @@ pub fn error_page(e: &ScimError) -> Response {
         _ => "Cannot do that",
     };
     let body = html! {
-        p.error role="alert" { (e.detail) }
-        p { a href="/admin/users" { "Back to the admin center" } }
+        p.error role="alert" { (lang.text(&e.detail)) }
+        p { a href="/admin/users" { (lang.t("Back to the admin center")) } }
     };
-    (status, bare(title, body)).into_response()
+    (status, bare(lang, title, body)).into_response()
 }
 
 /// The hidden CSRF field every form carries.

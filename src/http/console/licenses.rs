@@ -14,16 +14,17 @@ use crate::http::console::session::Admin;
 use crate::http::AppState;
 
 pub async fn list(State(s): State<AppState>, admin: Admin) -> Response {
+    let t = admin.lang;
     let licenses = match form::licenses(&s, &admin.caller).await {
         Ok(l) => l,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let body = html! {
         @if licenses.is_empty() {
-            p { "This tenant has no licenses. Add one with " code { "scimd license add" } " or a POST to /scim/v2/Licenses." }
+            p { (t.t("This tenant has no licenses. Add one with ")) code { "scimd license add" } (t.t(" or a POST to /scim/v2/Licenses.")) }
         } @else {
             table {
-                thead { tr { th { "License" } th { "Part number" } th { "Seats" } th { "Assigned" } th { "Available" } } }
+                thead { tr { th { (t.t("License")) } th { (t.t("Part number")) } th { (t.t("Seats")) } th { (t.t("Assigned")) } th { (t.t("Available")) } } }
                 tbody {
                     @for l in &licenses {
                         tr {

@@ -7,6 +7,8 @@ mod audit;
 mod bulk;
 mod form;
 mod groups;
+pub mod i18n;
+pub mod import;
 mod layout;
 mod licenses;
 pub mod session;
@@ -16,7 +18,7 @@ mod wizard;
 
 use std::time::Instant;
 
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -24,6 +26,7 @@ use axum::Router;
 use maud::html;
 
 use crate::http::AppState;
+use i18n::Lang;
 pub use session::Sessions;
 use session::{cookie, csrf_refused, random_token, same, set_cookie, Admin, AdminForm, Fields, SIGN_IN_COOKIE};
 
@@ -34,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/assets/console.css", get(stylesheet))
         .route("/admin/sign-in", get(sign_in_page).post(sign_in))
         .route("/admin/sign-out", post(sign_out))
+        .route("/admin/language/{lang}", get(language))
         .route("/admin/users", get(users::list))
         .route("/admin/users/new", get(wizard::start).post(wizard::step))
         .route("/admin/users/{id}", get(users::edit).post(users::save))
@@ -45,6 +49,12 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/groups/{id}", get(groups::show))
         .route("/admin/licenses", get(licenses::list))
         .route("/admin/audit", get(audit::list))
+        .route(
+            "/admin/import",
+            get(import::form).post(import::upload).layer(DefaultBodyLimit::max(import::MAX_UPLOAD_BYTES)),
+        )
+        .route("/admin/import/results", get(import::results))
+        .route("/admin/import/report.csv", get(import::report))
         .route("/admin/tokens", get(tokens::list).post(tokens::create))
         .route("/admin/tokens/{id}/revoke", get(tokens::confirm).post(tokens::revoke))
         .layer(axum::middleware::map_response(protect))
@@ -76,6 +86,7 @@ fn chrome<'a>(state: &AppState, admin: &'a Admin, current: &'a str) -> layout::C
         csrf: &admin.csrf,
         current,
         flash: state.console.take_flash(&admin.session),
+        lang: admin.lang,
     }
 }
 
@@ -88,19 +99,41 @@ async fn stylesheet() -> Response {
         .into_response()
 }
 
-fn sign_in_form(csrf: &str, error: Option<&str>) -> maud::Markup {
+fn sign_in_form(lang: Lang, csrf: &str, error: Option<&str>) -> maud::Markup {
     layout::bare(
+        lang,
         "Sign in",
         html! {
-            p { "Sign in with a token that has the admin scope, such as one made by "
+            p { (lang.t("Sign in with a token that has the admin scope, such as one made by "))
                 code { "scimd token create --scope admin" } "." }
             form method="post" action="/admin/sign-in" {
                 (layout::csrf_field(csrf))
-                (layout::text(layout::Control::new("token", "Admin token", "").error(error), "password"))
-                div.actions { button type="submit" { "Sign in" } }
+                (layout::text(layout::Control::new("token", lang.t("Admin token"), "").error(error), "password"))
+                div.actions { button type="submit" { (lang.t("Sign in")) } }
             }
         },
     )
+}
+
+/// The header's language switch: remembers the choice in a cookie and goes back to the page
+/// it came from (a path of the admin center only, so the link cannot send anyone elsewhere).
+async fn language(
+    State(s): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+    req: Request,
+) -> Response {
+    let Some(lang) = Lang::from_code(&code) else {
+        return layout::error_page(
+            Lang::of(req.headers()),
+            &crate::scim::error::ScimError::not_found("Language", &code),
+        );
+    };
+    let back = q.get("back").map(String::as_str).unwrap_or("/admin");
+    let local = back.starts_with("/admin") && !back.contains("//") && !back.contains('\\') && !back.contains("..");
+    let mut r = Redirect::to(if local { back } else { "/admin" }).into_response();
+    r.headers_mut().insert(header::SET_COOKIE, set_cookie(&s, req.headers(), i18n::LANG_COOKIE, Some(lang.code())));
+    r
 }
 
 /// The sign-in page; its form's CSRF token also goes into a cookie of its own, since no
@@ -108,18 +141,19 @@ fn sign_in_form(csrf: &str, error: Option<&str>) -> maud::Markup {
 async fn sign_in_page(State(s): State<AppState>, req: Request) -> Response {
     let csrf = random_token();
     let cookie = set_cookie(&s, req.headers(), SIGN_IN_COOKIE, Some(&csrf));
-    ([(header::SET_COOKIE, cookie)], sign_in_form(&csrf, None)).into_response()
+    ([(header::SET_COOKIE, cookie)], sign_in_form(Lang::of(req.headers()), &csrf, None)).into_response()
 }
 
 async fn sign_in(State(s): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
+    let lang = Lang::of(&parts.headers);
     let Ok(bytes) = axum::body::to_bytes(body, crate::service::MAX_BODY_BYTES).await else {
-        return csrf_refused();
+        return csrf_refused(lang);
     };
     let fields = Fields::parse(&bytes);
     let expected = cookie(&parts.headers, SIGN_IN_COOKIE).unwrap_or_default();
     if expected.is_empty() || !same(fields.get("csrf"), &expected) {
-        return csrf_refused();
+        return csrf_refused(lang);
     }
     let token = fields.get("token");
     match session::authenticate(&s, &parts, token).await {
@@ -132,10 +166,10 @@ async fn sign_in(State(s): State<AppState>, req: Request) -> Response {
             r
         }
         Err(Ok(e)) => {
-            let detail = if token.is_empty() { "Enter an admin token." } else { &e.detail };
-            (StatusCode::UNAUTHORIZED, sign_in_form(&expected, Some(detail))).into_response()
+            let detail = if token.is_empty() { lang.t("Enter an admin token.") } else { &e.detail };
+            (StatusCode::UNAUTHORIZED, sign_in_form(lang, &expected, Some(detail))).into_response()
         }
-        Err(Err(e)) => layout::error_page(&e),
+        Err(Err(e)) => layout::error_page(lang, &e),
     }
 }
 

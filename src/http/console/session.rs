@@ -5,7 +5,7 @@
 //! token ends its sessions; a session unused for `IDLE` is gone.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -17,6 +17,8 @@ use base64::Engine;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
+use crate::http::console::i18n::Lang;
+use crate::http::console::import::ImportJob;
 use crate::http::console::layout;
 use crate::http::AppState;
 use crate::scim::error::ScimError;
@@ -38,6 +40,8 @@ struct Session {
     last_used: Instant,
     /// A message for the next page shown, once ("user deleted").
     flash: Option<String>,
+    /// The session's last import, running or done, with its report; it goes with the session.
+    import: Option<Arc<Mutex<ImportJob>>>,
 }
 
 /// Every open session of this process.
@@ -69,7 +73,7 @@ impl Sessions {
                     open.remove(&oldest);
                 }
             }
-            open.insert(id.clone(), Session { token, csrf: random_token(), last_used: now, flash: None });
+            open.insert(id.clone(), Session { token, csrf: random_token(), last_used: now, flash: None, import: None });
         }
         id
     }
@@ -102,6 +106,30 @@ impl Sessions {
     /// The message left for this page, once.
     pub fn take_flash(&self, id: &str) -> Option<String> {
         self.open.lock().ok().as_mut().and_then(|o| o.get_mut(id)).and_then(|s| s.flash.take())
+    }
+}
+
+impl Sessions {
+    /// Starts `job` as the session's import, unless one is still running there.
+    pub fn start_import(&self, id: &str, job: Arc<Mutex<ImportJob>>) -> bool {
+        let Some(mut open) = self.open.lock().ok() else { return false };
+        let Some(session) = open.get_mut(id) else { return false };
+        if session.import.as_ref().is_some_and(|j| j.lock().is_ok_and(|j| j.running())) {
+            return false;
+        }
+        session.import = Some(job);
+        true
+    }
+
+    /// The session's last import.
+    pub fn import(&self, id: &str) -> Option<Arc<Mutex<ImportJob>>> {
+        self.open.lock().ok()?.get(id)?.import.clone()
+    }
+
+    /// Bytes of import reports kept by every session, for the bound on all of them.
+    pub fn kept_report_bytes(&self) -> usize {
+        let Ok(open) = self.open.lock() else { return usize::MAX };
+        open.values().filter_map(|s| s.import.as_ref()).filter_map(|j| j.lock().ok().map(|j| j.kept_bytes())).sum()
     }
 }
 
@@ -146,6 +174,8 @@ pub struct Admin {
     pub caller: Caller,
     pub session: String,
     pub csrf: String,
+    /// The language of the pages shown to this request.
+    pub lang: Lang,
 }
 
 /// Why a request has no signed-in administrator: sign in again, or a page saying why not.
@@ -193,14 +223,15 @@ impl FromRequestParts<AppState> for Admin {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let id = cookie(&parts.headers, SESSION_COOKIE).ok_or(Refusal::SignIn)?;
         let (token, csrf) = state.console.touch(&id, Instant::now()).ok_or(Refusal::SignIn)?;
+        let lang = Lang::of(&parts.headers);
         match authenticate(state, parts, &token).await {
-            Ok(caller) => Ok(Admin { caller, session: id, csrf }),
+            Ok(caller) => Ok(Admin { caller, session: id, csrf, lang }),
             // The token was revoked or expired: the session ends with it.
             Err(Ok(_)) => {
                 state.console.close(&id);
                 Err(Refusal::SignIn)
             }
-            Err(Err(e)) => Err(Refusal::Page(layout::error_page(&e))),
+            Err(Err(e)) => Err(Refusal::Page(layout::error_page(lang, &e))),
         }
     }
 }
@@ -240,23 +271,98 @@ impl FromRequest<AppState> for AdminForm {
         let admin = Admin::from_request_parts(&mut parts, state).await?;
         let req = Request::from_parts(parts, body);
         let bytes = Bytes::from_request(req, state).await.map_err(|_| {
-            Refusal::Page(layout::error_page(&ScimError::invalid_value("the form could not be read; send it again")))
+            Refusal::Page(layout::error_page(
+                admin.lang,
+                &ScimError::invalid_value("the form could not be read; send it again"),
+            ))
         })?;
         let fields = Fields::parse(&bytes);
         if !same(fields.get("csrf"), &admin.csrf) {
-            return Err(Refusal::Page(csrf_refused()));
+            return Err(Refusal::Page(csrf_refused(admin.lang)));
         }
         Ok(AdminForm { admin, fields })
     }
 }
 
+/// A file sent with a multipart form.
+pub struct Upload {
+    pub name: String,
+    pub data: Bytes,
+}
+
+/// A POSTed `multipart/form-data` form of a signed-in administrator (a file upload): its CSRF
+/// field must come before any file and match the session's, so no file is read for a forged
+/// form. `file` is the file field's content, or why it could not be read (too large).
+pub struct AdminUpload {
+    pub admin: Admin,
+    pub fields: Fields,
+    pub file: Result<Option<Upload>, String>,
+}
+
+impl FromRequest<AppState> for AdminUpload {
+    type Rejection = Refusal;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let admin = Admin::from_request_parts(&mut parts, state).await?;
+        let req = Request::from_parts(parts, body);
+        let lang = admin.lang;
+        let unreadable = || {
+            Refusal::Page(layout::error_page(
+                lang,
+                &ScimError::invalid_value("the form could not be read; send it again"),
+            ))
+        };
+        let mut multipart = axum::extract::Multipart::from_request(req, state).await.map_err(|_| unreadable())?;
+        let mut fields = Fields::default();
+        let mut file = Ok(None);
+        loop {
+            let field = match multipart.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                // Only a file can be this large; the other fields are checked below.
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    file = Err(too_large(lang));
+                    break;
+                }
+                Err(_) => return Err(unreadable()),
+            };
+            let name = field.name().unwrap_or_default().to_owned();
+            if let Some(file_name) = field.file_name().map(str::to_owned) {
+                if !same(fields.get("csrf"), &admin.csrf) {
+                    return Err(Refusal::Page(csrf_refused(lang)));
+                }
+                file = match field.bytes().await {
+                    Ok(data) if data.len() > crate::service::MAX_IMPORT_BYTES => Err(too_large(lang)),
+                    Ok(data) if data.is_empty() && file_name.is_empty() => Ok(None),
+                    Ok(data) => Ok(Some(Upload { name: file_name, data })),
+                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large(lang)),
+                    Err(_) => return Err(unreadable()),
+                };
+            } else {
+                let value = field.text().await.map_err(|_| unreadable())?;
+                fields.0.push((name, value));
+            }
+        }
+        if !same(fields.get("csrf"), &admin.csrf) {
+            return Err(Refusal::Page(csrf_refused(lang)));
+        }
+        Ok(AdminUpload { admin, fields, file })
+    }
+}
+
+fn too_large(lang: Lang) -> String {
+    let mib = (crate::service::MAX_IMPORT_BYTES / (1024 * 1024)).to_string();
+    lang.f("the file is larger than {} MiB, the most an import takes: split it into smaller files", &[&mib])
+}
+
 /// The page for a form that came without the session's CSRF token: nothing was changed.
-pub fn csrf_refused() -> Response {
+pub fn csrf_refused(lang: Lang) -> Response {
     let e = ScimError::forbidden(
         "this form did not carry the page's security token, so nothing was changed: open the page again from the \
          admin center and send it from there",
     );
-    let mut r = layout::error_page(&e);
+    let mut r = layout::error_page(lang, &e);
     *r.status_mut() = StatusCode::FORBIDDEN;
     r
 }

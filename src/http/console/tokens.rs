@@ -48,6 +48,7 @@ impl NewForm {
 }
 
 fn list_page(s: &AppState, admin: &Admin, tokens: &[TokenRecord], form: &NewForm, problem: Option<&str>) -> Markup {
+    let t = admin.lang;
     let now = OffsetDateTime::now_utc();
     let scopes_error = form.at("scopes");
     let body = html! {
@@ -56,46 +57,46 @@ fn list_page(s: &AppState, admin: &Admin, tokens: &[TokenRecord], form: &NewForm
         p { "Tokens let programs, such as a provisioning client or the on-premises directory connector, use \
              the SCIM API of this tenant. A revoked token stops working at once." }
         table {
-            thead { tr { th { "Name" } th { "Scopes" } th { "Created" } th { "Last used" } th { "Expires" } th { "State" } th { span.visually-hidden { "Action" } } } }
+            thead { tr { th { (t.t("Name")) } th { (t.t("Scopes")) } th { (t.t("Created")) } th { (t.t("Last used")) } th { (t.t("Expires")) } th { (t.t("State")) } th { span.visually-hidden { (t.t("Action")) } } } }
             tbody {
-                @for t in tokens {
-                    @let state = t.state(now);
+                @for tok in tokens {
+                    @let state = tok.state(now);
                     tr {
-                        td { (t.name) }
-                        td { (t.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) }
-                        td { (when(t.created)) }
-                        td { (t.last_used.map(when).unwrap_or_else(|| "Never".into())) }
-                        td { (t.expires.map(when).unwrap_or_else(|| "Never".into())) }
-                        td { (state.as_str()) }
+                        td { (tok.name) }
+                        td { (tok.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) }
+                        td { (when(tok.created)) }
+                        td { (tok.last_used.map(when).unwrap_or_else(|| t.t("Never").into())) }
+                        td { (tok.expires.map(when).unwrap_or_else(|| t.t("Never").into())) }
+                        td { (t.t(state.as_str())) }
                         td {
                             @if state == crate::service::TokenState::Active {
-                                a href=(format!("/admin/tokens/{}/revoke", t.id)) aria-label=(format!("Revoke {}", t.name)) { "Revoke" }
+                                a href=(format!("/admin/tokens/{}/revoke", tok.id)) aria-label=(format!("Revoke {}", tok.name)) { (t.t("Revoke")) }
                             }
                         }
                     }
                 }
             }
         }
-        h2 { "Create a token" }
+        h2 { (t.t("Create a token")) }
         form method="post" action="/admin/tokens" {
             (csrf_field(&admin.csrf))
-            (layout::text(Control::new("name", "Token name", &form.name)
-                .hint("Who or what will use it, such as the name of the provisioning client.")
+            (layout::text(Control::new("name", t.t("Token name"), &form.name)
+                .hint(t.t("Who or what will use it, such as the name of the provisioning client."))
                 .error(form.at("name")), "text"))
             fieldset aria-describedby=[scopes_error.map(|_| "scopes-error")] {
-                legend { "Scopes" }
+                legend { (t.t("Scopes")) }
                 @for (scope, what) in SCOPES {
                     @let id = format!("scope-{}", scope.as_str());
                     div {
                         input type="checkbox" id=(id) name="scope" value=(scope.as_str())
                             checked[form.scopes.iter().any(|s| s == scope.as_str())];
                         " "
-                        label for=(id) { (scope.as_str()) ": " (what) }
+                        label for=(id) { (scope.as_str()) ": " (t.t(what)) }
                     }
                 }
                 (layout::field_error("scopes", scopes_error))
             }
-            div.actions { button type="submit" { "Create token" } }
+            div.actions { button type="submit" { (t.t("Create token")) } }
         }
     };
     layout::page("Tokens", &chrome(s, admin, "/admin/tokens"), body)
@@ -104,7 +105,7 @@ fn list_page(s: &AppState, admin: &Admin, tokens: &[TokenRecord], form: &NewForm
 async fn list_with(s: &AppState, admin: &Admin, status: StatusCode, form: &NewForm, problem: Option<&str>) -> Response {
     match s.service.tokens(&admin.caller).await {
         Ok(tokens) => (status, list_page(s, admin, &tokens, form, problem)).into_response(),
-        Err(e) => error_page(&e),
+        Err(e) => error_page(admin.lang, &e),
     }
 }
 
@@ -115,21 +116,22 @@ pub async fn list(State(s): State<AppState>, admin: Admin) -> Response {
 /// Create: the service checks the name and scopes as it does for `POST /Admin/Tokens`; the
 /// secret is on this answer alone.
 pub async fn create(State(s): State<AppState>, AdminForm { admin, fields }: AdminForm) -> Response {
+    let t = admin.lang;
     let form = NewForm { name: fields.get("name").to_owned(), scopes: fields.all("scope"), problem: None };
     let body = json!({"name": form.name, "scopes": form.scopes});
     match s.service.create_token(&admin.caller, body).await {
         Ok((token, secret)) => {
             let body = html! {
-                p.notice role="status" { "Created the token " strong { (token.name) } " with the scopes "
-                    (token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) "." }
+                p.notice role="status" { (t.f("Created the token {} with the scopes {}.", &[&token.name,
+                    &token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")])) }
                 div.field {
-                    label for="secret" { "Secret" }
-                    p.hint id="secret-hint" { strong { "Copy it now: it will not be shown again." } " scimd keeps only a \
-                        hash of it, so a lost secret cannot be recovered; revoke the token and create another." }
+                    label for="secret" { (t.t("Secret")) }
+                    p.hint id="secret-hint" { strong { (t.t("Copy it now: it will not be shown again.")) } (t.t(" scimd keeps only a \
+                        hash of it, so a lost secret cannot be recovered; revoke the token and create another.")) }
                     input.secret type="text" id="secret" name="secret" value=(secret) readonly aria-describedby="secret-hint";
                 }
-                p { "Programs send it as " code { "Authorization: Bearer …" } " to /scim/v2." }
-                p { a href="/admin/tokens" { "Back to the tokens" } }
+                p { (t.t("Programs send it as ")) code { "Authorization: Bearer …" } (t.t(" to /scim/v2.")) }
+                p { a href="/admin/tokens" { (t.t("Back to the tokens")) } }
             };
             layout::page("Token created", &chrome(&s, &admin, "/admin/tokens"), body).into_response()
         }
@@ -157,37 +159,37 @@ async fn find(s: &AppState, admin: &Admin, id: &str) -> Result<TokenRecord, Scim
 
 /// Revoke's confirmation: what the token is and what revoking it does.
 pub async fn confirm(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> Response {
+    let t = admin.lang;
     let token = match find(&s, &admin, &id).await {
         Ok(t) => t,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let own = token.id == admin.caller.principal.token_id;
     let body = html! {
-        p { "Revoke the token " strong { (token.name) } " (scopes "
-            (token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) ")? "
-            "Every program using it is refused from then on; this cannot be undone." }
+        p { (t.f("Revoke the token {} (scopes {})? Every program using it is refused from then on; this cannot be undone.",
+            &[&token.name, &token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")])) }
         @if own {
-            p.readonly role="note" { "This is the token you signed in with: revoking it signs you out." }
+            p.readonly role="note" { (t.t("This is the token you signed in with: revoking it signs you out.")) }
         }
         form method="post" action=(format!("/admin/tokens/{}/revoke", token.id)) {
             (csrf_field(&admin.csrf))
             div.actions {
-                button.danger type="submit" { "Revoke" }
-                a href="/admin/tokens" { "Cancel" }
+                button.danger type="submit" { (t.t("Revoke")) }
+                a href="/admin/tokens" { (t.t("Cancel")) }
             }
         }
     };
-    layout::page(&format!("Revoke {}", token.name), &chrome(&s, &admin, "/admin/tokens"), body).into_response()
+    layout::page(&t.f("Revoke {}", &[&token.name]), &chrome(&s, &admin, "/admin/tokens"), body).into_response()
 }
 
 pub async fn revoke(State(s): State<AppState>, Path(id): Path<String>, AdminForm { admin, .. }: AdminForm) -> Response {
     let token = match find(&s, &admin, &id).await {
         Ok(t) => t,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     match s.service.revoke_token(&admin.caller, &id).await {
         Ok(()) => {
-            s.console.set_flash(&admin.session, format!("Revoked the token {}.", token.name));
+            s.console.set_flash(&admin.session, admin.lang.f("Revoked the token {}.", &[&token.name]));
             Redirect::to("/admin/tokens").into_response()
         }
         Err(e) => {

@@ -68,6 +68,7 @@ fn held(doc: &Value) -> Vec<String> {
 }
 
 pub async fn list(State(s): State<AppState>, admin: Admin, Query(query): Query<ListQuery>) -> Response {
+    let t = admin.lang;
     let search = query.q.trim();
     let filter = (!search.is_empty()).then(|| {
         let quoted = Value::String(search.to_owned()).to_string();
@@ -87,7 +88,7 @@ pub async fn list(State(s): State<AppState>, admin: Admin, Query(query): Query<L
         form::licenses(&s, &admin.caller)
     ) {
         Ok(found) => found,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let names: HashMap<String, String> = licenses.into_iter().map(|l| (l.id, l.name)).collect();
     let header = |key: &str, label: &str| {
@@ -97,25 +98,25 @@ pub async fn list(State(s): State<AppState>, admin: Admin, Query(query): Query<L
             (true, true) => Some("descending"),
             (false, _) => None,
         };
-        html! { th aria-sort=[sort] { a href=(query.link(key, descending, 1)) { (label) } } }
+        html! { th aria-sort=[sort] { a href=(query.link(key, descending, 1)) { (t.text(label)) } } }
     };
     let shown = page.resources.len() as i64;
     let body = html! {
         form method="get" action="/admin/users" role="search" {
             div.field {
-                label for="q" { "Search users" }
+                label for="q" { (t.t("Search users")) }
                 input type="search" id="q" name="q" value=(search);
-                " " button type="submit" { "Search" }
+                " " button type="submit" { (t.t("Search")) }
             }
             input type="hidden" name="sort" value=(query.sort_by());
             input type="hidden" name="order" value=(if query.descending() { "descending" } else { "ascending" });
         }
-        p { (page.total) " user" @if page.total != 1 { "s" } @if !search.is_empty() { " matching “" (search) "”" } "." }
+        p { (t.count(page.total, "1 user", "{} users")) @if !search.is_empty() { (t.f(" matching “{}”", &[search])) } "." }
         form method="post" action="/admin/bulk" {
         (csrf_field(&admin.csrf))
         input type="hidden" name="stage" value="start";
         table {
-            thead { tr { th { span.visually-hidden { "Select" } } (header("displayName", "Display name")) (header("userName", "User name")) th { "Licenses" } th { "Status" } } }
+            thead { tr { th { span.visually-hidden { (t.t("Select")) } } (header("displayName", "Display name")) (header("userName", "User name")) th { (t.t("Licenses")) } th { (t.t("Status")) } } }
             tbody {
                 @for r in &page.resources {
                     @let doc = &r.stored.doc;
@@ -123,7 +124,7 @@ pub async fn list(State(s): State<AppState>, admin: Admin, Query(query): Query<L
                         td {
                             @let check = format!("select-{}", r.stored.id);
                             input type="checkbox" id=(check) name="user" value=(r.stored.id);
-                            label.visually-hidden for=(check) { "Select " (text(doc, "userName")) }
+                            label.visually-hidden for=(check) { (t.f("Select {}", &[text(doc, "userName")])) }
                         }
                         td { a href=(format!("/admin/users/{}", r.stored.id)) {
                             @if text(doc, "displayName").is_empty() { (text(doc, "userName")) } @else { (text(doc, "displayName")) }
@@ -131,31 +132,31 @@ pub async fn list(State(s): State<AppState>, admin: Admin, Query(query): Query<L
                         td { (text(doc, "userName")) }
                         td {
                             @let held = held(doc);
-                            @if held.is_empty() { "Unlicensed" }
+                            @if held.is_empty() { (t.t("Unlicensed")) }
                             @for (i, l) in held.iter().enumerate() {
                                 @if i > 0 { ", " }
                                 (names.get(l).map(String::as_str).unwrap_or(l))
                             }
                         }
                         td {
-                            @if directory::is_synced(doc) { span.badge title="Synchronized from the on-premises directory" { "Synchronized" } }
-                            @if doc.get("active").and_then(Value::as_bool) == Some(false) { span.badge.blocked { "Sign-in blocked" } }
+                            @if directory::is_synced(doc) { span.badge title=(t.t("Synchronized from the on-premises directory")) { (t.t("Synchronized")) } }
+                            @if doc.get("active").and_then(Value::as_bool) == Some(false) { span.badge.blocked { (t.t("Sign-in blocked")) } }
                         }
                     }
                 }
             }
         }
         @if !page.resources.is_empty() {
-            div.actions { button type="submit" { "Edit selected users" } }
+            div.actions { button type="submit" { (t.t("Edit selected users")) } }
         }
         }
         nav.paging aria-label="Pages" {
-            @if start > 1 { a href=(query.link(query.sort_by(), query.descending(), (start - PAGE).max(1))) { "Previous page" } }
+            @if start > 1 { a href=(query.link(query.sort_by(), query.descending(), (start - PAGE).max(1))) { (t.t("Previous page")) } }
             @if shown > 0 {
-                span { "Users " (start) "–" (start + shown - 1) " of " (page.total) }
+                span { (t.f("Users {}–{} of {}", &[&start.to_string(), &(start + shown - 1).to_string(), &page.total.to_string()])) }
             }
             @if start + shown <= page.total as i64 && shown > 0 {
-                a href=(query.link(query.sort_by(), query.descending(), start + shown)) { "Next page" }
+                a href=(query.link(query.sort_by(), query.descending(), start + shown)) { (t.t("Next page")) }
             }
         }
     };
@@ -171,35 +172,36 @@ fn edit_page(
     choices: &Choices,
     problem: &Problem,
 ) -> Markup {
+    let t = admin.lang;
     let synced = directory::is_synced(&user.stored.doc);
     let id = user.stored.id.to_string();
-    let title = format!("Edit {}", text(&user.stored.doc, "userName"));
+    let title = t.f("Edit {}", &[text(&user.stored.doc, "userName")]);
     let body = html! {
         @if synced {
             p.readonly role="note" {
-                "This user is synchronized from the on-premises directory, which is where it must be changed: \
-                 scimd refuses changes to it from anything but the directory connector. The page is read-only."
+                (t.t("This user is synchronized from the on-premises directory, which is where it must be changed: \
+                 scimd refuses changes to it from anything but the directory connector. The page is read-only."))
             }
         }
         @if let Some(e) = problem.general() { p.error role="alert" { (e) } }
         form method="post" action=(format!("/admin/users/{id}")) {
             (csrf_field(&admin.csrf))
             input type="hidden" name="version" value=(user.stored.version);
-            h2 { "Details" }
-            (form::details(form, choices, problem, synced))
-            h2 { "Settings" }
-            (form::settings(form, choices, problem, synced))
-            (form::location(form, choices, problem, synced))
-            h2 { "Licenses" }
-            (form::licenses_fieldset(form, choices, problem, synced))
-            @if !synced { div.actions { button type="submit" { "Save" } } }
+            h2 { (t.t("Details")) }
+            (form::details(t, form, choices, problem, synced))
+            h2 { (t.t("Settings")) }
+            (form::settings(t, form, choices, problem, synced))
+            (form::location(t, form, choices, problem, synced))
+            h2 { (t.t("Licenses")) }
+            (form::licenses_fieldset(t, form, choices, problem, synced))
+            @if !synced { div.actions { button type="submit" { (t.t("Save")) } } }
         }
         @if !synced {
-            h2 { "Delete" }
+            h2 { (t.t("Delete")) }
             form method="post" action=(format!("/admin/users/{id}/delete")) {
                 (csrf_field(&admin.csrf))
-                p { "Deleting frees the user's licenses; the user can be restored from Deleted users." }
-                button.danger type="submit" { "Delete" }
+                p { (t.t("Deleting frees the user's licenses; the user can be restored from Deleted users.")) }
+                button.danger type="submit" { (t.t("Delete")) }
             }
         }
     };
@@ -219,7 +221,7 @@ pub async fn edit(State(s): State<AppState>, admin: Admin, Path(id): Path<String
             let form = UserForm::from_doc(&user.stored.doc);
             edit_page(&s, &admin, &user, &form, &choices, &Problem::default()).into_response()
         }
-        Err(e) => error_page(&e),
+        Err(e) => error_page(admin.lang, &e),
     }
 }
 
@@ -232,7 +234,7 @@ pub async fn save(
 ) -> Response {
     let (user, choices) = match user_and_choices(&s, &admin, &id).await {
         Ok(found) => found,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let typed = UserForm::from_fields(&fields);
     let patch = typed.patch_from(&UserForm::from_doc(&user.stored.doc));
@@ -240,14 +242,16 @@ pub async fn save(
     match s.service.patch(&admin.caller, ResourceKind::User, &id, if_match.as_ref(), patch, &Projection::Default).await
     {
         Ok(saved) => {
-            s.console.set_flash(&admin.session, format!("Saved {}.", text(&saved.stored.doc, "userName")));
+            s.console.set_flash(&admin.session, admin.lang.f("Saved {}.", &[text(&saved.stored.doc, "userName")]));
             Redirect::to(&format!("/admin/users/{id}")).into_response()
         }
         Err(e) => {
             let mut problem = Problem::of(&e);
             if e.status == 412 {
-                problem.detail = "Someone else changed this user after you opened the page: open it again to see \
-                                  the changes, then make yours."
+                problem.detail = admin
+                    .lang
+                    .t("Someone else changed this user after you opened the page: open it again to see the changes, \
+                        then make yours.")
                     .into();
             }
             let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
@@ -259,12 +263,13 @@ pub async fn save(
 pub async fn delete(State(s): State<AppState>, Path(id): Path<String>, AdminForm { admin, .. }: AdminForm) -> Response {
     let user = match s.service.get(&admin.caller, ResourceKind::User, &id, &Projection::Default).await {
         Ok(u) => u,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     match s.service.delete(&admin.caller, ResourceKind::User, &id, None).await {
         Ok(()) => {
             let name = text(&user.stored.doc, "userName");
-            s.console.set_flash(&admin.session, format!("Deleted {name}; it can be restored from Deleted users."));
+            s.console
+                .set_flash(&admin.session, admin.lang.f("Deleted {}; it can be restored from Deleted users.", &[name]));
             Redirect::to("/admin/users").into_response()
         }
         Err(e) => match Choices::load(&s, &admin.caller).await {
@@ -274,17 +279,18 @@ pub async fn delete(State(s): State<AppState>, Path(id): Path<String>, AdminForm
                 let problem = Problem { field: None, detail: e.detail.to_string() };
                 (status, edit_page(&s, &admin, &user, &form, &choices, &problem)).into_response()
             }
-            Err(_) => error_page(&e),
+            Err(_) => error_page(admin.lang, &e),
         },
     }
 }
 
 fn deleted_page(s: &AppState, admin: &Admin, users: &[Resource], total: u64, problem: Option<&str>) -> Markup {
+    let t = admin.lang;
     let body = html! {
         @if let Some(e) = problem { p.error role="alert" { (e) } }
-        p { (total) " deleted users. A restored user takes its licenses again, if seats are left." }
+        p { (t.f("{} deleted users. A restored user takes its licenses again, if seats are left.", &[&total.to_string()])) }
         table {
-            thead { tr { th { "User name" } th { "Display name" } th { "Deleted" } th { span.visually-hidden { "Action" } } } }
+            thead { tr { th { (t.t("User name")) } th { (t.t("Display name")) } th { (t.t("Deleted")) } th { span.visually-hidden { (t.t("Action")) } } } }
             tbody {
                 @for r in users {
                     @let name = text(&r.stored.doc, "userName");
@@ -295,7 +301,7 @@ fn deleted_page(s: &AppState, admin: &Admin, users: &[Resource], total: u64, pro
                         td {
                             form.inline method="post" action=(format!("/admin/deleted/{}/restore", r.stored.id)) {
                                 (csrf_field(&admin.csrf))
-                                button type="submit" aria-label=(format!("Restore {name}")) { "Restore" }
+                                button type="submit" aria-label=(t.f("Restore {}", &[name])) { (t.t("Restore")) }
                             }
                         }
                     }
@@ -310,7 +316,7 @@ async fn deleted_with(s: &AppState, admin: &Admin, status: StatusCode, problem: 
     let params = ListParams { count: Some(1000), ..Default::default() };
     match s.service.deleted_users(&admin.caller, &params).await {
         Ok(page) => (status, deleted_page(s, admin, &page.resources, page.total, problem)).into_response(),
-        Err(e) => error_page(&e),
+        Err(e) => error_page(admin.lang, &e),
     }
 }
 
@@ -325,7 +331,7 @@ pub async fn restore(
 ) -> Response {
     match s.service.restore_user(&admin.caller, &id).await {
         Ok(user) => {
-            s.console.set_flash(&admin.session, format!("Restored {}.", text(&user.stored.doc, "userName")));
+            s.console.set_flash(&admin.session, admin.lang.f("Restored {}.", &[text(&user.stored.doc, "userName")]));
             Redirect::to("/admin/deleted").into_response()
         }
         Err(e) => {

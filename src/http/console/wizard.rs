@@ -79,39 +79,40 @@ impl Draft {
 }
 
 fn step_page(s: &AppState, admin: &Admin, index: usize, draft: &Draft, choices: &Choices, problem: &Problem) -> Markup {
+    let t = admin.lang;
     let (step, title) = STEPS[index];
     let last = index + 1 == STEPS.len();
     let body = html! {
-        ol.steps aria-label="Steps" {
-            @for (i, (_, t)) in STEPS.iter().enumerate() {
-                li aria-current=[(i == index).then_some("step")] { (i + 1) ". " (t) }
+        ol.steps aria-label=(t.t("Steps")) {
+            @for (i, (_, name)) in STEPS.iter().enumerate() {
+                li aria-current=[(i == index).then_some("step")] { (i + 1) ". " (t.t(name)) }
             }
         }
-        h2 { (title) }
+        h2 { (t.t(title)) }
         @if let Some(e) = problem.general() { p.error role="alert" { (e) } }
         form method="post" action="/admin/users/new" {
             (csrf_field(&admin.csrf))
             input type="hidden" name="step" value=(step);
             (draft.hidden_except(step))
             @match step {
-                "details" => (form::details(&draft.user, choices, problem, false)),
-                "settings" => (form::settings(&draft.user, choices, problem, false)),
-                "location" => (form::location(&draft.user, choices, problem, false)),
-                "licenses" => (form::licenses_fieldset(&draft.user, choices, problem, false)),
-                _ => (layout::text(Control::new("mail_to", "Email results to", &draft.mail_to)
-                        .hint("Up to five addresses, separated by commas; leave it empty to send no mail.")
+                "details" => (form::details(t, &draft.user, choices, problem, false)),
+                "settings" => (form::settings(t, &draft.user, choices, problem, false)),
+                "location" => (form::location(t, &draft.user, choices, problem, false)),
+                "licenses" => (form::licenses_fieldset(t, &draft.user, choices, problem, false)),
+                _ => (layout::text(Control::new("mail_to", t.t("Email results to"), &draft.mail_to)
+                        .hint(t.t("Up to five addresses, separated by commas; leave it empty to send no mail."))
                         .error(problem.at("mail_to")), "text")),
             }
             div.actions {
                 @if last {
-                    button type="submit" name="action" value="create" { "Create" }
+                    button type="submit" name="action" value="create" { (t.t("Create")) }
                 } @else {
-                    button type="submit" name="action" value="next" { "Next" }
+                    button type="submit" name="action" value="next" { (t.t("Next")) }
                 }
                 @if index > 0 {
-                    button.secondary type="submit" name="action" value="back" { "Back" }
+                    button.secondary type="submit" name="action" value="back" { (t.t("Back")) }
                 }
-                a href="/admin/users" { "Cancel" }
+                a href="/admin/users" { (t.t("Cancel")) }
             }
         }
     };
@@ -121,7 +122,7 @@ fn step_page(s: &AppState, admin: &Admin, index: usize, draft: &Draft, choices: 
 pub async fn start(State(s): State<AppState>, admin: Admin) -> Response {
     let choices = match Choices::load(&s, &admin.caller).await {
         Ok(c) => c,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let draft = Draft { user: UserForm::default(), mail_to: String::new() };
     step_page(&s, &admin, 0, &draft, &choices, &Problem::default()).into_response()
@@ -130,7 +131,7 @@ pub async fn start(State(s): State<AppState>, admin: Admin) -> Response {
 pub async fn step(State(s): State<AppState>, AdminForm { admin, fields }: AdminForm) -> Response {
     let choices = match Choices::load(&s, &admin.caller).await {
         Ok(c) => c,
-        Err(e) => return error_page(&e),
+        Err(e) => return error_page(admin.lang, &e),
     };
     let draft = Draft { user: UserForm::from_fields(&fields), mail_to: fields.get("mail_to").to_owned() };
     let current = STEPS.iter().position(|(name, _)| *name == fields.get("step")).unwrap_or(0);
@@ -149,6 +150,7 @@ pub async fn step(State(s): State<AppState>, AdminForm { admin, fields }: AdminF
 /// Create: the user through the service's administrator creation, with a temporary password
 /// and the results mail when addresses were given; Results, or the step to correct.
 async fn create(s: &AppState, admin: &Admin, draft: &Draft, choices: &Choices) -> Response {
+    let t = admin.lang;
     let options = CreationOptions {
         mail_results: (!draft.mail_to.is_empty()).then(|| draft.mail_to.clone()),
         temporary_passwords: Some(true),
@@ -168,23 +170,23 @@ async fn create(s: &AppState, admin: &Admin, draft: &Draft, choices: &Choices) -
                 .map(|l| l.name.as_str())
                 .collect();
             let body = html! {
-                p.notice role="status" { "The user was created." }
+                p.notice role="status" { (t.t("The user was created.")) }
                 dl {
-                    dt { "User name" } dd { (created_form.user_name) }
-                    dt { "Display name" } dd { (created_form.display_name) }
-                    dt { "Admin role" } dd { @if created_form.admin_role.is_empty() { "None" } @else { (created_form.admin_role) } }
-                    dt { "Licenses" } dd { @if names.is_empty() { "None" } @else { (names.join(", ")) } }
+                    dt { (t.t("User name")) } dd { (created_form.user_name) }
+                    dt { (t.t("Display name")) } dd { (created_form.display_name) }
+                    dt { (t.t("Admin role")) } dd { @if created_form.admin_role.is_empty() { (t.t("None")) } @else { (created_form.admin_role) } }
+                    dt { (t.t("Licenses")) } dd { @if names.is_empty() { (t.t("None")) } @else { (names.join(", ")) } }
                     @if let Some(p) = password {
-                        dt { "Temporary password" }
+                        dt { (t.t("Temporary password")) }
                         dd { span.secret data-testid="temporary-password" { (p.expose()) }
-                             p.hint { "Shown this once: give it to the user now. scimd keeps only its hash." } }
+                             p.hint { (t.t("Shown this once: give it to the user now. scimd keeps only its hash.")) } }
                     }
                 }
                 @if let Some(m) = mail { p role="status" { (m.line()) } }
                 div.actions {
-                    a href=(format!("/admin/users/{}", created.stored.id)) { "Open the user" }
-                    a href="/admin/users/new" { "Create another user" }
-                    a href="/admin/users" { "Finish" }
+                    a href=(format!("/admin/users/{}", created.stored.id)) { (t.t("Open the user")) }
+                    a href="/admin/users/new" { (t.t("Create another user")) }
+                    a href="/admin/users" { (t.t("Finish")) }
                 }
             };
             layout::page("Results", &chrome(s, admin, "/admin/users/new"), body).into_response()
