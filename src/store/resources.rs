@@ -459,6 +459,16 @@ pub(crate) async fn delete<B: Backend>(
     Ok(())
 }
 
+/// The statement reading how many resources of `kind` the tenant (the one parameter) holds in
+/// `state` (`live` or `deleted`), from the counters the triggers keep (`resource_counts`).
+fn counted(state: &str, kind: ResourceKind) -> String {
+    format!(
+        "SELECT CAST(COALESCE(sum(c.{state}), 0) AS BIGINT) AS n FROM resource_counts c \
+         WHERE c.tenant_id = ? AND c.kind = {}",
+        sql::kind_literal(kind)
+    )
+}
+
 /// One page of the live resources of `kind` matching the query.
 pub(crate) async fn list<B: Backend>(
     store: &SqlStore<B>,
@@ -487,7 +497,10 @@ pub(crate) async fn list<B: Backend>(
     params.extend(filter.binds.iter().map(Bind::param));
     let count_params = params.len();
     let mut conn = store.pool.acquire().await?;
-    let count_sql = format!("SELECT count(*) AS n {base}");
+    let count_sql = match query.filter {
+        None => counted("live", kind),
+        Some(_) => format!("SELECT count(*) AS n {base}"),
+    };
     if query.count == 0 {
         let total = B::fetch_one(&mut conn, &count_sql, &params).await?.int("n")?;
         return Ok(Page { total: total as u64, items: Vec::new(), cut: false });
@@ -570,7 +583,8 @@ pub(crate) async fn list_deleted<B: Backend>(
 ) -> Result<(u64, Vec<(Stored, OffsetDateTime)>)> {
     let base = "FROM resources r WHERE r.tenant_id = ? AND r.kind = 'User' AND r.deleted_at IS NOT NULL";
     let mut conn = store.pool.acquire().await?;
-    let total = B::fetch_one(&mut conn, &format!("SELECT count(*) {base}"), &[Param::Int(tenant.0)]).await?.int(0)?;
+    let total =
+        B::fetch_one(&mut conn, &counted("deleted", ResourceKind::User), &[Param::Int(tenant.0)]).await?.int("n")?;
     let sql = format!(
         "SELECT {}, r.deleted_at {base} ORDER BY r.deleted_at, r.seq LIMIT ? OFFSET ?",
         select_columns::<B>(Load::default())
