@@ -16,10 +16,11 @@ use crate::store::{
 };
 
 /// The promoted columns as parameters, in the order every write lists them.
-fn promoted_params(p: &Promoted) -> [Param<'_>; 8] {
+fn promoted_params(p: &Promoted) -> [Param<'_>; 9] {
     [
         Param::OptText(p.user_name.as_deref()),
         Param::OptText(p.user_name_fold.as_deref()),
+        Param::OptText(p.user_name_rev.as_deref()),
         Param::OptText(p.part_number.as_deref()),
         Param::OptText(p.part_number_fold.as_deref()),
         Param::OptText(p.external_id.as_deref()),
@@ -178,10 +179,11 @@ async fn index_values<B: Backend>(conn: &mut Conn<B>, seq: i64, doc: &Value, fre
         B::execute(&mut *conn, "DELETE FROM resource_values WHERE resource_seq = ?", &[Param::Int(seq)]).await?;
     }
     for (attr, value) in sql::indexed_values(doc) {
+        let rev = sql::reversed(&value);
         B::execute(
             &mut *conn,
-            "INSERT INTO resource_values (resource_seq, attr, value_fold) VALUES (?, ?, ?)",
-            &[Param::Int(seq), Param::Text(&attr), Param::Text(&value)],
+            "INSERT INTO resource_values (resource_seq, attr, value_fold, value_rev) VALUES (?, ?, ?, ?)",
+            &[Param::Int(seq), Param::Text(&attr), Param::Text(&value), Param::Text(&rev)],
         )
         .await?;
     }
@@ -198,13 +200,14 @@ async fn insert_in<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, new: &NewRe
     let created = sql::parse_time(&now())?;
     let ts = sql::format_time(created);
     let sql = format!(
-        "INSERT INTO resources (id, tenant_id, kind, user_name, user_name_fold, part_number, part_number_fold, \
-         external_id, display_name, display_name_fold, seats, doc, doc_fold, password_hash, version, created, \
-         last_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {0}, {0}, ?, 1, ?, ?) RETURNING seq",
+        "INSERT INTO resources (id, tenant_id, kind, user_name, user_name_fold, user_name_rev, part_number, \
+         part_number_fold, external_id, display_name, display_name_fold, seats, doc, doc_fold, password_hash, \
+         version, created, last_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {0}, {0}, ?, 1, ?, ?) \
+         RETURNING seq",
         B::DIALECT.doc_param()
     );
     let doc = new.doc.to_string();
-    let [user_name, user_name_fold, part_number, part_number_fold, external_id, display_name, display_name_fold, seats] =
+    let [user_name, user_name_fold, user_name_rev, part_number, part_number_fold, external_id, display_name, display_name_fold, seats] =
         promoted_params(&promoted);
     let params = [
         Param::Text(new.id.as_str()),
@@ -212,6 +215,7 @@ async fn insert_in<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, new: &NewRe
         Param::Text(new.kind.name()),
         user_name,
         user_name_fold,
+        user_name_rev,
         part_number,
         part_number_fold,
         external_id,
@@ -331,7 +335,8 @@ pub(crate) async fn update<B: Backend>(
     // A License's seats may not drop below the seats assigned (checked in the statement, so a
     // seat taken meanwhile is counted).
     let sql = format!(
-        "UPDATE resources SET user_name = ?, user_name_fold = ?, part_number = ?, part_number_fold = ?, \
+        "UPDATE resources SET user_name = ?, user_name_fold = ?, user_name_rev = ?, part_number = ?, \
+         part_number_fold = ?, \
          external_id = ?, display_name = ?, display_name_fold = ?, seats = ?, doc = {0}, doc_fold = {0}, \
          password_hash = COALESCE(?, password_hash), \
          version = version + 1, last_modified = ? \
@@ -343,11 +348,12 @@ pub(crate) async fn update<B: Backend>(
     );
     let doc = update.doc.to_string();
     let modified = now();
-    let [user_name, user_name_fold, part_number, part_number_fold, external_id, display_name, display_name_fold, seats] =
+    let [user_name, user_name_fold, user_name_rev, part_number, part_number_fold, external_id, display_name, display_name_fold, seats] =
         promoted_params(&promoted);
     let params = [
         user_name,
         user_name_fold,
+        user_name_rev,
         part_number,
         part_number_fold,
         external_id,
