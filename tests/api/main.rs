@@ -31,5 +31,6 @@ mod patch;
 mod readme;
 mod smtp;
 mod store;
+mod totals;
 
 mod users;
