@@ -11,4 +11,4 @@ UPDATE resource_values SET value_rev = reverse(value_fold);
 
 CREATE INDEX resources_user_name_rev ON resources (tenant_id, user_name_rev)
     WHERE kind = 'User' AND deleted_at IS NULL;
-CREATE INDEX resource_values_suffix ON resource_values (attr, value_rev);
+CREATE INDEX resource_values_suffix ON resource_values (attr, value_rev, resource_seq);
