@@ -16,10 +16,11 @@ use crate::store::{
 };
 
 /// The promoted columns as parameters, in the order every write lists them.
-fn promoted_params(p: &Promoted) -> [Param<'_>; 8] {
+fn promoted_params(p: &Promoted) -> [Param<'_>; 9] {
     [
         Param::OptText(p.user_name.as_deref()),
         Param::OptText(p.user_name_fold.as_deref()),
+        Param::OptText(p.user_name_rev.as_deref()),
         Param::OptText(p.part_number.as_deref()),
         Param::OptText(p.part_number_fold.as_deref()),
         Param::OptText(p.external_id.as_deref()),
@@ -178,10 +179,11 @@ async fn index_values<B: Backend>(conn: &mut Conn<B>, seq: i64, doc: &Value, fre
         B::execute(&mut *conn, "DELETE FROM resource_values WHERE resource_seq = ?", &[Param::Int(seq)]).await?;
     }
     for (attr, value) in sql::indexed_values(doc) {
+        let rev = sql::reversed(&value);
         B::execute(
             &mut *conn,
-            "INSERT INTO resource_values (resource_seq, attr, value_fold) VALUES (?, ?, ?)",
-            &[Param::Int(seq), Param::Text(&attr), Param::Text(&value)],
+            "INSERT INTO resource_values (resource_seq, attr, value_fold, value_rev) VALUES (?, ?, ?, ?)",
+            &[Param::Int(seq), Param::Text(&attr), Param::Text(&value), Param::Text(&rev)],
         )
         .await?;
     }
@@ -198,13 +200,14 @@ async fn insert_in<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, new: &NewRe
     let created = sql::parse_time(&now())?;
     let ts = sql::format_time(created);
     let sql = format!(
-        "INSERT INTO resources (id, tenant_id, kind, user_name, user_name_fold, part_number, part_number_fold, \
-         external_id, display_name, display_name_fold, seats, doc, doc_fold, password_hash, version, created, \
-         last_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {0}, {0}, ?, 1, ?, ?) RETURNING seq",
+        "INSERT INTO resources (id, tenant_id, kind, user_name, user_name_fold, user_name_rev, part_number, \
+         part_number_fold, external_id, display_name, display_name_fold, seats, doc, doc_fold, password_hash, \
+         version, created, last_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {0}, {0}, ?, 1, ?, ?) \
+         RETURNING seq",
         B::DIALECT.doc_param()
     );
     let doc = new.doc.to_string();
-    let [user_name, user_name_fold, part_number, part_number_fold, external_id, display_name, display_name_fold, seats] =
+    let [user_name, user_name_fold, user_name_rev, part_number, part_number_fold, external_id, display_name, display_name_fold, seats] =
         promoted_params(&promoted);
     let params = [
         Param::Text(new.id.as_str()),
@@ -212,6 +215,7 @@ async fn insert_in<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, new: &NewRe
         Param::Text(new.kind.name()),
         user_name,
         user_name_fold,
+        user_name_rev,
         part_number,
         part_number_fold,
         external_id,
@@ -331,7 +335,8 @@ pub(crate) async fn update<B: Backend>(
     // A License's seats may not drop below the seats assigned (checked in the statement, so a
     // seat taken meanwhile is counted).
     let sql = format!(
-        "UPDATE resources SET user_name = ?, user_name_fold = ?, part_number = ?, part_number_fold = ?, \
+        "UPDATE resources SET user_name = ?, user_name_fold = ?, user_name_rev = ?, part_number = ?, \
+         part_number_fold = ?, \
          external_id = ?, display_name = ?, display_name_fold = ?, seats = ?, doc = {0}, doc_fold = {0}, \
          password_hash = COALESCE(?, password_hash), \
          version = version + 1, last_modified = ? \
@@ -343,11 +348,12 @@ pub(crate) async fn update<B: Backend>(
     );
     let doc = update.doc.to_string();
     let modified = now();
-    let [user_name, user_name_fold, part_number, part_number_fold, external_id, display_name, display_name_fold, seats] =
+    let [user_name, user_name_fold, user_name_rev, part_number, part_number_fold, external_id, display_name, display_name_fold, seats] =
         promoted_params(&promoted);
     let params = [
         user_name,
         user_name_fold,
+        user_name_rev,
         part_number,
         part_number_fold,
         external_id,
@@ -459,6 +465,16 @@ pub(crate) async fn delete<B: Backend>(
     Ok(())
 }
 
+/// The statement reading how many resources of `kind` the tenant (the one parameter) holds in
+/// `state` (`live` or `deleted`), from the counters the triggers keep (`resource_counts`).
+fn counted(state: &str, kind: ResourceKind) -> String {
+    format!(
+        "SELECT CAST(COALESCE(sum(c.{state}), 0) AS BIGINT) AS n FROM resource_counts c \
+         WHERE c.tenant_id = ? AND c.kind = {}",
+        sql::kind_literal(kind)
+    )
+}
+
 /// One page of the live resources of `kind` matching the query.
 pub(crate) async fn list<B: Backend>(
     store: &SqlStore<B>,
@@ -487,7 +503,10 @@ pub(crate) async fn list<B: Backend>(
     params.extend(filter.binds.iter().map(Bind::param));
     let count_params = params.len();
     let mut conn = store.pool.acquire().await?;
-    let count_sql = format!("SELECT count(*) AS n {base}");
+    let count_sql = match query.filter {
+        None => counted("live", kind),
+        Some(_) => format!("SELECT count(*) AS n {base}"),
+    };
     if query.count == 0 {
         let total = B::fetch_one(&mut conn, &count_sql, &params).await?.int("n")?;
         return Ok(Page { total: total as u64, items: Vec::new(), cut: false });
@@ -570,7 +589,8 @@ pub(crate) async fn list_deleted<B: Backend>(
 ) -> Result<(u64, Vec<(Stored, OffsetDateTime)>)> {
     let base = "FROM resources r WHERE r.tenant_id = ? AND r.kind = 'User' AND r.deleted_at IS NOT NULL";
     let mut conn = store.pool.acquire().await?;
-    let total = B::fetch_one(&mut conn, &format!("SELECT count(*) {base}"), &[Param::Int(tenant.0)]).await?.int(0)?;
+    let total =
+        B::fetch_one(&mut conn, &counted("deleted", ResourceKind::User), &[Param::Int(tenant.0)]).await?.int("n")?;
     let sql = format!(
         "SELECT {}, r.deleted_at {base} ORDER BY r.deleted_at, r.seq LIMIT ? OFFSET ?",
         select_columns::<B>(Load::default())

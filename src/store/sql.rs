@@ -66,12 +66,36 @@ pub fn fold(s: &str) -> String {
     crate::scim::filter::case_fold(s)
 }
 
+/// `s` with its code points in reverse order: `a` ends with `b` exactly when `reversed(a)`
+/// starts with `reversed(b)`, so an `ew` becomes a prefix match on an index.
+pub fn reversed(s: &str) -> String {
+    s.chars().rev().collect()
+}
+
+/// The least text greater than every text starting with `prefix` (in code point order, which
+/// is byte order of UTF-8), if there is one: texts with the prefix are those in
+/// `prefix <= t < prefix_end(prefix)`.
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        // The next code point, skipping the surrogates, which no text holds.
+        let next = char::from_u32(u32::from(last) + 1).or_else(|| (last == '\u{D7FF}').then_some('\u{E000}'));
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 /// The columns promoted out of a document.
 #[derive(Debug, Clone, Default)]
 pub struct Promoted {
     /// A User's userName.
     pub user_name: Option<String>,
     pub user_name_fold: Option<String>,
+    /// The folded userName reversed, which `ew` searches by prefix (`reversed`).
+    pub user_name_rev: Option<String>,
     /// A License's partNumber.
     pub part_number: Option<String>,
     pub part_number_fold: Option<String>,
@@ -93,6 +117,7 @@ impl Promoted {
         let display_name = text("displayName");
         Promoted {
             user_name_fold: user_name.as_deref().map(fold),
+            user_name_rev: user_name.as_deref().map(|n| reversed(&fold(n))),
             user_name,
             part_number_fold: part_number.as_deref().map(fold),
             part_number,
@@ -176,7 +201,8 @@ fn license_column(kind: ResourceKind, path: &AttrPath) -> Option<&'static str> {
     }
 }
 
-/// Multi-valued sub-attributes kept, folded, in `resource_values` for index lookups by `eq`.
+/// Multi-valued sub-attributes kept, folded (and reversed), in `resource_values` for index
+/// lookups by `eq` (and `ew`).
 pub const INDEXED_VALUES: &[(&str, &str)] = &[("emails", "value")];
 
 /// The rows of `resource_values` a document needs: `(attr, folded value)`.
@@ -197,6 +223,8 @@ struct Column {
     name: &'static str,
     folded: bool,
     time: bool,
+    /// The column holding the folded value reversed, which answers `ew`.
+    reversed: Option<&'static str>,
 }
 
 /// The promoted column for `path`, if there is one (`userName` only on Users).
@@ -213,11 +241,13 @@ fn column(kind: ResourceKind, path: &AttrPath) -> Option<Column> {
     }
     let name = path.name.to_ascii_lowercase();
     let sub = path.sub.as_deref().map(str::to_ascii_lowercase);
-    let col = |name, folded, time| Some(Column { name, folded, time });
+    let col = |name, folded, time| Some(Column { name, folded, time, reversed: None });
     match (name.as_str(), sub.as_deref(), kind) {
         ("id", None, _) => col("id", false, false),
         ("externalid", None, _) => col("external_id", false, false),
-        ("username", None, ResourceKind::User) => col("user_name_fold", true, false),
+        ("username", None, ResourceKind::User) => {
+            Some(Column { name: "user_name_fold", folded: true, time: false, reversed: Some("user_name_rev") })
+        }
         ("partnumber", None, ResourceKind::License) => col("part_number_fold", true, false),
         ("displayname", None, _) => col("display_name_fold", true, false),
         ("meta", Some("created"), _) => col("created", false, true),
@@ -299,14 +329,14 @@ impl Compiler<'_> {
         }
         let keys = json_keys(&resolved);
         if attr.multi_valued {
-            // An indexed `value eq` among the conjuncts narrows the rows by index first.
+            // An indexed `value eq` (or else `value ew`) among the conjuncts narrows the rows by
+            // index first.
             self.out.sql.push('(');
-            for (sub, value) in equalities(inner) {
-                if is_indexed(resolved.container, attr, sub) {
-                    self.indexed_lookup(attr, sub, value);
-                    self.out.sql.push_str(" AND ");
-                    break;
-                }
+            let mut lookups = indexable(inner);
+            lookups.retain(|(sub, _, _)| is_indexed(resolved.container, attr, sub));
+            if let Some((sub, op, value)) = lookups.iter().min_by_key(|(_, op, _)| *op != CompareOp::Eq) {
+                self.indexed_lookup(attr, sub, *op, value);
+                self.out.sql.push_str(" AND ");
             }
             let alias = self.alias();
             self.out
@@ -376,9 +406,9 @@ impl Compiler<'_> {
             return Ok(());
         }
         let mut keys = json_keys(&Resolved { sub: None, ..resolved });
-        if let (Some(s), Some((CompareOp::Eq, CompValue::Str(v)))) = (sub, cmp) {
+        if let (Some(s), Some((op @ (CompareOp::Eq | CompareOp::Ew), CompValue::Str(v)))) = (sub, cmp) {
             if is_indexed(resolved.container, attr, s) {
-                self.indexed_lookup(attr, s, v);
+                self.indexed_lookup(attr, s, op, v);
                 return Ok(());
             }
         }
@@ -412,13 +442,33 @@ impl Compiler<'_> {
         self.compare(&expr, sub.unwrap_or(attr), cmp)
     }
 
-    /// `r.seq IN (…)` over `resource_values`, answered from its index.
-    fn indexed_lookup(&mut self, attr: &Attribute, sub: &Attribute, value: &str) {
-        let p = self.out.bind(Bind::Text(fold(value)));
+    /// `r.seq IN (…)` over `resource_values` for an `eq` or `ew`, answered from its indexes.
+    fn indexed_lookup(&mut self, attr: &Attribute, sub: &Attribute, op: CompareOp, value: &str) {
         self.out.sql.push_str(&format!(
-            "r.seq IN (SELECT v.resource_seq FROM resource_values v WHERE v.attr = '{}.{}' AND v.value_fold = {p})",
+            "r.seq IN (SELECT v.resource_seq FROM resource_values v WHERE v.attr = '{}.{}' AND ",
             attr.name, sub.name
         ));
+        if op == CompareOp::Ew {
+            self.suffix("v.value_rev", &fold(value));
+        } else {
+            let p = self.out.bind(Bind::Text(fold(value)));
+            self.out.sql.push_str(&format!("v.value_fold = {p}"));
+        }
+        self.out.sql.push(')');
+    }
+
+    /// `ew folded`, over `column` holding the reversed folded text: a range of its index.
+    fn suffix(&mut self, column: &str, folded: &str) {
+        let start = reversed(folded);
+        let end = prefix_end(&start);
+        let p = self.out.bind(Bind::Text(start));
+        match end {
+            Some(end) => {
+                let q = self.out.bind(Bind::Text(end));
+                self.out.sql.push_str(&format!("({column} >= {p} AND {column} < {q})"));
+            }
+            None => self.out.sql.push_str(&format!("{column} >= {p}")),
+        }
     }
 
     fn present_container(&mut self, resolved: &Resolved<'_>) -> Result<(), StoreError> {
@@ -518,6 +568,10 @@ impl Compiler<'_> {
         } else {
             v.clone()
         };
+        if let (CompareOp::Ew, Some(rev)) = (op, c.reversed) {
+            self.suffix(&format!("r.{rev}"), &v);
+            return Ok(());
+        }
         // Folded columns already hold folded text, so an exact comparison is the right one.
         self.string_compare(&col, op, v)
     }
@@ -611,16 +665,17 @@ fn is_indexed(container: Container<'_>, attr: &Attribute, sub: &Attribute) -> bo
         && INDEXED_VALUES.iter().any(|(a, s)| *a == attr.name && *s == sub.name)
 }
 
-/// The `sub eq "value"` comparisons that must all hold for `f` to hold (its top-level conjuncts).
-fn equalities<'f>(f: &'f Checked<'_>) -> Vec<(&'f Attribute, &'f str)> {
+/// The `sub eq "value"` and `sub ew "value"` comparisons that must all hold for `f` to hold
+/// (its top-level conjuncts).
+fn indexable<'f>(f: &'f Checked<'_>) -> Vec<(&'f Attribute, CompareOp, &'f str)> {
     match f {
         Checked::And(a, b) => {
-            let mut v = equalities(a);
-            v.extend(equalities(b));
+            let mut v = indexable(a);
+            v.extend(indexable(b));
             v
         }
-        Checked::Compare { at, op: CompareOp::Eq, value: CompValue::Str(v), .. } => {
-            at.sub.map(|sub| vec![(sub, v.as_str())]).unwrap_or_default()
+        Checked::Compare { at, op: op @ (CompareOp::Eq | CompareOp::Ew), value: CompValue::Str(v), .. } => {
+            at.sub.map(|sub| vec![(sub, *op, v.as_str())]).unwrap_or_default()
         }
         _ => Vec::new(),
     }
@@ -738,6 +793,26 @@ mod tests {
         let f = sql("userName eq \"MÜLLER\"");
         assert_eq!(f.sql, "r.user_name_fold = ?");
         assert_eq!(f.binds, vec![Bind::Text("müller".into())]);
+    }
+
+    #[test]
+    fn ew_is_a_range_of_the_reversed_folded_text() {
+        let f = sql("userName ew \"@Example.COM\"");
+        assert_eq!(f.sql, "(r.user_name_rev >= ? AND r.user_name_rev < ?)");
+        assert_eq!(f.binds, vec![Bind::Text("moc.elpmaxe@".into()), Bind::Text("moc.elpmaxeA".into())]);
+        let f = sql("emails.value ew \"%_\"");
+        assert!(f.sql.contains("(v.value_rev >= ? AND v.value_rev < ?)"), "{}", f.sql);
+        assert_eq!(f.binds, vec![Bind::Text("_%".into()), Bind::Text("_&".into())]);
+    }
+
+    #[test]
+    fn a_prefix_ends_at_its_last_code_point_plus_one() {
+        assert_eq!(prefix_end("ab"), Some("ac".into()));
+        assert_eq!(prefix_end("a\u{D7FF}"), Some("a\u{E000}".into()));
+        assert_eq!(prefix_end("a\u{10FFFF}"), Some("b".into()));
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+        assert_eq!(prefix_end(""), None);
+        assert_eq!(reversed("straße"), "eßarts");
     }
 
     #[test]

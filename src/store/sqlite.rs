@@ -132,7 +132,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn identity_provider_lookups_are_index_searches_never_scans() {
+    async fn identity_provider_lookups_and_suffixes_are_index_searches_never_scans() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("plan.db").display());
         let store = SqliteStore::connect(&url, 1, crate::store::DEFAULT_QUERY_TIMEOUT).await.unwrap();
@@ -143,6 +143,9 @@ mod tests {
             ("displayName eq \"x\"", "resources_display_name"),
             ("emails.value eq \"a@b.c\"", "resource_values_lookup"),
             ("emails[type eq \"work\" and value eq \"a@b.c\"]", "resource_values_lookup"),
+            ("userName ew \"@b.c\"", "resources_user_name_rev"),
+            ("emails.value ew \"@b.c\"", "resource_values_suffix"),
+            ("emails[type eq \"work\" and value ew \"@b.c\"]", "resource_values_suffix"),
         ] {
             let plan = plan(&store, filter).await;
             println!("{filter}:\n{plan}");

@@ -105,8 +105,9 @@ pub(crate) async fn remove_tenant<B: Backend>(store: &SqlStore<B>, tenant: Tenan
             return Err(StoreError::TenantNotEmpty { users, groups });
         }
     }
-    // Memberships and indexed values go with their resources (ON DELETE CASCADE).
-    for table in ["resources", "tokens"] {
+    // Memberships and indexed values go with their resources (ON DELETE CASCADE); the counters,
+    // brought to zero by the resources' deletion, are dropped after them.
+    for table in ["resources", "resource_counts", "tokens"] {
         B::execute(&mut tx, &format!("DELETE FROM {table} WHERE tenant_id = ?"), &[Param::Int(tenant.0)]).await?;
     }
     let done = B::execute(&mut tx, "DELETE FROM tenants WHERE id = ?", &[Param::Int(tenant.0)]).await?;

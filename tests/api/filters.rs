@@ -127,6 +127,53 @@ behaviour! {
         assert_eq!(order, ["e", "c", "a", "b", "d"]);
     }
 
+    async fn ew_on_user_name_and_emails_folds_case_and_takes_percent_and_underscore_literally(app: TestApp) {
+        for (name, emails) in [
+            ("ann_x%1@Example.COM", json!([{"value": "Ann.Work@EXAMPLE.com", "type": "work"}, {"value": "ann@home.org"}])),
+            ("bob@example.com", json!([{"value": "bob_x@example.org", "type": "work"}])),
+            // What an unescaped LIKE '%_x%1@example.com' would match as well.
+            ("dave-yx-1@example.com", json!([{"value": "dave@exampleXcom", "type": "home"}])),
+            ("MÜLLER@Straße.de", json!([{"value": "m@STRASSE.DE", "type": "work"}])),
+        ] {
+            let res = app.post("/Users", json!({"schemas": [USER], "userName": name, "emails": emails})).await;
+            assert_eq!(res.status(), 201, "{name}");
+        }
+        assert_eq!(
+            names(&app, "userName ew \"@EXAMPLE.com\"").await,
+            ["ann_x%1@Example.COM", "bob@example.com", "dave-yx-1@example.com"]
+        );
+        assert_eq!(names(&app, "userName ew \"_X%1@example.com\"").await, ["ann_x%1@Example.COM"]);
+        assert_eq!(names(&app, "userName ew \"%1@example.com\"").await, ["ann_x%1@Example.COM"]);
+        assert_eq!(names(&app, "userName ew \"_\"").await, Vec::<String>::new());
+        // ß folds to ss, Ü to ü: either spelling finds the other.
+        assert_eq!(names(&app, "userName ew \"STRASSE.DE\"").await, ["MÜLLER@Straße.de"]);
+        assert_eq!(names(&app, "userName ew \"üller@straße.de\"").await, ["MÜLLER@Straße.de"]);
+        assert_eq!(names(&app, "userName ew \"\"").await.len(), 4);
+        assert_eq!(names(&app, "not (userName ew \"@example.com\")").await, ["MÜLLER@Straße.de"]);
+
+        assert_eq!(names(&app, "emails.value ew \"@example.COM\"").await, ["ann_x%1@Example.COM"]);
+        assert_eq!(names(&app, "emails ew \"_X@EXAMPLE.ORG\"").await, ["bob@example.com"]);
+        assert_eq!(names(&app, "emails.value ew \"example.com\"").await, ["ann_x%1@Example.COM"]);
+        assert_eq!(names(&app, "emails.value ew \"aße.DE\"").await, ["MÜLLER@Straße.de"]);
+        assert_eq!(
+            names(&app, "emails[type eq \"work\" and value ew \"E.ORG\"]").await,
+            ["bob@example.com"]
+        );
+        assert_eq!(names(&app, "emails[type eq \"work\" and value ew \"home.org\"]").await, Vec::<String>::new());
+        let list: Value = app
+            .client
+            .get(app.url("/Users"))
+            .bearer_auth(&app.token)
+            .query(&[("filter", "userName ew \"example.com\" or emails ew \".de\""), ("count", "2")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list["totalResults"], 4);
+    }
+
     async fn documents_written_before_folding_existed_are_folded_when_scimd_opens(app: TestApp) {
         let res = app.post("/Users", json!({"schemas": [USER], "userName": "old", "title": "Straße"})).await;
         assert_eq!(res.status(), 201);

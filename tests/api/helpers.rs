@@ -61,9 +61,9 @@ enum Reopen {
 }
 
 /// Drops a test's PostgreSQL schema when the test ends, so runs leave nothing behind.
-struct DropSchema {
-    url: String,
-    schema: String,
+pub(crate) struct DropSchema {
+    pub(crate) url: String,
+    pub(crate) schema: String,
 }
 
 impl Drop for DropSchema {

@@ -34,5 +34,6 @@ mod readme;
 mod smtp;
 mod store;
 mod tls;
+mod totals;
 
 mod users;
