@@ -15,7 +15,7 @@ use crate::store::sql::{self, Promoted};
 use crate::store::{
     audit, domains, events, members, resources, settings, tokens, Actor, AuditEntry, AuditEvent, AuditQuery,
     DeadLetter, Delivery, ListQuery, Load, MemberChange, MemberView, NewResource, NewSubscription, NewToken, Page,
-    PollStream, ResourceId, Result, Store, StoreError, Stored, Subscription, TenantId, TenantInfo, TokenId,
+    PollStream, PoolStats, ResourceId, Result, Store, StoreError, Stored, Subscription, TenantId, TenantInfo, TokenId,
     TokenRecord, Update,
 };
 
@@ -187,6 +187,14 @@ impl<B: Backend> Store for SqlStore<B> {
         let mut conn = self.probe.acquire().await?;
         B::execute(&mut conn, "SELECT 1", &[]).await?;
         Ok(())
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
     }
 
     async fn release_memory(&self) -> Result<()> {
