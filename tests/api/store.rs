@@ -262,6 +262,20 @@ behaviour! {
         assert_eq!(store.fetch(t, User, &"u7".into(), Load::default()).await.unwrap().doc["userName"], "user7");
     }
 
+    async fn pool_stats_count_open_and_idle_connections_within_the_configured_most(app: TestApp) {
+        let store = app.store.as_ref();
+        let t = tenant(store, "a").await;
+        store.insert(t, user("u1", "user1"), Load::default()).await.unwrap();
+
+        let stats = store.pool_stats();
+
+        // The test helpers open SQLite with 8 connections and PostgreSQL with 4.
+        let configured = if app.postgres_schema().is_some() { 4 } else { 8 };
+        assert_eq!(stats.max, configured);
+        assert!(stats.size >= 1 && stats.size <= stats.max, "{stats:?}");
+        assert!(stats.idle <= stats.size, "{stats:?}");
+    }
+
     async fn an_audit_line_no_write_carries_is_recorded_in_its_tenant_alone(app: TestApp) {
         let store = app.store.as_ref();
         let (t, other) = (tenant(store, "mailing").await, tenant(store, "other").await);
