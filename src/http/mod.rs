@@ -166,7 +166,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The dedicated metrics listener (`--metrics-listen`): `GET /metrics` with no authentication,
-/// since operators bind it to a private address; anything else is 404.
+/// since operators bind it to a private address, and so with every tenant's seats; anything
+/// else is 404.
 pub fn metrics_router(state: AppState) -> Router {
     Router::new().route("/metrics", get(metrics)).fallback(discovery::not_found).with_state(state)
 }
@@ -191,7 +192,7 @@ async fn metrics_for_admins(State(s): State<AppState>, Auth(caller): Auth) -> Re
 
 /// `GET /metrics` on the dedicated listener.
 async fn metrics(State(s): State<AppState>) -> Response {
-    ([(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], s.service.metrics_text()).into_response()
+    ([(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], s.service.metrics_text().await).into_response()
 }
 
 /// Liveness: 200 from the process itself, whatever the database is doing; no authentication.

@@ -6,9 +6,15 @@
 
 use std::time::Duration;
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 
-use crate::store::PoolStats;
+use crate::store::{LicenseSeats, PoolStats};
+
+/// Most Licenses whose seats one scrape of the metrics listener reports, so that a scrape
+/// costs a bounded query and a bounded answer whatever the tenants hold.
+pub const MAX_LICENSE_SERIES: u64 = 1000;
 
 /// The route label of a request no route matched: one value, so that scanners probing
 /// random paths cannot grow the series without bound.
@@ -26,6 +32,10 @@ pub struct Metrics {
     pool_in_use: IntGauge,
     pool_idle: IntGauge,
     pool_max: IntGauge,
+    /// Tenant data, in a registry of its own that only the metrics listener renders.
+    tenants: Registry,
+    seats_consumed: IntGaugeVec,
+    seats_available: IntGaugeVec,
 }
 
 /// How an event delivery attempt ended, as `scimd_event_deliveries_total{outcome}` says.
@@ -100,6 +110,20 @@ impl Metrics {
         registry.register(Box::new(pool_in_use.clone()))?;
         registry.register(Box::new(pool_idle.clone()))?;
         registry.register(Box::new(pool_max.clone()))?;
+        let tenants = Registry::new();
+        let seats_consumed = IntGaugeVec::new(
+            Opts::new(
+                "scimd_license_seats_consumed",
+                "Seats of a License assigned to users, by tenant and part number.",
+            ),
+            &["tenant", "part_number"],
+        )?;
+        let seats_available = IntGaugeVec::new(
+            Opts::new("scimd_license_seats_available", "Seats of a License still free, by tenant and part number."),
+            &["tenant", "part_number"],
+        )?;
+        tenants.register(Box::new(seats_consumed.clone()))?;
+        tenants.register(Box::new(seats_available.clone()))?;
         Ok(Metrics {
             registry,
             http_requests,
@@ -111,6 +135,9 @@ impl Metrics {
             pool_in_use,
             pool_idle,
             pool_max,
+            tenants,
+            seats_consumed,
+            seats_available,
         })
     }
 
@@ -140,8 +167,9 @@ impl Metrics {
         }
     }
 
-    /// The text format of every series, with the pool and the cancellations as they are now.
-    pub(crate) fn render(&self, pool: PoolStats, cancelled_queries: u64) -> String {
+    /// The text format of every series, with the pool and the cancellations as they are now;
+    /// with `seats` (the metrics listener only), the Licenses' seats too.
+    pub(crate) fn render(&self, pool: PoolStats, cancelled_queries: u64, seats: Option<&[LicenseSeats]>) -> String {
         self.pool_in_use.set(i64::from(pool.size.saturating_sub(pool.idle)));
         self.pool_idle.set(i64::from(pool.idle));
         self.pool_max.set(i64::from(pool.max));
@@ -150,8 +178,20 @@ impl Metrics {
         if cancelled_queries > seen {
             self.query_cancellations.inc_by(cancelled_queries - seen);
         }
+        let mut families = self.registry.gather();
+        if let Some(seats) = seats {
+            // Filled afresh each time, so a deleted License's series goes away.
+            self.seats_consumed.reset();
+            self.seats_available.reset();
+            for l in seats {
+                let labels = [l.tenant.as_str(), l.part_number.as_str()];
+                self.seats_consumed.with_label_values(&labels).set(l.consumed);
+                self.seats_available.with_label_values(&labels).set(l.seats - l.consumed);
+            }
+            families.extend(self.tenants.gather());
+        }
         let mut out = Vec::new();
-        if let Err(e) = prometheus::TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+        if let Err(e) = prometheus::TextEncoder::new().encode(&families, &mut out) {
             tracing::error!(error = %e, "cannot render the metrics");
         }
         String::from_utf8_lossy(&out).into_owned()
@@ -171,7 +211,7 @@ mod tests {
         m.http_request("GET", "/scim/v2/Users/{id}", "200", Duration::from_millis(3));
         m.http_request("GET", "/scim/v2/Users/{id}", "200", Duration::from_millis(3));
         m.event_deliveries(DeliveryOutcome::Delivered, 2);
-        let text = m.render(PoolStats { size: 3, idle: 1, max: 8 }, 0);
+        let text = m.render(PoolStats { size: 3, idle: 1, max: 8 }, 0, None);
         assert!(
             text.contains(r#"scimd_http_requests_total{method="GET",route="/scim/v2/Users/{id}",status="200"} 2"#),
             "{text}"

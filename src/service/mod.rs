@@ -131,16 +131,24 @@ impl Service {
         &self.metrics
     }
 
-    /// Every series in the Prometheus text format, for an admin token of any tenant: none of
-    /// them is labelled with, or counts for, one tenant.
+    /// The process's series in the Prometheus text format, for an admin token of any tenant:
+    /// none of them is labelled with, or counts for, one tenant.
     pub fn metrics_for(&self, caller: &Caller) -> crate::scim::error::Result<String> {
         caller.principal.require(Scope::Admin)?;
-        Ok(self.metrics_text())
+        Ok(self.metrics.render(self.store.pool_stats(), crate::store::cancelled_queries(), None))
     }
 
-    /// Every series in the Prometheus text format, unauthenticated (`--metrics-listen`).
-    pub fn metrics_text(&self) -> String {
-        self.metrics.render(self.store.pool_stats(), crate::store::cancelled_queries())
+    /// Every series, the seats of every tenant's Licenses included, unauthenticated: for the
+    /// metrics listener (`--metrics-listen`) alone. Without the seats if they cannot be read.
+    pub async fn metrics_text(&self) -> String {
+        let seats = match self.store.license_seats(metrics::MAX_LICENSE_SERIES).await {
+            Ok(seats) => seats,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read license seats for the metrics");
+                Vec::new()
+            }
+        };
+        self.metrics.render(self.store.pool_stats(), crate::store::cancelled_queries(), Some(&seats))
     }
 
     /// Whether the store answers, through the connection it keeps for this check.

@@ -113,6 +113,15 @@ pub fn cancelled_queries() -> u64 {
     CANCELLED_QUERIES.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// One License's seats, as the metrics listener exports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenseSeats {
+    pub tenant: String,
+    pub part_number: String,
+    pub seats: i64,
+    pub consumed: i64,
+}
+
 /// The connection pool as it stands: connections open, those of them waiting for work, and
 /// the most it may open. The connection reserved for readiness checks is not counted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -427,6 +436,9 @@ pub trait Store: Send + Sync + 'static {
     async fn release_memory(&self) -> Result<()>;
     /// The connection pool's counts now, read from memory without a query.
     fn pool_stats(&self) -> PoolStats;
+    /// The seats of every live License of every tenant, by tenant name and part number, at
+    /// most `limit` of them (for the metrics listener).
+    async fn license_seats(&self, limit: u64) -> Result<Vec<LicenseSeats>>;
     /// Writes a consistent copy of the whole database to `file`, which must not exist, while
     /// others go on reading and writing. `Unsupported` where the database's own tools do it.
     async fn backup_into(&self, file: &str) -> Result<()>;

@@ -81,9 +81,13 @@ behaviour! {
     async fn metrics_count_requests_by_route_template_method_and_status(app: TestApp) {
         let user = known_traffic(&app, &app.base).await;
 
+        let license = json!({"schemas": ["urn:scimd:schemas:core:2.0:License"], "partNumber": "E5", "seats": 25});
+        assert_eq!(app.post("/Licenses", license).await.status(), StatusCode::CREATED);
+
         let text = scrape_text(&app, &format!("{}/metrics", app.base), Some(&app.token)).await;
 
         assert_known_traffic(&text, &user, 1.0);
+        assert!(!text.contains("scimd_license_seats"), "seats are tenant data, not on the SCIM listener:\n{text}");
     }
 
     async fn metrics_on_the_scim_listener_need_an_admin_token(app: TestApp) {
@@ -144,6 +148,9 @@ behaviour! {
         let base = process.base.trim_end_matches("/scim/v2").to_owned();
 
         let user = known_traffic(&app, &base).await;
+        let license = json!({"schemas": ["urn:scimd:schemas:core:2.0:License"], "partNumber": "E5", "seats": 25});
+        let created = app.client.post(format!("{base}/scim/v2/Licenses")).bearer_auth(&app.token).json(&license).send().await.unwrap();
+        assert_eq!(created.status(), StatusCode::CREATED);
         let on_scim_listener = scrape(&app, &format!("{base}/metrics"), Some(&app.token)).await;
         let text = scrape_text(&app, &metrics_url, None).await;
         let elsewhere = scrape(&app, &format!("http://127.0.0.1:{port}/scim/v2/Users"), Some(&app.token)).await;
@@ -152,5 +159,10 @@ behaviour! {
         assert_eq!(elsewhere.status(), StatusCode::NOT_FOUND);
         // The SCIM listener's 404 for /metrics is one more unmatched request there.
         assert_known_traffic(&text, &user, 2.0);
+        // Tenant data, here only: by tenant and part number.
+        let available = r#"scimd_license_seats_available{part_number="E5",tenant="default"}"#;
+        assert_eq!(value(&text, available), Some(25.0), "{text}");
+        let consumed = r#"scimd_license_seats_consumed{part_number="E5",tenant="default"}"#;
+        assert_eq!(value(&text, consumed), Some(0.0), "{text}");
     }
 }
