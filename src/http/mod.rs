@@ -32,7 +32,7 @@ use crate::auth::Principal;
 use crate::scim::error::ScimError;
 use crate::scim::projection::Projection;
 use crate::scim::schema::Registry;
-use crate::service::metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, UNMATCHED_ROUTE};
+use crate::service::metrics::{Metrics, CONTENT_TYPE as METRICS_CONTENT_TYPE, UNMATCHED_ROUTE};
 use crate::service::{
     Authenticator, Caller, ListPage, Resource, Service, MAX_BODY_BYTES, MAX_IMPORT_BYTES, MAX_PAYLOAD_BYTES,
 };
@@ -159,7 +159,7 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(middleware::from_fn_with_state(state.clone(), count_request))
+        .layer(middleware::from_fn_with_state(state.service.metrics().clone(), count_request))
         .with_state(state);
     // Paths are made canonical before routing, which a layer on the routes would run after.
     Router::new().fallback_service(tower::ServiceExt::map_request(routes, path::canonical))
@@ -173,13 +173,13 @@ pub fn metrics_router(state: AppState) -> Router {
 }
 
 /// Counts and times each answered request under its route template (bounded, unlike paths).
-async fn count_request(State(s): State<AppState>, req: axum::extract::Request, next: Next) -> Response {
+async fn count_request(State(metrics): State<Arc<Metrics>>, req: axum::extract::Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
     let route = req.extensions().get::<MatchedPath>().cloned();
     let res = next.run(req).await;
     let route = route.as_ref().map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
-    s.service.metrics().http_request(method.as_str(), route, res.status().as_str(), started.elapsed());
+    metrics.http_request(method.as_str(), route, res.status().as_str(), started.elapsed());
     res
 }
 

@@ -127,7 +127,7 @@ impl Service {
     }
 
     /// Where requests and rate-limit refusals are counted.
-    pub fn metrics(&self) -> &metrics::Metrics {
+    pub fn metrics(&self) -> &Arc<metrics::Metrics> {
         &self.metrics
     }
 
