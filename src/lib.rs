@@ -22,6 +22,7 @@ use anyhow::bail;
 use crate::cli::DatabaseArgs;
 use crate::http::AppState;
 use crate::scim::schema::Registry;
+use crate::service::metrics::Metrics;
 use crate::service::{Authenticator, Service};
 use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
@@ -65,8 +66,9 @@ fn startup_error(e: StoreError, database: &str) -> anyhow::Error {
 pub fn state(store: Arc<dyn Store>, base_url: Option<String>) -> anyhow::Result<AppState> {
     // One registry for the whole process: the store compiles filters against the same one.
     let registry = Registry::builtin().map_err(|e| anyhow::anyhow!("schema documents are invalid: {e}"))?;
+    let metrics = Metrics::new().map_err(|e| anyhow::anyhow!("the metrics cannot be registered: {e}"))?;
     Ok(AppState {
-        service: Service::new(store.clone(), registry),
+        service: Service::new(store.clone(), registry, Arc::new(metrics)),
         registry,
         auth: Arc::new(Authenticator::new(store)),
         base_url: base_url.as_deref().map(scim_base_url),
@@ -74,6 +76,7 @@ pub fn state(store: Arc<dyn Store>, base_url: Option<String>) -> anyhow::Result<
         listener_tls: false,
         rate: Arc::default(),
         console: Arc::default(),
+        metrics_here: true,
     })
 }
 

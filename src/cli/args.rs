@@ -508,6 +508,11 @@ pub struct ServeArgs {
     /// Requests per second all tokens of one tenant may make together. Off when unset.
     #[arg(long, env = "SCIMD_TENANT_RATE_LIMIT", value_name = "PER_SECOND")]
     pub tenant_rate_limit: Option<u32>,
+    /// Serve GET /metrics (Prometheus) on this address of its own, with no authentication;
+    /// bind it to a private address. The SCIM listener then answers 404 for /metrics. Without
+    /// it, /metrics is on the SCIM listener for admin tokens.
+    #[arg(long, env = "SCIMD_METRICS_LISTEN", value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<String>,
     #[command(flatten)]
     pub mail: MailArgs,
 }

@@ -26,6 +26,10 @@ pub async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
         (Some(cert), Some(key)) => Some(http::tls::Tls::load(cert, key).map_err(anyhow::Error::msg)?),
         _ => None,
     };
+    let metrics_listener = match &args.metrics_listen {
+        Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?),
+        None => None,
+    };
     let filter_budget = args.filter_budget();
     let limits = args.http_limits(DRAIN_TIMEOUT);
     let mut state = crate::state(store, args.base_url)?;
@@ -40,6 +44,13 @@ pub async fn serve(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
         state.service = state.service.with_mailer(mailer);
     }
     state.rate = Arc::new(http::rate::RateLimiter::new(args.rate_limit, args.tenant_rate_limit));
+    state.metrics_here = metrics_listener.is_none();
+    if let (Some(metrics_listener), Some(addr)) = (metrics_listener, &args.metrics_listen) {
+        tracing::info!(listen = %addr, "scimd serving metrics at http://{addr}/metrics");
+        // It ends with the process: nothing there is worth draining.
+        let metrics = http::metrics_router(state.clone());
+        tokio::spawn(http::server::serve(metrics_listener, metrics, limits, None, std::future::pending()));
+    }
     let service = state.service.clone();
     let purge = move || purge_expired(service.clone(), retention, audit_retention);
     tokio::spawn(supervise("purge of deleted users", RESTART_DELAY, purge));

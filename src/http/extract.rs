@@ -139,7 +139,7 @@ impl FromRequestParts<AppState> for Auth {
         span.record("tenant", principal.tenant_name.as_str());
         span.record("token_id", principal.token_id.0);
         span.record("token", principal.token_name.as_str());
-        state.rate.check(&principal)?;
+        state.admit(&principal)?;
         let request_id = parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
         Ok(Auth(Caller::new(principal, request_id, client_address(state, parts))))
     }

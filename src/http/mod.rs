@@ -16,11 +16,12 @@ pub mod server;
 pub mod tls;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{Request, StatusCode};
-use axum::response::IntoResponse;
+use axum::extract::{DefaultBodyLimit, MatchedPath, State};
+use axum::http::{header, Request, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -28,12 +29,15 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use tracing::Level;
 
+use crate::auth::Principal;
+use crate::scim::error::ScimError;
 use crate::scim::projection::Projection;
 use crate::scim::schema::Registry;
+use crate::service::metrics::{Metrics, CONTENT_TYPE as METRICS_CONTENT_TYPE, UNMATCHED_ROUTE};
 use crate::service::{
     Authenticator, Caller, ListPage, Resource, Service, MAX_BODY_BYTES, MAX_IMPORT_BYTES, MAX_PAYLOAD_BYTES,
 };
-use extract::ScimResponse;
+use extract::{Auth, ScimResponse};
 use resources::{Endpoint, Groups, Licenses, Users};
 
 /// Shared by every handler.
@@ -54,9 +58,17 @@ pub struct AppState {
     pub listener_tls: bool,
     /// The admin center's signed-in sessions (in this process's memory).
     pub console: Arc<console::Sessions>,
+    /// Whether this listener serves `GET /metrics` (to admin tokens); off when a listener of
+    /// its own (`--metrics-listen`) serves them.
+    pub metrics_here: bool,
 }
 
 impl AppState {
+    /// Takes the caller's request from its rate limits, counting a refusal.
+    pub(crate) fn admit(&self, p: &Principal) -> Result<(), ScimError> {
+        self.rate.check(p).inspect_err(|_| self.service.metrics().rate_limited())
+    }
+
     /// A resource as the caller asked to see it.
     fn render(&self, base_url: &str, r: &Resource, projection: &Projection) -> serde_json::Value {
         render::resource(self.registry, base_url, r, projection)
@@ -116,6 +128,7 @@ pub fn router(state: AppState) -> Router {
     let router = resource_routes::<Users>(router, "Users");
     let router = resource_routes::<Groups>(router, "Groups");
     let router = resource_routes::<Licenses>(router, "Licenses");
+    let router = if state.metrics_here { router.route("/metrics", get(metrics_for_admins)) } else { router };
     // The admin center's pages (`/admin/…`), listed in `console::routes`.
     let routes = router
         .merge(console::routes())
@@ -150,9 +163,40 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(error::with_request_id))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::from_fn_with_state(state.service.metrics().clone(), count_request))
         .with_state(state);
     // Paths are made canonical before routing, which a layer on the routes would run after.
     Router::new().fallback_service(tower::ServiceExt::map_request(routes, path::canonical))
+}
+
+/// The dedicated metrics listener (`--metrics-listen`): `GET /metrics` with no authentication,
+/// since operators bind it to a private address, and so with every tenant's seats; anything
+/// else is 404.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", get(metrics)).fallback(discovery::not_found).with_state(state)
+}
+
+/// Counts and times each answered request under its route template (bounded, unlike paths).
+async fn count_request(State(metrics): State<Arc<Metrics>>, req: axum::extract::Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let res = next.run(req).await;
+    let route = route.as_ref().map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
+    metrics.http_request(method.as_str(), route, res.status().as_str(), started.elapsed());
+    res
+}
+
+/// `GET /metrics` on the SCIM listener: admin tokens only, so clients of the API do not read
+/// how the server is used.
+async fn metrics_for_admins(State(s): State<AppState>, Auth(caller): Auth) -> Result<Response, ScimError> {
+    let text = s.service.metrics_for(&caller)?;
+    Ok(([(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], text).into_response())
+}
+
+/// `GET /metrics` on the dedicated listener.
+async fn metrics(State(s): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], s.service.metrics_text().await).into_response()
 }
 
 /// Liveness: 200 from the process itself, whatever the database is doing; no authentication.

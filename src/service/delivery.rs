@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use crate::scim::events;
 use crate::service::events::event_of;
+use crate::service::metrics::DeliveryOutcome;
 use crate::service::Service;
 use crate::store::{Delivery, Subscription};
 
@@ -164,6 +165,7 @@ async fn deliver(
     }
     if cursor > subscription.cursor {
         store.record_delivery(&subscription.id, &Delivery::Delivered { cursor, count }).await?;
+        service.metrics.event_deliveries(DeliveryOutcome::Delivered, u64::try_from(count).unwrap_or(0));
     }
     if let Some(outcome) = outcome {
         match &outcome {
@@ -176,6 +178,12 @@ async fn deliver(
             Delivery::Delivered { .. } => {}
         }
         store.record_delivery(&subscription.id, &outcome).await?;
+        let counted = match &outcome {
+            Delivery::GivenUp { .. } => DeliveryOutcome::GivenUp,
+            Delivery::Failed { .. } => DeliveryOutcome::Failed,
+            Delivery::Delivered { .. } => DeliveryOutcome::Delivered,
+        };
+        service.metrics.event_deliveries(counted, 1);
         return Ok(false);
     }
     Ok(lines.len() as u64 == BATCH)

@@ -159,6 +159,11 @@ impl Service {
             refused = report.count(Status::Refused),
             "CSV import done"
         );
+        if !dry_run {
+            for status in [Status::Created, Status::Updated, Status::Unchanged, Status::Refused] {
+                self.metrics.import_rows(status.as_str(), report.count(status) as u64);
+            }
+        }
         if let Some(to) = recipients {
             let what = match &options.source {
                 Some(file) => format!("import of {file}"),

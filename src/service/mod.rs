@@ -12,6 +12,7 @@ mod discovery;
 mod events;
 mod import;
 mod mail;
+pub mod metrics;
 mod operator;
 mod resources;
 mod tokens;
@@ -109,11 +110,45 @@ pub struct Service {
     filter_budget: FilterBudget,
     /// The SMTP server results mail goes through (`--smtp-url`), when one is configured.
     mailer: Option<Arc<mail::Mailer>>,
+    /// The Prometheus series this service and the HTTP layer in front of it record.
+    metrics: Arc<metrics::Metrics>,
 }
 
 impl Service {
-    pub fn new(store: Arc<dyn Store>, registry: &'static Registry) -> Self {
-        Service { store, registry, cursor_key: Arc::default(), filter_budget: FilterBudget::default(), mailer: None }
+    pub fn new(store: Arc<dyn Store>, registry: &'static Registry, metrics: Arc<metrics::Metrics>) -> Self {
+        Service {
+            store,
+            registry,
+            cursor_key: Arc::default(),
+            filter_budget: FilterBudget::default(),
+            mailer: None,
+            metrics,
+        }
+    }
+
+    /// Where requests and rate-limit refusals are counted.
+    pub fn metrics(&self) -> &Arc<metrics::Metrics> {
+        &self.metrics
+    }
+
+    /// The process's series in the Prometheus text format, for an admin token of any tenant:
+    /// none of them is labelled with, or counts for, one tenant.
+    pub fn metrics_for(&self, caller: &Caller) -> crate::scim::error::Result<String> {
+        caller.principal.require(Scope::Admin)?;
+        Ok(self.metrics.render(self.store.pool_stats(), crate::store::cancelled_queries(), None))
+    }
+
+    /// Every series, the seats of every tenant's Licenses included, unauthenticated: for the
+    /// metrics listener (`--metrics-listen`) alone. Without the seats if they cannot be read.
+    pub async fn metrics_text(&self) -> String {
+        let seats = match self.store.license_seats(metrics::MAX_LICENSE_SERIES).await {
+            Ok(seats) => seats,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read license seats for the metrics");
+                Vec::new()
+            }
+        };
+        self.metrics.render(self.store.pool_stats(), crate::store::cancelled_queries(), Some(&seats))
     }
 
     /// Whether the store answers, through the connection it keeps for this check.

@@ -95,10 +95,40 @@ impl From<sqlx::Error> for StoreError {
         match &e {
             // SQLITE_INTERRUPT: the progress handler stopped a statement past its deadline.
             // 57014 query_canceled: PostgreSQL's statement_timeout did.
-            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("9" | "57014")) => StoreError::Cancelled,
+            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("9" | "57014")) => {
+                CANCELLED_QUERIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                StoreError::Cancelled
+            }
             _ => StoreError::Backend(e),
         }
     }
+}
+
+/// Statements this process's stores cancelled for time, counted where the database's answer
+/// is classified (for `scimd_query_cancellations_total`).
+static CANCELLED_QUERIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many statements were cancelled for running past the query time budget so far.
+pub fn cancelled_queries() -> u64 {
+    CANCELLED_QUERIES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// One License's seats, as the metrics listener exports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenseSeats {
+    pub tenant: String,
+    pub part_number: String,
+    pub seats: i64,
+    pub consumed: i64,
+}
+
+/// The connection pool as it stands: connections open, those of them waiting for work, and
+/// the most it may open. The connection reserved for readiness checks is not counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 /// How long one statement may run unless `--query-timeout` says otherwise.
@@ -404,6 +434,11 @@ pub trait Store: Send + Sync + 'static {
     /// Makes the connections nobody is using give back the memory they cache (SQLite's page
     /// cache), so that memory taken by a burst does not stay; a no-op where nothing is cached.
     async fn release_memory(&self) -> Result<()>;
+    /// The connection pool's counts now, read from memory without a query.
+    fn pool_stats(&self) -> PoolStats;
+    /// The seats of every live License of every tenant, by tenant name and part number, at
+    /// most `limit` of them (for the metrics listener).
+    async fn license_seats(&self, limit: u64) -> Result<Vec<LicenseSeats>>;
     /// Writes a consistent copy of the whole database to `file`, which must not exist, while
     /// others go on reading and writing. `Unsupported` where the database's own tools do it.
     async fn backup_into(&self, file: &str) -> Result<()>;

@@ -14,9 +14,9 @@ use crate::store::group_commit::GroupCommit;
 use crate::store::sql::{self, Promoted};
 use crate::store::{
     audit, domains, events, members, resources, settings, tokens, Actor, AuditEntry, AuditEvent, AuditQuery,
-    DeadLetter, Delivery, ListQuery, Load, MemberChange, MemberView, NewResource, NewSubscription, NewToken, Page,
-    PollStream, ResourceId, Result, Store, StoreError, Stored, Subscription, TenantId, TenantInfo, TokenId,
-    TokenRecord, Update,
+    DeadLetter, Delivery, LicenseSeats, ListQuery, Load, MemberChange, MemberView, NewResource, NewSubscription,
+    NewToken, Page, PollStream, PoolStats, ResourceId, Result, Store, StoreError, Stored, Subscription, TenantId,
+    TenantInfo, TokenId, TokenRecord, Update,
 };
 
 /// The store over database `B` (`SqliteStore`, `PgStore`).
@@ -187,6 +187,35 @@ impl<B: Backend> Store for SqlStore<B> {
         let mut conn = self.probe.acquire().await?;
         B::execute(&mut conn, "SELECT 1", &[]).await?;
         Ok(())
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
+    async fn license_seats(&self, limit: u64) -> Result<Vec<LicenseSeats>> {
+        // seats and consumed are INTEGER columns, 32 bits on PostgreSQL: widened to be read alike.
+        let sql =
+            "SELECT n.name, r.part_number, CAST(r.seats AS BIGINT) AS seats, CAST(r.consumed AS BIGINT) AS consumed \
+                   FROM resources r JOIN tenants n ON n.id = r.tenant_id \
+                   WHERE r.kind = 'License' AND r.deleted_at IS NULL ORDER BY n.name, r.part_number LIMIT ?";
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut conn = self.pool.acquire().await?;
+        let rows = B::fetch_all(&mut conn, sql, &[Param::Int(limit)]).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(LicenseSeats {
+                    tenant: row.text(0)?.to_owned(),
+                    part_number: row.opt_text(1)?.unwrap_or_default().to_owned(),
+                    seats: row.opt_int(2)?.unwrap_or(0),
+                    consumed: row.opt_int(3)?.unwrap_or(0),
+                })
+            })
+            .collect()
     }
 
     async fn release_memory(&self) -> Result<()> {

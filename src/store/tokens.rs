@@ -14,8 +14,11 @@ use crate::store::{
     TokenState,
 };
 
+// rate_limit is an INTEGER column, which PostgreSQL reads as 32 bits: widened to match the
+// other integers read here.
 const TOKEN_SELECT: &str = "SELECT t.id, t.tenant_id, n.name AS tenant_name, t.name, t.secret_hash, t.scopes, \
-     t.created, t.expires, t.last_used, t.revoked, t.rate_limit FROM tokens t JOIN tenants n ON n.id = t.tenant_id";
+     t.created, t.expires, t.last_used, t.revoked, CAST(t.rate_limit AS BIGINT) AS rate_limit \
+     FROM tokens t JOIN tenants n ON n.id = t.tenant_id";
 
 fn token_record(row: &impl SqlRow) -> Result<TokenRecord> {
     let time = |col: &str| -> Result<Option<OffsetDateTime>> { row.opt_text(col)?.map(sql::parse_time).transpose() };

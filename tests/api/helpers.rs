@@ -399,9 +399,15 @@ impl Process {
 
     /// A scimd process on another database (`--database`), waited for with this app's client.
     pub async fn start_on(app: &TestApp, database: &str) -> Process {
+        Self::start_with(app, database, &[]).await
+    }
+
+    /// A scimd process on `database` with more `serve` options.
+    pub async fn start_with(app: &TestApp, database: &str, options: &[&str]) -> Process {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = std::process::Command::new(BIN)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", database])
+            .args(options)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

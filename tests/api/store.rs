@@ -262,6 +262,42 @@ behaviour! {
         assert_eq!(store.fetch(t, User, &"u7".into(), Load::default()).await.unwrap().doc["userName"], "user7");
     }
 
+    async fn license_seats_list_every_tenants_licenses_in_order_up_to_the_limit(app: TestApp) {
+        let store = app.store.as_ref();
+        let (a, b) = (tenant(store, "a").await, tenant(store, "b").await);
+        store.insert(b, new("lb", License, json!({"partNumber": "E3", "seats": 1})), Load::default()).await.unwrap();
+        store.insert(a, new("l5", License, json!({"partNumber": "E5", "seats": 5})), Load::default()).await.unwrap();
+        store.insert(a, new("l3", License, json!({"partNumber": "E3", "seats": 2})), Load::default()).await.unwrap();
+        let holder = new("u1", User, json!({"userName": "ann", DIRECTORY: {"usageLocation": "NL", "licenses": [{"value": "l3"}]}}));
+        store.insert(a, holder, Load::default()).await.unwrap();
+
+        let all = store.license_seats(10).await.unwrap();
+        let first_two = store.license_seats(2).await.unwrap();
+
+        let seats = |t: &str, p: &str, seats, consumed| scimd::store::LicenseSeats {
+            tenant: t.into(),
+            part_number: p.into(),
+            seats,
+            consumed,
+        };
+        assert_eq!(all, [seats("a", "E3", 2, 1), seats("a", "E5", 5, 0), seats("b", "E3", 1, 0)]);
+        assert_eq!(first_two, all[..2]);
+    }
+
+    async fn pool_stats_count_open_and_idle_connections_within_the_configured_most(app: TestApp) {
+        let store = app.store.as_ref();
+        let t = tenant(store, "a").await;
+        store.insert(t, user("u1", "user1"), Load::default()).await.unwrap();
+
+        let stats = store.pool_stats();
+
+        // The test helpers open SQLite with 8 connections and PostgreSQL with 4.
+        let configured = if app.postgres_schema().is_some() { 4 } else { 8 };
+        assert_eq!(stats.max, configured);
+        assert!(stats.size >= 1 && stats.size <= stats.max, "{stats:?}");
+        assert!(stats.idle <= stats.size, "{stats:?}");
+    }
+
     async fn an_audit_line_no_write_carries_is_recorded_in_its_tenant_alone(app: TestApp) {
         let store = app.store.as_ref();
         let (t, other) = (tenant(store, "mailing").await, tenant(store, "other").await);

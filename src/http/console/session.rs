@@ -201,7 +201,7 @@ pub async fn authenticate(
 ) -> Result<Caller, Result<ScimError, ScimError>> {
     let principal = state.auth.authenticate(Some(&format!("Bearer {token}"))).await.map_err(Ok)?;
     principal.require(Scope::Admin).map_err(|_| Err(not_admin(&principal.scopes)))?;
-    state.rate.check(&principal).map_err(Err)?;
+    state.admit(&principal).map_err(Err)?;
     let request_id = parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     Ok(Caller::new(principal, request_id, crate::http::extract::client_address(state, parts)))
 }
