@@ -229,6 +229,11 @@ pub struct ImportArgs {
     /// Check every row and write the report, but change nothing in the database.
     #[arg(long)]
     pub dry_run: bool,
+    /// Read the file through this column map (JSON): which header fills which SCIM
+    /// attribute, and which headers to ignore, for an HR export that is not the bulk-add
+    /// template. See examples/hr-map.json.
+    #[arg(long, value_name = "MAP.json")]
+    pub map: Option<PathBuf>,
     /// Write the report to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,

@@ -6,6 +6,7 @@ use std::io::Write;
 use anyhow::Context;
 
 use super::{operator, DatabaseArgs, ImportArgs};
+use crate::directory::import::ColumnMap;
 use crate::progress;
 use crate::scim::error::ScimError;
 use crate::service::ImportOptions;
@@ -14,6 +15,13 @@ use crate::service::ImportOptions;
 /// summary and the progress to stderr.
 pub async fn run(db: &DatabaseArgs, args: ImportArgs) -> anyhow::Result<()> {
     let data = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let map = match &args.map {
+        Some(path) => {
+            let text = std::fs::read(path).with_context(|| format!("cannot read the map {}", path.display()))?;
+            Some(ColumnMap::parse(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.detail))?)
+        }
+        None => None,
+    };
     let mut service = super::service(db).await?;
     if let Some(mailer) = args.mail.mailer()? {
         service = service.with_mailer(mailer);
@@ -37,6 +45,7 @@ pub async fn run(db: &DatabaseArgs, args: ImportArgs) -> anyhow::Result<()> {
         temporary_passwords: args.temporary_passwords,
         mail_results: args.mail_results.clone(),
         source: args.file.file_name().map(|f| f.to_string_lossy().into_owned()),
+        map,
     };
     let result = service.import_csv(&caller, &data, &options, &mut |p| progress.update(p)).await;
     let report = match result {

@@ -12,15 +12,17 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::directory;
-use crate::directory::import::{CsvFile, Report, ReportRow, Row, Status, TemporaryPassword};
+use crate::directory::import::{
+    ColumnMap, CsvFile, LicenseIds, Report, ReportRow, Row, Status, Target, TemporaryPassword,
+};
 use crate::scim::error::{Result, ScimError};
 use crate::scim::filter::case_fold as fold;
 use crate::scim::projection::Projection;
-use crate::scim::schema::ResourceKind;
+use crate::scim::schema::{ResourceKind, ENTERPRISE_USER};
 use crate::service::mail::temporary_password;
 use crate::service::resources::initial_domain_conflict;
-use crate::service::{Caller, Service};
-use crate::store::{Load, ResourceId, Scope, StoreError, Stored};
+use crate::service::{Caller, Service, MAX_PAGE};
+use crate::store::{ListQuery, Load, ResourceId, Scope, StoreError, Stored};
 
 /// Rows per chunk: one lookup query, and one transaction for the chunk's new users. Other
 /// writers get their turn between chunks.
@@ -62,6 +64,15 @@ pub struct ImportOptions {
     pub mail_results: Option<String>,
     /// The file's name, for the mail.
     pub source: Option<String>,
+    /// The file's columns, when it is not the bulk-add template.
+    pub map: Option<ColumnMap>,
+}
+
+/// A row naming a manager: its place in the report, its userName and the manager cell.
+struct ManagerRef {
+    index: usize,
+    user_name: String,
+    manager: String,
 }
 
 /// A userName the import has met: the user holding it, or in a dry run the document the user
@@ -136,20 +147,49 @@ impl Service {
     ) -> Result<Report> {
         caller.principal.require(Scope::Write)?;
         let recipients = self.mail_recipients(options.mail_results.as_deref())?;
-        let mut file = CsvFile::open(data)?;
+        let mut file = CsvFile::open_with(data, options.map.as_ref())?;
+        let licenses = match file.columns().contains(&Some(Target::Licenses)) {
+            true => self.license_parts(caller).await?,
+            false => LicenseIds::new(),
+        };
         let domains = self.store.domains(caller.principal.tenant).await?;
         let dry_run = options.dry_run;
         let temporary_passwords = options.temporary_passwords && !dry_run;
         let mut run = Run { caller, dry_run, temporary_passwords, domains, known: HashMap::new() };
         let mut report = Report { dry_run, temporary_passwords, ..Report::default() };
+        // Managers are set once every row has its user, so a row may name a manager whose own
+        // row comes later in the file.
+        let (mut managers, mut employees) = (Vec::new(), HashMap::new());
         loop {
-            let chunk: Vec<Row> = file.by_ref().take(CHUNK_ROWS).collect();
+            let mut chunk: Vec<Row> = file.by_ref().take(CHUNK_ROWS).collect();
             if chunk.is_empty() {
                 break;
+            }
+            for (i, row) in chunk.iter_mut().enumerate() {
+                row.resolve_licenses(&licenses);
+                if row.problem.is_some() {
+                    continue;
+                }
+                if let Some(number) = row.employee_number() {
+                    employees.entry(number.to_owned()).or_insert_with(|| row.user_name.clone());
+                }
+                if let Some(manager) = row.manager() {
+                    let (index, user_name) = (report.rows.len() + i, row.user_name.clone());
+                    managers.push(ManagerRef { index, user_name, manager: manager.to_owned() });
+                }
             }
             let rows = self.import_chunk(&mut run, chunk).await?;
             report.rows.extend(rows);
             progress(Progress { rows: report.rows.len() as u64, bytes: file.bytes_read(), total_bytes: file.size() });
+        }
+        for m in managers {
+            let Some(out) = report.rows.get_mut(m.index).filter(|r| r.status != Status::Refused) else { continue };
+            let key = employees.get(&m.manager).unwrap_or(&m.manager).clone();
+            if let Err(e) = self.set_manager(&run, &m.user_name, &key, out).await {
+                super::log_internal(&e);
+                out.status = Status::Refused;
+                out.detail = Some(e.detail.into_owned());
+            }
         }
         tracing::info!(
             rows = report.rows.len(),
@@ -185,6 +225,7 @@ impl Service {
             temporary_passwords: params.temporary_passwords.unwrap_or(false),
             mail_results: params.mail_results.clone(),
             source: None,
+            map: None,
         };
         self.import_csv(&caller, data, &options, &mut |_| {}).await
     }
@@ -284,6 +325,66 @@ impl Service {
             record(run, row, status, result, password, &mut out[i]);
         }
         Ok(out)
+    }
+
+    /// The tenant's License ids by part number, for the `licenses` column.
+    async fn license_parts(&self, caller: &Caller) -> Result<LicenseIds> {
+        let query = ListQuery {
+            filter: None,
+            sort: None,
+            start_index: 1,
+            after_seq: None,
+            count: MAX_PAGE,
+            member_budget: None,
+        };
+        let page = self.store.list(caller.principal.tenant, ResourceKind::License, &query, Load::default()).await?;
+        Ok(page
+            .items
+            .into_iter()
+            .filter_map(|l| {
+                let part = l.doc.get("partNumber")?.as_str()?.to_ascii_uppercase();
+                Some((part, l.id.into_string()))
+            })
+            .collect())
+    }
+
+    /// Points the user `user_name` at its manager: `key` is the manager's userName (an employee
+    /// number of the file is already turned into one), a userName the tenant has, or an
+    /// employee number the tenant has. An update marks an unchanged row `updated`.
+    async fn set_manager(&self, run: &Run<'_>, user_name: &str, key: &str, out: &mut ReportRow) -> Result<()> {
+        let manager = match run.known.get(&fold(key)) {
+            Some(known) => Some(known.clone()),
+            None => {
+                let key = Value::String(key.to_owned());
+                let filter = format!("userName eq {key} or {ENTERPRISE_USER}:employeeNumber eq {key}");
+                self.only(run.caller, ResourceKind::User, filter).await?.map(|r| Known::User(r.stored.id))
+            }
+        };
+        let Some(manager) = manager else {
+            return Err(ScimError::invalid_value(format!(
+                "the manager {key:?} is neither an employee number or userName of the file nor a user of the tenant"
+            )));
+        };
+        let (Some(Known::User(id)), Known::User(manager)) = (run.known.get(&fold(user_name)), manager) else {
+            // A dry run's new user, or its manager: nothing to compare with yet.
+            return Ok(());
+        };
+        let patch = serde_json::json!({
+            "schemas": [crate::scim::patch::PATCH_OP_URN],
+            "Operations": [{"op": "replace", "path": format!("{ENTERPRISE_USER}:manager"), "value": {"value": manager}}],
+        });
+        let changed = if run.dry_run {
+            let tenant = run.caller.principal.tenant;
+            let current = self.store.fetch(tenant, ResourceKind::User, id, Load::default()).await?;
+            self.patch_update(run.caller, ResourceKind::User, &current, &patch)?.is_some()
+        } else {
+            let none = Projection::Include(Vec::new());
+            self.patch(run.caller, ResourceKind::User, id.as_str(), None, patch, &none).await?.changed
+        };
+        if changed && out.status == Status::Unchanged {
+            out.status = Status::Updated;
+        }
+        Ok(())
     }
 
     /// A dry run's creation: every check `create` makes, and what the user would look like.
