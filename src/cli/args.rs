@@ -219,6 +219,16 @@ pub struct BackupArgs {
     pub file: PathBuf,
 }
 
+/// What `scimd import` does with the users the file does not list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportMode {
+    /// Leave them as they are.
+    #[default]
+    Import,
+    /// Deactivate those of --source.
+    Sync,
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct ImportArgs {
     /// The CSV file, saved as UTF-8 (with or without a byte-order mark); commas or, as Excel
@@ -234,6 +244,20 @@ pub struct ImportArgs {
     /// template. See examples/hr-map.json.
     #[arg(long, value_name = "MAP.json")]
     pub map: Option<PathBuf>,
+    /// `import` (the default) creates and updates the users the file lists. `sync` also makes
+    /// the file the truth for the users of --source: those it no longer lists are deactivated
+    /// (never deleted), those it lists again are reactivated; users of other sources and those
+    /// created over SCIM are never touched. A sync exits 3 when some rows were refused.
+    #[arg(long, value_enum, default_value_t = ImportMode::Import, requires_if("sync", "source"))]
+    pub mode: ImportMode,
+    /// The sync's source: a name for the HR system (such as `workday`), recorded on each user
+    /// the sync creates or updates.
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// The most users a sync may deactivate: a number, or a percentage of the source's active
+    /// users. A run that would deactivate more stops before writing anything and lists them.
+    #[arg(long, value_name = "N|N%", default_value = "10%")]
+    pub max_deactivate: crate::directory::import::MaxDeactivate,
     /// Write the report to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,

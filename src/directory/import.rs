@@ -722,6 +722,10 @@ pub enum Status {
     /// The user already had every value the row gives: nothing was written.
     Unchanged,
     Refused,
+    /// A sync's user of its source that the file no longer lists: `active` set to false.
+    Deactivated,
+    /// A sync's inactive user of its source that the file lists again: active once more.
+    Reactivated,
 }
 
 impl Status {
@@ -731,6 +735,56 @@ impl Status {
             Status::Updated => "updated",
             Status::Unchanged => "unchanged",
             Status::Refused => "refused",
+            Status::Deactivated => "deactivated",
+            Status::Reactivated => "reactivated",
+        }
+    }
+}
+
+/// How many users of its source a sync may deactivate: a number, or a percentage of the
+/// source's active users (`10%`, the default), so a truncated file cannot block everyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxDeactivate {
+    Count(u64),
+    Percent(u64),
+}
+
+impl Default for MaxDeactivate {
+    fn default() -> Self {
+        MaxDeactivate::Percent(10)
+    }
+}
+
+impl std::str::FromStr for MaxDeactivate {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bad = || format!("{s:?} is not a number of users (5) or a percentage (10%)");
+        match s.trim().strip_suffix('%') {
+            Some(p) => match p.trim().parse() {
+                Ok(p) if p <= 100 => Ok(MaxDeactivate::Percent(p)),
+                _ => Err(bad()),
+            },
+            None => s.trim().parse().map(MaxDeactivate::Count).map_err(|_| bad()),
+        }
+    }
+}
+
+impl std::fmt::Display for MaxDeactivate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MaxDeactivate::Count(n) => write!(f, "{n}"),
+            MaxDeactivate::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+impl MaxDeactivate {
+    /// The most users a sync may deactivate when its source has `active` active users.
+    pub fn limit(self, active: usize) -> usize {
+        match self {
+            MaxDeactivate::Count(n) => usize::try_from(n).unwrap_or(usize::MAX),
+            MaxDeactivate::Percent(p) => active.saturating_mul(usize::try_from(p).unwrap_or(100)) / 100,
         }
     }
 }
@@ -811,6 +865,8 @@ pub struct Report {
     pub temporary_passwords: bool,
     /// The results mail, when one was asked for.
     pub mail: Option<MailReport>,
+    /// A sync (`--mode sync`): the summary counts deactivated and reactivated users.
+    pub sync: bool,
 }
 
 impl Report {
@@ -850,6 +906,10 @@ impl Report {
             "refused": self.count(Status::Refused),
             "rows": rows,
         });
+        if let (true, Value::Object(o)) = (self.sync, &mut body) {
+            o.insert("deactivated".into(), json!(self.count(Status::Deactivated)));
+            o.insert("reactivated".into(), json!(self.count(Status::Reactivated)));
+        }
         if let (Some(mail), Value::Object(o)) = (&self.mail, &mut body) {
             o.insert("mail".into(), mail.to_json());
         }
@@ -883,8 +943,16 @@ impl Report {
     pub fn summary(&self, elapsed: Duration) -> String {
         let secs = elapsed.as_secs_f64();
         let rate = if secs > 0.0 { self.rows.len() as f64 / secs } else { 0.0 };
+        let sync = match self.sync {
+            true => format!(
+                "{} deactivated, {} reactivated, ",
+                self.count(Status::Deactivated),
+                self.count(Status::Reactivated)
+            ),
+            false => String::new(),
+        };
         format!(
-            "{}{} created, {} updated, {} unchanged, {} refused in {secs:.2} s ({rate:.0} rows/s)",
+            "{}{} created, {} updated, {} unchanged, {sync}{} refused in {secs:.2} s ({rate:.0} rows/s)",
             if self.dry_run { "dry run, nothing written: " } else { "" },
             self.count(Status::Created),
             self.count(Status::Updated),
@@ -1035,6 +1103,15 @@ mod tests {
         let mut row = rows[1].clone();
         row.resolve_licenses(&[("E3".to_owned(), "id-e3".to_owned())].into());
         assert!(row.problem.as_deref().unwrap().contains("no license \"E5\""), "{row:?}");
+    }
+
+    #[test]
+    fn max_deactivate_is_a_count_or_a_percentage_of_the_active_users() {
+        assert_eq!("10%".parse::<MaxDeactivate>().unwrap().limit(50), 5);
+        assert_eq!(" 3 ".parse::<MaxDeactivate>().unwrap().limit(1000), 3);
+        assert_eq!(MaxDeactivate::default().limit(9), 0, "rounded down: 10% of 9 is none");
+        assert!("101%".parse::<MaxDeactivate>().is_err());
+        assert!("many".parse::<MaxDeactivate>().unwrap_err().contains("percentage"));
     }
 
     #[test]

@@ -13,15 +13,16 @@ use time::OffsetDateTime;
 
 use crate::directory;
 use crate::directory::import::{
-    ColumnMap, CsvFile, LicenseIds, Report, ReportRow, Row, Status, Target, TemporaryPassword,
+    ColumnMap, CsvFile, LicenseIds, MaxDeactivate, Report, ReportRow, Row, Status, Target, TemporaryPassword,
 };
+use crate::directory::DIRECTORY_USER;
 use crate::scim::error::{Result, ScimError};
 use crate::scim::filter::case_fold as fold;
 use crate::scim::projection::Projection;
 use crate::scim::schema::{ResourceKind, ENTERPRISE_USER};
 use crate::service::mail::temporary_password;
 use crate::service::resources::initial_domain_conflict;
-use crate::service::{Caller, Service, MAX_PAGE};
+use crate::service::{Caller, ListParams, Service, MAX_PAGE};
 use crate::store::{ListQuery, Load, ResourceId, Scope, StoreError, Stored};
 
 /// Rows per chunk: one lookup query, and one transaction for the chunk's new users. Other
@@ -66,6 +67,24 @@ pub struct ImportOptions {
     pub source: Option<String>,
     /// The file's columns, when it is not the bulk-add template.
     pub map: Option<ColumnMap>,
+    /// `--mode sync`: the file is the truth for the users of this source.
+    pub sync: Option<SyncOptions>,
+}
+
+/// A sync: the file is the truth for the users its source created or last updated.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    /// The source's name, recorded on each user the import writes (`importSource`).
+    pub source: String,
+    /// The most users the run may deactivate; more stops it before anything is written.
+    pub max_deactivate: MaxDeactivate,
+}
+
+/// A user of the sync's source, as it was before the run.
+struct Owned {
+    id: ResourceId,
+    user_name: String,
+    active: bool,
 }
 
 /// A row naming a manager: its place in the report, its userName and the manager cell.
@@ -93,19 +112,52 @@ struct Run<'c> {
     domains: Vec<(String, bool)>,
     /// By case-folded userName, as the store compares them.
     known: HashMap<String, Known>,
+    /// A sync's source, written on every user the run creates or updates.
+    source: Option<String>,
 }
 
 impl Run<'_> {
     /// The SCIM User a row creates, with a temporary password when the run gives them (the
     /// file has no password column, so a new user never has one of its own).
     fn new_user(&self, row: &Row) -> (Value, Option<TemporaryPassword>) {
-        let mut user = row.new_user();
+        let mut user = self.document(row);
         if !self.temporary_passwords {
             return (user, None);
         }
         let password = temporary_password();
         user["password"] = Value::String(password.expose().to_owned());
         (user, Some(password))
+    }
+
+    /// The row's new user, with a sync's source.
+    fn document(&self, row: &Row) -> Value {
+        let mut user = row.new_user();
+        if let (Some(source), Value::Object(o)) = (&self.source, &mut user) {
+            if let Some(Value::Array(schemas)) = o.get_mut("schemas") {
+                if !schemas.iter().any(|s| s == DIRECTORY_USER) {
+                    schemas.push(Value::from(DIRECTORY_USER));
+                }
+            }
+            let ext = o.entry(DIRECTORY_USER).or_insert_with(|| Value::Object(Default::default()));
+            ext["importSource"] = Value::from(source.as_str());
+        }
+        user
+    }
+
+    /// The row's PATCH; in a sync it also records the source and, unless the file says
+    /// otherwise, makes the user active (a returner comes back).
+    fn patch(&self, row: &Row) -> Value {
+        let mut patch = row.patch();
+        if let (Some(source), Some(Value::Array(ops))) = (&self.source, patch.get_mut("Operations")) {
+            let sets_active = ops.iter().any(|o| o["path"] == "active");
+            ops.push(
+                serde_json::json!({"op": "replace", "path": format!("{DIRECTORY_USER}:importSource"), "value": source}),
+            );
+            if !sets_active {
+                ops.push(serde_json::json!({"op": "replace", "path": "active", "value": true}));
+            }
+        }
+        patch
     }
 
     /// The names that must not exist before `name` may be created (the initial-domain rule).
@@ -155,8 +207,14 @@ impl Service {
         let domains = self.store.domains(caller.principal.tenant).await?;
         let dry_run = options.dry_run;
         let temporary_passwords = options.temporary_passwords && !dry_run;
-        let mut run = Run { caller, dry_run, temporary_passwords, domains, known: HashMap::new() };
-        let mut report = Report { dry_run, temporary_passwords, ..Report::default() };
+        let source = options.sync.as_ref().map(|s| s.source.clone());
+        let mut run = Run { caller, dry_run, temporary_passwords, domains, known: HashMap::new(), source };
+        let mut report = Report { dry_run, temporary_passwords, sync: options.sync.is_some(), ..Report::default() };
+        // A sync's plan of who leaves, checked against the valve before anything is written.
+        let (leavers, returners) = match &options.sync {
+            Some(sync) => self.sync_plan(caller, sync, data, options.map.as_ref()).await?,
+            None => (Vec::new(), HashSet::new()),
+        };
         // Managers are set once every row has its user, so a row may name a manager whose own
         // row comes later in the file.
         let (mut managers, mut employees) = (Vec::new(), HashMap::new());
@@ -181,6 +239,14 @@ impl Service {
             let rows = self.import_chunk(&mut run, chunk).await?;
             report.rows.extend(rows);
             progress(Progress { rows: report.rows.len() as u64, bytes: file.bytes_read(), total_bytes: file.size() });
+        }
+        for row in &mut report.rows {
+            if row.status == Status::Updated && row.id.as_ref().is_some_and(|id| returners.contains(id)) {
+                row.status = Status::Reactivated;
+            }
+        }
+        for leaver in leavers {
+            report.rows.push(self.deactivate(&run, leaver).await);
         }
         for m in managers {
             let Some(out) = report.rows.get_mut(m.index).filter(|r| r.status != Status::Refused) else { continue };
@@ -226,6 +292,7 @@ impl Service {
             mail_results: params.mail_results.clone(),
             source: None,
             map: None,
+            sync: None,
         };
         self.import_csv(&caller, data, &options, &mut |_| {}).await
     }
@@ -327,6 +394,90 @@ impl Service {
         Ok(out)
     }
 
+    /// Who a sync deactivates (the source's active users the file does not list) and
+    /// reactivates (the ids of its inactive users the file lists). More leavers than the valve
+    /// allows refuses the run, naming them, before anything is written.
+    async fn sync_plan(
+        &self,
+        caller: &Caller,
+        sync: &SyncOptions,
+        data: &[u8],
+        map: Option<&ColumnMap>,
+    ) -> Result<(Vec<Owned>, HashSet<String>)> {
+        // Every name the file gives counts, even on a refused row: a row with a bad cell is
+        // not a leaver.
+        let listed: HashSet<String> =
+            CsvFile::open_with(data, map)?.filter(|r| !r.user_name.is_empty()).map(|r| fold(&r.user_name)).collect();
+        let source = Value::String(sync.source.clone());
+        let mut owned = Vec::new();
+        let mut start = 1;
+        loop {
+            let params = ListParams {
+                filter: Some(format!("{DIRECTORY_USER}:importSource eq {source}")),
+                start_index: Some(start),
+                count: Some(MAX_PAGE as i64),
+                sort_by: Some("userName".into()),
+                ..ListParams::default()
+            };
+            let page = self.list(caller, ResourceKind::User, &params).await?;
+            let n = page.resources.len();
+            for r in page.resources {
+                let doc = &r.stored.doc;
+                let user_name = doc.get("userName").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let active = doc.get("active").and_then(Value::as_bool).unwrap_or(true);
+                owned.push(Owned { id: r.stored.id, user_name, active });
+            }
+            if n == 0 || start + n as i64 > page.total as i64 {
+                break;
+            }
+            start += n as i64;
+        }
+        let active = owned.iter().filter(|o| o.active).count();
+        let returners = owned.iter().filter(|o| !o.active && listed.contains(&fold(&o.user_name)));
+        let returners = returners.map(|o| o.id.to_string()).collect();
+        let leavers: Vec<Owned> =
+            owned.into_iter().filter(|o| o.active && !listed.contains(&fold(&o.user_name))).collect();
+        let limit = sync.max_deactivate.limit(active);
+        if leavers.len() > limit {
+            let names: Vec<&str> = leavers.iter().map(|o| o.user_name.as_str()).collect();
+            return Err(ScimError::invalid_value(format!(
+                "the file would deactivate {} of the {active} active users of source {:?}, more than                  --max-deactivate {} allows ({limit}); nothing was written; check the file, or raise                  --max-deactivate if they did leave: {}",
+                leavers.len(),
+                sync.source,
+                sync.max_deactivate,
+                names.join(", ")
+            )));
+        }
+        Ok((leavers, returners))
+    }
+
+    /// A sync's leaver: `active` set to false (never deleted), as a PATCH would, so a user
+    /// synchronized from on-premises is refused as for any client.
+    async fn deactivate(&self, run: &Run<'_>, leaver: Owned) -> ReportRow {
+        let mut out = ReportRow {
+            row: 0,
+            user_name: leaver.user_name,
+            status: Status::Deactivated,
+            id: Some(leaver.id.to_string()),
+            detail: None,
+            temporary_password: None,
+        };
+        if run.dry_run {
+            return out;
+        }
+        let patch = serde_json::json!({
+            "schemas": [crate::scim::patch::PATCH_OP_URN],
+            "Operations": [{"op": "replace", "path": "active", "value": false}],
+        });
+        let none = Projection::Include(Vec::new());
+        if let Err(e) = self.patch(run.caller, ResourceKind::User, leaver.id.as_str(), None, patch, &none).await {
+            super::log_internal(&e);
+            out.status = Status::Refused;
+            out.detail = Some(e.detail.into_owned());
+        }
+        out
+    }
+
     /// The tenant's License ids by part number, for the `licenses` column.
     async fn license_parts(&self, caller: &Caller) -> Result<LicenseIds> {
         let query = ListQuery {
@@ -389,7 +540,7 @@ impl Service {
 
     /// A dry run's creation: every check `create` makes, and what the user would look like.
     async fn check_new(&self, run: &Run<'_>, row: &Row) -> Result<Known> {
-        let new = self.prepare_new(run.caller, ResourceKind::User, row.new_user(), Some(&run.domains)).await?;
+        let new = self.prepare_new(run.caller, ResourceKind::User, run.document(row), Some(&run.domains)).await?;
         run.planned_conflict(&row.user_name)?;
         Ok(Known::Planned(new.doc))
     }
@@ -399,7 +550,7 @@ impl Service {
     async fn update_row(&self, run: &Run<'_>, row: &Row, id: ResourceId) -> Result<(Known, bool)> {
         if !run.dry_run {
             let none = Projection::Include(Vec::new());
-            let patched = self.patch(run.caller, ResourceKind::User, id.as_str(), None, row.patch(), &none).await?;
+            let patched = self.patch(run.caller, ResourceKind::User, id.as_str(), None, run.patch(row), &none).await?;
             return Ok((Known::User(id), patched.changed));
         }
         let tenant = run.caller.principal.tenant;
@@ -408,7 +559,7 @@ impl Service {
                 StoreError::NotFound => ScimError::not_found("User", id.as_str()),
                 e => e.into(),
             })?;
-        let update = self.patch_update(run.caller, ResourceKind::User, &current, &row.patch())?;
+        let update = self.patch_update(run.caller, ResourceKind::User, &current, &run.patch(row))?;
         if let Some(update) = &update {
             self.domain_rule(run.caller, ResourceKind::User, &update.doc, Some(&current.doc), Some(&run.domains))
                 .await?;
@@ -431,7 +582,7 @@ impl Service {
             members: None,
             groups: None,
         };
-        Ok(match self.patch_update(run.caller, ResourceKind::User, &planned, &row.patch())? {
+        Ok(match self.patch_update(run.caller, ResourceKind::User, &planned, &run.patch(row))? {
             Some(update) => (Known::Planned(update.doc), true),
             None => (Known::Planned(planned.doc), false),
         })
