@@ -202,6 +202,12 @@ pub enum Command {
     /// refused as a whole writes nothing; after a database failure, run the import again: rows
     /// already imported are then updated, not duplicated. A results mail that fails does not
     /// change the exit status: stderr says so.
+    ///
+    /// With --map the file is an HR export read through a column map; with --mode sync
+    /// --source NAME the file is the truth for that source's users: those it no longer lists
+    /// are deactivated (at most --max-deactivate of them, or nothing is written), those it
+    /// lists again are reactivated. A sync exits 3 when some rows were refused, and 1 when
+    /// another sync of the same source is running.
     Import(ImportArgs),
     /// Copy a SQLite database to FILE while scimd serves it: every tenant, consistent as of
     /// the moment the copy starts (writes go on meanwhile).

@@ -80,6 +80,16 @@ pub struct SyncOptions {
     pub max_deactivate: MaxDeactivate,
 }
 
+/// How long a sync's lock lasts past its last chunk: a killed run blocks the next one at
+/// most this long.
+const LOCK_TTL: time::Duration = time::Duration::minutes(15);
+
+/// A sync's hold on its source.
+struct SourceLock {
+    name: String,
+    holder: String,
+}
+
 /// A user of the sync's source, as it was before the run.
 struct Owned {
     id: ResourceId,
@@ -199,6 +209,67 @@ impl Service {
     ) -> Result<Report> {
         caller.principal.require(Scope::Write)?;
         let recipients = self.mail_recipients(options.mail_results.as_deref())?;
+        // Two runs of one source would each see the other's users as leavers: a sync that
+        // writes holds the source's lock throughout (a dry run writes nothing and needs none).
+        let lock = match &options.sync {
+            Some(sync) if !options.dry_run => Some(self.lock_source(caller, &sync.source).await?),
+            _ => None,
+        };
+        let report = self.import_file(caller, data, options, lock.as_ref(), progress).await;
+        if let Some(lock) = lock {
+            if let Err(e) = self.store.unlock(&lock.name, &lock.holder).await {
+                // It expires on its own.
+                tracing::warn!(error = %e, "the sync's lock was not freed");
+            }
+        }
+        let mut report = report?;
+        if let Some(to) = recipients {
+            let what = match &options.source {
+                Some(file) => format!("import of {file}"),
+                None => "import over HTTP".to_owned(),
+            };
+            let what = if options.dry_run { format!("dry run of the {what}, nothing written") } else { what };
+            report.mail = Some(self.mail_results(caller, &to, &what, &report).await);
+        }
+        Ok(report)
+    }
+
+    /// Takes the lock of a sync's source, or says that another run holds it.
+    async fn lock_source(&self, caller: &Caller, source: &str) -> Result<SourceLock> {
+        let lock = SourceLock {
+            name: format!("import:{}:{source}", caller.principal.tenant),
+            holder: uuid::Uuid::new_v4().to_string(),
+        };
+        if !self.extend_lock(&lock).await? {
+            return Err(ScimError::new(
+                409,
+                None,
+                format!(
+                    "another sync of source {source:?} is running; wait for it to finish (the lock of a run that \
+                     was killed expires {} minutes after its last chunk)",
+                    LOCK_TTL.whole_minutes()
+                ),
+            ));
+        }
+        Ok(lock)
+    }
+
+    /// Takes or extends the lock for another `LOCK_TTL`.
+    async fn extend_lock(&self, lock: &SourceLock) -> Result<bool> {
+        let now = OffsetDateTime::now_utc();
+        let ms = |t: OffsetDateTime| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+        Ok(self.store.try_lock(&lock.name, &lock.holder, ms(now), ms(now + LOCK_TTL)).await?)
+    }
+
+    /// The import itself, under the source's lock when a sync holds one.
+    async fn import_file(
+        &self,
+        caller: &Caller,
+        data: &[u8],
+        options: &ImportOptions,
+        lock: Option<&SourceLock>,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<Report> {
         let mut file = CsvFile::open_with(data, options.map.as_ref())?;
         let licenses = match file.columns().contains(&Some(Target::Licenses)) {
             true => self.license_parts(caller).await?,
@@ -238,6 +309,11 @@ impl Service {
             }
             let rows = self.import_chunk(&mut run, chunk).await?;
             report.rows.extend(rows);
+            if let Some(lock) = lock {
+                if !self.extend_lock(lock).await? {
+                    return Err(ScimError::new(409, None, "the sync lost its lock to another run; run it again"));
+                }
+            }
             progress(Progress { rows: report.rows.len() as u64, bytes: file.bytes_read(), total_bytes: file.size() });
         }
         for row in &mut report.rows {
@@ -265,14 +341,6 @@ impl Service {
             refused = report.count(Status::Refused),
             "CSV import done"
         );
-        if let Some(to) = recipients {
-            let what = match &options.source {
-                Some(file) => format!("import of {file}"),
-                None => "import over HTTP".to_owned(),
-            };
-            let what = if dry_run { format!("dry run of the {what}, nothing written") } else { what };
-            report.mail = Some(self.mail_results(caller, &to, &what, &report).await);
-        }
         Ok(report)
     }
 

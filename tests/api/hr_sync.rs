@@ -156,6 +156,33 @@ behaviour! {
         assert_eq!(refused.status.code(), Some(1));
         assert_eq!(no_source.status.code(), Some(2));
     }
+
+    async fn a_second_run_of_one_source_exits_1_while_the_first_holds_the_lock(app: TestApp) {
+        let cli = Cli::new(&app).await;
+        let name = format!("import:{}:hr", cli.tenant);
+        let far = 4_102_444_800_000; // 2100
+        assert!(cli.store.try_lock(&name, "a run on another machine", 0, far).await.unwrap());
+        let sync = ["--mode", "sync", "--source", "hr"];
+
+        let second = cli.import_hr(&staff(0..3), &sync);
+
+        assert_eq!(second.status.code(), Some(1));
+        let stderr = String::from_utf8(second.stderr).unwrap();
+        assert!(stderr.contains("another sync of source \"hr\" is running"), "{stderr}");
+        assert_eq!(cli.user_count().await, 0, "nothing written");
+        let other_source = cli.import_hr(&staff(5..6), &["--mode", "sync", "--source", "payroll"]);
+        assert_eq!(other_source.status.code(), Some(0), "other sources are not blocked");
+
+        // The first run was killed: its lock expired long ago.
+        cli.store.unlock(&name, "a run on another machine").await.unwrap();
+        assert!(cli.store.try_lock(&name, "a killed run", 0, 1).await.unwrap());
+
+        let after = cli.import_hr(&staff(0..3), &sync);
+
+        assert_eq!(after.status.code(), Some(0), "{}", String::from_utf8_lossy(&after.stderr));
+        assert!(cli.user("u2@contoso.com").await.is_some());
+        assert!(cli.store.try_lock(&name, "the next run", 2, 3).await.unwrap(), "the run freed its lock");
+    }
 }
 
 /// An HR export of the users `u{n}@contoso.com` for `n` in `range`, employee number `n`.
