@@ -9,6 +9,10 @@ async fn main() -> std::process::ExitCode {
     let cli = scimd::cli::Cli::parse_args();
     match scimd::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<scimd::cli::RowsRefused>().is_some() => {
+            eprintln!("scimd: {e:#}");
+            std::process::ExitCode::from(3)
+        }
         Err(e) => {
             eprintln!("scimd: {e:#}");
             std::process::ExitCode::FAILURE

@@ -202,6 +202,12 @@ pub enum Command {
     /// refused as a whole writes nothing; after a database failure, run the import again: rows
     /// already imported are then updated, not duplicated. A results mail that fails does not
     /// change the exit status: stderr says so.
+    ///
+    /// With --map the file is an HR export read through a column map; with --mode sync
+    /// --source NAME the file is the truth for that source's users: those it no longer lists
+    /// are deactivated (at most --max-deactivate of them, or nothing is written), those it
+    /// lists again are reactivated. A sync exits 3 when some rows were refused, and 1 when
+    /// another sync of the same source is running.
     Import(ImportArgs),
     /// Copy a SQLite database to FILE while scimd serves it: every tenant, consistent as of
     /// the moment the copy starts (writes go on meanwhile).
@@ -219,6 +225,16 @@ pub struct BackupArgs {
     pub file: PathBuf,
 }
 
+/// What `scimd import` does with the users the file does not list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportMode {
+    /// Leave them as they are.
+    #[default]
+    Import,
+    /// Deactivate those of --source.
+    Sync,
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct ImportArgs {
     /// The CSV file, saved as UTF-8 (with or without a byte-order mark); commas or, as Excel
@@ -229,6 +245,25 @@ pub struct ImportArgs {
     /// Check every row and write the report, but change nothing in the database.
     #[arg(long)]
     pub dry_run: bool,
+    /// Read the file through this column map (JSON): which header fills which SCIM
+    /// attribute, and which headers to ignore, for an HR export that is not the bulk-add
+    /// template. See examples/hr-map.json.
+    #[arg(long, value_name = "MAP.json")]
+    pub map: Option<PathBuf>,
+    /// `import` (the default) creates and updates the users the file lists. `sync` also makes
+    /// the file the truth for the users of --source: those it no longer lists are deactivated
+    /// (never deleted), those it lists again are reactivated; users of other sources and those
+    /// created over SCIM are never touched. A sync exits 3 when some rows were refused.
+    #[arg(long, value_enum, default_value_t = ImportMode::Import, requires_if("sync", "source"))]
+    pub mode: ImportMode,
+    /// The sync's source: a name for the HR system (such as `workday`), recorded on each user
+    /// the sync creates or updates.
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// The most users a sync may deactivate: a number, or a percentage of the source's active
+    /// users. A run that would deactivate more stops before writing anything and lists them.
+    #[arg(long, value_name = "N|N%", default_value = "10%")]
+    pub max_deactivate: crate::directory::import::MaxDeactivate,
     /// Write the report to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,

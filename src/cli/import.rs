@@ -5,15 +5,23 @@ use std::io::Write;
 
 use anyhow::Context;
 
-use super::{operator, DatabaseArgs, ImportArgs};
+use super::{operator, DatabaseArgs, ImportArgs, ImportMode};
+use crate::directory::import::{ColumnMap, Status};
 use crate::progress;
 use crate::scim::error::ScimError;
-use crate::service::ImportOptions;
+use crate::service::{ImportOptions, SyncOptions};
 
 /// `scimd import`: the CSV through the service, the report to stdout or `--report`, the
 /// summary and the progress to stderr.
 pub async fn run(db: &DatabaseArgs, args: ImportArgs) -> anyhow::Result<()> {
     let data = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let map = match &args.map {
+        Some(path) => {
+            let text = std::fs::read(path).with_context(|| format!("cannot read the map {}", path.display()))?;
+            Some(ColumnMap::parse(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.detail))?)
+        }
+        None => None,
+    };
     let mut service = super::service(db).await?;
     if let Some(mailer) = args.mail.mailer()? {
         service = service.with_mailer(mailer);
@@ -37,6 +45,14 @@ pub async fn run(db: &DatabaseArgs, args: ImportArgs) -> anyhow::Result<()> {
         temporary_passwords: args.temporary_passwords,
         mail_results: args.mail_results.clone(),
         source: args.file.file_name().map(|f| f.to_string_lossy().into_owned()),
+        map,
+        sync: match (args.mode, &args.source) {
+            (ImportMode::Sync, Some(source)) => {
+                Some(SyncOptions { source: source.clone(), max_deactivate: args.max_deactivate })
+            }
+            (ImportMode::Sync, None) => anyhow::bail!("--mode sync needs --source NAME"),
+            (ImportMode::Import, _) => None,
+        },
     };
     let result = service.import_csv(&caller, &data, &options, &mut |p| progress.update(p)).await;
     let report = match result {
@@ -58,8 +74,24 @@ pub async fn run(db: &DatabaseArgs, args: ImportArgs) -> anyhow::Result<()> {
         // A failed mail leaves the import done: exit status 0, and the line says so.
         eprintln!("{}", mail.line());
     }
+    if args.mode == ImportMode::Sync && report.count(Status::Refused) > 0 {
+        return Err(RowsRefused(report.count(Status::Refused)).into());
+    }
     Ok(())
 }
+
+/// A sync that refused some rows: the binary exits 3, so a scheduler can tell it from a
+/// clean run (0) and from a file refused as a whole (1).
+#[derive(Debug)]
+pub struct RowsRefused(pub usize);
+
+impl std::fmt::Display for RowsRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} rows were refused; the report says why", self.0)
+    }
+}
+
+impl std::error::Error for RowsRefused {}
 
 /// One line for an import that could not run: the file's problem, or what to do after a
 /// database failure.

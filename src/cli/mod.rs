@@ -13,6 +13,7 @@ mod tokens;
 mod users;
 
 pub use args::*;
+pub use import::RowsRefused;
 
 use anyhow::Context;
 

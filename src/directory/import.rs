@@ -1,10 +1,13 @@
-//! The Office 365 "bulk add users" CSV (DESIGN.md §4 "CSV import"): which columns a file may
-//! have, how a row becomes a new SCIM User or a PATCH of an existing one, and the report.
+//! The Office 365 "bulk add users" CSV (DESIGN.md §4 "CSV import"), and HR exports read through
+//! a column map: which columns a file may have, how a row becomes a new SCIM User or a PATCH of
+//! an existing one, and the report.
 //!
 //! Pure: it reads and writes byte buffers, never files, and knows no runtime or database.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::directory::DIRECTORY_USER;
@@ -82,30 +85,224 @@ impl Column {
 
     /// The column a header cell names: any case, surrounding spaces (and a stray BOM) ignored.
     pub fn recognise(cell: &str) -> Option<Column> {
-        let name = cell.trim_start_matches('\u{feff}').trim();
+        let name = header_name(cell);
         Column::ALL.into_iter().find(|c| c.header().eq_ignore_ascii_case(name))
     }
 
-    /// The sub-attribute of the work address this column fills.
-    fn address_part(self) -> Option<&'static str> {
+    /// The attribute the template's column fills.
+    pub fn target(self) -> Target {
         match self {
-            Column::Address => Some("streetAddress"),
-            Column::City => Some("locality"),
-            Column::StateOrProvince => Some("region"),
-            Column::PostalCode => Some("postalCode"),
-            Column::CountryOrRegion => Some("country"),
-            _ => None,
+            Column::UserName => Target::UserName,
+            Column::FirstName => Target::GivenName,
+            Column::LastName => Target::FamilyName,
+            Column::DisplayName => Target::DisplayName,
+            Column::JobTitle => Target::Title,
+            Column::Department => Target::Enterprise("department"),
+            Column::OfficeNumber => Target::OfficeLocation,
+            Column::OfficePhone => Target::Phone("work"),
+            Column::MobilePhone => Target::Phone("mobile"),
+            Column::Fax => Target::Phone("fax"),
+            Column::Address => Target::Address("streetAddress"),
+            Column::City => Target::Address("locality"),
+            Column::StateOrProvince => Target::Address("region"),
+            Column::PostalCode => Target::Address("postalCode"),
+            Column::CountryOrRegion => Target::Address("country"),
+            Column::AlternateEmail => Target::AlternateEmail,
         }
     }
+}
 
-    /// The `type` of the phone number this column fills.
-    fn phone_type(self) -> Option<&'static str> {
-        match self {
-            Column::OfficePhone => Some("work"),
-            Column::MobilePhone => Some("mobile"),
-            Column::Fax => Some("fax"),
-            _ => None,
+/// A header cell without a stray BOM and surrounding spaces.
+fn header_name(cell: &str) -> &str {
+    cell.trim_start_matches('\u{feff}').trim()
+}
+
+/// The SCIM attribute a column fills: those of the bulk-add template, and the others a column
+/// map may name (HR exports carry employee numbers, managers, licenses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    UserName,
+    ExternalId,
+    GivenName,
+    FamilyName,
+    MiddleName,
+    DisplayName,
+    Title,
+    PreferredLanguage,
+    /// `true` or `false` (also `yes`/`no`, `1`/`0`); new users are active when not given.
+    Active,
+    /// The `value` of the phone number of this `type`.
+    Phone(&'static str),
+    /// This sub-attribute of the `work` address.
+    Address(&'static str),
+    /// This string attribute of the enterprise extension.
+    Enterprise(&'static str),
+    /// The manager's employee number or userName, resolved to `manager.value` once every row
+    /// of the file has a user.
+    Manager,
+    OfficeLocation,
+    UsageLocation,
+    /// One address of `alternateEmails`.
+    AlternateEmail,
+    /// License part numbers separated by `;`: the user's licenses become exactly these.
+    Licenses,
+}
+
+impl Target {
+    /// Every attribute a column map may name, by the name the map uses.
+    pub const ALL: [(&'static str, Target); 27] = [
+        ("userName", Target::UserName),
+        ("externalId", Target::ExternalId),
+        ("name.givenName", Target::GivenName),
+        ("name.familyName", Target::FamilyName),
+        ("name.middleName", Target::MiddleName),
+        ("displayName", Target::DisplayName),
+        ("title", Target::Title),
+        ("preferredLanguage", Target::PreferredLanguage),
+        ("active", Target::Active),
+        ("phoneNumbers.work", Target::Phone("work")),
+        ("phoneNumbers.mobile", Target::Phone("mobile")),
+        ("phoneNumbers.fax", Target::Phone("fax")),
+        ("addresses.streetAddress", Target::Address("streetAddress")),
+        ("addresses.locality", Target::Address("locality")),
+        ("addresses.region", Target::Address("region")),
+        ("addresses.postalCode", Target::Address("postalCode")),
+        ("addresses.country", Target::Address("country")),
+        ("employeeNumber", Target::Enterprise("employeeNumber")),
+        ("costCenter", Target::Enterprise("costCenter")),
+        ("organization", Target::Enterprise("organization")),
+        ("division", Target::Enterprise("division")),
+        ("department", Target::Enterprise("department")),
+        ("manager", Target::Manager),
+        ("officeLocation", Target::OfficeLocation),
+        ("usageLocation", Target::UsageLocation),
+        ("alternateEmails", Target::AlternateEmail),
+        ("licenses", Target::Licenses),
+    ];
+
+    fn parse(name: &str) -> Option<Target> {
+        Target::ALL.iter().find(|(n, _)| n.eq_ignore_ascii_case(name.trim())).map(|(_, t)| *t)
+    }
+
+    fn name(self) -> &'static str {
+        Target::ALL.iter().find(|(_, t)| *t == self).map_or("", |(n, _)| n)
+    }
+
+    /// The PATCH path of a single-valued attribute (those `new_user` puts as plain strings).
+    fn path(self) -> Option<String> {
+        Some(match self {
+            Target::ExternalId => "externalId".into(),
+            Target::GivenName => "name.givenName".into(),
+            Target::FamilyName => "name.familyName".into(),
+            Target::MiddleName => "name.middleName".into(),
+            Target::DisplayName => "displayName".into(),
+            Target::Title => "title".into(),
+            Target::PreferredLanguage => "preferredLanguage".into(),
+            Target::Enterprise(attr) => format!("{ENTERPRISE_USER}:{attr}"),
+            Target::OfficeLocation => format!("{DIRECTORY_USER}:officeLocation"),
+            Target::UsageLocation => format!("{DIRECTORY_USER}:usageLocation"),
+            _ => return None,
+        })
+    }
+}
+
+/// The single-valued attributes, in the order a PATCH replaces them.
+const SCALARS: [Target; 12] = [
+    Target::ExternalId,
+    Target::GivenName,
+    Target::FamilyName,
+    Target::MiddleName,
+    Target::DisplayName,
+    Target::Title,
+    Target::PreferredLanguage,
+    Target::Enterprise("employeeNumber"),
+    Target::Enterprise("costCenter"),
+    Target::Enterprise("organization"),
+    Target::Enterprise("division"),
+    Target::Enterprise("department"),
+];
+const DIRECTORY_SCALARS: [Target; 2] = [Target::OfficeLocation, Target::UsageLocation];
+const PHONES: [&str; 3] = ["work", "mobile", "fax"];
+const ADDRESS_PARTS: [&str; 5] = ["streetAddress", "locality", "region", "postalCode", "country"];
+
+/// An HR export's columns: which header fills which attribute, and which headers are read and
+/// dropped. Read from a JSON file:
+///
+/// ```json
+/// {"columns": {"Employee ID": "employeeNumber", "Email": "userName"}, "ignore": ["Salary band"]}
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnMap {
+    columns: Vec<(String, Target)>,
+    ignore: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ColumnMapFile {
+    columns: Map<String, Value>,
+    #[serde(default)]
+    ignore: Vec<String>,
+}
+
+impl ColumnMap {
+    /// Reads a map. Every attribute must be one `Target::ALL` names and appear once, and one
+    /// column must give `userName`.
+    pub fn parse(text: &[u8]) -> Result<ColumnMap> {
+        let file: ColumnMapFile = serde_json::from_slice(text).map_err(|e| {
+            ScimError::invalid_syntax(format!(
+                "the column map is not valid: {e}; it is a JSON object {{\"columns\": {{\"HEADER\": \"ATTRIBUTE\", …}}, \
+                 \"ignore\": [\"HEADER\", …]}}"
+            ))
+        })?;
+        let mut columns: Vec<(String, Target)> = Vec::with_capacity(file.columns.len());
+        for (header, attr) in file.columns {
+            let Some(target) = attr.as_str().and_then(Target::parse) else {
+                return Err(ScimError::invalid_syntax(format!(
+                    "the column map gives \"{header}\" the attribute {attr}, which is not one it may name; the \
+                     attributes are {}",
+                    Target::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                )));
+            };
+            if let Some((other, _)) = columns.iter().find(|(_, t)| *t == target) {
+                return Err(ScimError::invalid_syntax(format!(
+                    "the column map gives {} to both \"{other}\" and \"{header}\"",
+                    target.name()
+                )));
+            }
+            columns.push((header_name(&header).to_owned(), target));
         }
+        if !columns.iter().any(|(_, t)| *t == Target::UserName) {
+            return Err(ScimError::invalid_syntax(
+                "the column map names no column for userName, which every row needs",
+            ));
+        }
+        let ignore = file.ignore.iter().map(|h| header_name(h).to_owned()).collect();
+        Ok(ColumnMap { columns, ignore })
+    }
+
+    /// What a header cell is: `Some(Some(target))` for a mapped column, `Some(None)` for an
+    /// ignored one, `None` for a header the map does not know.
+    fn recognise(&self, cell: &str) -> Option<Option<Target>> {
+        let name = header_name(cell);
+        if let Some((_, t)) = self.columns.iter().find(|(h, _)| h.eq_ignore_ascii_case(name)) {
+            return Some(Some(*t));
+        }
+        self.ignore.iter().any(|h| h.eq_ignore_ascii_case(name)).then_some(None)
+    }
+
+    fn accepted(&self) -> String {
+        self.columns
+            .iter()
+            .map(|(h, _)| h)
+            .chain(&self.ignore)
+            .map(|h| format!("\"{h}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn user_name_header(&self) -> &str {
+        self.columns.iter().find(|(_, t)| *t == Target::UserName).map_or("", |(h, _)| h)
     }
 }
 
@@ -113,6 +310,18 @@ impl Column {
 fn accepted() -> String {
     Column::ALL.iter().map(|c| format!("\"{}\"", c.header())).collect::<Vec<_>>().join(", ")
 }
+
+/// The `active` cell's value.
+fn parse_active(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" => Some(true),
+        "false" | "no" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// License ids by part number (upper case), as the tenant has them.
+pub type LicenseIds = HashMap<String, String>;
 
 /// One data row of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,16 +334,61 @@ pub struct Row {
     /// Why the row cannot be imported, when it cannot.
     pub problem: Option<String>,
     /// The non-empty cells, trimmed.
-    values: Vec<(Column, String)>,
+    values: Vec<(Target, String)>,
+    /// The License ids the `licenses` cell names, once `resolve_licenses` found them.
+    license_ids: Vec<String>,
 }
 
 impl Row {
-    fn value(&self, column: Column) -> Option<&str> {
-        self.values.iter().find(|(c, _)| *c == column).map(|(_, v)| v.as_str())
+    fn value(&self, target: Target) -> Option<&str> {
+        self.values.iter().find(|(t, _)| *t == target).map(|(_, v)| v.as_str())
     }
 
-    fn has(&self, columns: &[Column]) -> bool {
-        columns.iter().any(|c| self.value(*c).is_some())
+    fn has(&self, targets: &[Target]) -> bool {
+        targets.iter().any(|t| self.value(*t).is_some())
+    }
+
+    /// The manager cell: an employee number or a userName.
+    pub fn manager(&self) -> Option<&str> {
+        self.value(Target::Manager)
+    }
+
+    /// The employee number cell.
+    pub fn employee_number(&self) -> Option<&str> {
+        self.value(Target::Enterprise("employeeNumber"))
+    }
+
+    /// The part numbers of the `licenses` cell, separated by `;`.
+    pub fn license_parts(&self) -> Vec<&str> {
+        self.value(Target::Licenses)
+            .map(|v| v.split(';').map(str::trim).filter(|p| !p.is_empty()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Turns the `licenses` cell's part numbers into License ids; a part number the tenant
+    /// has no License for refuses the row.
+    pub fn resolve_licenses(&mut self, ids: &LicenseIds) {
+        let mut found = Vec::new();
+        let parts: Vec<String> = self.license_parts().into_iter().map(str::to_owned).collect();
+        for part in parts {
+            match ids.get(&part.to_ascii_uppercase()) {
+                Some(id) => found.push(id.clone()),
+                None if self.problem.is_none() => {
+                    let mut parts: Vec<&String> = ids.keys().collect();
+                    parts.sort();
+                    self.problem = Some(format!(
+                        "the tenant has no license {part:?}; add it with `scimd license add` or use one of: {}",
+                        parts.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                None => {}
+            }
+        }
+        self.license_ids = found;
+    }
+
+    fn licenses(&self) -> Value {
+        Value::Array(self.license_ids.iter().map(|id| json!({"value": id})).collect())
     }
 
     /// The SCIM User a POST would send for this row.
@@ -143,31 +397,37 @@ impl Row {
         let mut schemas = vec![CORE_USER];
         user.insert("userName".into(), json!(self.user_name));
         // Users the admin center adds can sign in at once; so can imported ones.
-        user.insert("active".into(), json!(true));
+        let active = self.value(Target::Active).and_then(parse_active).unwrap_or(true);
+        user.insert("active".into(), json!(active));
         let mut name = Map::new();
-        for (column, attr) in [(Column::FirstName, "givenName"), (Column::LastName, "familyName")] {
-            if let Some(v) = self.value(column) {
+        for (target, attr) in
+            [(Target::GivenName, "givenName"), (Target::FamilyName, "familyName"), (Target::MiddleName, "middleName")]
+        {
+            if let Some(v) = self.value(target) {
                 name.insert(attr.into(), json!(v));
             }
         }
         if !name.is_empty() {
             user.insert("name".into(), Value::Object(name));
         }
-        for (column, attr) in [(Column::DisplayName, "displayName"), (Column::JobTitle, "title")] {
-            if let Some(v) = self.value(column) {
+        for (target, attr) in [
+            (Target::ExternalId, "externalId"),
+            (Target::DisplayName, "displayName"),
+            (Target::Title, "title"),
+            (Target::PreferredLanguage, "preferredLanguage"),
+        ] {
+            if let Some(v) = self.value(target) {
                 user.insert(attr.into(), json!(v));
             }
         }
-        let phones: Vec<Value> = Column::ALL
-            .iter()
-            .filter_map(|c| Some(json!({"type": c.phone_type()?, "value": self.value(*c)?})))
-            .collect();
+        let phones: Vec<Value> =
+            PHONES.iter().filter_map(|ty| Some(json!({"type": ty, "value": self.value(Target::Phone(ty))?}))).collect();
         if !phones.is_empty() {
             user.insert("phoneNumbers".into(), Value::Array(phones));
         }
         let mut address = Map::new();
-        for column in Column::ALL {
-            if let (Some(part), Some(v)) = (column.address_part(), self.value(column)) {
+        for part in ADDRESS_PARTS {
+            if let Some(v) = self.value(Target::Address(part)) {
                 address.insert(part.into(), json!(v));
             }
         }
@@ -175,18 +435,30 @@ impl Row {
             address.insert("type".into(), json!("work"));
             user.insert("addresses".into(), json!([address]));
         }
-        if let Some(v) = self.value(Column::Department) {
-            schemas.push(ENTERPRISE_USER);
-            user.insert(ENTERPRISE_USER.into(), json!({"department": v}));
+        let mut enterprise = Map::new();
+        for target in SCALARS {
+            if let (Target::Enterprise(attr), Some(v)) = (target, self.value(target)) {
+                enterprise.insert(attr.into(), json!(v));
+            }
         }
-        if self.has(&[Column::OfficeNumber, Column::AlternateEmail]) {
+        if !enterprise.is_empty() {
+            schemas.push(ENTERPRISE_USER);
+            user.insert(ENTERPRISE_USER.into(), Value::Object(enterprise));
+        }
+        if self.has(&[Target::OfficeLocation, Target::UsageLocation, Target::AlternateEmail, Target::Licenses]) {
             schemas.push(DIRECTORY_USER);
             let mut ext = Map::new();
-            if let Some(v) = self.value(Column::OfficeNumber) {
-                ext.insert("officeLocation".into(), json!(v));
+            for (target, attr) in [(Target::OfficeLocation, "officeLocation"), (Target::UsageLocation, "usageLocation")]
+            {
+                if let Some(v) = self.value(target) {
+                    ext.insert(attr.into(), json!(v));
+                }
             }
-            if let Some(v) = self.value(Column::AlternateEmail) {
+            if let Some(v) = self.value(Target::AlternateEmail) {
                 ext.insert("alternateEmails".into(), json!([{"value": v}]));
+            }
+            if self.value(Target::Licenses).is_some() {
+                ext.insert("licenses".into(), self.licenses());
             }
             user.insert(DIRECTORY_USER.into(), Value::Object(ext));
         }
@@ -197,32 +469,32 @@ impl Row {
     /// The PATCH that brings an existing user in line with this row: a `replace` of exactly the
     /// attributes the row gives, so everything else the user has is kept. Phone numbers and the
     /// address go through a value path on their `type`, so a home phone or a second address
-    /// stays; the User Name only finds the user and is not rewritten.
+    /// stays; the User Name only finds the user and is not rewritten. The manager is set apart,
+    /// once every row has a user.
     pub fn patch(&self) -> Value {
         let mut ops = Vec::new();
         let mut replace = |path: String, value: Value| ops.push(json!({"op": "replace", "path": path, "value": value}));
-        for (column, path) in [
-            (Column::FirstName, "name.givenName".to_owned()),
-            (Column::LastName, "name.familyName".to_owned()),
-            (Column::DisplayName, "displayName".to_owned()),
-            (Column::JobTitle, "title".to_owned()),
-            (Column::Department, format!("{ENTERPRISE_USER}:department")),
-            (Column::OfficeNumber, format!("{DIRECTORY_USER}:officeLocation")),
-        ] {
-            if let Some(v) = self.value(column) {
+        for target in SCALARS.into_iter().chain(DIRECTORY_SCALARS) {
+            if let (Some(path), Some(v)) = (target.path(), self.value(target)) {
                 replace(path, json!(v));
             }
         }
-        if let Some(v) = self.value(Column::AlternateEmail) {
+        if let Some(active) = self.value(Target::Active).and_then(parse_active) {
+            replace("active".into(), json!(active));
+        }
+        if let Some(v) = self.value(Target::AlternateEmail) {
             replace(format!("{DIRECTORY_USER}:alternateEmails"), json!([{"value": v}]));
         }
-        for column in Column::ALL {
-            if let (Some(ty), Some(v)) = (column.phone_type(), self.value(column)) {
+        if self.value(Target::Licenses).is_some() {
+            replace(format!("{DIRECTORY_USER}:licenses"), self.licenses());
+        }
+        for ty in PHONES {
+            if let Some(v) = self.value(Target::Phone(ty)) {
                 replace(format!("phoneNumbers[type eq \"{ty}\"].value"), json!(v));
             }
         }
-        for column in Column::ALL {
-            if let (Some(part), Some(v)) = (column.address_part(), self.value(column)) {
+        for part in ADDRESS_PARTS {
+            if let Some(v) = self.value(Target::Address(part)) {
                 replace(format!("addresses[type eq \"work\"].{part}"), json!(v));
             }
         }
@@ -233,7 +505,10 @@ impl Row {
 /// A bulk-add file whose header has been recognised; iterating yields its data rows.
 pub struct CsvFile<'a> {
     reader: csv::Reader<&'a [u8]>,
-    columns: Vec<Column>,
+    /// What each column fills; `None` for a column the map ignores.
+    columns: Vec<Option<Target>>,
+    /// The header cells, trimmed, for messages.
+    headers: Vec<String>,
     user_name: usize,
     record: csv::ByteRecord,
     size: u64,
@@ -267,14 +542,25 @@ fn delimiter(data: &[u8]) -> u8 {
 }
 
 impl<'a> CsvFile<'a> {
-    /// Reads the header. A file without a `User Name` column, or with a column that is not one
-    /// of the template's, is refused as a whole (400 `invalidSyntax`), naming the column.
+    /// Reads the header of a bulk-add file. A file without a `User Name` column, or with a
+    /// column that is not one of the template's, is refused as a whole (400 `invalidSyntax`),
+    /// naming the column.
     pub fn open(data: &'a [u8]) -> Result<CsvFile<'a>> {
+        CsvFile::open_with(data, None)
+    }
+
+    /// Reads the header, through `map` when given (then its headers are the ones accepted),
+    /// else as the bulk-add template's.
+    pub fn open_with(data: &'a [u8], map: Option<&ColumnMap>) -> Result<CsvFile<'a>> {
         if data.starts_with(&[0xff, 0xfe]) || data.starts_with(&[0xfe, 0xff]) {
             return Err(ScimError::invalid_syntax(
                 "the file is UTF-16 text; save it as \"CSV UTF-8 (comma delimited)\" and import that",
             ));
         }
+        let accepted = || match map {
+            Some(m) => format!("the columns the map accepts are {}", m.accepted()),
+            None => format!("the columns scimd accepts are {}", accepted()),
+        };
         // Flexible: a row with the wrong number of cells is refused on its own, not the file.
         let mut reader =
             csv::ReaderBuilder::new().flexible(true).has_headers(true).delimiter(delimiter(data)).from_reader(data);
@@ -283,49 +569,64 @@ impl<'a> CsvFile<'a> {
             .map_err(|e| ScimError::invalid_syntax(format!("the header line cannot be read: {e}")))?
             .clone();
         let mut columns = Vec::with_capacity(header.len());
+        let mut headers = Vec::with_capacity(header.len());
         for (i, cell) in header.iter().enumerate() {
             let cell = String::from_utf8_lossy(cell);
-            let column = match Column::recognise(&cell) {
-                Some(c) => c,
+            let recognised = match map {
+                Some(m) => m.recognise(&cell),
+                None => Column::recognise(&cell).map(|c| Some(c.target())),
+            };
+            let target = match recognised {
+                Some(t) => t,
                 None if cell.trim().is_empty() => {
-                    return Err(ScimError::invalid_syntax(format!(
-                        "column {} has no name; the columns scimd accepts are {}",
-                        i + 1,
-                        accepted()
-                    )))
+                    return Err(ScimError::invalid_syntax(format!("column {} has no name; {}", i + 1, accepted())))
                 }
                 None if header.len() == 1 && cell.contains([';', '\t']) => {
                     return Err(ScimError::invalid_syntax(format!(
                         "unknown column \"{}\": the header is one cell holding semicolons or tabs; save the file \
-                         as CSV with commas (or semicolons only) between cells; the columns scimd accepts are {}",
+                         as CSV with commas (or semicolons only) between cells; {}",
+                        cell.trim(),
+                        accepted()
+                    )))
+                }
+                None if map.is_some() => {
+                    return Err(ScimError::invalid_syntax(format!(
+                        "unknown column \"{}\"; {}; list it under \"ignore\" in the map to skip it",
                         cell.trim(),
                         accepted()
                     )))
                 }
                 None => {
                     return Err(ScimError::invalid_syntax(format!(
-                        "unknown column \"{}\"; the columns scimd accepts are {}",
+                        "unknown column \"{}\"; {}",
                         cell.trim(),
                         accepted()
                     )))
                 }
             };
-            if columns.contains(&column) {
-                return Err(ScimError::invalid_syntax(format!("the column \"{}\" appears twice", column.header())));
+            if target.is_some() && columns.contains(&target)
+                || headers.iter().any(|h: &String| h.eq_ignore_ascii_case(header_name(&cell)))
+            {
+                return Err(ScimError::invalid_syntax(format!("the column \"{}\" appears twice", header_name(&cell))));
             }
-            columns.push(column);
+            columns.push(target);
+            headers.push(header_name(&cell).to_owned());
         }
-        let Some(user_name) = columns.iter().position(|c| *c == Column::UserName) else {
-            return Err(ScimError::invalid_syntax(format!(
-                "the file has no \"User Name\" column, which every row needs; the columns scimd accepts are {}",
-                accepted()
-            )));
+        let Some(user_name) = columns.iter().position(|c| *c == Some(Target::UserName)) else {
+            return Err(ScimError::invalid_syntax(match map {
+                Some(m) => format!(
+                    "the file has no \"{}\" column, which the map gives userName and every row needs; {}",
+                    m.user_name_header(),
+                    accepted()
+                ),
+                None => format!("the file has no \"User Name\" column, which every row needs; {}", accepted()),
+            }));
         };
-        Ok(CsvFile { reader, columns, user_name, record: csv::ByteRecord::new(), size: data.len() as u64 })
+        Ok(CsvFile { reader, columns, headers, user_name, record: csv::ByteRecord::new(), size: data.len() as u64 })
     }
 
-    /// The columns of the file, in its order.
-    pub fn columns(&self) -> &[Column] {
+    /// What the file's columns fill, in its order (`None` for an ignored column).
+    pub fn columns(&self) -> &[Option<Target>] {
         &self.columns
     }
 
@@ -343,7 +644,13 @@ impl<'a> CsvFile<'a> {
         let record = &self.record;
         let line = record.position().map_or(0, csv::Position::line);
         let user_name = record.get(self.user_name).map(|b| String::from_utf8_lossy(b).trim().to_owned());
-        let mut row = Row { line, user_name: user_name.unwrap_or_default(), problem: None, values: Vec::new() };
+        let mut row = Row {
+            line,
+            user_name: user_name.unwrap_or_default(),
+            problem: None,
+            values: Vec::new(),
+            license_ids: Vec::new(),
+        };
         if record.len() != self.columns.len() {
             row.problem = Some(format!(
                 "the row has {} cells but the header has {} columns; check for an unquoted comma",
@@ -352,21 +659,26 @@ impl<'a> CsvFile<'a> {
             ));
             return row;
         }
-        for (column, cell) in self.columns.iter().zip(record.iter()) {
+        for ((target, header), cell) in self.columns.iter().zip(&self.headers).zip(record.iter()) {
+            let Some(target) = target else { continue };
             match std::str::from_utf8(cell) {
                 Ok(v) if v.trim().is_empty() => {}
-                Ok(v) => row.values.push((*column, v.trim().to_owned())),
+                Ok(v) if *target == Target::Active && parse_active(v.trim()).is_none() => {
+                    row.problem = Some(format!("the \"{header}\" cell is {:?}; it must be true or false", v.trim()));
+                    return row;
+                }
+                Ok(v) => row.values.push((*target, v.trim().to_owned())),
                 Err(_) => {
                     row.problem = Some(format!(
-                        "the \"{}\" cell is not valid UTF-8; save the file as \"CSV UTF-8 (comma delimited)\"",
-                        column.header()
+                        "the \"{header}\" cell is not valid UTF-8; save the file as \"CSV UTF-8 (comma delimited)\""
                     ));
                     return row;
                 }
             }
         }
         if row.user_name.is_empty() {
-            row.problem = Some("the \"User Name\" cell is empty; every user needs one".into());
+            let header = self.headers.get(self.user_name).map_or("User Name", String::as_str);
+            row.problem = Some(format!("the \"{header}\" cell is empty; every user needs one"));
         }
         row
     }
@@ -393,6 +705,7 @@ impl Iterator for CsvFile<'_> {
                         user_name: String::new(),
                         problem: Some(format!("the row cannot be read: {e}")),
                         values: Vec::new(),
+                        license_ids: Vec::new(),
                     });
                 }
                 Err(_) => return None,
@@ -409,15 +722,79 @@ pub enum Status {
     /// The user already had every value the row gives: nothing was written.
     Unchanged,
     Refused,
+    /// A sync's user of its source that the file no longer lists: `active` set to false.
+    Deactivated,
+    /// A sync's inactive user of its source that the file lists again: active once more.
+    Reactivated,
 }
 
 impl Status {
+    /// Every outcome a row can have.
+    pub const ALL: [Status; 6] = [
+        Status::Created,
+        Status::Updated,
+        Status::Unchanged,
+        Status::Refused,
+        Status::Deactivated,
+        Status::Reactivated,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Created => "created",
             Status::Updated => "updated",
             Status::Unchanged => "unchanged",
             Status::Refused => "refused",
+            Status::Deactivated => "deactivated",
+            Status::Reactivated => "reactivated",
+        }
+    }
+}
+
+/// How many users of its source a sync may deactivate: a number, or a percentage of the
+/// source's active users (`10%`, the default), so a truncated file cannot block everyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxDeactivate {
+    Count(u64),
+    Percent(u64),
+}
+
+impl Default for MaxDeactivate {
+    fn default() -> Self {
+        MaxDeactivate::Percent(10)
+    }
+}
+
+impl std::str::FromStr for MaxDeactivate {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bad = || format!("{s:?} is not a number of users (5) or a percentage (10%)");
+        match s.trim().strip_suffix('%') {
+            Some(p) => match p.trim().parse() {
+                Ok(p) if p <= 100 => Ok(MaxDeactivate::Percent(p)),
+                _ => Err(bad()),
+            },
+            None => s.trim().parse().map(MaxDeactivate::Count).map_err(|_| bad()),
+        }
+    }
+}
+
+impl std::fmt::Display for MaxDeactivate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MaxDeactivate::Count(n) => write!(f, "{n}"),
+            MaxDeactivate::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+impl MaxDeactivate {
+    /// The most users a sync may deactivate when its source has `active` active users.
+    pub fn limit(self, active: usize) -> usize {
+        match self {
+            MaxDeactivate::Count(n) => usize::try_from(n).unwrap_or(usize::MAX),
+            MaxDeactivate::Percent(p) => active.saturating_mul(usize::try_from(p).unwrap_or(100)) / 100,
         }
     }
 }
@@ -498,6 +875,8 @@ pub struct Report {
     pub temporary_passwords: bool,
     /// The results mail, when one was asked for.
     pub mail: Option<MailReport>,
+    /// A sync (`--mode sync`): the summary counts deactivated and reactivated users.
+    pub sync: bool,
 }
 
 impl Report {
@@ -537,6 +916,10 @@ impl Report {
             "refused": self.count(Status::Refused),
             "rows": rows,
         });
+        if let (true, Value::Object(o)) = (self.sync, &mut body) {
+            o.insert("deactivated".into(), json!(self.count(Status::Deactivated)));
+            o.insert("reactivated".into(), json!(self.count(Status::Reactivated)));
+        }
         if let (Some(mail), Value::Object(o)) = (&self.mail, &mut body) {
             o.insert("mail".into(), mail.to_json());
         }
@@ -570,8 +953,16 @@ impl Report {
     pub fn summary(&self, elapsed: Duration) -> String {
         let secs = elapsed.as_secs_f64();
         let rate = if secs > 0.0 { self.rows.len() as f64 / secs } else { 0.0 };
+        let sync = match self.sync {
+            true => format!(
+                "{} deactivated, {} reactivated, ",
+                self.count(Status::Deactivated),
+                self.count(Status::Reactivated)
+            ),
+            false => String::new(),
+        };
         format!(
-            "{}{} created, {} updated, {} unchanged, {} refused in {secs:.2} s ({rate:.0} rows/s)",
+            "{}{} created, {} updated, {} unchanged, {sync}{} refused in {secs:.2} s ({rate:.0} rows/s)",
             if self.dry_run { "dry run, nothing written: " } else { "" },
             self.count(Status::Created),
             self.count(Status::Updated),
@@ -603,7 +994,8 @@ mod tests {
     #[test]
     fn headers_match_in_any_case_with_spaces_and_in_any_order() {
         let file = CsvFile::open(" last name ,USER NAME,alternate EMAIL address\n".as_bytes()).unwrap();
-        assert_eq!(file.columns(), [Column::LastName, Column::UserName, Column::AlternateEmail]);
+        let want = [Column::LastName, Column::UserName, Column::AlternateEmail].map(|c| Some(c.target()));
+        assert_eq!(file.columns(), want);
     }
 
     #[test]
@@ -649,6 +1041,87 @@ mod tests {
         assert!(text.contains("'@SUM(A1)"), "{text}");
         assert!(text.contains(",plain@contoso.com,"), "{text}");
         assert!(text.contains("'-plain@contoso.com is not an address"), "{text}");
+    }
+
+    const HR_MAP: &str = include_str!("../../examples/hr-map.json");
+
+    #[test]
+    fn the_example_map_reads_an_hr_export_into_every_attribute() {
+        let map = ColumnMap::parse(HR_MAP.as_bytes()).unwrap();
+        let data = "Employee ID,Email,First Name,Last Name,Job Title,Cost Center,Company,Division,Department,\
+                    Manager ID,Country,Licenses,Active,Work Phone,Language,Salary Band\n\
+                    1001,ann@x.com,Ann,Smith,Clerk,CC-7,Contoso,EMEA,Sales,1000,nl,E3; EMS,no,+31 15 1,nl-NL,B4\n";
+        let mut row = CsvFile::open_with(data.as_bytes(), Some(&map)).unwrap().next().unwrap();
+        let ids: LicenseIds = [("E3".to_owned(), "id-e3".to_owned()), ("EMS".to_owned(), "id-ems".to_owned())].into();
+        row.resolve_licenses(&ids);
+
+        assert_eq!(row.problem, None);
+        assert_eq!((row.employee_number(), row.manager()), (Some("1001"), Some("1000")));
+        assert_eq!(
+            row.new_user(),
+            json!({
+                "userName": "ann@x.com",
+                "active": false,
+                "name": {"givenName": "Ann", "familyName": "Smith"},
+                "title": "Clerk",
+                "preferredLanguage": "nl-NL",
+                "phoneNumbers": [{"type": "work", "value": "+31 15 1"}],
+                ENTERPRISE_USER: {"employeeNumber": "1001", "costCenter": "CC-7", "organization": "Contoso",
+                                  "division": "EMEA", "department": "Sales"},
+                DIRECTORY_USER: {"usageLocation": "nl", "licenses": [{"value": "id-e3"}, {"value": "id-ems"}]},
+                "schemas": [CORE_USER, ENTERPRISE_USER, DIRECTORY_USER]
+            })
+        );
+        let ops = row.patch()["Operations"].clone();
+        assert!(ops
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["path"] != "userName" && !o["path"].as_str().unwrap().ends_with(":manager")));
+        assert!(ops.as_array().unwrap().contains(&json!({"op": "replace", "path": "active", "value": false})));
+    }
+
+    #[test]
+    fn a_mapped_file_refuses_headers_the_map_neither_names_nor_ignores() {
+        let map = ColumnMap::parse(br#"{"columns": {"Email": "userName"}, "ignore": ["Salary"]}"#).unwrap();
+        assert!(CsvFile::open_with(b"email, SALARY \n", Some(&map)).is_ok());
+        let e = CsvFile::open_with(b"Email,Shoe Size\n", Some(&map)).unwrap_err();
+        assert!(e.detail.starts_with("unknown column \"Shoe Size\""), "{}", e.detail);
+        assert!(e.detail.contains("list it under \"ignore\""), "{}", e.detail);
+        let e = CsvFile::open_with(b"Salary\n", Some(&map)).unwrap_err();
+        assert!(e.detail.contains("no \"Email\" column"), "{}", e.detail);
+    }
+
+    #[test]
+    fn a_map_with_an_unknown_or_repeated_attribute_or_no_user_name_is_refused() {
+        let e = ColumnMap::parse(br#"{"columns": {"Email": "userName", "Shoe": "shoeSize"}}"#).unwrap_err();
+        assert!(e.detail.contains("\"Shoe\" the attribute \"shoeSize\""), "{}", e.detail);
+        let e = ColumnMap::parse(br#"{"columns": {"Email": "userName", "Mail": "USERNAME"}}"#).unwrap_err();
+        assert!(e.detail.contains("both \"Email\" and \"Mail\""), "{}", e.detail);
+        let e = ColumnMap::parse(br#"{"columns": {"Name": "displayName"}}"#).unwrap_err();
+        assert!(e.detail.contains("no column for userName"), "{}", e.detail);
+        assert!(ColumnMap::parse(b"columns = 1").unwrap_err().detail.contains("not valid"));
+    }
+
+    #[test]
+    fn a_bad_active_cell_or_an_unknown_license_refuses_the_row() {
+        let map =
+            ColumnMap::parse(br#"{"columns": {"Email": "userName", "On": "active", "Lic": "licenses"}}"#).unwrap();
+        let rows: Vec<Row> =
+            CsvFile::open_with(b"Email,On,Lic\na@x.com,maybe,\nb@x.com,yes,E3;E5\n", Some(&map)).unwrap().collect();
+        assert!(rows[0].problem.as_deref().unwrap().contains("\"On\" cell is \"maybe\""), "{:?}", rows[0]);
+        let mut row = rows[1].clone();
+        row.resolve_licenses(&[("E3".to_owned(), "id-e3".to_owned())].into());
+        assert!(row.problem.as_deref().unwrap().contains("no license \"E5\""), "{row:?}");
+    }
+
+    #[test]
+    fn max_deactivate_is_a_count_or_a_percentage_of_the_active_users() {
+        assert_eq!("10%".parse::<MaxDeactivate>().unwrap().limit(50), 5);
+        assert_eq!(" 3 ".parse::<MaxDeactivate>().unwrap().limit(1000), 3);
+        assert_eq!(MaxDeactivate::default().limit(9), 0, "rounded down: 10% of 9 is none");
+        assert!("101%".parse::<MaxDeactivate>().is_err());
+        assert!("many".parse::<MaxDeactivate>().unwrap_err().contains("percentage"));
     }
 
     #[test]

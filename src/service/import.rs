@@ -12,15 +12,18 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::directory;
-use crate::directory::import::{CsvFile, Report, ReportRow, Row, Status, TemporaryPassword};
+use crate::directory::import::{
+    ColumnMap, CsvFile, LicenseIds, MaxDeactivate, Report, ReportRow, Row, Status, Target, TemporaryPassword,
+};
+use crate::directory::DIRECTORY_USER;
 use crate::scim::error::{Result, ScimError};
 use crate::scim::filter::case_fold as fold;
 use crate::scim::projection::Projection;
-use crate::scim::schema::ResourceKind;
+use crate::scim::schema::{ResourceKind, ENTERPRISE_USER};
 use crate::service::mail::temporary_password;
 use crate::service::resources::initial_domain_conflict;
-use crate::service::{Caller, Service};
-use crate::store::{Load, ResourceId, Scope, StoreError, Stored};
+use crate::service::{Caller, ListParams, Service, MAX_PAGE};
+use crate::store::{ListQuery, Load, ResourceId, Scope, StoreError, Stored};
 
 /// Rows per chunk: one lookup query, and one transaction for the chunk's new users. Other
 /// writers get their turn between chunks.
@@ -62,6 +65,43 @@ pub struct ImportOptions {
     pub mail_results: Option<String>,
     /// The file's name, for the mail.
     pub source: Option<String>,
+    /// The file's columns, when it is not the bulk-add template.
+    pub map: Option<ColumnMap>,
+    /// `--mode sync`: the file is the truth for the users of this source.
+    pub sync: Option<SyncOptions>,
+}
+
+/// A sync: the file is the truth for the users its source created or last updated.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    /// The source's name, recorded on each user the import writes (`importSource`).
+    pub source: String,
+    /// The most users the run may deactivate; more stops it before anything is written.
+    pub max_deactivate: MaxDeactivate,
+}
+
+/// How long a sync's lock lasts past its last chunk: a killed run blocks the next one at
+/// most this long.
+const LOCK_TTL: time::Duration = time::Duration::minutes(15);
+
+/// A sync's hold on its source.
+struct SourceLock {
+    name: String,
+    holder: String,
+}
+
+/// A user of the sync's source, as it was before the run.
+struct Owned {
+    id: ResourceId,
+    user_name: String,
+    active: bool,
+}
+
+/// A row naming a manager: its place in the report, its userName and the manager cell.
+struct ManagerRef {
+    index: usize,
+    user_name: String,
+    manager: String,
 }
 
 /// A userName the import has met: the user holding it, or in a dry run the document the user
@@ -82,19 +122,52 @@ struct Run<'c> {
     domains: Vec<(String, bool)>,
     /// By case-folded userName, as the store compares them.
     known: HashMap<String, Known>,
+    /// A sync's source, written on every user the run creates or updates.
+    source: Option<String>,
 }
 
 impl Run<'_> {
     /// The SCIM User a row creates, with a temporary password when the run gives them (the
     /// file has no password column, so a new user never has one of its own).
     fn new_user(&self, row: &Row) -> (Value, Option<TemporaryPassword>) {
-        let mut user = row.new_user();
+        let mut user = self.document(row);
         if !self.temporary_passwords {
             return (user, None);
         }
         let password = temporary_password();
         user["password"] = Value::String(password.expose().to_owned());
         (user, Some(password))
+    }
+
+    /// The row's new user, with a sync's source.
+    fn document(&self, row: &Row) -> Value {
+        let mut user = row.new_user();
+        if let (Some(source), Value::Object(o)) = (&self.source, &mut user) {
+            if let Some(Value::Array(schemas)) = o.get_mut("schemas") {
+                if !schemas.iter().any(|s| s == DIRECTORY_USER) {
+                    schemas.push(Value::from(DIRECTORY_USER));
+                }
+            }
+            let ext = o.entry(DIRECTORY_USER).or_insert_with(|| Value::Object(Default::default()));
+            ext["importSource"] = Value::from(source.as_str());
+        }
+        user
+    }
+
+    /// The row's PATCH; in a sync it also records the source and, unless the file says
+    /// otherwise, makes the user active (a returner comes back).
+    fn patch(&self, row: &Row) -> Value {
+        let mut patch = row.patch();
+        if let (Some(source), Some(Value::Array(ops))) = (&self.source, patch.get_mut("Operations")) {
+            let sets_active = ops.iter().any(|o| o["path"] == "active");
+            ops.push(
+                serde_json::json!({"op": "replace", "path": format!("{DIRECTORY_USER}:importSource"), "value": source}),
+            );
+            if !sets_active {
+                ops.push(serde_json::json!({"op": "replace", "path": "active", "value": true}));
+            }
+        }
+        patch
     }
 
     /// The names that must not exist before `name` may be created (the initial-domain rule).
@@ -136,20 +209,134 @@ impl Service {
     ) -> Result<Report> {
         caller.principal.require(Scope::Write)?;
         let recipients = self.mail_recipients(options.mail_results.as_deref())?;
-        let mut file = CsvFile::open(data)?;
+        // Two runs of one source would each see the other's users as leavers: a sync that
+        // writes holds the source's lock throughout (a dry run writes nothing and needs none).
+        let lock = match &options.sync {
+            Some(sync) if !options.dry_run => Some(self.lock_source(caller, &sync.source).await?),
+            _ => None,
+        };
+        let report = self.import_file(caller, data, options, lock.as_ref(), progress).await;
+        if let Some(lock) = lock {
+            if let Err(e) = self.store.unlock(&lock.name, &lock.holder).await {
+                // It expires on its own.
+                tracing::warn!(error = %e, "the sync's lock was not freed");
+            }
+        }
+        let mut report = report?;
+        if !options.dry_run {
+            for status in Status::ALL {
+                self.metrics.import_rows(status.as_str(), report.count(status) as u64);
+            }
+        }
+        if let Some(to) = recipients {
+            let what = match &options.source {
+                Some(file) => format!("import of {file}"),
+                None => "import over HTTP".to_owned(),
+            };
+            let what = if options.dry_run { format!("dry run of the {what}, nothing written") } else { what };
+            report.mail = Some(self.mail_results(caller, &to, &what, &report).await);
+        }
+        Ok(report)
+    }
+
+    /// Takes the lock of a sync's source, or says that another run holds it.
+    async fn lock_source(&self, caller: &Caller, source: &str) -> Result<SourceLock> {
+        let lock = SourceLock {
+            name: format!("import:{}:{source}", caller.principal.tenant),
+            holder: uuid::Uuid::new_v4().to_string(),
+        };
+        if !self.extend_lock(&lock).await? {
+            return Err(ScimError::new(
+                409,
+                None,
+                format!(
+                    "another sync of source {source:?} is running; wait for it to finish (the lock of a run that \
+                     was killed expires {} minutes after its last chunk)",
+                    LOCK_TTL.whole_minutes()
+                ),
+            ));
+        }
+        Ok(lock)
+    }
+
+    /// Takes or extends the lock for another `LOCK_TTL`.
+    async fn extend_lock(&self, lock: &SourceLock) -> Result<bool> {
+        let now = OffsetDateTime::now_utc();
+        let ms = |t: OffsetDateTime| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+        Ok(self.store.try_lock(&lock.name, &lock.holder, ms(now), ms(now + LOCK_TTL)).await?)
+    }
+
+    /// The import itself, under the source's lock when a sync holds one.
+    async fn import_file(
+        &self,
+        caller: &Caller,
+        data: &[u8],
+        options: &ImportOptions,
+        lock: Option<&SourceLock>,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<Report> {
+        let mut file = CsvFile::open_with(data, options.map.as_ref())?;
+        let licenses = match file.columns().contains(&Some(Target::Licenses)) {
+            true => self.license_parts(caller).await?,
+            false => LicenseIds::new(),
+        };
         let domains = self.store.domains(caller.principal.tenant).await?;
         let dry_run = options.dry_run;
         let temporary_passwords = options.temporary_passwords && !dry_run;
-        let mut run = Run { caller, dry_run, temporary_passwords, domains, known: HashMap::new() };
-        let mut report = Report { dry_run, temporary_passwords, ..Report::default() };
+        let source = options.sync.as_ref().map(|s| s.source.clone());
+        let mut run = Run { caller, dry_run, temporary_passwords, domains, known: HashMap::new(), source };
+        let mut report = Report { dry_run, temporary_passwords, sync: options.sync.is_some(), ..Report::default() };
+        // A sync's plan of who leaves, checked against the valve before anything is written.
+        let (leavers, returners) = match &options.sync {
+            Some(sync) => self.sync_plan(caller, sync, data, options.map.as_ref()).await?,
+            None => (Vec::new(), HashSet::new()),
+        };
+        // Managers are set once every row has its user, so a row may name a manager whose own
+        // row comes later in the file.
+        let (mut managers, mut employees) = (Vec::new(), HashMap::new());
         loop {
-            let chunk: Vec<Row> = file.by_ref().take(CHUNK_ROWS).collect();
+            let mut chunk: Vec<Row> = file.by_ref().take(CHUNK_ROWS).collect();
             if chunk.is_empty() {
                 break;
             }
+            for (i, row) in chunk.iter_mut().enumerate() {
+                row.resolve_licenses(&licenses);
+                if row.problem.is_some() {
+                    continue;
+                }
+                if let Some(number) = row.employee_number() {
+                    employees.entry(number.to_owned()).or_insert_with(|| row.user_name.clone());
+                }
+                if let Some(manager) = row.manager() {
+                    let (index, user_name) = (report.rows.len() + i, row.user_name.clone());
+                    managers.push(ManagerRef { index, user_name, manager: manager.to_owned() });
+                }
+            }
             let rows = self.import_chunk(&mut run, chunk).await?;
             report.rows.extend(rows);
+            if let Some(lock) = lock {
+                if !self.extend_lock(lock).await? {
+                    return Err(ScimError::new(409, None, "the sync lost its lock to another run; run it again"));
+                }
+            }
             progress(Progress { rows: report.rows.len() as u64, bytes: file.bytes_read(), total_bytes: file.size() });
+        }
+        for row in &mut report.rows {
+            if row.status == Status::Updated && row.id.as_ref().is_some_and(|id| returners.contains(id)) {
+                row.status = Status::Reactivated;
+            }
+        }
+        for leaver in leavers {
+            report.rows.push(self.deactivate(&run, leaver).await);
+        }
+        for m in managers {
+            let Some(out) = report.rows.get_mut(m.index).filter(|r| r.status != Status::Refused) else { continue };
+            let key = employees.get(&m.manager).unwrap_or(&m.manager).clone();
+            if let Err(e) = self.set_manager(&run, &m.user_name, &key, out).await {
+                super::log_internal(&e);
+                out.status = Status::Refused;
+                out.detail = Some(e.detail.into_owned());
+            }
         }
         tracing::info!(
             rows = report.rows.len(),
@@ -159,19 +346,6 @@ impl Service {
             refused = report.count(Status::Refused),
             "CSV import done"
         );
-        if !dry_run {
-            for status in [Status::Created, Status::Updated, Status::Unchanged, Status::Refused] {
-                self.metrics.import_rows(status.as_str(), report.count(status) as u64);
-            }
-        }
-        if let Some(to) = recipients {
-            let what = match &options.source {
-                Some(file) => format!("import of {file}"),
-                None => "import over HTTP".to_owned(),
-            };
-            let what = if dry_run { format!("dry run of the {what}, nothing written") } else { what };
-            report.mail = Some(self.mail_results(caller, &to, &what, &report).await);
-        }
         Ok(report)
     }
 
@@ -203,6 +377,8 @@ impl Service {
             temporary_passwords: params.temporary_passwords.unwrap_or(false),
             mail_results: params.mail_results.clone(),
             source: None,
+            map: None,
+            sync: None,
         };
         self.import_csv(&caller, data, &options, progress).await
     }
@@ -304,9 +480,153 @@ impl Service {
         Ok(out)
     }
 
+    /// Who a sync deactivates (the source's active users the file does not list) and
+    /// reactivates (the ids of its inactive users the file lists). More leavers than the valve
+    /// allows refuses the run, naming them, before anything is written.
+    async fn sync_plan(
+        &self,
+        caller: &Caller,
+        sync: &SyncOptions,
+        data: &[u8],
+        map: Option<&ColumnMap>,
+    ) -> Result<(Vec<Owned>, HashSet<String>)> {
+        // Every name the file gives counts, even on a refused row: a row with a bad cell is
+        // not a leaver.
+        let listed: HashSet<String> =
+            CsvFile::open_with(data, map)?.filter(|r| !r.user_name.is_empty()).map(|r| fold(&r.user_name)).collect();
+        let source = Value::String(sync.source.clone());
+        let mut owned = Vec::new();
+        let mut start = 1;
+        loop {
+            let params = ListParams {
+                filter: Some(format!("{DIRECTORY_USER}:importSource eq {source}")),
+                start_index: Some(start),
+                count: Some(MAX_PAGE as i64),
+                sort_by: Some("userName".into()),
+                ..ListParams::default()
+            };
+            let page = self.list(caller, ResourceKind::User, &params).await?;
+            let n = page.resources.len();
+            for r in page.resources {
+                let doc = &r.stored.doc;
+                let user_name = doc.get("userName").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let active = doc.get("active").and_then(Value::as_bool).unwrap_or(true);
+                owned.push(Owned { id: r.stored.id, user_name, active });
+            }
+            if n == 0 || start + n as i64 > page.total as i64 {
+                break;
+            }
+            start += n as i64;
+        }
+        let active = owned.iter().filter(|o| o.active).count();
+        let returners = owned.iter().filter(|o| !o.active && listed.contains(&fold(&o.user_name)));
+        let returners = returners.map(|o| o.id.to_string()).collect();
+        let leavers: Vec<Owned> =
+            owned.into_iter().filter(|o| o.active && !listed.contains(&fold(&o.user_name))).collect();
+        let limit = sync.max_deactivate.limit(active);
+        if leavers.len() > limit {
+            let names: Vec<&str> = leavers.iter().map(|o| o.user_name.as_str()).collect();
+            return Err(ScimError::invalid_value(format!(
+                "the file would deactivate {} of the {active} active users of source {:?}, more than                  --max-deactivate {} allows ({limit}); nothing was written; check the file, or raise                  --max-deactivate if they did leave: {}",
+                leavers.len(),
+                sync.source,
+                sync.max_deactivate,
+                names.join(", ")
+            )));
+        }
+        Ok((leavers, returners))
+    }
+
+    /// A sync's leaver: `active` set to false (never deleted), as a PATCH would, so a user
+    /// synchronized from on-premises is refused as for any client.
+    async fn deactivate(&self, run: &Run<'_>, leaver: Owned) -> ReportRow {
+        let mut out = ReportRow {
+            row: 0,
+            user_name: leaver.user_name,
+            status: Status::Deactivated,
+            id: Some(leaver.id.to_string()),
+            detail: None,
+            temporary_password: None,
+        };
+        if run.dry_run {
+            return out;
+        }
+        let patch = serde_json::json!({
+            "schemas": [crate::scim::patch::PATCH_OP_URN],
+            "Operations": [{"op": "replace", "path": "active", "value": false}],
+        });
+        let none = Projection::Include(Vec::new());
+        if let Err(e) = self.patch(run.caller, ResourceKind::User, leaver.id.as_str(), None, patch, &none).await {
+            super::log_internal(&e);
+            out.status = Status::Refused;
+            out.detail = Some(e.detail.into_owned());
+        }
+        out
+    }
+
+    /// The tenant's License ids by part number, for the `licenses` column.
+    async fn license_parts(&self, caller: &Caller) -> Result<LicenseIds> {
+        let query = ListQuery {
+            filter: None,
+            sort: None,
+            start_index: 1,
+            after_seq: None,
+            count: MAX_PAGE,
+            member_budget: None,
+        };
+        let page = self.store.list(caller.principal.tenant, ResourceKind::License, &query, Load::default()).await?;
+        Ok(page
+            .items
+            .into_iter()
+            .filter_map(|l| {
+                let part = l.doc.get("partNumber")?.as_str()?.to_ascii_uppercase();
+                Some((part, l.id.into_string()))
+            })
+            .collect())
+    }
+
+    /// Points the user `user_name` at its manager: `key` is the manager's userName (an employee
+    /// number of the file is already turned into one), a userName the tenant has, or an
+    /// employee number the tenant has. An update marks an unchanged row `updated`.
+    async fn set_manager(&self, run: &Run<'_>, user_name: &str, key: &str, out: &mut ReportRow) -> Result<()> {
+        let manager = match run.known.get(&fold(key)) {
+            Some(known) => Some(known.clone()),
+            None => {
+                let key = Value::String(key.to_owned());
+                let filter = format!("userName eq {key} or {ENTERPRISE_USER}:employeeNumber eq {key}");
+                self.only(run.caller, ResourceKind::User, filter).await?.map(|r| Known::User(r.stored.id))
+            }
+        };
+        let Some(manager) = manager else {
+            return Err(ScimError::invalid_value(format!(
+                "the manager {key:?} is neither an employee number or userName of the file nor a user of the tenant"
+            )));
+        };
+        let (Some(Known::User(id)), Known::User(manager)) = (run.known.get(&fold(user_name)), manager) else {
+            // A dry run's new user, or its manager: nothing to compare with yet.
+            return Ok(());
+        };
+        let patch = serde_json::json!({
+            "schemas": [crate::scim::patch::PATCH_OP_URN],
+            "Operations": [{"op": "replace", "path": format!("{ENTERPRISE_USER}:manager"), "value": {"value": manager}}],
+        });
+        let changed = if run.dry_run {
+            let tenant = run.caller.principal.tenant;
+            let current = self.store.fetch(tenant, ResourceKind::User, id, Load::default()).await?;
+            self.patch_update(run.caller, ResourceKind::User, &current, &patch)?.is_some()
+        } else {
+            let none = Projection::Include(Vec::new());
+            self.patch(run.caller, ResourceKind::User, id.as_str(), None, patch, &none).await?.changed
+        };
+        if changed && out.status == Status::Unchanged {
+            out.status = Status::Updated;
+        }
+        Ok(())
+    }
+
     /// A dry run's creation: every check `create` makes, and what the user would look like.
     async fn check_new(&self, run: &Run<'_>, row: &Row) -> Result<Known> {
-        let new = self.prepare_new(run.caller, ResourceKind::User, row.new_user(), Some(&run.domains)).await?;
+        let new = self.prepare_new(run.caller, ResourceKind::User, run.document(row), Some(&run.domains)).await?;
         run.planned_conflict(&row.user_name)?;
         Ok(Known::Planned(new.doc))
     }
@@ -316,7 +636,7 @@ impl Service {
     async fn update_row(&self, run: &Run<'_>, row: &Row, id: ResourceId) -> Result<(Known, bool)> {
         if !run.dry_run {
             let none = Projection::Include(Vec::new());
-            let patched = self.patch(run.caller, ResourceKind::User, id.as_str(), None, row.patch(), &none).await?;
+            let patched = self.patch(run.caller, ResourceKind::User, id.as_str(), None, run.patch(row), &none).await?;
             return Ok((Known::User(id), patched.changed));
         }
         let tenant = run.caller.principal.tenant;
@@ -325,7 +645,7 @@ impl Service {
                 StoreError::NotFound => ScimError::not_found("User", id.as_str()),
                 e => e.into(),
             })?;
-        let update = self.patch_update(run.caller, ResourceKind::User, &current, &row.patch())?;
+        let update = self.patch_update(run.caller, ResourceKind::User, &current, &run.patch(row))?;
         if let Some(update) = &update {
             self.domain_rule(run.caller, ResourceKind::User, &update.doc, Some(&current.doc), Some(&run.domains))
                 .await?;
@@ -348,7 +668,7 @@ impl Service {
             members: None,
             groups: None,
         };
-        Ok(match self.patch_update(run.caller, ResourceKind::User, &planned, &row.patch())? {
+        Ok(match self.patch_update(run.caller, ResourceKind::User, &planned, &run.patch(row))? {
             Some(update) => (Known::Planned(update.doc), true),
             None => (Known::Planned(planned.doc), false),
         })

@@ -30,7 +30,7 @@ pub use authenticator::{Authenticator, TOKEN_CACHE_LIFETIME};
 pub use bulk::BulkOutcome;
 pub use bulk::{MAX_OPERATIONS, MAX_PAYLOAD_BYTES};
 pub use events::{poll_json, PollRequest, PollResponse, SubscriptionView};
-pub use import::{ImportOptions, ImportParams, Progress, MAX_IMPORT_BYTES};
+pub use import::{ImportOptions, ImportParams, Progress, SyncOptions, MAX_IMPORT_BYTES};
 pub use mail::{
     temporary_password, CreationOptions, Mailer, Recipients, SmtpTls, SmtpUrl, DEFAULT_MAIL_FROM, MAX_RECIPIENTS,
     SMTP_URL_FORMAT,

@@ -212,7 +212,7 @@ impl Service {
         })
     }
 
-    async fn only(&self, caller: &Caller, kind: ResourceKind, filter: String) -> Result<Option<Resource>> {
+    pub(super) async fn only(&self, caller: &Caller, kind: ResourceKind, filter: String) -> Result<Option<Resource>> {
         let params = ListParams { filter: Some(filter), count: Some(1), ..Default::default() };
         Ok(self.list(caller, kind, &params).await?.resources.into_iter().next())
     }

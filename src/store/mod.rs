@@ -571,6 +571,12 @@ pub trait Store: Send + Sync + 'static {
     /// The shared setting `name`, set to `initial` if it has no value yet (first writer wins).
     async fn setting(&self, name: &str, initial: &str) -> Result<String>;
 
+    /// Takes the lock `name` for `holder` until `until`, or extends it when `holder` has it
+    /// (times in Unix milliseconds): false while another holder's lock lasts past `now`.
+    async fn try_lock(&self, name: &str, holder: &str, now: i64, until: i64) -> Result<bool>;
+    /// Frees the lock `name` if `holder` still has it.
+    async fn unlock(&self, name: &str, holder: &str) -> Result<()>;
+
     /// The live users of the tenant holding any of these userNames (compared case-folded), as
     /// (userName as stored, id): one query for a whole chunk of a CSV import.
     async fn user_ids_by_name(&self, tenant: TenantId, names: &[String]) -> Result<Vec<(String, ResourceId)>>;

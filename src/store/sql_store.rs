@@ -465,6 +465,14 @@ impl<B: Backend> Store for SqlStore<B> {
         settings::setting(self, name, initial).await
     }
 
+    async fn try_lock(&self, name: &str, holder: &str, now: i64, until: i64) -> Result<bool> {
+        settings::try_lock(self, name, holder, now, until).await
+    }
+
+    async fn unlock(&self, name: &str, holder: &str) -> Result<()> {
+        settings::unlock(self, name, holder).await
+    }
+
     async fn user_ids_by_name(&self, tenant: TenantId, names: &[String]) -> Result<Vec<(String, ResourceId)>> {
         resources::user_ids_by_name(self, tenant, names).await
     }

@@ -25,7 +25,7 @@ behaviour! {
         let names: Vec<&str> = schema["attributes"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
         assert_eq!(
             names,
-            ["usageLocation", "alternateEmails", "adminRoles", "licenses", "officeLocation", "onPremisesSyncEnabled"]
+            ["usageLocation", "alternateEmails", "adminRoles", "licenses", "officeLocation", "importSource", "onPremisesSyncEnabled"]
         );
         let rt: Value = app.get("/ResourceTypes/User").await.json().await.unwrap();
         assert!(rt["schemaExtensions"].as_array().unwrap().iter().any(|e| e["schema"] == DIR));

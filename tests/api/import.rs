@@ -11,20 +11,20 @@ use scimd::store::{Load, MemberRef, NewResource, Store, TenantId, Update};
 
 use crate::helpers::{behaviour, scim_error, TestApp};
 
-const BIN: &str = env!("CARGO_BIN_EXE_scimd");
-const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-const DIRECTORY: &str = "urn:scimd:schemas:extension:directory:2.0:User";
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_scimd");
+pub(crate) const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub(crate) const DIRECTORY: &str = "urn:scimd:schemas:extension:directory:2.0:User";
 
 /// The app's database with the tenant `default`, and the files of one test.
-struct Cli {
-    dir: tempfile::TempDir,
-    url: String,
-    store: std::sync::Arc<dyn Store>,
-    tenant: TenantId,
+pub(crate) struct Cli {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) url: String,
+    pub(crate) store: std::sync::Arc<dyn Store>,
+    pub(crate) tenant: TenantId,
 }
 
 impl Cli {
-    async fn new(app: &TestApp) -> Cli {
+    pub(crate) async fn new(app: &TestApp) -> Cli {
         let dir = tempfile::tempdir().unwrap();
         let url = app.database_url();
         let store = app.store.clone();
@@ -33,13 +33,13 @@ impl Cli {
     }
 
     /// Writes `csv` to a file and runs `scimd import` on it with `args`.
-    fn import(&self, csv: &[u8], args: &[&str]) -> Output {
+    pub(crate) fn import(&self, csv: &[u8], args: &[&str]) -> Output {
         let path = self.dir.path().join("users.csv");
         std::fs::write(&path, csv).unwrap();
         Command::new(BIN).arg("import").arg(&path).args(args).args(["--database", &self.url]).output().unwrap()
     }
 
-    async fn user(&self, user_name: &str) -> Option<Value> {
+    pub(crate) async fn user(&self, user_name: &str) -> Option<Value> {
         let found = self.store.user_ids_by_name(self.tenant, &[user_name.to_owned()]).await.unwrap();
         let (_, id) = found.first()?;
         let load = Load { groups: true, members: false };
@@ -51,13 +51,13 @@ impl Cli {
         Some(doc)
     }
 
-    async fn user_count(&self) -> usize {
+    pub(crate) async fn user_count(&self) -> usize {
         self.store.list_tenants().await.unwrap().iter().find(|t| t.id == self.tenant).unwrap().users as usize
     }
 }
 
 /// The report's rows as maps from column to cell.
-fn report(text: &str) -> Vec<std::collections::HashMap<String, String>> {
+pub(crate) fn report(text: &str) -> Vec<std::collections::HashMap<String, String>> {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let headers = reader.headers().unwrap().clone();
     assert_eq!(headers.iter().collect::<Vec<_>>(), ["row", "userName", "status", "id", "detail"]);
@@ -67,7 +67,7 @@ fn report(text: &str) -> Vec<std::collections::HashMap<String, String>> {
         .collect()
 }
 
-fn succeeded(out: &Output) -> (String, String) {
+pub(crate) fn succeeded(out: &Output) -> (String, String) {
     let stderr = String::from_utf8(out.stderr.clone()).unwrap();
     assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
     (String::from_utf8(out.stdout.clone()).unwrap(), stderr)
