@@ -29,6 +29,7 @@ mod import;
 mod licenses;
 mod limits;
 mod mail;
+mod openapi;
 mod patch;
 mod readme;
 mod smtp;
