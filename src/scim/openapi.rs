@@ -124,7 +124,9 @@ fn resource_schema(registry: &Registry, kind: ResourceKind, dir: Direction) -> V
         add_property(&mut schema, urn, ext);
     }
     if dir == Direction::Request {
-        schema["required"].as_array_mut().map(|r| r.push("schemas".into()));
+        if let Some(required) = schema["required"].as_array_mut() {
+            required.push("schemas".into());
+        }
     }
     schema
 }
@@ -410,13 +412,25 @@ fn resource_paths(paths: &mut Map<String, Value>, kind: ResourceKind) {
     } else {
         ok("200", "The patched resource", name)
     };
+    // The created resource's id leads to its other operations (for clients and fuzzers alike).
+    let mut created = ok("201", "Created; Location has its URL", name);
+    created["201"]["links"] = ["get", "replace", "patch", "delete"]
+        .iter()
+        .map(|op| {
+            (
+                format!("{op}{name}"),
+                json!({ "operationId": format!("{op}{name}"), "parameters": { "id": "$response.body#/id" } }),
+            )
+        })
+        .collect::<Map<_, _>>()
+        .into();
     paths.insert(
         format!("/scim/v2/{endpoint}"),
         json!({
             "get": operation(&format!("list{endpoint}"), &format!("List, filter, sort and page {endpoint}"), LIST_PARAMETERS, None, ok("200", "A page", &list)),
             "post": operation(&format!("create{name}"), &format!("Create a {name}"),
                 &["attributes", "excludedAttributes", "mailResults", "temporaryPasswords"], Some(body(&input)),
-                ok("201", "Created; Location has its URL", name)),
+                created),
         }),
     );
     paths.insert(
