@@ -116,6 +116,12 @@ pub async fn resource_type(
     Ok(ScimResponse::json(resource_type_doc(&base, rt)))
 }
 
+/// `GET /scim/v2/openapi.json`: the API's OpenAPI document, without authentication (it
+/// describes the API and holds no tenant's data).
+pub async fn openapi(State(s): State<AppState>) -> axum::Json<Value> {
+    axum::Json(crate::scim::openapi::document(s.registry))
+}
+
 /// `/Me` needs a token bound to a user, which scimd's tokens are not (RFC 7644 §3.11 allows 501).
 pub async fn me(Auth(_): Auth) -> ScimError {
     ScimError::not_implemented("/Me is not supported: scimd tokens belong to a tenant, not to a user")

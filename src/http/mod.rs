@@ -105,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .route("/scim/v2/ServiceProviderConfig", scim(get(discovery::config)))
         // Microsoft's reference test collection asks for this name.
         .route("/scim/v2/serviceConfiguration", scim(get(discovery::config)))
+        .route(crate::scim::openapi::PATH, scim(get(discovery::openapi)))
         .route("/scim/v2/Schemas", scim(get(discovery::schemas)))
         .route("/scim/v2/Schemas/{id}", scim(get(discovery::schema)))
         .route("/scim/v2/ResourceTypes", scim(get(discovery::resource_types)))

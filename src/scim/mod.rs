@@ -7,6 +7,7 @@ pub mod cursor;
 pub mod error;
 pub mod events;
 pub mod filter;
+pub mod openapi;
 pub mod patch;
 pub mod path;
 pub mod projection;

@@ -31,6 +31,7 @@ mod licenses;
 mod limits;
 mod mail;
 mod metrics;
+mod openapi;
 mod patch;
 mod readme;
 mod smtp;
