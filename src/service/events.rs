@@ -26,6 +26,8 @@ const LONG_POLL: Duration = Duration::from_secs(15);
 pub const MAX_SUBSCRIPTIONS: usize = 20;
 /// Pending events counted for a subscription's lag, at most.
 const LAG_CAP: u64 = 100_000;
+/// Subscriptions whose lag one scrape of the metrics reads, at most.
+const MAX_LAG_SERIES: usize = 100;
 
 /// The event an audit line stands for, if it is a resource write a receiver hears of.
 pub fn event_of(line: &AuditEvent) -> Option<Event<'_>> {
@@ -311,6 +313,26 @@ impl Service {
     pub async fn remove_subscription(&self, caller: &Caller, id: &str) -> Result<()> {
         caller.principal.require(Scope::Admin)?;
         self.store.remove_subscription(caller.principal.tenant, id, &caller.actor()).await.map_err(not_found(id))
+    }
+
+    /// Every push subscription's undelivered events (at most `LAG_CAP` each, for at most
+    /// `MAX_LAG_SERIES` subscriptions), for the metrics; empty if they cannot be read.
+    pub(crate) async fn outbox_lags(&self) -> Vec<(String, i64)> {
+        let subscriptions = match self.store.subscriptions(None).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read subscriptions for the metrics");
+                return Vec::new();
+            }
+        };
+        let mut lags = Vec::new();
+        for s in subscriptions.into_iter().take(MAX_LAG_SERIES) {
+            match self.store.resource_writes_after(s.tenant, s.cursor, LAG_CAP).await {
+                Ok(lag) => lags.push((s.id, i64::try_from(lag).unwrap_or(i64::MAX))),
+                Err(e) => tracing::warn!(error = %e, subscription = %s.id, "cannot read a subscription's lag"),
+            }
+        }
+        lags
     }
 
     async fn view(&self, subscription: Subscription, dead_letters: u64) -> Result<SubscriptionView> {

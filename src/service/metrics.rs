@@ -36,6 +36,7 @@ pub struct Metrics {
     tenants: Registry,
     seats_consumed: IntGaugeVec,
     seats_available: IntGaugeVec,
+    outbox_lag: IntGaugeVec,
 }
 
 /// How an event delivery attempt ended, as `scimd_event_deliveries_total{outcome}` says.
@@ -123,7 +124,15 @@ impl Metrics {
             &["tenant", "part_number"],
         )?;
         tenants.register(Box::new(seats_consumed.clone()))?;
+        let outbox_lag = IntGaugeVec::new(
+            Opts::new(
+                "scimd_event_outbox_lag",
+                "Events committed but not yet delivered to a push subscription (counted up to 100,000).",
+            ),
+            &["subscription"],
+        )?;
         tenants.register(Box::new(seats_available.clone()))?;
+        tenants.register(Box::new(outbox_lag.clone()))?;
         Ok(Metrics {
             registry,
             http_requests,
@@ -138,6 +147,7 @@ impl Metrics {
             tenants,
             seats_consumed,
             seats_available,
+            outbox_lag,
         })
     }
 
@@ -168,8 +178,9 @@ impl Metrics {
     }
 
     /// The text format of every series, with the pool and the cancellations as they are now;
-    /// with `seats` (the metrics listener only), the Licenses' seats too.
-    pub(crate) fn render(&self, pool: PoolStats, cancelled_queries: u64, seats: Option<&[LicenseSeats]>) -> String {
+    /// with `tenants` (the metrics listener only), the Licenses' seats and each push
+    /// subscription's lag too.
+    pub(crate) fn render(&self, pool: PoolStats, cancelled_queries: u64, tenants: Option<TenantSeries>) -> String {
         self.pool_in_use.set(i64::from(pool.size.saturating_sub(pool.idle)));
         self.pool_idle.set(i64::from(pool.idle));
         self.pool_max.set(i64::from(pool.max));
@@ -179,10 +190,14 @@ impl Metrics {
             self.query_cancellations.inc_by(cancelled_queries - seen);
         }
         let mut families = self.registry.gather();
-        if let Some(seats) = seats {
-            // Filled afresh each time, so a deleted License's series goes away.
+        if let Some(TenantSeries { seats, lags }) = tenants {
+            // Filled afresh each time, so a deleted License's or subscription's series goes away.
             self.seats_consumed.reset();
             self.seats_available.reset();
+            self.outbox_lag.reset();
+            for (subscription, lag) in lags {
+                self.outbox_lag.with_label_values(&[subscription.as_str()]).set(*lag);
+            }
             for l in seats {
                 let labels = [l.tenant.as_str(), l.part_number.as_str()];
                 self.seats_consumed.with_label_values(&labels).set(l.consumed);
@@ -196,6 +211,14 @@ impl Metrics {
         }
         String::from_utf8_lossy(&out).into_owned()
     }
+}
+
+/// The series read from the database at scrape time, for the metrics listener alone: they
+/// name tenants and their Licenses and subscriptions.
+pub(crate) struct TenantSeries<'a> {
+    pub seats: &'a [LicenseSeats],
+    /// Each push subscription's id and its undelivered events.
+    pub lags: &'a [(String, i64)],
 }
 
 /// The media type of `render`'s text (Prometheus text format 0.0.4).

@@ -148,7 +148,9 @@ impl Service {
                 Vec::new()
             }
         };
-        self.metrics.render(self.store.pool_stats(), crate::store::cancelled_queries(), Some(&seats))
+        let lags = self.outbox_lags().await;
+        let tenants = metrics::TenantSeries { seats: &seats, lags: &lags };
+        self.metrics.render(self.store.pool_stats(), crate::store::cancelled_queries(), Some(tenants))
     }
 
     /// Whether the store answers, through the connection it keeps for this check.

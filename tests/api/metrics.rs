@@ -2,7 +2,7 @@
 //! them on the SCIM listener, and `--metrics-listen` serving them alone.
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use scimd::auth::{generate_secret, hash_secret};
 use scimd::store::{NewToken, Scope};
@@ -146,6 +146,11 @@ behaviour! {
         let process =
             Process::start_with(&app, &app.database_url(), &["--metrics-listen", &format!("127.0.0.1:{port}")]).await;
         let base = process.base.trim_end_matches("/scim/v2").to_owned();
+        // A subscription whose receiver never answers: every write after it stays undelivered.
+        let body = json!({"endpoint": "http://127.0.0.1:9/events", "events": [], "secret": "s3cret-s3cret-s3cret-s3cret-0123"});
+        let subscribed = app.post("/Admin/Subscriptions", body).await;
+        assert_eq!(subscribed.status(), StatusCode::CREATED);
+        let sid = subscribed.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
 
         let user = known_traffic(&app, &base).await;
         let license = json!({"schemas": ["urn:scimd:schemas:core:2.0:License"], "partNumber": "E5", "seats": 25});
@@ -164,5 +169,8 @@ behaviour! {
         assert_eq!(value(&text, available), Some(25.0), "{text}");
         let consumed = r#"scimd_license_seats_consumed{part_number="E5",tenant="default"}"#;
         assert_eq!(value(&text, consumed), Some(0.0), "{text}");
+        // The user and the License created since the subscription, waiting for its receiver.
+        let lag = format!("scimd_event_outbox_lag{{subscription=\"{sid}\"}}");
+        assert_eq!(value(&text, &lag), Some(2.0), "{text}");
     }
 }
