@@ -46,6 +46,11 @@ impl Service {
 
     /// The ids of the caller's tenant's Licenses, oldest first.
     async fn license_ids(&self, caller: &Caller) -> Result<Vec<String>> {
+        Ok(self.licenses(caller).await?.into_iter().map(|l| l.id.into_string()).collect())
+    }
+
+    /// The caller's tenant's Licenses (the first `MAX_PAGE`), oldest first.
+    pub(crate) async fn licenses(&self, caller: &Caller) -> Result<Vec<crate::store::Stored>> {
         let query = ListQuery {
             filter: None,
             sort: None,
@@ -54,7 +59,6 @@ impl Service {
             count: MAX_PAGE,
             member_budget: None,
         };
-        let page = self.store.list(caller.principal.tenant, ResourceKind::License, &query, Load::default()).await?;
-        Ok(page.items.into_iter().map(|l| l.id.into_string()).collect())
+        Ok(self.store.list(caller.principal.tenant, ResourceKind::License, &query, Load::default()).await?.items)
     }
 }

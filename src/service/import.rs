@@ -23,7 +23,7 @@ use crate::scim::schema::{ResourceKind, ENTERPRISE_USER};
 use crate::service::mail::temporary_password;
 use crate::service::resources::initial_domain_conflict;
 use crate::service::{Caller, ListParams, Service, MAX_PAGE};
-use crate::store::{ListQuery, Load, ResourceId, Scope, StoreError, Stored};
+use crate::store::{Load, ResourceId, Scope, StoreError, Stored};
 
 /// Rows per chunk: one lookup query, and one transaction for the chunk's new users. Other
 /// writers get their turn between chunks.
@@ -566,17 +566,9 @@ impl Service {
 
     /// The tenant's License ids by part number, for the `licenses` column.
     async fn license_parts(&self, caller: &Caller) -> Result<LicenseIds> {
-        let query = ListQuery {
-            filter: None,
-            sort: None,
-            start_index: 1,
-            after_seq: None,
-            count: MAX_PAGE,
-            member_budget: None,
-        };
-        let page = self.store.list(caller.principal.tenant, ResourceKind::License, &query, Load::default()).await?;
-        Ok(page
-            .items
+        Ok(self
+            .licenses(caller)
+            .await?
             .into_iter()
             .filter_map(|l| {
                 let part = l.doc.get("partNumber")?.as_str()?.to_ascii_uppercase();
