@@ -63,7 +63,7 @@ pub async fn run(service: &Service, command: UserCommand) -> anyhow::Result<()> 
             let caller = operator(service, &tenant.tenant).await?;
             let found = service.user_by_id_or_name(&caller, &user).await.map_err(detail)?;
             let registry = crate::scim::schema::Registry::builtin().map_err(anyhow::Error::msg)?;
-            let shown = crate::http::render::resource(registry, "", &found, &Projection::Default);
+            let shown = crate::http::render::resource(registry, "", found, &Projection::Default);
             println!("{}", serde_json::to_string_pretty(&shown)?);
         }
         UserCommand::Disable { user, tenant } => set_active(service, &tenant.tenant, &user, false).await?,

@@ -18,7 +18,7 @@ pub async fn deleted_users(
     ScimQuery(params): ScimQuery<ListParams>,
 ) -> Result<ScimResponse, ScimError> {
     let page = s.service.deleted_users(&caller, &params).await?;
-    Ok(ScimResponse::json(render::page(s.registry, &base, &page, &Projection::Default)))
+    Ok(ScimResponse::json(render::page(s.registry, &base, page, &Projection::Default)))
 }
 
 pub async fn restore(
@@ -28,7 +28,8 @@ pub async fn restore(
     Path(id): Path<String>,
 ) -> Result<ScimResponse, ScimError> {
     let r = s.service.restore_user(&caller, &id).await?;
-    Ok(ScimResponse::ok(s.render(&base, &r, &Projection::Default), r.stored.version))
+    let version = r.stored.version;
+    Ok(ScimResponse::ok(s.render(&base, r, &Projection::Default), version))
 }
 
 pub async fn purge(

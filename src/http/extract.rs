@@ -319,9 +319,19 @@ impl ScimResponse {
         Self::new(StatusCode::NOT_MODIFIED, None, Some(version), None)
     }
 
-    /// Lets the response write, in place of a group's stand-in, its members a chunk at a time.
-    pub fn with_members(mut self, state: &AppState, caller: Caller, base_url: String, projection: Projection) -> Self {
-        self.members = Some(MemberSource { state: state.clone(), caller, base_url, projection });
+    /// Lets the response write, in place of a group's stand-in, its members a chunk at a time,
+    /// when `streamed` says the body holds one; other bodies are written as they are.
+    pub fn with_members(
+        mut self,
+        streamed: bool,
+        state: &AppState,
+        caller: Caller,
+        base_url: String,
+        projection: Projection,
+    ) -> Self {
+        if streamed {
+            self.members = Some(MemberSource { state: state.clone(), caller, base_url, projection });
+        }
         self
     }
 }
@@ -337,7 +347,9 @@ impl IntoResponse for ScimResponse {
                 }
             }
             (Some(body), None) => {
-                (self.status, [(header::CONTENT_TYPE, SCIM_CONTENT_TYPE)], body.to_string()).into_response()
+                // Straight into bytes: `to_string` would go through the formatting machinery.
+                let bytes = serde_json::to_vec(&body).unwrap_or_default();
+                (self.status, [(header::CONTENT_TYPE, SCIM_CONTENT_TYPE)], bytes).into_response()
             }
             (None, _) => self.status.into_response(),
         };

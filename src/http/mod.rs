@@ -70,14 +70,15 @@ impl AppState {
     }
 
     /// A resource as the caller asked to see it.
-    fn render(&self, base_url: &str, r: &Resource, projection: &Projection) -> serde_json::Value {
+    fn render(&self, base_url: &str, r: Resource, projection: &Projection) -> serde_json::Value {
         render::resource(self.registry, base_url, r, projection)
     }
 
     /// A list page as a ListResponse, with big groups' members streamed.
-    fn list_response(&self, caller: Caller, base_url: String, page: &ListPage, projection: Projection) -> ScimResponse {
+    fn list_response(&self, caller: Caller, base_url: String, page: ListPage, projection: Projection) -> ScimResponse {
+        let streamed = page.resources.iter().any(|r| r.members_streamed);
         let body = render::page(self.registry, &base_url, page, &projection);
-        ScimResponse::json(body).with_members(self, caller, base_url, projection)
+        ScimResponse::json(body).with_members(streamed, self, caller, base_url, projection)
     }
 }
 

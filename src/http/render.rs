@@ -28,8 +28,8 @@ pub fn location(base_url: &str, kind: ResourceKind, id: &str) -> String {
 
 /// A resource as the projection asks: `schemas`, `id`, the document, derived `members` and
 /// `groups`, and `meta` (with `deleted` for a soft-deleted user).
-pub fn resource(registry: &Registry, base_url: &str, r: &Resource, projection: &Projection) -> Value {
-    let stored = &r.stored;
+pub fn resource(registry: &Registry, base_url: &str, r: Resource, projection: &Projection) -> Value {
+    let mut stored = r.stored;
     let rt = registry.resource_type(stored.kind);
     let mut out = Map::new();
     let mut schemas = vec![Value::String(rt.schema.clone())];
@@ -38,10 +38,9 @@ pub fn resource(registry: &Registry, base_url: &str, r: &Resource, projection: &
     );
     out.insert("schemas".into(), Value::Array(schemas));
     out.insert("id".into(), Value::String(stored.id.to_string()));
-    if let Value::Object(doc) = &stored.doc {
-        for (k, v) in doc {
-            out.insert(k.clone(), v.clone());
-        }
+    // The stored document is moved into the rendering, never copied.
+    if let Value::Object(doc) = std::mem::take(&mut stored.doc) {
+        out.extend(doc);
     }
     if let Some(members) = &stored.members {
         let members: Vec<Value> = members.iter().map(|m| member(base_url, m)).collect();
@@ -141,8 +140,8 @@ pub fn list_response(total: u64, start_index: Option<u64>, resources: Vec<Value>
 }
 
 /// A page of resources as a ListResponse.
-pub fn page(registry: &Registry, base_url: &str, page: &ListPage, projection: &Projection) -> Value {
-    let resources = page.resources.iter().map(|r| resource(registry, base_url, r, projection)).collect();
+pub fn page(registry: &Registry, base_url: &str, page: ListPage, projection: &Projection) -> Value {
+    let resources = page.resources.into_iter().map(|r| resource(registry, base_url, r, projection)).collect();
     list_response(page.total, page.start_index, resources, page.next_cursor.as_deref())
 }
 

@@ -67,11 +67,12 @@ pub async fn create<E: Endpoint>(
     let options = CreationOptions { mail_results: p.mail_results, temporary_passwords: p.temporary_passwords };
     let (r, report) = s.service.create_reported(&caller, E::KIND, body, &projection, &options).await?;
     let location = render::location(&base, E::KIND, r.stored.id.as_str());
-    let mut rendered = s.render(&base, &r, &projection);
+    let version = r.stored.version;
+    let mut rendered = s.render(&base, r, &projection);
     if let Some(report) = report {
         render::creation_results(&mut rendered, &report);
     }
-    Ok(ScimResponse::created(rendered, Some(r.stored.version), location))
+    Ok(ScimResponse::created(rendered, Some(version), location))
 }
 
 pub async fn get<E: Endpoint>(
@@ -86,8 +87,11 @@ pub async fn get<E: Endpoint>(
     let r = s.service.get(&caller, E::KIND, &id, &projection).await?;
     Ok(match none_match {
         Some(m) if m.matches(r.stored.version) => ScimResponse::not_modified(r.stored.version),
-        _ => ScimResponse::ok(s.render(&base, &r, &projection), r.stored.version)
-            .with_members(&s, caller, base, projection),
+        _ => {
+            let (version, streamed) = (r.stored.version, r.members_streamed);
+            ScimResponse::ok(s.render(&base, r, &projection), version)
+                .with_members(streamed, &s, caller, base, projection)
+        }
     })
 }
 
@@ -98,7 +102,7 @@ pub async fn list<E: Endpoint>(
     ScimQuery(params): ScimQuery<ListParams>,
 ) -> Result<ScimResponse, ScimError> {
     let page = s.service.list(&caller, E::KIND, &params).await?;
-    Ok(s.list_response(caller, base, &page, params.projection()?))
+    Ok(s.list_response(caller, base, page, params.projection()?))
 }
 
 /// `POST /Users/.search`: the SearchRequest message (RFC 7644 §3.4.3) in place of a query string.
@@ -110,7 +114,7 @@ pub async fn search<E: Endpoint>(
 ) -> Result<ScimResponse, ScimError> {
     let params = ListParams::from_search_request(body)?;
     let page = s.service.list(&caller, E::KIND, &params).await?;
-    Ok(s.list_response(caller, base, &page, params.projection()?))
+    Ok(s.list_response(caller, base, page, params.projection()?))
 }
 
 pub async fn replace<E: Endpoint>(
@@ -124,7 +128,8 @@ pub async fn replace<E: Endpoint>(
 ) -> Result<ScimResponse, ScimError> {
     let projection = p.parse()?;
     let r = s.service.replace(&caller, E::KIND, &id, if_match.as_ref(), body, &projection).await?;
-    Ok(ScimResponse::ok(s.render(&base, &r, &projection), r.stored.version))
+    let version = r.stored.version;
+    Ok(ScimResponse::ok(s.render(&base, r, &projection), version))
 }
 
 /// User PATCH answers 200 with the resource; group PATCH 204 unless attributes were asked for,
@@ -145,7 +150,8 @@ pub async fn patch<E: Endpoint>(
     Ok(if quiet {
         ScimResponse::no_content_with_etag(r.stored.version)
     } else {
-        ScimResponse::ok(s.render(&base, &r, &shown), r.stored.version)
+        let version = r.stored.version;
+        ScimResponse::ok(s.render(&base, r, &shown), version)
     })
 }
 

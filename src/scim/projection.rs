@@ -78,16 +78,18 @@ impl Projection {
     }
 
     fn apply_container(&self, registry: &Registry, rt: &ResourceType, map: &mut Map<String, Value>, ext: Option<&str>) {
-        let keys: Vec<String> = map.keys().cloned().collect();
-        for key in keys {
+        // Entries are moved out and back in, in order, never copied.
+        for (key, mut value) in std::mem::take(map) {
             if key == "schemas" || rt.extensions.contains(&key) && ext.is_none() {
+                map.insert(key, value);
                 continue;
             }
-            let path = AttrPath { urn: ext.map(str::to_owned), name: key.clone(), sub: None };
-            let Some(resolved) = registry.resolve(rt, &path) else { continue };
-            let attr = resolved.attr;
+            let Some((container, attr)) = registry.resolve_name(rt, ext, &key) else {
+                map.insert(key, value);
+                continue;
+            };
             let in_container =
-                |p: &AttrPath| same_container(registry, rt, p, resolved.container) && p.name.eq_ignore_ascii_case(&key);
+                |p: &AttrPath| same_container(registry, rt, p, container) && p.name.eq_ignore_ascii_case(&key);
             let keep = match (attr.returned, self) {
                 (Returned::Never, _) => false,
                 (Returned::Always, _) => true,
@@ -98,20 +100,18 @@ impl Projection {
                 (Returned::Default, Projection::Exclude(ex)) => !ex.iter().any(|p| in_container(p) && p.sub.is_none()),
             };
             if !keep {
-                map.remove(&key);
                 continue;
             }
-            let Some(value) = map.get_mut(&key) else { continue };
             match self {
                 Projection::Include(sel) => {
                     let mine: Vec<&Selector> = sel.iter().filter(|s| in_container(&s.path)).collect();
                     // A bare `emails` selects every sub-attribute; `emails.value` selects some.
                     if !mine.is_empty() && mine.iter().all(|s| s.path.sub.is_some()) {
                         let subs: Vec<&str> = mine.iter().filter_map(|s| s.path.sub.as_deref()).collect();
-                        keep_subs(attr, value, |name| subs.iter().any(|s| s.eq_ignore_ascii_case(name)));
+                        keep_subs(attr, &mut value, |name| subs.iter().any(|s| s.eq_ignore_ascii_case(name)));
                     }
                     for s in mine {
-                        if let (Some(f), Value::Array(items)) = (&s.filter, &mut *value) {
+                        if let (Some(f), Value::Array(items)) = (&s.filter, &mut value) {
                             items.retain(|item| filter::matches(f, item, &filter::AllCaseInsensitive));
                         }
                     }
@@ -120,11 +120,12 @@ impl Projection {
                     let subs: Vec<&str> =
                         ex.iter().filter(|p| in_container(p)).filter_map(|p| p.sub.as_deref()).collect();
                     if !subs.is_empty() {
-                        keep_subs(attr, value, |name| !subs.iter().any(|s| s.eq_ignore_ascii_case(name)));
+                        keep_subs(attr, &mut value, |name| !subs.iter().any(|s| s.eq_ignore_ascii_case(name)));
                     }
                 }
-                Projection::Default => keep_subs(attr, value, |_| true),
+                Projection::Default => keep_subs(attr, &mut value, |_| true),
             }
+            map.insert(key, value);
         }
     }
 }

@@ -402,7 +402,28 @@ impl MemberRef {
 pub fn format_datetime(t: time::OffsetDateTime) -> String {
     const FORMAT: &[time::format_description::FormatItem<'static>] =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    t.to_offset(time::UtcOffset::UTC).format(FORMAT).unwrap_or_default()
+    let t = t.to_offset(time::UtcOffset::UTC);
+    if !(0..=9999).contains(&t.year()) {
+        return t.format(FORMAT).unwrap_or_default();
+    }
+    // Every rendered resource has two of these: digits by hand rather than the formatter.
+    let mut out = String::with_capacity(24);
+    let parts = [
+        (t.year() as u32, 4, '-'),
+        (u32::from(u8::from(t.month())), 2, '-'),
+        (u32::from(t.day()), 2, 'T'),
+        (u32::from(t.hour()), 2, ':'),
+        (u32::from(t.minute()), 2, ':'),
+        (u32::from(t.second()), 2, '.'),
+        (u32::from(t.millisecond()), 3, 'Z'),
+    ];
+    for (n, width, then) in parts {
+        for place in (0..width).rev() {
+            out.push(char::from(b'0' + (n / 10u32.pow(place) % 10) as u8));
+        }
+        out.push(then);
+    }
+    out
 }
 
 /// The weak entity tag of a version (`meta.version` and the `ETag` header).
@@ -442,6 +463,20 @@ mod tests {
     use super::*;
     use crate::scim::schema::{ResourceKind, ENTERPRISE_USER};
     use serde_json::json;
+
+    #[test]
+    fn timestamps_render_as_rfc3339_utc_with_milliseconds() {
+        use time::macros::datetime;
+        let cases = [
+            (datetime!(2026-12-02 05:07:09.004 UTC), "2026-12-02T05:07:09.004Z"),
+            (datetime!(1999-01-31 23:59:59.999 +02:00), "1999-01-31T21:59:59.999Z"),
+            (datetime!(0001-01-01 00:00:00 UTC), "0001-01-01T00:00:00.000Z"),
+            (datetime!(2026-06-30 12:00:00.123456 UTC), "2026-06-30T12:00:00.123Z"),
+        ];
+        for (t, want) in cases {
+            assert_eq!(format_datetime(t), want);
+        }
+    }
 
     fn user(body: Value) -> Result<Value> {
         let r = Registry::load().unwrap();

@@ -289,19 +289,29 @@ impl Registry {
     /// Resolves `path` for resources of type `rt`: common attributes first, then the core
     /// schema; a URN prefix selects the core schema or an extension explicitly.
     pub fn resolve<'a>(&'a self, rt: &'a ResourceType, path: &AttrPath) -> Option<Resolved<'a>> {
-        let (container, attr) = match &path.urn {
-            Some(urn) if urn.eq_ignore_ascii_case(&rt.schema) => self.core_or_common(rt, &path.name)?,
-            Some(urn) => {
-                let ext = self.extension_of(rt, urn)?;
-                (Container::Extension(ext), self.schema(ext)?.attribute(&path.name)?)
-            }
-            None => self.core_or_common(rt, &path.name)?,
-        };
+        let (container, attr) = self.resolve_name(rt, path.urn.as_deref(), &path.name)?;
         let sub = match &path.sub {
             Some(s) => Some(attr.sub(s)?),
             None => None,
         };
         Some(Resolved { container, attr, sub })
+    }
+
+    /// The top-level attribute `name`, in the schema `urn` names or else common or core.
+    pub fn resolve_name<'a>(
+        &'a self,
+        rt: &'a ResourceType,
+        urn: Option<&str>,
+        name: &str,
+    ) -> Option<(Container<'a>, &'a Attribute)> {
+        match urn {
+            Some(urn) if urn.eq_ignore_ascii_case(&rt.schema) => self.core_or_common(rt, name),
+            Some(urn) => {
+                let ext = self.extension_of(rt, urn)?;
+                Some((Container::Extension(ext), self.schema(ext)?.attribute(name)?))
+            }
+            None => self.core_or_common(rt, name),
+        }
     }
 
     fn core_or_common<'a>(&'a self, rt: &ResourceType, name: &str) -> Option<(Container<'a>, &'a Attribute)> {
