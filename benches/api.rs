@@ -753,6 +753,7 @@ async fn groups(http: &reqwest::Client, server: &Server, ids: &Arc<Vec<String>>,
         for chunk in ids[..size].chunks(1000) {
             let update = Update {
                 doc: json!({"displayName": name}),
+                previous: None,
                 password_hash: None,
                 members: vec![MemberChange::Add(chunk.iter().map(|id| MemberRef::id(id.clone().into())).collect())],
                 expected_version: version,

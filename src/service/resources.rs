@@ -247,7 +247,7 @@ impl Service {
         self.registry.resource_type(kind)
     }
 
-    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, kind = kind.name()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %caller.principal.tenant, kind = kind.name()))]
     pub async fn create(
         &self,
         caller: &Caller,
@@ -387,7 +387,7 @@ impl Service {
             .collect()
     }
 
-    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
     pub async fn get(
         &self,
         caller: &Caller,
@@ -420,7 +420,7 @@ impl Service {
     /// than a chunk), with how many it has in all. A reader that shows a few at a time (the
     /// admin center) never loads a big group whole. An unknown group has no members: `get` it
     /// first for its 404.
-    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
     pub async fn member_page(&self, caller: &Caller, id: &str, after: i64, limit: u64) -> Result<MemberPage> {
         caller.principal.require(Scope::Read)?;
         let id = &ResourceId::parse(ResourceKind::Group.name(), id)?;
@@ -433,7 +433,7 @@ impl Service {
     }
 
     /// PUT: the body replaces every client-writable attribute (RFC 7644 §3.5.1).
-    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
     pub async fn replace(
         &self,
         caller: &Caller,
@@ -461,6 +461,7 @@ impl Service {
             };
             Ok(Some(Update {
                 doc,
+                previous: Some(current.doc.clone()),
                 password_hash: password_hash.clone(),
                 members,
                 expected_version: current.version,
@@ -472,7 +473,7 @@ impl Service {
     }
 
     /// PATCH (RFC 7644 §3.5.2): applied to the current document, re-validated, written once.
-    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
     pub async fn patch(
         &self,
         caller: &Caller,
@@ -522,6 +523,7 @@ impl Service {
         let audit = AuditEntry::new(&caller.actor(), Operation::Patch, Value::Null);
         Ok(Some(Update {
             doc,
+            previous: Some(current.doc.clone()),
             password_hash: None,
             members,
             expected_version: current.version,
@@ -593,7 +595,7 @@ impl Service {
         }
     }
 
-    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %caller.principal.tenant, id = %id))]
     pub async fn delete(
         &self,
         caller: &Caller,
@@ -674,7 +676,7 @@ impl Service {
         Ok(ListQuery { filter, sort, start_index, count, after_seq: None, member_budget: Some(MEMBERS_PER_PAGE) })
     }
 
-    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant, kind = kind.name()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %caller.principal.tenant, kind = kind.name()))]
     pub async fn list(&self, caller: &Caller, kind: ResourceKind, params: &ListParams) -> Result<ListPage> {
         caller.principal.require(Scope::Read)?;
         let projection = Projection::parse(params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
@@ -753,7 +755,7 @@ impl Service {
 
     /// `POST /.search` (RFC 7644 §3.4.3): Users, then Groups, then Licenses, as one list. A filter naming an
     /// attribute one type lacks matches nothing of that type; one no type has is an error.
-    #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant))]
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %caller.principal.tenant))]
     pub async fn search_all(&self, caller: &Caller, params: &ListParams) -> Result<ListPage> {
         caller.principal.require(Scope::Read)?;
         let projection = Projection::parse(params.attributes.as_deref(), params.excluded_attributes.as_deref())?;

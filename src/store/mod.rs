@@ -379,6 +379,9 @@ pub struct NameGuard {
 #[derive(Debug, Clone)]
 pub struct Update {
     pub doc: Value,
+    /// The stored document the update was computed from (the one at `expected_version`), when
+    /// known: the write then touches only the columns, index rows and seats that change.
+    pub previous: Option<Value>,
     /// `None` keeps the stored hash.
     pub password_hash: Option<String>,
     /// Applied in order after the document is written.

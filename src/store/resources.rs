@@ -16,6 +16,19 @@ use crate::store::{
 };
 
 /// The promoted columns as parameters, in the order every write lists them.
+/// The columns `promoted_params` fills, in its order.
+const PROMOTED_COLUMNS: [&str; 9] = [
+    "user_name",
+    "user_name_fold",
+    "user_name_rev",
+    "part_number",
+    "part_number_fold",
+    "external_id",
+    "display_name",
+    "display_name_fold",
+    "seats",
+];
+
 fn promoted_params(p: &Promoted) -> [Param<'_>; 9] {
     [
         Param::OptText(p.user_name.as_deref()),
@@ -206,7 +219,7 @@ async fn insert_in<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, new: &NewRe
          RETURNING seq",
         B::DIALECT.doc_param()
     );
-    let doc = new.doc.to_string();
+    let doc = serde_json::to_string(&new.doc).unwrap_or_default();
     let [user_name, user_name_fold, user_name_rev, part_number, part_number_fold, external_id, display_name, display_name_fold, seats] =
         promoted_params(&promoted);
     let params = [
@@ -332,12 +345,22 @@ pub(crate) async fn update<B: Backend>(
     if let Some(guard) = &update.name_guard {
         check_name_guard::<B>(&mut *tx, tenant, &promoted, guard).await?;
     }
+    // Only the promoted columns that change are set: the database then leaves the indexes on
+    // the others alone. The row matches `previous` whenever the version check below passes.
+    let before = update.previous.as_ref().map(|doc| Promoted::columns(kind, doc));
+    let old = before.as_ref().map(promoted_params);
+    let (mut set, mut params) = (String::new(), Vec::with_capacity(18));
+    for (i, (column, param)) in PROMOTED_COLUMNS.iter().zip(promoted_params(&promoted)).enumerate() {
+        if old.is_none_or(|old| old[i] != param) {
+            set.push_str(column);
+            set.push_str(" = ?, ");
+            params.push(param);
+        }
+    }
     // A License's seats may not drop below the seats assigned (checked in the statement, so a
     // seat taken meanwhile is counted).
     let sql = format!(
-        "UPDATE resources SET user_name = ?, user_name_fold = ?, user_name_rev = ?, part_number = ?, \
-         part_number_fold = ?, \
-         external_id = ?, display_name = ?, display_name_fold = ?, seats = ?, doc = {0}, doc_fold = {0}, \
+        "UPDATE resources SET {set}doc = {0}, doc_fold = {0}, \
          password_hash = COALESCE(?, password_hash), \
          version = version + 1, last_modified = ? \
          WHERE tenant_id = ? AND kind = {1} AND id = ? AND deleted_at IS NULL AND version = ? \
@@ -346,20 +369,9 @@ pub(crate) async fn update<B: Backend>(
         B::DIALECT.doc_param(),
         sql::kind_literal(kind)
     );
-    let doc = update.doc.to_string();
+    let doc = serde_json::to_string(&update.doc).unwrap_or_default();
     let modified = now();
-    let [user_name, user_name_fold, user_name_rev, part_number, part_number_fold, external_id, display_name, display_name_fold, seats] =
-        promoted_params(&promoted);
-    let params = [
-        user_name,
-        user_name_fold,
-        user_name_rev,
-        part_number,
-        part_number_fold,
-        external_id,
-        display_name,
-        display_name_fold,
-        seats,
+    params.extend([
         Param::Text(&doc),
         Param::Text(&promoted.doc_fold),
         Param::OptText(update.password_hash.as_deref()),
@@ -369,7 +381,7 @@ pub(crate) async fn update<B: Backend>(
         Param::Int(update.expected_version),
         Param::OptInt(promoted.seats),
         Param::OptInt(promoted.seats),
-    ];
+    ]);
     let row = B::fetch_optional(&mut *tx, &sql, &params).await.map_err(|e| classify(e, kind, &promoted))?;
     let Some(row) = row else {
         let current = fetch_in::<B>(&mut *tx, tenant, kind, id, Load::default()).await?;
@@ -383,9 +395,12 @@ pub(crate) async fn update<B: Backend>(
         });
     };
     let seq = row.int(0)?;
-    index_values::<B>(&mut *tx, seq, &update.doc, false).await?;
-    if kind == ResourceKind::User {
-        let licenses = sql::license_ids(&update.doc);
+    let previous = update.previous.as_ref();
+    if previous.is_none_or(|old| sql::indexed_values(old) != sql::indexed_values(&update.doc)) {
+        index_values::<B>(&mut *tx, seq, &update.doc, false).await?;
+    }
+    let licenses = sql::license_ids(&update.doc);
+    if kind == ResourceKind::User && previous.is_none_or(|old| sql::license_ids(old) != licenses) {
         seats::release_seats::<B>(&mut *tx, seq, &licenses).await?;
         seats::take_seats::<B>(&mut *tx, tenant, seq, &licenses, false).await?;
     }

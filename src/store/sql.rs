@@ -111,6 +111,13 @@ pub struct Promoted {
 
 impl Promoted {
     pub fn of(kind: ResourceKind, doc: &Value) -> Promoted {
+        let doc_fold = serde_json::to_string(&folded_document(kind, doc)).unwrap_or_default();
+        Promoted { doc_fold, ..Promoted::columns(kind, doc) }
+    }
+
+    /// The promoted columns alone, `doc_fold` left empty: enough to tell which columns a write
+    /// changes.
+    pub fn columns(kind: ResourceKind, doc: &Value) -> Promoted {
         let text = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_owned);
         let user_name = (kind == ResourceKind::User).then(|| text("userName")).flatten();
         let part_number = (kind == ResourceKind::License).then(|| text("partNumber")).flatten();
@@ -128,7 +135,7 @@ impl Promoted {
                 ResourceKind::License => doc.get("seats").and_then(Value::as_i64),
                 _ => None,
             },
-            doc_fold: folded_document(kind, doc).to_string(),
+            doc_fold: String::new(),
         }
     }
 }

@@ -215,7 +215,7 @@ behaviour! {
         ann.doc["nickName"] = json!("Annie");
         ann.doc["phoneNumbers"].as_array_mut().unwrap().push(json!({"type": "home", "value": "+31 15 999 9999"}));
         let update =
-            Update { doc: ann.doc, password_hash: None, members: vec![], expected_version: ann.version, name_guard: None , audit: crate::helpers::test_audit()};
+            Update { doc: ann.doc, previous: None, password_hash: None, members: vec![], expected_version: ann.version, name_guard: None , audit: crate::helpers::test_audit()};
         cli.store.update(cli.tenant, ResourceKind::User, &ann_id.as_str().into(), update, Load::default()).await.unwrap();
 
         let again = "User Name,First Name,Job Title,Office Phone,City\n\

@@ -39,6 +39,7 @@ fn user(id: &str, name: &str) -> NewResource {
 fn update(doc: Value, expected_version: i64) -> Update {
     Update {
         doc,
+        previous: None,
         password_hash: None,
         members: vec![],
         expected_version,
@@ -350,6 +351,46 @@ behaviour! {
         assert!(!store.try_lock("sync", "c", 3_500, 5_000).await.unwrap(), "a no longer frees b's lock");
         store.unlock("sync", "b").await.unwrap();
         assert!(store.try_lock("sync", "c", 3_500, 5_000).await.unwrap(), "freed");
+    }
+
+    async fn an_update_from_its_previous_document_rewrites_exactly_what_changed(app: TestApp) {
+        let store = app.store.as_ref();
+        let t = tenant(store, "a").await;
+        store.insert(t, new("l1", License, json!({"partNumber": "E3", "seats": 5})), Load::default()).await.unwrap();
+        let first = json!({"userName": "ann", "externalId": "x1", "emails": [{"value": "ann@a.example"}]});
+        let created = store.insert(t, new("u1", User, first.clone()), Load::default()).await.unwrap();
+        let from = |previous: &Value, doc: Value, version| Update { previous: Some(previous.clone()), ..update(doc, version) };
+        let names = |filter: &'static str| async move {
+            let page = store.list(t, User, &query(Some(filter), 1, 10), Load::default()).await.unwrap();
+            page.items.iter().map(|s| s.doc["userName"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        };
+
+        // Only the title changes: the name, the externalId and the email stay found.
+        let title = json!({"userName": "ann", "externalId": "x1", "title": "Boss", "emails": [{"value": "ann@a.example"}]});
+        let v2 = store.update(t, User, &"u1".into(), from(&first, title.clone(), created.version), Load::default()).await.unwrap();
+        assert_eq!(names("userName eq \"ANN\"").await, ["ann"]);
+        assert_eq!(names("externalId eq \"x1\"").await, ["ann"]);
+        assert_eq!(names("emails.value ew \"@a.example\"").await, ["ann"]);
+        assert_eq!(names("title eq \"boss\"").await, ["ann"]);
+
+        // Name, externalId, email and licenses change: old values are found no more.
+        let moved = json!({"userName": "anna", "externalId": "x2", "title": "Boss",
+                           "emails": [{"value": "anna@b.example"}], DIRECTORY: {"usageLocation": "NL", "licenses": [{"value": "l1"}]}});
+        let v3 = store.update(t, User, &"u1".into(), from(&title, moved.clone(), v2.version), Load::default()).await.unwrap();
+        assert!(names("userName eq \"ann\"").await.is_empty());
+        assert_eq!(names("userName eq \"anna\"").await, ["anna"]);
+        assert!(names("externalId eq \"x1\"").await.is_empty());
+        assert_eq!(names("externalId eq \"x2\"").await, ["anna"]);
+        assert!(names("emails.value ew \"@a.example\"").await.is_empty());
+        assert_eq!(names("emails.value ew \"@b.example\"").await, ["anna"]);
+        assert_eq!(store.fetch(t, License, &"l1".into(), Load::default()).await.unwrap().doc["consumed"], 1);
+        store.insert(t, user("u2", "ann"), Load::default()).await.expect("the old name is free");
+
+        // The license goes: its seat comes back.
+        let dropped = json!({"userName": "anna", "externalId": "x2", "emails": [{"value": "anna@b.example"}]});
+        store.update(t, User, &"u1".into(), from(&moved, dropped, v3.version), Load::default()).await.unwrap();
+        assert_eq!(store.fetch(t, License, &"l1".into(), Load::default()).await.unwrap().doc["consumed"], 0);
+        assert!(names("title pr").await.is_empty());
     }
 
     async fn lists_filter_count_and_page_in_creation_order(app: TestApp) {
