@@ -2,7 +2,7 @@
 role, which needs an alternate email, and a license), see the seat taken, find the user, edit it,
 see a synchronized user read-only, check that a form without its CSRF token is refused, delete
 and restore the user, bulk-edit licenses (add, replace, keep), page through a group's members,
-create a token (its secret works) and revoke it (it stops working), find the revocation in the
+create a token (its secret works, a reload shows it no more) and revoke it (it stops working), find the revocation in the
 audit log, import the repository's examples/users.csv through the file input and download its
 report, see a page in Dutch, sign out. Every control is found by its label or role, as automation
 would.
@@ -112,6 +112,10 @@ def main():
         expect(page.get_by_text("ann@contoso.com")).to_be_visible()
         expect(page.get_by_test_id("temporary-password")).to_have_text(re.compile(r"^\S{20}$"))
         shot(page, "07-wizard-results")
+        page.reload()
+        expect(page.get_by_role("heading", name="Add user")).to_be_visible()
+        found = scim("GET", '/Users?filter=userName%20eq%20%22ann@contoso.com%22', ADMIN_TOKEN)
+        assert found["totalResults"] == 1, found
 
         step(page, "the seat is taken")
         page.get_by_role("link", name="Licenses").click()
@@ -239,8 +243,10 @@ def main():
         secret = page.get_by_label("Secret").input_value()
         shot(page, "16-token-created")
         assert scim("GET", "/Users?count=1", secret)["totalResults"] > 0
-        page.get_by_role("link", name="Back to the tokens").click()
+        page.reload()
+        expect(page.get_by_role("heading", name="Tokens")).to_be_visible()
         expect(page.get_by_text(secret)).to_have_count(0)
+        expect(page.get_by_role("row", name=re.compile("okta-provisioning"))).to_have_count(1)
         page.get_by_role("link", name="Revoke okta-provisioning").click()
         shot(page, "17-token-revoke")
         page.get_by_role("button", name="Revoke").click()

@@ -121,6 +121,16 @@ impl Browser {
         self.read(res).await
     }
 
+    /// Posts `fields` and follows the redirect it answers with (Post/Redirect/Get), as a browser
+    /// does; a page that is not a redirect comes back as it is.
+    async fn post_and_follow(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let page = self.post(path, fields).await;
+        match (page.status, page.location.clone()) {
+            (StatusCode::SEE_OTHER, Some(to)) => self.get(&to).await,
+            _ => page,
+        }
+    }
+
     /// The import's results page, once the import is done.
     async fn import_results(&mut self) -> Page {
         for _ in 0..200 {
@@ -290,7 +300,7 @@ behaviour! {
         }
         let mut form = fields.clone();
         form.extend([("step", "mail"), ("action", "create"), ("mail_to", "")]);
-        let results = browser.post("/admin/users/new", &form).await;
+        let results = browser.post_and_follow("/admin/users/new", &form).await;
 
         assert_eq!(results.status, StatusCode::OK, "{}", results.body);
         assert!(results.body.contains("<h1>Results</h1>") && results.body.contains("ann@example.com"), "{}", results.body);
@@ -435,9 +445,9 @@ behaviour! {
         for button in ["Keep current licenses", "Replace current licenses", "Add to current licenses"] {
             assert!(next.body.contains(&format!(">{button}</button>")), "{button}: {}", next.body);
         }
-        let keep = browser.post("/admin/bulk", &[("stage", "apply"), ("user", &ids[0]), ("usage_location", "DE"), ("action", "keep"), ("license", &e3)]).await;
-        let replace = browser.post("/admin/bulk", &[("stage", "apply"), ("user", &ids[1]), ("user", id(&synced)), ("action", "replace"), ("license", &e3), ("license", &e5)]).await;
-        let add = browser.post("/admin/bulk", &[("stage", "apply"), ("user", &ids[2]), ("action", "add"), ("license", &e3)]).await;
+        let keep = browser.post_and_follow("/admin/bulk", &[("stage", "apply"), ("user", &ids[0]), ("usage_location", "DE"), ("action", "keep"), ("license", &e3)]).await;
+        let replace = browser.post_and_follow("/admin/bulk", &[("stage", "apply"), ("user", &ids[1]), ("user", id(&synced)), ("action", "replace"), ("license", &e3), ("license", &e5)]).await;
+        let add = browser.post_and_follow("/admin/bulk", &[("stage", "apply"), ("user", &ids[2]), ("action", "add"), ("license", &e3)]).await;
 
         assert!(keep.body.contains("1 changed, 0 refused"), "{}", keep.body);
         let kept: Value = app.get(&format!("/Users/{}", ids[0])).await.json().await.unwrap();
@@ -472,7 +482,7 @@ behaviour! {
         let list = browser.get("/admin/tokens").await;
         assert!(list.body.contains("<label for=\"name\">Token name</label>"), "{}", list.body);
 
-        let created = browser.post("/admin/tokens", &[("name", "entra-connector"), ("scope", "read"), ("scope", "write")]).await;
+        let created = browser.post_and_follow("/admin/tokens", &[("name", "entra-connector"), ("scope", "read"), ("scope", "write")]).await;
 
         assert_eq!(created.status, StatusCode::OK, "{}", created.body);
         assert!(created.body.contains("will not be shown again"), "{}", created.body);
@@ -748,5 +758,52 @@ behaviour! {
         assert!(page.body[error..].contains("SMTP"), "{}", page.body);
         assert!(page.body.contains("value=\"hr@example.com\""), "the addresses are kept: {}", page.body);
         assert_eq!(user_total(&app).await, 0, "nothing imported");
+    }
+
+    async fn a_refresh_of_a_result_page_repeats_nothing_and_shows_a_secret_no_more(app: TestApp) {
+        let e1 = add_license(&app, "E1", 10).await;
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/tokens").await;
+
+        let token = browser.post("/admin/tokens", &[("name", "once"), ("scope", "read")]).await;
+        let shown = browser.get("/admin/tokens/created").await;
+        let refreshed = browser.get("/admin/tokens/created").await;
+        let wizard = browser.post("/admin/users/new", &[("step", "mail"), ("action", "create"), ("user_name", "prg@example.com"), ("usage_location", "NL")]).await;
+        let results = browser.get("/admin/users/new/results").await;
+        let results_again = browser.get("/admin/users/new/results").await;
+        let prg = id(&users_named(&app, "prg@example.com").await[0]).to_owned();
+        let bulk = browser.post("/admin/bulk", &[("stage", "apply"), ("user", &prg), ("action", "add"), ("license", &e1)]).await;
+        let bulk_results = browser.get("/admin/bulk/results").await;
+        let bulk_again = browser.get("/admin/bulk/results").await;
+
+        assert_eq!((token.status, token.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/tokens/created")), "{}", token.body);
+        assert!(shown.body.contains("<h1>Token created</h1>") && shown.body.contains("id=\"secret\""), "{}", shown.body);
+        assert_eq!((refreshed.status, refreshed.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/tokens")), "the secret is shown once");
+        let tokens: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+        assert_eq!(tokens["totalResults"], 2, "one token made: the app's own and this one");
+        assert_eq!((wizard.status, wizard.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/users/new/results")), "{}", wizard.body);
+        assert!(results.body.contains("<h1>Results</h1>") && results.body.contains("prg@example.com"), "{}", results.body);
+        assert_eq!(results_again.location.as_deref(), Some("/admin/users/new"), "a refresh opens a new wizard");
+        assert_eq!(user_total(&app).await, 1, "one user made");
+        assert_eq!((bulk.status, bulk.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/bulk/results")), "{}", bulk.body);
+        assert!(bulk_results.body.contains("1 changed, 0 refused"), "{}", bulk_results.body);
+        assert_eq!(bulk_again.location.as_deref(), Some("/admin/users"));
+        let license: Value = app.get(&format!("/Licenses/{e1}")).await.json().await.unwrap();
+        assert_eq!(license["consumed"], 1);
+    }
+
+    async fn a_refresh_of_the_import_results_imports_nothing_again(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/import").await;
+        let csrf = browser.csrf.clone();
+
+        let started = browser.post_file("/admin/import", &[("csrf", &csrf)], ("users.csv", b"User Name\nonce@example.com\n")).await;
+        let first = browser.import_results().await;
+        let refreshed = browser.get("/admin/import/results").await;
+
+        assert_eq!(started.location.as_deref(), Some("/admin/import/results"), "the upload redirects: {}", started.body);
+        assert!(first.body.contains("data-testid=\"created\">1<"), "{}", first.body);
+        assert!(refreshed.body.contains("data-testid=\"created\">1<"), "the same results: {}", refreshed.body);
+        assert_eq!(user_total(&app).await, 1, "imported once");
     }
 }

@@ -1,5 +1,5 @@
 //! Tokens: the tenant's API tokens with their scopes and state, Create (the secret shown once,
-//! on the result page) and Revoke after a confirmation, through the service's token functions
+//! on the result page it redirects to) and Revoke after a confirmation, through the service's token functions
 //! that `/scim/v2/Admin/Tokens` and `scimd token` use.
 //!
 //! The page never holds a secret but the one just created; the service stores only its hash.
@@ -11,9 +11,9 @@ use maud::{html, Markup};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::http::console::chrome;
 use crate::http::console::layout::{self, csrf_field, error_page, Control};
-use crate::http::console::session::{Admin, AdminForm};
+use crate::http::console::session::{Admin, AdminForm, Outcome};
+use crate::http::console::{chrome, redirect_to_outcome, show_outcome};
 use crate::http::AppState;
 use crate::scim::error::ScimError;
 use crate::service::{Scope, TokenRecord};
@@ -113,8 +113,11 @@ pub async fn list(State(s): State<AppState>, admin: Admin) -> Response {
     list_with(&s, &admin, StatusCode::OK, &NewForm::default(), None).await
 }
 
+/// The page that shows a new token's secret, once.
+const CREATED: &str = "/admin/tokens/created";
+
 /// Create: the service checks the name and scopes as it does for `POST /Admin/Tokens`; the
-/// secret is on this answer alone.
+/// secret is on the page this redirects to, shown once.
 pub async fn create(State(s): State<AppState>, AdminForm { admin, fields }: AdminForm) -> Response {
     let t = admin.lang;
     let form = NewForm { name: fields.get("name").to_owned(), scopes: fields.all("scope"), problem: None };
@@ -133,7 +136,8 @@ pub async fn create(State(s): State<AppState>, AdminForm { admin, fields }: Admi
                 p { (t.t("Programs send it as ")) code { "Authorization: Bearer …" } (t.t(" to /scim/v2.")) }
                 p { a href="/admin/tokens" { (t.t("Back to the tokens")) } }
             };
-            layout::page("Token created", &chrome(&s, &admin, "/admin/tokens"), body).into_response()
+            let outcome = Outcome { at: CREATED, title: "Token created", current: "/admin/tokens", body };
+            redirect_to_outcome(&s, &admin, outcome)
         }
         Err(e) => {
             crate::service::log_internal(&e);
@@ -149,6 +153,11 @@ pub async fn create(State(s): State<AppState>, AdminForm { admin, fields }: Admi
             list_with(&s, &admin, status, &form, None).await
         }
     }
+}
+
+/// The new token's page; a refresh of it finds the secret gone and shows the tokens.
+pub async fn created(State(s): State<AppState>, admin: Admin) -> Response {
+    show_outcome(&s, &admin, CREATED, "/admin/tokens")
 }
 
 /// The token `id` of the tenant, or its 404.
