@@ -1,5 +1,6 @@
 """The admin center in Debian's chromium: sign in, add a user through the whole wizard (an admin
-role, which needs an alternate email, and a license), see the seat taken, find the user, edit it,
+role, which needs an alternate email, and a license), see the seat taken, find the user, edit it
+(its optional details, sign-in blocked and unblocked),
 see a synchronized user read-only, check that a form without its CSRF token is refused, delete
 and restore the user, bulk-edit licenses (add, replace, keep), page through a group's members,
 create a token (its secret works, a reload shows it no more) and revoke it (it stops working), find the revocation in the
@@ -133,11 +134,28 @@ def main():
         step(page, "edit")
         row.get_by_role("link", name="Ann Lee").click()
         page.get_by_label("Display name").fill("Ann Lee-Smith")
+        page.get_by_label("Job title").fill("Sales Lead")
+        page.get_by_label("Department").fill("Sales")
+        page.get_by_label("Mobile phone").fill("+31 6 1234 5678")
+        page.get_by_label("City").fill("Utrecht")
+        page.get_by_label("Country or region").fill("Netherlands")
+        page.get_by_label("Block sign-in").check()
         page.get_by_role("button", name="Save").click()
         expect(page.get_by_role("status")).to_contain_text("Saved ann@contoso.com")
         expect(page.get_by_label("Display name")).to_have_value("Ann Lee-Smith")
+        expect(page.get_by_label("Job title")).to_have_value("Sales Lead")
+        expect(page.get_by_label("Block sign-in")).to_be_checked()
         shot(page, "09-edit-user")
         ann_url = page.url
+        user = scim("GET", "/Users/" + ann_url.rsplit("/", 1)[1], ADMIN_TOKEN)
+        assert user["active"] is False and user["title"] == "Sales Lead", user
+        assert user["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"] == "Sales", user
+        assert user["phoneNumbers"] == [{"type": "mobile", "value": "+31 6 1234 5678"}], user
+        assert user["addresses"] == [{"type": "work", "locality": "Utrecht", "country": "Netherlands"}], user
+        page.get_by_label("Block sign-in").uncheck()
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("status")).to_contain_text("Saved ann@contoso.com")
+        assert scim("GET", "/Users/" + ann_url.rsplit("/", 1)[1], ADMIN_TOKEN)["active"] is True
 
         step(page, "a form without its CSRF token is refused")
         page.locator("form[action$='/delete'] input[name=csrf]").evaluate("e => e.remove()")
@@ -151,6 +169,8 @@ def main():
         page.goto(BASE + "/admin/users/" + synced["id"])
         expect(page.get_by_role("note")).to_contain_text("synchronized from the on-premises directory")
         expect(page.get_by_label("Display name")).to_be_disabled()
+        expect(page.get_by_label("Block sign-in")).to_be_disabled()
+        expect(page.get_by_label("Job title")).to_be_disabled()
         expect(page.get_by_role("button", name="Save")).to_have_count(0)
         shot(page, "11-synchronized-user")
 

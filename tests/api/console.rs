@@ -13,6 +13,7 @@ use crate::helpers::{behaviour, id, TestApp, USER};
 
 const LICENSE: &str = "urn:scimd:schemas:core:2.0:License";
 const DIR: &str = "urn:scimd:schemas:extension:directory:2.0:User";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 /// A browser: cookies kept, redirects not followed, the last page's CSRF token at hand.
 struct Browser {
@@ -805,5 +806,70 @@ behaviour! {
         assert!(first.body.contains("data-testid=\"created\">1<"), "{}", first.body);
         assert!(refreshed.body.contains("data-testid=\"created\">1<"), "the same results: {}", refreshed.body);
         assert_eq!(user_total(&app).await, 1, "imported once");
+    }
+
+    async fn edit_blocks_sign_in_and_sets_and_clears_the_optional_details_as_scim_shows_them(app: TestApp) {
+        let user = app.create_user("details@example.com").await;
+        let mut browser = Browser::signed_in(&app).await;
+        let path = format!("/admin/users/{}", id(&user));
+        let page = browser.get(&path).await;
+        for label in ["Block sign-in", "Job title", "Department", "Office phone", "Mobile phone", "Street address", "City", "State or province", "ZIP or postal code", "Country or region"] {
+            assert!(page.body.contains(&format!(">{label}</label>")), "{label}: {}", page.body);
+        }
+        let version = |body: &str| body.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let details = [
+            ("user_name", "details@example.com"), ("block_sign_in", "true"), ("job_title", "IT Manager"), ("department", "Information Technology"),
+            ("office_phone", "123-555-1211"), ("mobile_phone", "123-555-6641"), ("street_address", "Stationsplein 1"), ("city", "Utrecht"),
+            ("state", "Utrecht"), ("postal_code", "3511 ED"), ("country", "Netherlands"),
+        ];
+
+        let v = version(&page.body);
+        let mut form = details.to_vec();
+        form.push(("version", &v));
+        let saved = browser.post(&path, &form).await;
+
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+        let now: Value = app.get(&path.replace("/admin/users", "/Users")).await.json().await.unwrap();
+        assert_eq!(now["active"], false, "{now}");
+        assert_eq!((now["title"].as_str(), now[ENTERPRISE]["department"].as_str()), (Some("IT Manager"), Some("Information Technology")), "{now}");
+        let phone = |ty: &str| now["phoneNumbers"].as_array().and_then(|p| p.iter().find(|p| p["type"] == ty)).map(|p| p["value"].clone());
+        assert_eq!((phone("work"), phone("mobile")), (Some(json!("123-555-1211")), Some(json!("123-555-6641"))), "{now}");
+        let work = now["addresses"].as_array().unwrap().iter().find(|a| a["type"] == "work").unwrap().clone();
+        assert_eq!(work, json!({"type": "work", "streetAddress": "Stationsplein 1", "locality": "Utrecht", "region": "Utrecht", "postalCode": "3511 ED", "country": "Netherlands"}), "{now}");
+        let shown = browser.get(&path).await;
+        assert!(shown.body.contains("id=\"block_sign_in\" name=\"block_sign_in\" value=\"true\" checked"), "{}", shown.body);
+        assert!(shown.body.contains("value=\"3511 ED\""), "{}", shown.body);
+        let list = browser.get("/admin/users").await;
+        assert!(list.body.contains("Sign-in blocked"), "{}", list.body);
+
+        let v = version(&shown.body);
+        let mut form: Vec<(&str, &str)> = details.iter().copied().filter(|(k, _)| !matches!(*k, "block_sign_in" | "mobile_phone" | "city")).collect();
+        form.push(("version", &v));
+        let cleared = browser.post(&path, &form).await;
+
+        assert_eq!(cleared.status, StatusCode::SEE_OTHER, "{}", cleared.body);
+        let now: Value = app.get(&path.replace("/admin/users", "/Users")).await.json().await.unwrap();
+        assert_eq!(now["active"], true, "{now}");
+        let phones: Vec<&str> = now["phoneNumbers"].as_array().unwrap().iter().map(|p| p["type"].as_str().unwrap()).collect();
+        assert_eq!(phones, ["work"], "the mobile phone is removed, the office phone kept: {now}");
+        let work = now["addresses"].as_array().unwrap().iter().find(|a| a["type"] == "work").unwrap().clone();
+        assert!(work.get("locality").is_none() && work["postalCode"] == "3511 ED", "{now}");
+    }
+
+    async fn a_synchronized_users_sign_in_and_details_are_read_only_and_a_forced_block_is_refused(app: TestApp) {
+        let sync = app.token_for("default", &[Scope::Sync]).await;
+        let res = app.send_as(&sync, reqwest::Method::POST, "/Users", Some(json!({"schemas": [USER], "userName": "ad.details@example.com", "title": "Engineer"}))).await;
+        let synced: Value = res.json().await.unwrap();
+        let mut browser = Browser::signed_in(&app).await;
+        let path = format!("/admin/users/{}", id(&synced));
+
+        let page = browser.get(&path).await;
+        let forced = browser.post(&path, &[("user_name", "ad.details@example.com"), ("job_title", "Engineer"), ("block_sign_in", "true")]).await;
+
+        assert!(page.body.contains("id=\"job_title\" name=\"job_title\" value=\"Engineer\" disabled"), "{}", page.body);
+        assert!(page.body.contains("id=\"block_sign_in\" name=\"block_sign_in\" value=\"true\" disabled"), "{}", page.body);
+        assert_eq!(forced.status, StatusCode::FORBIDDEN, "{}", forced.body);
+        let now: Value = app.get(&format!("/Users/{}", id(&synced))).await.json().await.unwrap();
+        assert_ne!(now["active"], false, "not blocked: {now}");
     }
 }

@@ -13,7 +13,7 @@ use crate::http::console::session::Fields;
 use crate::http::AppState;
 use crate::scim::error::ScimError;
 use crate::scim::schema::ResourceKind;
-use crate::scim::schema::DIRECTORY_USER;
+use crate::scim::schema::{DIRECTORY_USER, ENTERPRISE_USER};
 use crate::service::{Caller, ListParams, Resource};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -35,6 +35,112 @@ pub struct UserForm {
     pub usage_location: String,
     /// License ids.
     pub licenses: Vec<String>,
+    /// Sign-in blocked: the user's `active` is false.
+    pub blocked: bool,
+    /// The seed's optional details, each empty when not set.
+    pub details: Details,
+}
+
+/// The seed's optional details of a user, as the bulk-add template's columns fill them: the
+/// job title, the enterprise department, the work and mobile phones, the work address.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Details {
+    pub job_title: String,
+    pub department: String,
+    pub office_phone: String,
+    pub mobile_phone: String,
+    pub street_address: String,
+    pub city: String,
+    pub state: String,
+    pub postal_code: String,
+    pub country: String,
+}
+
+/// (form field, label, where it is kept): every optional detail, in the order Edit user shows them.
+/// A phone is the `value` of the phone number of its type, an address part a sub-attribute of
+/// the `work` address, as the import writes them.
+const DETAILS: [(&str, &str, Detail); 9] = [
+    ("job_title", "Job title", Detail::Plain("title")),
+    ("department", "Department", Detail::Enterprise("department")),
+    ("office_phone", "Office phone", Detail::Phone("work")),
+    ("mobile_phone", "Mobile phone", Detail::Phone("mobile")),
+    ("street_address", "Street address", Detail::Address("streetAddress")),
+    ("city", "City", Detail::Address("locality")),
+    ("state", "State or province", Detail::Address("region")),
+    ("postal_code", "ZIP or postal code", Detail::Address("postalCode")),
+    ("country", "Country or region", Detail::Address("country")),
+];
+
+/// Where a detail is kept in the SCIM User.
+#[derive(Debug, Clone, Copy)]
+enum Detail {
+    Plain(&'static str),
+    Enterprise(&'static str),
+    Phone(&'static str),
+    Address(&'static str),
+}
+
+impl Detail {
+    fn read(self, doc: &Value) -> String {
+        let typed = |list: &str, ty: &str| {
+            doc.get(list)
+                .and_then(Value::as_array)
+                .and_then(|items| items.iter().find(|i| i.get("type").and_then(Value::as_str) == Some(ty)))
+                .cloned()
+        };
+        match self {
+            Detail::Plain(attr) => text(doc, &[attr]),
+            Detail::Enterprise(attr) => text(doc, &[ENTERPRISE_USER, attr]),
+            Detail::Phone(ty) => typed("phoneNumbers", ty).map(|p| text(&p, &["value"])).unwrap_or_default(),
+            Detail::Address(part) => typed("addresses", "work").map(|a| text(&a, &[part])).unwrap_or_default(),
+        }
+    }
+
+    /// The paths a PATCH replaces the detail through, and removes it through when emptied.
+    fn paths(self) -> (String, String) {
+        match self {
+            Detail::Plain(attr) => (attr.to_owned(), attr.to_owned()),
+            Detail::Enterprise(attr) => (format!("{ENTERPRISE_USER}:{attr}"), format!("{ENTERPRISE_USER}:{attr}")),
+            Detail::Phone(ty) => {
+                (format!("phoneNumbers[type eq \"{ty}\"].value"), format!("phoneNumbers[type eq \"{ty}\"]"))
+            }
+            Detail::Address(part) => {
+                let path = format!("addresses[type eq \"work\"].{part}");
+                (path.clone(), path)
+            }
+        }
+    }
+}
+
+impl Details {
+    fn get(&self, field: &str) -> &str {
+        match field {
+            "job_title" => &self.job_title,
+            "department" => &self.department,
+            "office_phone" => &self.office_phone,
+            "mobile_phone" => &self.mobile_phone,
+            "street_address" => &self.street_address,
+            "city" => &self.city,
+            "state" => &self.state,
+            "postal_code" => &self.postal_code,
+            _ => &self.country,
+        }
+    }
+
+    fn filled(mut value: impl FnMut(&str, Detail) -> String) -> Details {
+        let [t, d, o, m, a, c, s, p, r] = DETAILS.map(|(field, _, detail)| value(field, detail));
+        Details {
+            job_title: t,
+            department: d,
+            office_phone: o,
+            mobile_phone: m,
+            street_address: a,
+            city: c,
+            state: s,
+            postal_code: p,
+            country: r,
+        }
+    }
 }
 
 fn ext(doc: &Value) -> Option<&Map<String, Value>> {
@@ -65,6 +171,8 @@ impl UserForm {
             alternate_email: f.get("alternate_email").to_owned(),
             usage_location: f.get("usage_location").to_owned(),
             licenses: f.all("license").into_iter().filter(|l| !l.is_empty()).collect(),
+            blocked: f.get("block_sign_in") == "true",
+            details: Details::filled(|field, _| f.get(field).to_owned()),
         }
     }
 
@@ -79,6 +187,8 @@ impl UserForm {
             alternate_email: values(doc, "alternateEmails").join(", "),
             usage_location: ext(doc).and_then(|e| e.get("usageLocation")).and_then(Value::as_str).unwrap_or("").into(),
             licenses: values(doc, "licenses"),
+            blocked: doc.get("active").and_then(Value::as_bool) == Some(false),
+            details: Details::filled(|_, detail| detail.read(doc)),
         }
     }
 
@@ -138,6 +248,20 @@ impl UserForm {
     /// admin roles keeps them all while the first is left as it was.
     pub fn patch_from(&self, before: &UserForm) -> Value {
         let mut ops = Vec::new();
+        for (field, _, detail) in DETAILS {
+            let (old, new) = (before.details.get(field), self.details.get(field));
+            let (replace, remove) = detail.paths();
+            if old != new {
+                ops.push(if new.is_empty() {
+                    json!({"op": "remove", "path": remove})
+                } else {
+                    json!({"op": "replace", "path": replace, "value": new})
+                });
+            }
+        }
+        if self.blocked != before.blocked {
+            ops.push(json!({"op": "replace", "path": "active", "value": !self.blocked}));
+        }
         let mut set = |path: String, old: &str, new: &str, value: Value| {
             if old != new {
                 ops.push(if new.is_empty() {
@@ -194,9 +318,28 @@ pub fn field_of(detail: &str) -> Option<&'static str> {
         Some("last_name")
     } else if has("displayName") {
         Some("display_name")
+    } else if has("department") {
+        Some("department")
+    } else if has("\"work\"].") || has("addresses") {
+        Some(address_field(detail))
+    } else if has("phoneNumbers") {
+        Some(if has("mobile") { "mobile_phone" } else { "office_phone" })
+    } else if has("title") {
+        Some("job_title")
     } else {
         None
     }
+}
+
+/// The address field a refusal about the work address concerns, by the part it names.
+fn address_field(detail: &str) -> &'static str {
+    DETAILS
+        .iter()
+        .find_map(|(field, _, d)| match d {
+            Detail::Address(part) if detail.contains(part) => Some(*field),
+            _ => None,
+        })
+        .unwrap_or("street_address")
 }
 
 /// A service refusal shown on a form: beside its field, or above the form.
@@ -337,6 +480,31 @@ pub fn settings(t: Lang, form: &UserForm, choices: &Choices, problem: &Problem, 
         (layout::text(Control::new("alternate_email", t.t("Alternate email address"), &form.alternate_email)
             .hint(t.t("Required with an admin role: where the administrator can be reached if locked out. Up to five, separated by commas."))
             .error(problem.at("alternate_email")).disabled(locked), "text"))
+    }
+}
+
+/// Edit user's sign-in control: a checkbox that blocks sign-in (sets `active` to false).
+pub fn sign_in(t: Lang, form: &UserForm, problem: &Problem, locked: bool) -> Markup {
+    let error = problem.at("block_sign_in");
+    html! {
+        div.field.check {
+            input type="checkbox" id="block_sign_in" name="block_sign_in" value="true" checked[form.blocked]
+                disabled[locked] aria-describedby=(if error.is_some() { "block_sign_in-hint block_sign_in-error" } else { "block_sign_in-hint" });
+            " "
+            label for="block_sign_in" { (t.t("Block sign-in")) }
+            p.hint id="block_sign_in-hint" { (t.t("The user keeps its licenses and groups but cannot sign in, as with scimd user disable.")) }
+            (layout::field_error("block_sign_in", error))
+        }
+    }
+}
+
+/// Edit user's optional details: job title, department, phones, work address.
+pub fn optional_details(t: Lang, form: &UserForm, problem: &Problem, locked: bool) -> Markup {
+    html! {
+        @for (field, label, _) in DETAILS {
+            @let kind = if field.ends_with("_phone") { "tel" } else { "text" };
+            (layout::text(Control::new(field, t.t(label), form.details.get(field)).error(problem.at(field)).disabled(locked), kind))
+        }
     }
 }
 
