@@ -3,7 +3,8 @@ role, which needs an alternate email, and a license), see the seat taken, find t
 (its optional details, sign-in blocked and unblocked),
 see a synchronized user read-only, check that a form without its CSRF token is refused, delete
 and restore the user, bulk-edit licenses (add, replace, keep), page through a group's members,
-create a token (its secret works, a reload shows it no more) and revoke it (it stops working), find the revocation in the
+create a token with a lifetime and a rate limit (its secret works, a reload shows it
+no more) and revoke it (it stops working), find the revocation in the
 audit log, import the repository's examples/users.csv through the file input and download its
 report, see a page in Dutch, sign out. Every control is found by its label or role, as automation
 would.
@@ -257,8 +258,11 @@ def main():
         page.get_by_label("Token name").fill("okta-provisioning")
         page.get_by_label(re.compile("^read:")).check()
         page.get_by_label(re.compile("^write:")).check()
+        page.get_by_label("Lifetime").fill("90d")
+        page.get_by_label("Rate limit").fill("50")
         page.get_by_role("button", name="Create token").click()
         expect(page.get_by_role("heading", name="Token created")).to_be_visible()
+        expect(page.get_by_text("50 per second")).to_be_visible()
         expect(page.get_by_text("it will not be shown again")).to_be_visible()
         secret = page.get_by_label("Secret").input_value()
         shot(page, "16-token-created")
@@ -266,7 +270,10 @@ def main():
         page.reload()
         expect(page.get_by_role("heading", name="Tokens")).to_be_visible()
         expect(page.get_by_text(secret)).to_have_count(0)
-        expect(page.get_by_role("row", name=re.compile("okta-provisioning"))).to_have_count(1)
+        expect(page.get_by_role("row", name=re.compile("okta-provisioning"))).to_contain_text("50 per second")
+        tokens = scim("GET", "/Admin/Tokens", ADMIN_TOKEN)["Resources"]
+        okta = next(t for t in tokens if t["name"] == "okta-provisioning")
+        assert okta["rateLimit"] == 50 and okta["expires"], okta
         page.get_by_role("link", name="Revoke okta-provisioning").click()
         shot(page, "17-token-revoke")
         page.get_by_role("button", name="Revoke").click()

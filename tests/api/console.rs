@@ -872,4 +872,46 @@ behaviour! {
         let now: Value = app.get(&format!("/Users/{}", id(&synced))).await.json().await.unwrap();
         assert_ne!(now["active"], false, "not blocked: {now}");
     }
+
+    async fn a_token_is_created_with_a_lifetime_and_a_rate_limit_that_the_list_and_scim_show(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        let form = browser.get("/admin/tokens").await;
+        assert!(form.body.contains("<label for=\"expires\">Lifetime</label>"), "{}", form.body);
+        assert!(form.body.contains("<label for=\"rate_limit\">Rate limit (requests per second)</label>"), "{}", form.body);
+
+        let created = browser.post_and_follow("/admin/tokens", &[("name", "okta"), ("scope", "read"), ("expires", "90d"), ("rate_limit", "50")]).await;
+        let list = browser.get("/admin/tokens").await;
+
+        assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+        assert!(created.body.contains("<dd>50 per second</dd>"), "{}", created.body);
+        let tokens: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+        let okta = tokens["Resources"].as_array().unwrap().iter().find(|t| t["name"] == "okta").unwrap().clone();
+        assert_eq!(okta["rateLimit"], 50, "{okta}");
+        let expires = time::OffsetDateTime::parse(okta["expires"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+        let days = (expires - time::OffsetDateTime::now_utc()).whole_hours();
+        assert!((89 * 24..=90 * 24).contains(&days), "about 90 days from now: {okta}");
+        assert!(list.body.contains("<td>50 per second</td>") && list.body.contains("<td>Server default</td>"), "{}", list.body);
+        let date = format!("<dd>{}-{:02}-{:02} ", expires.year(), u8::from(expires.month()), expires.day());
+        assert!(created.body.contains(&date), "the expiry on the result page: {}", created.body);
+    }
+
+    async fn a_bad_lifetime_or_rate_limit_is_refused_beside_its_field_and_creates_nothing(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/tokens").await;
+
+        let lifetime = browser.post("/admin/tokens", &[("name", "x"), ("scope", "read"), ("expires", "forever")]).await;
+        let zero = browser.post("/admin/tokens", &[("name", "x"), ("scope", "read"), ("rate_limit", "0")]).await;
+        let words = browser.post("/admin/tokens", &[("name", "x"), ("scope", "read"), ("rate_limit", "fast")]).await;
+
+        assert_eq!(lifetime.status, StatusCode::BAD_REQUEST, "{}", lifetime.body);
+        assert!(lifetime.body.contains("aria-describedby=\"expires-hint expires-error\""), "{}", lifetime.body);
+        assert!(lifetime.body.contains("value=\"forever\""), "what was typed is kept: {}", lifetime.body);
+        for page in [&zero, &words] {
+            assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+            let error = page.body.find("id=\"rate_limit-error\" role=\"alert\"").unwrap_or_else(|| panic!("{}", page.body));
+            assert!(page.body[error..].contains("requests per second"), "{}", page.body);
+        }
+        let tokens: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+        assert_eq!(tokens["totalResults"], 1, "only the app's own token");
+    }
 }
