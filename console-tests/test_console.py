@@ -253,6 +253,40 @@ def main():
         expect(page.get_by_text("Members 51–57 of 57")).to_be_visible()
         expect(page.get_by_role("link", name="Next page")).to_have_count(0)
 
+        step(page, "groups: create, rename, add a member by user name, remove it, delete")
+        page.get_by_role("link", name="Groups").click()
+        page.get_by_label("Group name").fill("Marketing")
+        page.get_by_role("button", name="Create group").click()
+        expect(page.get_by_role("heading", name="Marketing")).to_be_visible()
+        expect(page.get_by_role("status")).to_contain_text("Created the group Marketing")
+        group_id = page.url.rsplit("/", 1)[1]
+        page.get_by_label("Group name").fill("Marketing EMEA")
+        page.get_by_role("button", name="Rename").click()
+        expect(page.get_by_role("heading", name="Marketing EMEA")).to_be_visible()
+        page.get_by_label("User name to add").fill("nobody@contoso.com")
+        page.get_by_role("button", name="Add member").click()
+        expect(page.get_by_label("User name to add")).to_have_attribute("aria-invalid", "true")
+        expect(page.get_by_role("alert")).to_contain_text("no user has the user name nobody@contoso.com")
+        shot(page, "16a-group-member-refused")
+        page.get_by_label("User name to add").fill("ann@contoso.com")
+        page.get_by_role("button", name="Add member").click()
+        expect(page.get_by_role("status")).to_contain_text("Added ann@contoso.com to the group")
+        expect(page.get_by_text("1 member.")).to_be_visible()
+        shot(page, "16b-group-edit")
+        group = scim("GET", "/Groups/" + group_id, ADMIN_TOKEN)
+        assert group["displayName"] == "Marketing EMEA" and [m["value"] for m in group["members"]] == [ann_id], group
+        page.get_by_role("button", name=re.compile("^Remove .* from the group$")).click()
+        expect(page.get_by_text("0 members.")).to_be_visible()
+        assert not scim("GET", "/Groups/" + group_id, ADMIN_TOKEN).get("members"), group_id
+        page.get_by_role("button", name="Delete group").click()
+        expect(page.get_by_role("status")).to_contain_text("Deleted the group Marketing EMEA")
+        expect(page.get_by_role("link", name="Marketing EMEA")).to_have_count(0)
+        try:
+            scim("GET", "/Groups/" + group_id, ADMIN_TOKEN)
+            raise AssertionError("the group is still there")
+        except urllib.error.HTTPError as e:
+            assert e.code == 404, e.code
+
         step(page, "tokens: create one, its secret shown once works; revoke it and it stops")
         page.get_by_role("link", name="Tokens").click()
         page.get_by_label("Token name").fill("okta-provisioning")

@@ -914,4 +914,70 @@ behaviour! {
         let tokens: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
         assert_eq!(tokens["totalResults"], 1, "only the app's own token");
     }
+
+    async fn a_group_is_created_renamed_given_and_rid_of_members_and_deleted_as_scim_shows_it(app: TestApp) {
+        let ann = app.create_user("ann@example.com").await;
+        let ben = app.create_user("ben@example.com").await;
+        let mut browser = Browser::signed_in(&app).await;
+        let list = browser.get("/admin/groups").await;
+        assert!(list.body.contains("<label for=\"display_name\">Group name</label>"), "{}", list.body);
+
+        let created = browser.post("/admin/groups", &[("display_name", "Sales")]).await;
+        let path = created.location.clone().unwrap_or_else(|| panic!("{}", created.body));
+        let gid = path.rsplit('/').next().unwrap().to_owned();
+        let page = browser.get(&path).await;
+        let version = page.body.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let renamed = browser.post(&format!("{path}/rename"), &[("display_name", "Sales EMEA"), ("version", &version)]).await;
+        let stale = browser.post(&format!("{path}/rename"), &[("display_name", "Stale"), ("version", &version)]).await;
+        let added_ann = browser.post(&format!("{path}/members"), &[("member", "ann@example.com")]).await;
+        let added_ben = browser.post(&format!("{path}/members"), &[("member", "BEN@example.com")]).await;
+        let shown = browser.get(&path).await;
+        let removed = browser.post(&format!("{path}/members/{}/remove", id(&ann)), &[]).await;
+        let scim_after_remove: Value = app.get(&format!("/Groups/{gid}")).await.json().await.unwrap();
+        let deleted = browser.post(&format!("{path}/delete"), &[]).await;
+
+        assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+        assert!(page.body.contains("Created the group Sales.") && page.body.contains("<h1>Sales</h1>"), "{}", page.body);
+        assert_eq!(renamed.location.as_deref(), Some(path.as_str()), "{}", renamed.body);
+        assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED, "a stale page does not rename: {}", stale.body);
+        assert!(stale.body.contains("id=\"display_name-error\" role=\"alert\"") && stale.body.contains("value=\"Stale\""), "{}", stale.body);
+        for added in [&added_ann, &added_ben] {
+            assert_eq!(added.location.as_deref(), Some(path.as_str()), "{}", added.body);
+        }
+        assert!(shown.body.contains("<h1>Sales EMEA</h1>") && shown.body.contains("2 members."), "{}", shown.body);
+        assert!(shown.body.contains("aria-label=\"Remove ann@example.com from the group\""), "{}", shown.body);
+        let members: Vec<&str> = scim_after_remove["members"].as_array().unwrap().iter().map(|m| m["value"].as_str().unwrap()).collect();
+        assert_eq!((scim_after_remove["displayName"].as_str(), members), (Some("Sales EMEA"), vec![id(&ben)]));
+        assert_eq!(removed.location.as_deref(), Some(path.as_str()), "{}", removed.body);
+        assert_eq!(deleted.location.as_deref(), Some("/admin/groups"), "{}", deleted.body);
+        assert_eq!(app.get(&format!("/Groups/{gid}")).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(app.get(&format!("/Users/{}", id(&ben))).await.status(), StatusCode::OK, "members stay");
+        assert!(browser.get("/admin/groups").await.body.contains("Deleted the group Sales EMEA."));
+    }
+
+    async fn an_unknown_member_and_an_empty_name_are_refused_beside_their_field_and_change_nothing(app: TestApp) {
+        let group = app.create_group("Support", &[]).await;
+        let mut browser = Browser::signed_in(&app).await;
+        let path = format!("/admin/groups/{}", id(&group));
+        browser.get(&path).await;
+
+        let unknown = browser.post(&format!("{path}/members"), &[("member", "nobody@example.com")]).await;
+        let empty = browser.post(&format!("{path}/members"), &[("member", "")]).await;
+        let nameless = browser.post("/admin/groups", &[("display_name", "")]).await;
+        let forged = browser.post(&format!("{path}/delete"), &[("csrf", "forged")]).await;
+
+        assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.body);
+        let error = unknown.body.find("id=\"member-error\" role=\"alert\"").unwrap_or_else(|| panic!("{}", unknown.body));
+        assert!(unknown.body[error..].contains("no user has the user name nobody@example.com"), "{}", unknown.body);
+        assert!(unknown.body.contains("aria-describedby=\"member-hint member-error\"") && unknown.body.contains("value=\"nobody@example.com\""), "{}", unknown.body);
+        assert_eq!(empty.status, StatusCode::BAD_REQUEST, "{}", empty.body);
+        assert_eq!(nameless.status, StatusCode::BAD_REQUEST, "{}", nameless.body);
+        let error = nameless.body.find("id=\"display_name-error\" role=\"alert\"").unwrap_or_else(|| panic!("{}", nameless.body));
+        assert!(nameless.body[error..].contains("displayName"), "{}", nameless.body);
+        assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+        let groups: Value = app.get("/Groups").await.json().await.unwrap();
+        assert_eq!(groups["totalResults"], 1, "{groups}");
+        let support: Value = app.get(&format!("/Groups/{}", id(&group))).await.json().await.unwrap();
+        assert!(support["members"].as_array().is_none_or(|m| m.is_empty()), "{support}");
+    }
 }

@@ -47,8 +47,12 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/bulk/results", get(bulk::results))
         .route("/admin/deleted", get(users::deleted))
         .route("/admin/deleted/{id}/restore", post(users::restore))
-        .route("/admin/groups", get(groups::list))
+        .route("/admin/groups", get(groups::list).post(groups::create))
         .route("/admin/groups/{id}", get(groups::show))
+        .route("/admin/groups/{id}/rename", post(groups::rename))
+        .route("/admin/groups/{id}/members", post(groups::add_member))
+        .route("/admin/groups/{id}/members/{member}/remove", post(groups::remove_member))
+        .route("/admin/groups/{id}/delete", post(groups::delete))
         .route("/admin/licenses", get(licenses::list))
         .route("/admin/audit", get(audit::list))
         .route(
