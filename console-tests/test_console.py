@@ -337,6 +337,17 @@ def main():
             example_users = [row["User Name"] for row in csv.DictReader(f)]
         page.get_by_role("link", name="Import").click()
         page.get_by_label("CSV file").set_input_files(EXAMPLE_CSV)
+        page.get_by_label("Dry run").check()
+        page.get_by_role("button", name="Import").click()
+        expect(page.get_by_role("heading", name="Dry run results")).to_be_visible(timeout=60_000)
+        expect(page.get_by_test_id("created")).to_have_text(str(len(example_users)))
+        expect(page.get_by_role("status")).to_contain_text("nothing was created or changed")
+        shot(page, "20a-import-dry-run")
+        for name in example_users:
+            found = scim("GET", f'/Users?filter=userName%20eq%20%22{name}%22', ADMIN_TOKEN)
+            assert found["totalResults"] == 0, (name, found)
+        page.get_by_role("link", name="Import another file").click()
+        page.get_by_label("CSV file").set_input_files(EXAMPLE_CSV)
         page.get_by_label("Give new users a temporary password").check()
         shot(page, "20-import")
         page.get_by_role("button", name="Import").click()

@@ -980,4 +980,35 @@ behaviour! {
         let support: Value = app.get(&format!("/Groups/{}", id(&group))).await.json().await.unwrap();
         assert!(support["members"].as_array().is_none_or(|m| m.is_empty()), "{support}");
     }
+
+    async fn a_dry_run_shows_what_an_import_would_do_with_its_report_and_writes_nothing(app: TestApp) {
+        app.create_user("old@example.com").await;
+        let mut browser = Browser::signed_in(&app).await;
+        let form = browser.get("/admin/import").await;
+        assert!(form.body.contains("<label for=\"dry_run\">Dry run</label>"), "{}", form.body);
+        let csrf = browser.csrf.clone();
+        let file = b"User Name,First Name\nnew@example.com,New\nold@example.com,Changed\nbad@example.com,Bad,extra\n";
+
+        browser.post_file("/admin/import", &[("csrf", &csrf), ("dry_run", "true"), ("temporary_passwords", "true")], ("users.csv", file)).await;
+        let results = browser.import_results().await;
+
+        assert_eq!(results.status, StatusCode::OK, "{}", results.body);
+        assert!(results.body.contains("<h1>Dry run results</h1>") && results.body.contains("nothing was created or changed"), "{}", results.body);
+        for (what, n) in [("created", 1), ("updated", 1), ("refused", 1)] {
+            assert!(results.body.contains(&format!("data-testid=\"{what}\">{n}<")), "{what}: {}", results.body);
+        }
+        assert!(results.body.contains("<td>bad@example.com</td>"), "{}", results.body);
+        let res = browser.client.get(format!("{}/admin/import/report.csv", app.base)).header("cookie", browser.cookie_header()).send().await.unwrap();
+        let report = res.text().await.unwrap();
+        assert!(report.lines().nth(1).unwrap().starts_with("2,new@example.com,created,"), "{report}");
+        assert!(report.lines().nth(1).unwrap().ends_with(','), "no password in a dry run: {report}");
+        assert_eq!(user_total(&app).await, 1, "nothing created");
+        assert!(users_named(&app, "old@example.com").await[0]["name"].get("givenName").is_none(), "nothing changed");
+
+        browser.post_file("/admin/import", &[("csrf", &csrf)], ("users.csv", file)).await;
+        let real = browser.import_results().await;
+
+        assert!(real.body.contains("<h1>Import results</h1>") && real.body.contains("data-testid=\"created\">1<"), "{}", real.body);
+        assert_eq!(user_total(&app).await, 2, "the real import writes");
+    }
 }
