@@ -1,13 +1,13 @@
 """The admin center in Debian's chromium: sign in, add a user through the whole wizard (an admin
-role, which needs an alternate email, and a license), see the seat taken, find the user, edit it
-(its optional details, sign-in blocked and unblocked),
-see a synchronized user read-only, check that a form without its CSRF token is refused, delete
-and restore the user, bulk-edit licenses (add, replace, keep), page through a group's members,
-create a token with a lifetime and a rate limit (its secret works, a reload shows it
-no more) and revoke it (it stops working), find the revocation in the
-audit log, import the repository's examples/users.csv through the file input and download its
-report, see a page in Dutch, sign out. Every control is found by its label or role, as automation
-would.
+role, which needs an alternate email, and a license; a reload of Results creates nothing), see
+the seat taken, find the user, edit it (optional details, sign-in blocked and unblocked, a second
+admin role added and the first removed), see a synchronized user read-only, check that a form
+without its CSRF token is refused, delete and restore the user, bulk-edit licenses (add,
+replace, keep), page through a group's members, create, rename, fill, empty and delete a group,
+create a token with a lifetime and a rate limit (its secret works; a reload shows it no more)
+and revoke it (it stops working), find the revocation in the audit log, dry-run and then import
+the repository's examples/users.csv through the file input and download its report, see a page
+in Dutch, sign out. Every control is found by its label or role, as automation would.
 
 run.sh starts scimd and passes its address and tokens in the environment.
 """
@@ -157,6 +157,29 @@ def main():
         page.get_by_role("button", name="Save").click()
         expect(page.get_by_role("status")).to_contain_text("Saved ann@contoso.com")
         assert scim("GET", "/Users/" + ann_url.rsplit("/", 1)[1], ADMIN_TOKEN)["active"] is True
+
+        step(page, "edit: every admin role held is shown, and each is added or removed")
+
+        def roles():
+            user = scim("GET", "/Users/" + ann_url.rsplit("/", 1)[1], ADMIN_TOKEN)
+            ext = user["urn:scimd:schemas:extension:directory:2.0:User"]
+            return sorted(r["value"] for r in ext.get("adminRoles", []))
+
+        admin_roles = page.get_by_role("group", name="Admin roles")
+        expect(admin_roles.get_by_label("Global administrator", exact=True)).to_be_checked()
+        admin_roles.get_by_label("Billing administrator", exact=True).check()
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("status")).to_contain_text("Saved ann@contoso.com")
+        assert roles() == ["Billing administrator", "Global administrator"], roles()
+        shot(page, "09a-edit-admin-roles")
+        page.get_by_label("Display name").fill("Ann Lee-Smith")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("status")).to_contain_text("Saved ann@contoso.com")
+        assert roles() == ["Billing administrator", "Global administrator"], "a save keeps both: %s" % roles()
+        page.get_by_role("group", name="Admin roles").get_by_label("Global administrator", exact=True).uncheck()
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("status")).to_contain_text("Saved ann@contoso.com")
+        assert roles() == ["Billing administrator"], roles()
 
         step(page, "a form without its CSRF token is refused")
         page.locator("form[action$='/delete'] input[name=csrf]").evaluate("e => e.remove()")

@@ -1011,4 +1011,66 @@ behaviour! {
         assert!(real.body.contains("<h1>Import results</h1>") && real.body.contains("data-testid=\"created\">1<"), "{}", real.body);
         assert_eq!(user_total(&app).await, 2, "the real import writes");
     }
+
+    async fn edit_shows_every_admin_role_held_and_adds_and_removes_each_without_dropping_the_others(app: TestApp) {
+        let body = json!({"schemas": [USER, DIR], "userName": "boss@example.com", DIR: {
+            "alternateEmails": [{"value": "boss@home.example"}],
+            "adminRoles": [{"value": "Global administrator"}, {"value": "Billing administrator"}],
+        }});
+        let boss: Value = app.post("/Users", body).await.json().await.unwrap();
+        let mut browser = Browser::signed_in(&app).await;
+        let path = format!("/admin/users/{}", id(&boss));
+        let roles_of = |user: &Value| -> Vec<String> {
+            let mut r: Vec<String> = user[DIR]["adminRoles"].as_array().map(|a| a.iter().map(|r| r["value"].as_str().unwrap().to_owned()).collect()).unwrap_or_default();
+            r.sort();
+            r
+        };
+        let version = |body: &str| body.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let base = [("user_name", "boss@example.com"), ("alternate_email", "boss@home.example")];
+
+        let page = browser.get(&path).await;
+        let checked = |body: &str, role: &str| body.contains(&format!("name=\"admin_role\" value=\"{role}\" checked"));
+        assert!(page.body.contains("<legend>Admin roles</legend>"), "{}", page.body);
+        assert!(checked(&page.body, "Global administrator") && checked(&page.body, "Billing administrator"), "both held: {}", page.body);
+        assert!(!checked(&page.body, "Password administrator"), "{}", page.body);
+
+        let v = version(&page.body);
+        let mut form = base.to_vec();
+        form.extend([("version", v.as_str()), ("display_name", "The Boss"), ("admin_role", "Global administrator"), ("admin_role", "Billing administrator")]);
+        let untouched = browser.post(&path, &form).await;
+        let after_untouched: Value = app.get(&format!("/Users/{}", id(&boss))).await.json().await.unwrap();
+        let v = version(&browser.get(&path).await.body);
+        let mut form = base.to_vec();
+        form.extend([("version", v.as_str()), ("display_name", "The Boss"), ("admin_role", "Billing administrator"), ("admin_role", "Password administrator")]);
+        let swapped = browser.post(&path, &form).await;
+        let after_swap: Value = app.get(&format!("/Users/{}", id(&boss))).await.json().await.unwrap();
+        let v = version(&browser.get(&path).await.body);
+        let mut form = base.to_vec();
+        form.extend([("version", v.as_str()), ("display_name", "The Boss")]);
+        let none = browser.post(&path, &form).await;
+        let after_none: Value = app.get(&format!("/Users/{}", id(&boss))).await.json().await.unwrap();
+
+        assert_eq!(untouched.status, StatusCode::SEE_OTHER, "{}", untouched.body);
+        assert_eq!(after_untouched["displayName"], "The Boss");
+        assert_eq!(roles_of(&after_untouched), ["Billing administrator", "Global administrator"], "a save of another field keeps both roles");
+        assert_eq!(swapped.status, StatusCode::SEE_OTHER, "{}", swapped.body);
+        assert_eq!(roles_of(&after_swap), ["Billing administrator", "Password administrator"], "one removed, one added, one kept");
+        assert_eq!(none.status, StatusCode::SEE_OTHER, "{}", none.body);
+        assert!(roles_of(&after_none).is_empty(), "{after_none}");
+    }
+
+    async fn a_role_outside_the_catalogue_is_refused_beside_the_roles_and_changes_nothing(app: TestApp) {
+        let user = app.create_user("someone@example.com").await;
+        let mut browser = Browser::signed_in(&app).await;
+        let path = format!("/admin/users/{}", id(&user));
+        browser.get(&path).await;
+
+        let refused = browser.post(&path, &[("user_name", "someone@example.com"), ("alternate_email", "x@home.example"), ("admin_role", "Supreme ruler")]).await;
+
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+        assert!(refused.body.contains("id=\"admin_role-error\" role=\"alert\"") && refused.body.contains("aria-describedby=\"admin_role-error\""), "{}", refused.body);
+        assert!(refused.body.contains("name=\"admin_role\" value=\"Supreme ruler\" checked"), "what was chosen is shown: {}", refused.body);
+        let now: Value = app.get(&format!("/Users/{}", id(&user))).await.json().await.unwrap();
+        assert!(now[DIR].get("adminRoles").is_none() && now[DIR].get("alternateEmails").is_none(), "{now}");
+    }
 }

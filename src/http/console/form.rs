@@ -28,8 +28,9 @@ pub struct UserForm {
     pub first_name: String,
     pub last_name: String,
     pub display_name: String,
-    /// One role of the catalogue, or empty for none.
-    pub admin_role: String,
+    /// The admin roles held or chosen, in order, each once: the wizard picks one or none, Edit
+    /// user shows every role held.
+    pub admin_roles: Vec<String>,
     /// Addresses separated by commas.
     pub alternate_email: String,
     pub usage_location: String,
@@ -155,6 +156,12 @@ fn values(doc: &Value, attr: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The non-empty values of `items`, each once, in their first order.
+fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    items.filter(|i| !i.is_empty() && seen.insert(i.clone())).collect()
+}
+
 fn text(doc: &Value, path: &[&str]) -> String {
     path.iter().try_fold(doc, |v, k| v.get(*k)).and_then(Value::as_str).unwrap_or_default().to_owned()
 }
@@ -167,7 +174,7 @@ impl UserForm {
             first_name: f.get("first_name").to_owned(),
             last_name: f.get("last_name").to_owned(),
             display_name: f.get("display_name").to_owned(),
-            admin_role: f.get("admin_role").to_owned(),
+            admin_roles: distinct(f.all("admin_role").into_iter().map(|r| r.trim().to_owned())),
             alternate_email: f.get("alternate_email").to_owned(),
             usage_location: f.get("usage_location").to_owned(),
             licenses: f.all("license").into_iter().filter(|l| !l.is_empty()).collect(),
@@ -183,13 +190,17 @@ impl UserForm {
             first_name: text(doc, &["name", "givenName"]),
             last_name: text(doc, &["name", "familyName"]),
             display_name: text(doc, &["displayName"]),
-            admin_role: values(doc, "adminRoles").into_iter().next().unwrap_or_default(),
+            admin_roles: distinct(values(doc, "adminRoles").into_iter()),
             alternate_email: values(doc, "alternateEmails").join(", "),
             usage_location: ext(doc).and_then(|e| e.get("usageLocation")).and_then(Value::as_str).unwrap_or("").into(),
             licenses: values(doc, "licenses"),
             blocked: doc.get("active").and_then(Value::as_bool) == Some(false),
             details: Details::filled(|_, detail| detail.read(doc)),
         }
+    }
+
+    fn admin_roles_value(&self) -> Value {
+        Value::Array(self.admin_roles.iter().map(|r| json!({"value": r})).collect())
     }
 
     /// The user name as the service gets it: with the picked domain when typed without one.
@@ -225,8 +236,8 @@ impl UserForm {
         if !self.usage_location.is_empty() {
             dir.insert("usageLocation".into(), json!(self.usage_location));
         }
-        if !self.admin_role.is_empty() {
-            dir.insert("adminRoles".into(), json!([{"value": self.admin_role}]));
+        if !self.admin_roles.is_empty() {
+            dir.insert("adminRoles".into(), self.admin_roles_value());
         }
         let emails = self.alternate_emails();
         if !emails.is_empty() {
@@ -244,8 +255,8 @@ impl UserForm {
     }
 
     /// The PATCH that takes the stored user `before` to this form: a `replace` of each value
-    /// changed, a `remove` of each one emptied, nothing for the rest. A user holding several
-    /// admin roles keeps them all while the first is left as it was.
+    /// changed, a `remove` of each one emptied, nothing for the rest. Admin roles and licenses
+    /// are compared as sets and replaced whole when they differ.
     pub fn patch_from(&self, before: &UserForm) -> Value {
         let mut ops = Vec::new();
         for (field, _, detail) in DETAILS {
@@ -278,7 +289,10 @@ impl UserForm {
         set("name.familyName".into(), &before.last_name, &self.last_name, json!(self.last_name));
         set("displayName".into(), &before.display_name, &self.display_name, json!(self.display_name));
         set(dir("usageLocation"), &before.usage_location, &self.usage_location, json!(self.usage_location));
-        set(dir("adminRoles"), &before.admin_role, &self.admin_role, json!([{"value": self.admin_role}]));
+        let (mut old_roles, mut new_roles) = (before.admin_roles.clone(), self.admin_roles.clone());
+        old_roles.sort();
+        new_roles.sort();
+        set(dir("adminRoles"), &old_roles.join("\n"), &new_roles.join("\n"), self.admin_roles_value());
         let normalize =
             |list: &str| list.split(',').map(str::trim).filter(|a| !a.is_empty()).collect::<Vec<_>>().join(",");
         set(
@@ -473,14 +487,51 @@ pub fn details(t: Lang, form: &UserForm, choices: &Choices, problem: &Problem, l
     }
 }
 
-/// The Settings controls: an admin role or none, and the alternate email it needs.
+/// The wizard's Settings controls: one admin role or none, and the alternate email it needs.
 pub fn settings(t: Lang, form: &UserForm, choices: &Choices, problem: &Problem, locked: bool) -> Markup {
+    let first = form.admin_roles.first().map(String::as_str).unwrap_or("");
     html! {
-        (layout::select(Control::new("admin_role", t.t("Admin role"), &form.admin_role).error(problem.at("admin_role")).disabled(locked), &choices.role_options(t)))
-        (layout::text(Control::new("alternate_email", t.t("Alternate email address"), &form.alternate_email)
-            .hint(t.t("Required with an admin role: where the administrator can be reached if locked out. Up to five, separated by commas."))
-            .error(problem.at("alternate_email")).disabled(locked), "text"))
+        (layout::select(Control::new("admin_role", t.t("Admin role"), first).error(problem.at("admin_role")).disabled(locked), &choices.role_options(t)))
+        (alternate_email(t, form, problem, locked))
     }
+}
+
+/// Edit user's Settings controls: a checkbox for each admin role of the catalogue and each other
+/// role the user holds, so that every role held is shown and none is dropped unseen, and the
+/// alternate email.
+pub fn admin_roles(t: Lang, form: &UserForm, choices: &Choices, problem: &Problem, locked: bool) -> Markup {
+    let error = problem.at("admin_role");
+    let others = form.admin_roles.iter().filter(|r| !choices.roles.contains(r));
+    let roles: Vec<&String> = choices.roles.iter().chain(others).collect();
+    html! {
+        fieldset aria-describedby=[error.map(|_| "admin_role-error")] {
+            legend { (t.t("Admin roles")) }
+            @for (i, role) in roles.iter().enumerate() {
+                @let id = format!("admin-role-{i}");
+                div {
+                    input type="checkbox" id=(id) name="admin_role" value=(role)
+                        checked[form.admin_roles.contains(role)] disabled[locked];
+                    " "
+                    label for=(id) { (role) }
+                }
+            }
+            (layout::field_error("admin_role", error))
+        }
+        (alternate_email(t, form, problem, locked))
+    }
+}
+
+fn alternate_email(t: Lang, form: &UserForm, problem: &Problem, locked: bool) -> Markup {
+    layout::text(
+        Control::new("alternate_email", t.t("Alternate email address"), &form.alternate_email)
+            .hint(
+                t.t("Required with an admin role: where the administrator can be reached if locked out. Up to five, \
+                 separated by commas."),
+            )
+            .error(problem.at("alternate_email"))
+            .disabled(locked),
+        "text",
+    )
 }
 
 /// Edit user's sign-in control: a checkbox that blocks sign-in (sets `active` to false).

@@ -245,6 +245,7 @@ const NL: &[(&str, &str)] = &[
     ("Display name", "Weergavenaam"),
     ("Domain", "Domein"),
     ("Admin role", "Beheerdersrol"),
+    ("Admin roles", "Beheerdersrollen"),
     ("Alternate email address", "Alternatief e-mailadres"),
     ("Required with an admin role: where the administrator can be reached if locked out. Up to five, separated by commas.", "Vereist bij een beheerdersrol: waar de beheerder bereikbaar is als die buitengesloten is. Hoogstens vijf, gescheiden door komma's."),
     ("Where the user works; it must be set before a license is assigned.", "Waar de gebruiker werkt; deze moet zijn ingesteld voordat een licentie wordt toegewezen."),

@@ -193,7 +193,7 @@ fn edit_page(
             (form::optional_details(t, form, problem, synced))
             h2 { (t.t("Settings")) }
             (form::sign_in(t, form, problem, synced))
-            (form::settings(t, form, choices, problem, synced))
+            (form::admin_roles(t, form, choices, problem, synced))
             (form::location(t, form, choices, problem, synced))
             h2 { (t.t("Licenses")) }
             (form::licenses_fieldset(t, form, choices, problem, synced))

@@ -64,7 +64,7 @@ impl Draft {
             ("first_name", vec![u.first_name.clone()]),
             ("last_name", vec![u.last_name.clone()]),
             ("display_name", vec![u.display_name.clone()]),
-            ("admin_role", vec![u.admin_role.clone()]),
+            ("admin_role", u.admin_roles.clone()),
             ("alternate_email", vec![u.alternate_email.clone()]),
             ("usage_location", vec![u.usage_location.clone()]),
             ("license", u.licenses.clone()),
@@ -183,7 +183,7 @@ async fn create(s: &AppState, admin: &Admin, draft: &Draft, choices: &Choices) -
                 dl {
                     dt { (t.t("User name")) } dd { (created_form.user_name) }
                     dt { (t.t("Display name")) } dd { (created_form.display_name) }
-                    dt { (t.t("Admin role")) } dd { @if created_form.admin_role.is_empty() { (t.t("None")) } @else { (created_form.admin_role) } }
+                    dt { (t.t("Admin role")) } dd { @if created_form.admin_roles.is_empty() { (t.t("None")) } @else { (created_form.admin_roles.join(", ")) } }
                     dt { (t.t("Licenses")) } dd { @if names.is_empty() { (t.t("None")) } @else { (names.join(", ")) } }
                     @if let Some(p) = password {
                         dt { (t.t("Temporary password")) }
