@@ -600,3 +600,56 @@ pub fn licenses_fieldset(t: Lang, form: &UserForm, choices: &Choices, problem: &
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ops(patch: &Value) -> Vec<(String, String)> {
+        patch["Operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| (o["op"].as_str().unwrap().to_owned(), o["path"].as_str().unwrap().to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn admin_roles_in_another_order_change_nothing_and_a_changed_set_is_replaced_whole() {
+        let doc = json!({"userName": "a@b.c", DIRECTORY_USER: {"adminRoles": [{"value": "Global administrator"}, {"value": "Billing administrator"}]}});
+        let before = UserForm::from_doc(&doc);
+        let same = Fields::parse(b"user_name=a%40b.c&admin_role=Billing+administrator&admin_role=Global+administrator");
+        let fewer =
+            Fields::parse(b"user_name=a%40b.c&admin_role=Billing+administrator&admin_role=Billing+administrator");
+        let none = Fields::parse(b"user_name=a%40b.c");
+
+        assert!(ops(&UserForm::from_fields(&same).patch_from(&before)).is_empty());
+        let patch = UserForm::from_fields(&fewer).patch_from(&before);
+        assert_eq!(patch["Operations"][0]["value"], json!([{"value": "Billing administrator"}]), "each role once");
+        let roles = format!("{DIRECTORY_USER}:adminRoles");
+        assert_eq!(ops(&UserForm::from_fields(&none).patch_from(&before)), [("remove".to_owned(), roles)]);
+    }
+
+    #[test]
+    fn details_are_replaced_where_the_import_puts_them_and_removed_when_emptied() {
+        let doc = json!({"userName": "a@b.c", "phoneNumbers": [{"type": "mobile", "value": "06"}, {"type": "home", "value": "010"}],
+            "addresses": [{"type": "work", "locality": "Ede"}]});
+        let before = UserForm::from_doc(&doc);
+        let typed = Fields::parse(b"user_name=a%40b.c&office_phone=030&city=Ede&job_title=Lead&block_sign_in=true");
+
+        let patch = UserForm::from_fields(&typed).patch_from(&before);
+
+        assert_eq!(before.details.mobile_phone, "06", "the mobile phone is read by its type");
+        assert_eq!(
+            ops(&patch),
+            [
+                ("replace".to_owned(), "title".to_owned()),
+                ("replace".to_owned(), "phoneNumbers[type eq \"work\"].value".to_owned()),
+                ("remove".to_owned(), "phoneNumbers[type eq \"mobile\"]".to_owned()),
+                ("replace".to_owned(), "active".to_owned()),
+            ],
+            "the home phone and the unchanged city are left alone"
+        );
+        assert_eq!(patch["Operations"][3]["value"], false);
+    }
+}
