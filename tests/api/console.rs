@@ -1073,4 +1073,29 @@ behaviour! {
         let now: Value = app.get(&format!("/Users/{}", id(&user))).await.json().await.unwrap();
         assert!(now[DIR].get("adminRoles").is_none() && now[DIR].get("alternateEmails").is_none(), "{now}");
     }
+
+    async fn the_new_controls_have_their_dutch_labels(app: TestApp) {
+        let user = app.create_user("nl@example.com").await;
+        let group = app.create_group("Verkoop", &[]).await;
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/language/nl?back=/admin/users").await;
+
+        let edit = browser.get(&format!("/admin/users/{}", id(&user))).await;
+        let groups = browser.get("/admin/groups").await;
+        let group_page = browser.get(&format!("/admin/groups/{}", id(&group))).await;
+        let tokens = browser.get("/admin/tokens").await;
+        let import = browser.get("/admin/import").await;
+
+        for (page, texts) in [
+            (&edit, &["<legend>Beheerdersrollen</legend>", ">Aanmelden blokkeren</label>", ">Functie</label>", ">Postcode</label>"][..]),
+            (&groups, &[">Groepsnaam</label>", ">Groep maken</button>"][..]),
+            (&group_page, &[">Toe te voegen gebruikersnaam</label>", ">Lid toevoegen</button>", ">Naam wijzigen</button>", ">Groep verwijderen</button>"][..]),
+            (&tokens, &[">Levensduur</label>", ">Aanvraaglimiet (aanvragen per seconde)</label>", "<td>Standaard van de server</td>"][..]),
+            (&import, &[">Proefdraaien</label>"][..]),
+        ] {
+            for text in texts {
+                assert!(page.body.contains(text), "{text}: {}", page.body);
+            }
+        }
+    }
 }

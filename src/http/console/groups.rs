@@ -1,10 +1,9 @@
-//! Groups: the tenant's groups (search by display name, paging, Create), and a group's page with
-//! its members a page at a time, Rename, Add member (by user name), Remove and Delete: each a
-//! call of the service's own create, PATCH or delete, as a SCIM client's would be.
+//! Groups: the tenant's groups (search, paging, Create), and a group's page with its members a
+//! page at a time, Rename, Add member, Remove and Delete, each one call of the service.
 //!
 //! A group may have 100,000 members: no page loads them whole. The list asks for groups without
 //! members, a group's page reads one page of members after a position (`Service::member_page`),
-//! and every change is a PATCH answered without members.
+//! and every change is answered without members.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;

@@ -11,6 +11,7 @@ use maud::{html, Markup};
 use serde_json::json;
 use time::OffsetDateTime;
 
+use crate::http::console::i18n::Lang;
 use crate::http::console::layout::{self, csrf_field, error_page, Control};
 use crate::http::console::session::{Admin, AdminForm, Outcome};
 use crate::http::console::{chrome, redirect_to_outcome, show_outcome};
@@ -30,6 +31,16 @@ const SCOPES: [(Scope, &str); 4] = [
 pub fn when(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+}
+
+/// When a token expires, or "Never".
+fn expires(t: Lang, token: &TokenRecord) -> String {
+    token.expires.map(when).unwrap_or_else(|| t.t("Never").into())
+}
+
+/// A token's own rate limit, or "Server default" when the server's applies.
+fn rate_limit(t: Lang, token: &TokenRecord) -> String {
+    token.rate_limit.map(|r| t.f("{} per second", &[&r.to_string()])).unwrap_or_else(|| t.t("Server default").into())
 }
 
 /// What was typed in the create form, and the service's refusal of it.
@@ -98,8 +109,8 @@ fn list_page(s: &AppState, admin: &Admin, tokens: &[TokenRecord], form: &NewForm
                         td { (tok.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) }
                         td { (when(tok.created)) }
                         td { (tok.last_used.map(when).unwrap_or_else(|| t.t("Never").into())) }
-                        td { (tok.expires.map(when).unwrap_or_else(|| t.t("Never").into())) }
-                        td { (tok.rate_limit.map(|r| t.f("{} per second", &[&r.to_string()])).unwrap_or_else(|| t.t("Server default").into())) }
+                        td { (expires(t, tok)) }
+                        td { (rate_limit(t, tok)) }
                         td { (t.t(state.as_str())) }
                         td {
                             @if state == crate::service::TokenState::Active {
@@ -172,8 +183,8 @@ pub async fn create(State(s): State<AppState>, AdminForm { admin, fields }: Admi
                 p.notice role="status" { (t.f("Created the token {} with the scopes {}.", &[&token.name,
                     &token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")])) }
                 dl {
-                    dt { (t.t("Expires")) } dd { (token.expires.map(when).unwrap_or_else(|| t.t("Never").into())) }
-                    dt { (t.t("Rate limit")) } dd { (token.rate_limit.map(|r| t.f("{} per second", &[&r.to_string()])).unwrap_or_else(|| t.t("Server default").into())) }
+                    dt { (t.t("Expires")) } dd { (expires(t, &token)) }
+                    dt { (t.t("Rate limit")) } dd { (rate_limit(t, &token)) }
                 }
                 div.field {
                     label for="secret" { (t.t("Secret")) }
