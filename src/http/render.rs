@@ -265,6 +265,7 @@ pub fn token(base_url: &str, t: &TokenRecord, secret: Option<&str>) -> Value {
         "created": format_datetime(t.created),
         "expires": t.expires.map(format_datetime),
         "lastUsed": t.last_used.map(format_datetime),
+        "rateLimit": t.rate_limit,
         "status": t.state(time::OffsetDateTime::now_utc()).as_str(),
         "meta": { "resourceType": "Token", "location": token_location(base_url, t) },
     });

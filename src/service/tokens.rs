@@ -9,12 +9,16 @@ use crate::scim::error::{Result, ScimError};
 use crate::service::{Caller, Service};
 use crate::store::{NewToken, Scope, StoreError, TokenId, TokenRecord};
 
-/// A token creation request: `name`, `scopes` and an optional `expires` lifetime.
+/// A token creation request: `name`, `scopes`, an optional `expires` lifetime and an optional
+/// `rateLimit` (requests per second, instead of the server's `--rate-limit`), as `scimd token
+/// create` takes them.
 fn parse_new_token(body: Value) -> Result<NewToken> {
     let Value::Object(body) = body else {
-        return Err(ScimError::invalid_syntax("send a JSON object with name, scopes and optionally expires"));
+        return Err(ScimError::invalid_syntax(
+            "send a JSON object with name, scopes and optionally expires and rateLimit",
+        ));
     };
-    let (mut name, mut scopes, mut expires) = ("http".to_owned(), Vec::new(), None);
+    let (mut name, mut scopes, mut expires, mut rate_limit) = ("http".to_owned(), Vec::new(), None, None);
     for (key, value) in body {
         match key.to_ascii_lowercase().as_str() {
             "schemas" => {}
@@ -46,9 +50,18 @@ fn parse_new_token(body: Value) -> Result<NewToken> {
                 })?;
                 expires = Some(OffsetDateTime::now_utc() + lifetime);
             }
+            "ratelimit" => {
+                let rate = value.as_u64().and_then(|n| u32::try_from(n).ok()).filter(|n| *n >= 1);
+                rate_limit = Some(rate.ok_or_else(|| {
+                    ScimError::invalid_value(format!(
+                        "rateLimit {value} is not a whole number of requests per second from 1 to {}",
+                        u32::MAX
+                    ))
+                })?);
+            }
             _ => {
                 return Err(ScimError::invalid_syntax(format!(
-                    "unknown attribute {key:?}; a token takes name, scopes and expires"
+                    "unknown attribute {key:?}; a token takes name, scopes, expires and rateLimit"
                 )))
             }
         }
@@ -56,7 +69,7 @@ fn parse_new_token(body: Value) -> Result<NewToken> {
     if scopes.is_empty() {
         return Err(ScimError::invalid_value("scopes is required: one or more of read, write, sync, admin"));
     }
-    Ok(NewToken { name, secret_hash: String::new(), scopes, expires, rate_limit: None })
+    Ok(NewToken { name, secret_hash: String::new(), scopes, expires, rate_limit })
 }
 
 impl Service {

@@ -291,5 +291,24 @@ mod tokens_over_http {
             // Still working: nothing was revoked.
             assert_eq!(app.get("/Users").await.status(), StatusCode::OK);
         }
+
+        async fn a_token_created_with_a_rate_limit_keeps_it_and_a_bad_one_is_refused(app: TestApp) {
+            let res = app.post("/Admin/Tokens", json!({"name": "okta", "scopes": ["read"], "rateLimit": 25})).await;
+            assert_eq!(res.status(), StatusCode::CREATED);
+            let created: Value = res.json().await.unwrap();
+
+            for bad in [json!(0), json!(-1), json!(1.5), json!("fast"), json!(4_294_967_296_u64)] {
+                let body = json!({"name": "x", "scopes": ["read"], "rateLimit": bad});
+                let err = scim_error(app.post("/Admin/Tokens", body).await, 400).await;
+                assert!(err["detail"].as_str().unwrap().starts_with("rateLimit"), "{bad}: {err}");
+            }
+
+            assert_eq!(created["rateLimit"], 25, "{created}");
+            let list: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+            let listed = list["Resources"].as_array().unwrap();
+            assert_eq!(listed.len(), 2, "the bad ones made nothing: {list}");
+            assert_eq!(listed.iter().find(|t| t["name"] == "okta").unwrap()["rateLimit"], 25);
+            assert!(listed.iter().find(|t| t["name"] != "okta").unwrap()["rateLimit"].is_null(), "none given: the server's");
+        }
     }
 }

@@ -13,6 +13,7 @@ use crate::helpers::{behaviour, id, TestApp, USER};
 
 const LICENSE: &str = "urn:scimd:schemas:core:2.0:License";
 const DIR: &str = "urn:scimd:schemas:extension:directory:2.0:User";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 /// A browser: cookies kept, redirects not followed, the last page's CSRF token at hand.
 struct Browser {
@@ -119,6 +120,16 @@ impl Browser {
             .await
             .unwrap();
         self.read(res).await
+    }
+
+    /// Posts `fields` and follows the redirect it answers with (Post/Redirect/Get), as a browser
+    /// does; a page that is not a redirect comes back as it is.
+    async fn post_and_follow(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let page = self.post(path, fields).await;
+        match (page.status, page.location.clone()) {
+            (StatusCode::SEE_OTHER, Some(to)) => self.get(&to).await,
+            _ => page,
+        }
     }
 
     /// The import's results page, once the import is done.
@@ -290,7 +301,7 @@ behaviour! {
         }
         let mut form = fields.clone();
         form.extend([("step", "mail"), ("action", "create"), ("mail_to", "")]);
-        let results = browser.post("/admin/users/new", &form).await;
+        let results = browser.post_and_follow("/admin/users/new", &form).await;
 
         assert_eq!(results.status, StatusCode::OK, "{}", results.body);
         assert!(results.body.contains("<h1>Results</h1>") && results.body.contains("ann@example.com"), "{}", results.body);
@@ -435,9 +446,9 @@ behaviour! {
         for button in ["Keep current licenses", "Replace current licenses", "Add to current licenses"] {
             assert!(next.body.contains(&format!(">{button}</button>")), "{button}: {}", next.body);
         }
-        let keep = browser.post("/admin/bulk", &[("stage", "apply"), ("user", &ids[0]), ("usage_location", "DE"), ("action", "keep"), ("license", &e3)]).await;
-        let replace = browser.post("/admin/bulk", &[("stage", "apply"), ("user", &ids[1]), ("user", id(&synced)), ("action", "replace"), ("license", &e3), ("license", &e5)]).await;
-        let add = browser.post("/admin/bulk", &[("stage", "apply"), ("user", &ids[2]), ("action", "add"), ("license", &e3)]).await;
+        let keep = browser.post_and_follow("/admin/bulk", &[("stage", "apply"), ("user", &ids[0]), ("usage_location", "DE"), ("action", "keep"), ("license", &e3)]).await;
+        let replace = browser.post_and_follow("/admin/bulk", &[("stage", "apply"), ("user", &ids[1]), ("user", id(&synced)), ("action", "replace"), ("license", &e3), ("license", &e5)]).await;
+        let add = browser.post_and_follow("/admin/bulk", &[("stage", "apply"), ("user", &ids[2]), ("action", "add"), ("license", &e3)]).await;
 
         assert!(keep.body.contains("1 changed, 0 refused"), "{}", keep.body);
         let kept: Value = app.get(&format!("/Users/{}", ids[0])).await.json().await.unwrap();
@@ -472,7 +483,7 @@ behaviour! {
         let list = browser.get("/admin/tokens").await;
         assert!(list.body.contains("<label for=\"name\">Token name</label>"), "{}", list.body);
 
-        let created = browser.post("/admin/tokens", &[("name", "entra-connector"), ("scope", "read"), ("scope", "write")]).await;
+        let created = browser.post_and_follow("/admin/tokens", &[("name", "entra-connector"), ("scope", "read"), ("scope", "write")]).await;
 
         assert_eq!(created.status, StatusCode::OK, "{}", created.body);
         assert!(created.body.contains("will not be shown again"), "{}", created.body);
@@ -748,5 +759,343 @@ behaviour! {
         assert!(page.body[error..].contains("SMTP"), "{}", page.body);
         assert!(page.body.contains("value=\"hr@example.com\""), "the addresses are kept: {}", page.body);
         assert_eq!(user_total(&app).await, 0, "nothing imported");
+    }
+
+    async fn a_refresh_of_a_result_page_repeats_nothing_and_shows_a_secret_no_more(app: TestApp) {
+        let e1 = add_license(&app, "E1", 10).await;
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/tokens").await;
+
+        let token = browser.post("/admin/tokens", &[("name", "once"), ("scope", "read")]).await;
+        let shown = browser.get("/admin/tokens/created").await;
+        let refreshed = browser.get("/admin/tokens/created").await;
+        let wizard = browser.post("/admin/users/new", &[("step", "mail"), ("action", "create"), ("user_name", "prg@example.com"), ("usage_location", "NL")]).await;
+        let results = browser.get("/admin/users/new/results").await;
+        let results_again = browser.get("/admin/users/new/results").await;
+        let prg = id(&users_named(&app, "prg@example.com").await[0]).to_owned();
+        let bulk = browser.post("/admin/bulk", &[("stage", "apply"), ("user", &prg), ("action", "add"), ("license", &e1)]).await;
+        let bulk_results = browser.get("/admin/bulk/results").await;
+        let bulk_again = browser.get("/admin/bulk/results").await;
+
+        assert_eq!((token.status, token.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/tokens/created")), "{}", token.body);
+        assert!(shown.body.contains("<h1>Token created</h1>") && shown.body.contains("id=\"secret\""), "{}", shown.body);
+        assert_eq!((refreshed.status, refreshed.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/tokens")), "the secret is shown once");
+        let tokens: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+        assert_eq!(tokens["totalResults"], 2, "one token made: the app's own and this one");
+        assert_eq!((wizard.status, wizard.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/users/new/results")), "{}", wizard.body);
+        assert!(results.body.contains("<h1>Results</h1>") && results.body.contains("prg@example.com"), "{}", results.body);
+        assert_eq!(results_again.location.as_deref(), Some("/admin/users/new"), "a refresh opens a new wizard");
+        assert_eq!(user_total(&app).await, 1, "one user made");
+        assert_eq!((bulk.status, bulk.location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/bulk/results")), "{}", bulk.body);
+        assert!(bulk_results.body.contains("1 changed, 0 refused"), "{}", bulk_results.body);
+        assert_eq!(bulk_again.location.as_deref(), Some("/admin/users"));
+        let license: Value = app.get(&format!("/Licenses/{e1}")).await.json().await.unwrap();
+        assert_eq!(license["consumed"], 1);
+    }
+
+    async fn a_refresh_of_the_import_results_imports_nothing_again(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/import").await;
+        let csrf = browser.csrf.clone();
+
+        let started = browser.post_file("/admin/import", &[("csrf", &csrf)], ("users.csv", b"User Name\nonce@example.com\n")).await;
+        let first = browser.import_results().await;
+        let refreshed = browser.get("/admin/import/results").await;
+
+        assert_eq!(started.location.as_deref(), Some("/admin/import/results"), "the upload redirects: {}", started.body);
+        assert!(first.body.contains("data-testid=\"created\">1<"), "{}", first.body);
+        assert!(refreshed.body.contains("data-testid=\"created\">1<"), "the same results: {}", refreshed.body);
+        assert_eq!(user_total(&app).await, 1, "imported once");
+    }
+
+    async fn edit_blocks_sign_in_and_sets_and_clears_the_optional_details_as_scim_shows_them(app: TestApp) {
+        let user = app.create_user("details@example.com").await;
+        let mut browser = Browser::signed_in(&app).await;
+        let path = format!("/admin/users/{}", id(&user));
+        let page = browser.get(&path).await;
+        for label in ["Block sign-in", "Job title", "Department", "Office phone", "Mobile phone", "Street address", "City", "State or province", "ZIP or postal code", "Country or region"] {
+            assert!(page.body.contains(&format!(">{label}</label>")), "{label}: {}", page.body);
+        }
+        let version = |body: &str| body.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let details = [
+            ("user_name", "details@example.com"), ("block_sign_in", "true"), ("job_title", "IT Manager"), ("department", "Information Technology"),
+            ("office_phone", "123-555-1211"), ("mobile_phone", "123-555-6641"), ("street_address", "Stationsplein 1"), ("city", "Utrecht"),
+            ("state", "Utrecht"), ("postal_code", "3511 ED"), ("country", "Netherlands"),
+        ];
+
+        let v = version(&page.body);
+        let mut form = details.to_vec();
+        form.push(("version", &v));
+        let saved = browser.post(&path, &form).await;
+
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+        let now: Value = app.get(&path.replace("/admin/users", "/Users")).await.json().await.unwrap();
+        assert_eq!(now["active"], false, "{now}");
+        assert_eq!((now["title"].as_str(), now[ENTERPRISE]["department"].as_str()), (Some("IT Manager"), Some("Information Technology")), "{now}");
+        let phone = |ty: &str| now["phoneNumbers"].as_array().and_then(|p| p.iter().find(|p| p["type"] == ty)).map(|p| p["value"].clone());
+        assert_eq!((phone("work"), phone("mobile")), (Some(json!("123-555-1211")), Some(json!("123-555-6641"))), "{now}");
+        let work = now["addresses"].as_array().unwrap().iter().find(|a| a["type"] == "work").unwrap().clone();
+        assert_eq!(work, json!({"type": "work", "streetAddress": "Stationsplein 1", "locality": "Utrecht", "region": "Utrecht", "postalCode": "3511 ED", "country": "Netherlands"}), "{now}");
+        let shown = browser.get(&path).await;
+        assert!(shown.body.contains("id=\"block_sign_in\" name=\"block_sign_in\" value=\"true\" checked"), "{}", shown.body);
+        assert!(shown.body.contains("value=\"3511 ED\""), "{}", shown.body);
+        let list = browser.get("/admin/users").await;
+        assert!(list.body.contains("Sign-in blocked"), "{}", list.body);
+
+        let v = version(&shown.body);
+        let mut form: Vec<(&str, &str)> = details.iter().copied().filter(|(k, _)| !matches!(*k, "block_sign_in" | "mobile_phone" | "city")).collect();
+        form.push(("version", &v));
+        let cleared = browser.post(&path, &form).await;
+
+        assert_eq!(cleared.status, StatusCode::SEE_OTHER, "{}", cleared.body);
+        let now: Value = app.get(&path.replace("/admin/users", "/Users")).await.json().await.unwrap();
+        assert_eq!(now["active"], true, "{now}");
+        let phones: Vec<&str> = now["phoneNumbers"].as_array().unwrap().iter().map(|p| p["type"].as_str().unwrap()).collect();
+        assert_eq!(phones, ["work"], "the mobile phone is removed, the office phone kept: {now}");
+        let work = now["addresses"].as_array().unwrap().iter().find(|a| a["type"] == "work").unwrap().clone();
+        assert!(work.get("locality").is_none() && work["postalCode"] == "3511 ED", "{now}");
+    }
+
+    async fn a_synchronized_users_sign_in_and_details_are_read_only_and_a_forced_block_is_refused(app: TestApp) {
+        let sync = app.token_for("default", &[Scope::Sync]).await;
+        let res = app.send_as(&sync, reqwest::Method::POST, "/Users", Some(json!({"schemas": [USER], "userName": "ad.details@example.com", "title": "Engineer"}))).await;
+        let synced: Value = res.json().await.unwrap();
+        let mut browser = Browser::signed_in(&app).await;
+        let path = format!("/admin/users/{}", id(&synced));
+
+        let page = browser.get(&path).await;
+        let forced = browser.post(&path, &[("user_name", "ad.details@example.com"), ("job_title", "Engineer"), ("block_sign_in", "true")]).await;
+
+        assert!(page.body.contains("id=\"job_title\" name=\"job_title\" value=\"Engineer\" disabled"), "{}", page.body);
+        assert!(page.body.contains("id=\"block_sign_in\" name=\"block_sign_in\" value=\"true\" disabled"), "{}", page.body);
+        assert_eq!(forced.status, StatusCode::FORBIDDEN, "{}", forced.body);
+        let now: Value = app.get(&format!("/Users/{}", id(&synced))).await.json().await.unwrap();
+        assert_ne!(now["active"], false, "not blocked: {now}");
+    }
+
+    async fn a_token_is_created_with_a_lifetime_and_a_rate_limit_that_the_list_and_scim_show(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        let form = browser.get("/admin/tokens").await;
+        assert!(form.body.contains("<label for=\"expires\">Lifetime</label>"), "{}", form.body);
+        assert!(form.body.contains("<label for=\"rate_limit\">Rate limit (requests per second)</label>"), "{}", form.body);
+
+        let created = browser.post_and_follow("/admin/tokens", &[("name", "okta"), ("scope", "read"), ("expires", "90d"), ("rate_limit", "50")]).await;
+        let list = browser.get("/admin/tokens").await;
+
+        assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+        assert!(created.body.contains("<dd>50 per second</dd>"), "{}", created.body);
+        let tokens: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+        let okta = tokens["Resources"].as_array().unwrap().iter().find(|t| t["name"] == "okta").unwrap().clone();
+        assert_eq!(okta["rateLimit"], 50, "{okta}");
+        let expires = time::OffsetDateTime::parse(okta["expires"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+        let days = (expires - time::OffsetDateTime::now_utc()).whole_hours();
+        assert!((89 * 24..=90 * 24).contains(&days), "about 90 days from now: {okta}");
+        assert!(list.body.contains("<td>50 per second</td>") && list.body.contains("<td>Server default</td>"), "{}", list.body);
+        let date = format!("<dd>{}-{:02}-{:02} ", expires.year(), u8::from(expires.month()), expires.day());
+        assert!(created.body.contains(&date), "the expiry on the result page: {}", created.body);
+    }
+
+    async fn a_bad_lifetime_or_rate_limit_is_refused_beside_its_field_and_creates_nothing(app: TestApp) {
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/tokens").await;
+
+        let lifetime = browser.post("/admin/tokens", &[("name", "x"), ("scope", "read"), ("expires", "forever")]).await;
+        let zero = browser.post("/admin/tokens", &[("name", "x"), ("scope", "read"), ("rate_limit", "0")]).await;
+        let words = browser.post("/admin/tokens", &[("name", "x"), ("scope", "read"), ("rate_limit", "fast")]).await;
+
+        assert_eq!(lifetime.status, StatusCode::BAD_REQUEST, "{}", lifetime.body);
+        assert!(lifetime.body.contains("aria-describedby=\"expires-hint expires-error\""), "{}", lifetime.body);
+        assert!(lifetime.body.contains("value=\"forever\""), "what was typed is kept: {}", lifetime.body);
+        for page in [&zero, &words] {
+            assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+            let error = page.body.find("id=\"rate_limit-error\" role=\"alert\"").unwrap_or_else(|| panic!("{}", page.body));
+            assert!(page.body[error..].contains("requests per second"), "{}", page.body);
+        }
+        let tokens: Value = app.get("/Admin/Tokens").await.json().await.unwrap();
+        assert_eq!(tokens["totalResults"], 1, "only the app's own token");
+    }
+
+    async fn a_group_is_created_renamed_given_and_rid_of_members_and_deleted_as_scim_shows_it(app: TestApp) {
+        let ann = app.create_user("ann@example.com").await;
+        let ben = app.create_user("ben@example.com").await;
+        let mut browser = Browser::signed_in(&app).await;
+        let list = browser.get("/admin/groups").await;
+        assert!(list.body.contains("<label for=\"display_name\">Group name</label>"), "{}", list.body);
+
+        let created = browser.post("/admin/groups", &[("display_name", "Sales")]).await;
+        let path = created.location.clone().unwrap_or_else(|| panic!("{}", created.body));
+        let gid = path.rsplit('/').next().unwrap().to_owned();
+        let page = browser.get(&path).await;
+        let version = page.body.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let renamed = browser.post(&format!("{path}/rename"), &[("display_name", "Sales EMEA"), ("version", &version)]).await;
+        let stale = browser.post(&format!("{path}/rename"), &[("display_name", "Stale"), ("version", &version)]).await;
+        let added_ann = browser.post(&format!("{path}/members"), &[("member", "ann@example.com")]).await;
+        let added_ben = browser.post(&format!("{path}/members"), &[("member", "BEN@example.com")]).await;
+        let shown = browser.get(&path).await;
+        let removed = browser.post(&format!("{path}/members/{}/remove", id(&ann)), &[]).await;
+        let scim_after_remove: Value = app.get(&format!("/Groups/{gid}")).await.json().await.unwrap();
+        let deleted = browser.post(&format!("{path}/delete"), &[]).await;
+
+        assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+        assert!(page.body.contains("Created the group Sales.") && page.body.contains("<h1>Sales</h1>"), "{}", page.body);
+        assert_eq!(renamed.location.as_deref(), Some(path.as_str()), "{}", renamed.body);
+        assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED, "a stale page does not rename: {}", stale.body);
+        assert!(stale.body.contains("id=\"display_name-error\" role=\"alert\"") && stale.body.contains("value=\"Stale\""), "{}", stale.body);
+        for added in [&added_ann, &added_ben] {
+            assert_eq!(added.location.as_deref(), Some(path.as_str()), "{}", added.body);
+        }
+        assert!(shown.body.contains("<h1>Sales EMEA</h1>") && shown.body.contains("2 members."), "{}", shown.body);
+        assert!(shown.body.contains("aria-label=\"Remove ann@example.com from the group\""), "{}", shown.body);
+        let members: Vec<&str> = scim_after_remove["members"].as_array().unwrap().iter().map(|m| m["value"].as_str().unwrap()).collect();
+        assert_eq!((scim_after_remove["displayName"].as_str(), members), (Some("Sales EMEA"), vec![id(&ben)]));
+        assert_eq!(removed.location.as_deref(), Some(path.as_str()), "{}", removed.body);
+        assert_eq!(deleted.location.as_deref(), Some("/admin/groups"), "{}", deleted.body);
+        assert_eq!(app.get(&format!("/Groups/{gid}")).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(app.get(&format!("/Users/{}", id(&ben))).await.status(), StatusCode::OK, "members stay");
+        assert!(browser.get("/admin/groups").await.body.contains("Deleted the group Sales EMEA."));
+    }
+
+    async fn an_unknown_member_and_an_empty_name_are_refused_beside_their_field_and_change_nothing(app: TestApp) {
+        let group = app.create_group("Support", &[]).await;
+        let mut browser = Browser::signed_in(&app).await;
+        let path = format!("/admin/groups/{}", id(&group));
+        browser.get(&path).await;
+
+        let unknown = browser.post(&format!("{path}/members"), &[("member", "nobody@example.com")]).await;
+        let empty = browser.post(&format!("{path}/members"), &[("member", "")]).await;
+        let nameless = browser.post("/admin/groups", &[("display_name", "")]).await;
+        let forged = browser.post(&format!("{path}/delete"), &[("csrf", "forged")]).await;
+
+        assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.body);
+        let error = unknown.body.find("id=\"member-error\" role=\"alert\"").unwrap_or_else(|| panic!("{}", unknown.body));
+        assert!(unknown.body[error..].contains("no user has the user name nobody@example.com"), "{}", unknown.body);
+        assert!(unknown.body.contains("aria-describedby=\"member-hint member-error\"") && unknown.body.contains("value=\"nobody@example.com\""), "{}", unknown.body);
+        assert_eq!(empty.status, StatusCode::BAD_REQUEST, "{}", empty.body);
+        assert_eq!(nameless.status, StatusCode::BAD_REQUEST, "{}", nameless.body);
+        let error = nameless.body.find("id=\"display_name-error\" role=\"alert\"").unwrap_or_else(|| panic!("{}", nameless.body));
+        assert!(nameless.body[error..].contains("displayName"), "{}", nameless.body);
+        assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+        let groups: Value = app.get("/Groups").await.json().await.unwrap();
+        assert_eq!(groups["totalResults"], 1, "{groups}");
+        let support: Value = app.get(&format!("/Groups/{}", id(&group))).await.json().await.unwrap();
+        assert!(support["members"].as_array().is_none_or(|m| m.is_empty()), "{support}");
+    }
+
+    async fn a_dry_run_shows_what_an_import_would_do_with_its_report_and_writes_nothing(app: TestApp) {
+        app.create_user("old@example.com").await;
+        let mut browser = Browser::signed_in(&app).await;
+        let form = browser.get("/admin/import").await;
+        assert!(form.body.contains("<label for=\"dry_run\">Dry run</label>"), "{}", form.body);
+        let csrf = browser.csrf.clone();
+        let file = b"User Name,First Name\nnew@example.com,New\nold@example.com,Changed\nbad@example.com,Bad,extra\n";
+
+        browser.post_file("/admin/import", &[("csrf", &csrf), ("dry_run", "true"), ("temporary_passwords", "true")], ("users.csv", file)).await;
+        let results = browser.import_results().await;
+
+        assert_eq!(results.status, StatusCode::OK, "{}", results.body);
+        assert!(results.body.contains("<h1>Dry run results</h1>") && results.body.contains("nothing was created or changed"), "{}", results.body);
+        for (what, n) in [("created", 1), ("updated", 1), ("refused", 1)] {
+            assert!(results.body.contains(&format!("data-testid=\"{what}\">{n}<")), "{what}: {}", results.body);
+        }
+        assert!(results.body.contains("<td>bad@example.com</td>"), "{}", results.body);
+        let res = browser.client.get(format!("{}/admin/import/report.csv", app.base)).header("cookie", browser.cookie_header()).send().await.unwrap();
+        let report = res.text().await.unwrap();
+        assert!(report.lines().nth(1).unwrap().starts_with("2,new@example.com,created,"), "{report}");
+        assert!(report.lines().nth(1).unwrap().ends_with(','), "no password in a dry run: {report}");
+        assert_eq!(user_total(&app).await, 1, "nothing created");
+        assert!(users_named(&app, "old@example.com").await[0]["name"].get("givenName").is_none(), "nothing changed");
+
+        browser.post_file("/admin/import", &[("csrf", &csrf)], ("users.csv", file)).await;
+        let real = browser.import_results().await;
+
+        assert!(real.body.contains("<h1>Import results</h1>") && real.body.contains("data-testid=\"created\">1<"), "{}", real.body);
+        assert_eq!(user_total(&app).await, 2, "the real import writes");
+    }
+
+    async fn edit_shows_every_admin_role_held_and_adds_and_removes_each_without_dropping_the_others(app: TestApp) {
+        let body = json!({"schemas": [USER, DIR], "userName": "boss@example.com", DIR: {
+            "alternateEmails": [{"value": "boss@home.example"}],
+            "adminRoles": [{"value": "Global administrator"}, {"value": "Billing administrator"}],
+        }});
+        let boss: Value = app.post("/Users", body).await.json().await.unwrap();
+        let mut browser = Browser::signed_in(&app).await;
+        let path = format!("/admin/users/{}", id(&boss));
+        let roles_of = |user: &Value| -> Vec<String> {
+            let mut r: Vec<String> = user[DIR]["adminRoles"].as_array().map(|a| a.iter().map(|r| r["value"].as_str().unwrap().to_owned()).collect()).unwrap_or_default();
+            r.sort();
+            r
+        };
+        let version = |body: &str| body.split("name=\"version\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let base = [("user_name", "boss@example.com"), ("alternate_email", "boss@home.example")];
+
+        let page = browser.get(&path).await;
+        let checked = |body: &str, role: &str| body.contains(&format!("name=\"admin_role\" value=\"{role}\" checked"));
+        assert!(page.body.contains("<legend>Admin roles</legend>"), "{}", page.body);
+        assert!(checked(&page.body, "Global administrator") && checked(&page.body, "Billing administrator"), "both held: {}", page.body);
+        assert!(!checked(&page.body, "Password administrator"), "{}", page.body);
+
+        let v = version(&page.body);
+        let mut form = base.to_vec();
+        form.extend([("version", v.as_str()), ("display_name", "The Boss"), ("admin_role", "Global administrator"), ("admin_role", "Billing administrator")]);
+        let untouched = browser.post(&path, &form).await;
+        let after_untouched: Value = app.get(&format!("/Users/{}", id(&boss))).await.json().await.unwrap();
+        let v = version(&browser.get(&path).await.body);
+        let mut form = base.to_vec();
+        form.extend([("version", v.as_str()), ("display_name", "The Boss"), ("admin_role", "Billing administrator"), ("admin_role", "Password administrator")]);
+        let swapped = browser.post(&path, &form).await;
+        let after_swap: Value = app.get(&format!("/Users/{}", id(&boss))).await.json().await.unwrap();
+        let v = version(&browser.get(&path).await.body);
+        let mut form = base.to_vec();
+        form.extend([("version", v.as_str()), ("display_name", "The Boss")]);
+        let none = browser.post(&path, &form).await;
+        let after_none: Value = app.get(&format!("/Users/{}", id(&boss))).await.json().await.unwrap();
+
+        assert_eq!(untouched.status, StatusCode::SEE_OTHER, "{}", untouched.body);
+        assert_eq!(after_untouched["displayName"], "The Boss");
+        assert_eq!(roles_of(&after_untouched), ["Billing administrator", "Global administrator"], "a save of another field keeps both roles");
+        assert_eq!(swapped.status, StatusCode::SEE_OTHER, "{}", swapped.body);
+        assert_eq!(roles_of(&after_swap), ["Billing administrator", "Password administrator"], "one removed, one added, one kept");
+        assert_eq!(none.status, StatusCode::SEE_OTHER, "{}", none.body);
+        assert!(roles_of(&after_none).is_empty(), "{after_none}");
+    }
+
+    async fn a_role_outside_the_catalogue_is_refused_beside_the_roles_and_changes_nothing(app: TestApp) {
+        let user = app.create_user("someone@example.com").await;
+        let mut browser = Browser::signed_in(&app).await;
+        let path = format!("/admin/users/{}", id(&user));
+        browser.get(&path).await;
+
+        let refused = browser.post(&path, &[("user_name", "someone@example.com"), ("alternate_email", "x@home.example"), ("admin_role", "Supreme ruler")]).await;
+
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+        assert!(refused.body.contains("id=\"admin_role-error\" role=\"alert\"") && refused.body.contains("aria-describedby=\"admin_role-error\""), "{}", refused.body);
+        assert!(refused.body.contains("name=\"admin_role\" value=\"Supreme ruler\" checked"), "what was chosen is shown: {}", refused.body);
+        let now: Value = app.get(&format!("/Users/{}", id(&user))).await.json().await.unwrap();
+        assert!(now[DIR].get("adminRoles").is_none() && now[DIR].get("alternateEmails").is_none(), "{now}");
+    }
+
+    async fn the_new_controls_have_their_dutch_labels(app: TestApp) {
+        let user = app.create_user("nl@example.com").await;
+        let group = app.create_group("Verkoop", &[]).await;
+        let mut browser = Browser::signed_in(&app).await;
+        browser.get("/admin/language/nl?back=/admin/users").await;
+
+        let edit = browser.get(&format!("/admin/users/{}", id(&user))).await;
+        let groups = browser.get("/admin/groups").await;
+        let group_page = browser.get(&format!("/admin/groups/{}", id(&group))).await;
+        let tokens = browser.get("/admin/tokens").await;
+        let import = browser.get("/admin/import").await;
+
+        for (page, texts) in [
+            (&edit, &["<legend>Beheerdersrollen</legend>", ">Aanmelden blokkeren</label>", ">Functie</label>", ">Postcode</label>"][..]),
+            (&groups, &[">Groepsnaam</label>", ">Groep maken</button>"][..]),
+            (&group_page, &[">Toe te voegen gebruikersnaam</label>", ">Lid toevoegen</button>", ">Naam wijzigen</button>", ">Groep verwijderen</button>"][..]),
+            (&tokens, &[">Levensduur</label>", ">Aanvraaglimiet (aanvragen per seconde)</label>", "<td>Standaard van de server</td>"][..]),
+            (&import, &[">Proefdraaien</label>"][..]),
+        ] {
+            for text in texts {
+                assert!(page.body.contains(text), "{text}: {}", page.body);
+            }
+        }
     }
 }

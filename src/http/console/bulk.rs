@@ -10,11 +10,11 @@ use futures::future::join_all;
 use maud::{html, Markup};
 use serde_json::{json, Value};
 
-use crate::http::console::chrome;
 use crate::http::console::form::{Choices, Problem, UserForm};
 use crate::http::console::i18n::Lang;
 use crate::http::console::layout::{self, csrf_field, error_page, Control};
-use crate::http::console::session::{Admin, AdminForm};
+use crate::http::console::session::{Admin, AdminForm, Outcome};
+use crate::http::console::{chrome, redirect_to_outcome, show_outcome};
 use crate::http::AppState;
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
@@ -22,6 +22,8 @@ use crate::scim::schema::DIRECTORY_USER;
 
 const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+/// The results page of the last bulk edit.
+const RESULTS: &str = "/admin/bulk/results";
 /// Users one bulk edit takes at most (the Active users page shows fewer).
 const MAX_USERS: usize = 100;
 
@@ -187,7 +189,12 @@ async fn apply(
         }
         div.actions { a href="/admin/users" { (t.t("Finish")) } }
     };
-    layout::page("Bulk edit results", &chrome(s, admin, "/admin/users"), body).into_response()
+    redirect_to_outcome(s, admin, Outcome { at: RESULTS, title: "Bulk edit results", current: "/admin/users", body })
+}
+
+/// The results page, which applying redirects to; once, then Active users.
+pub async fn results(State(s): State<AppState>, admin: Admin) -> Response {
+    show_outcome(&s, &admin, RESULTS, "/admin/users")
 }
 
 pub async fn step(State(s): State<AppState>, AdminForm { admin, fields }: AdminForm) -> Response {

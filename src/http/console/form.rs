@@ -13,7 +13,7 @@ use crate::http::console::session::Fields;
 use crate::http::AppState;
 use crate::scim::error::ScimError;
 use crate::scim::schema::ResourceKind;
-use crate::scim::schema::DIRECTORY_USER;
+use crate::scim::schema::{DIRECTORY_USER, ENTERPRISE_USER};
 use crate::service::{Caller, ListParams, Resource};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -28,13 +28,120 @@ pub struct UserForm {
     pub first_name: String,
     pub last_name: String,
     pub display_name: String,
-    /// One role of the catalogue, or empty for none.
-    pub admin_role: String,
+    /// The admin roles held or chosen, in order, each once: the wizard picks one or none, Edit
+    /// user shows every role held.
+    pub admin_roles: Vec<String>,
     /// Addresses separated by commas.
     pub alternate_email: String,
     pub usage_location: String,
     /// License ids.
     pub licenses: Vec<String>,
+    /// Sign-in blocked: the user's `active` is false.
+    pub blocked: bool,
+    /// The seed's optional details, each empty when not set.
+    pub details: Details,
+}
+
+/// The seed's optional details of a user, as the bulk-add template's columns fill them: the
+/// job title, the enterprise department, the work and mobile phones, the work address.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Details {
+    pub job_title: String,
+    pub department: String,
+    pub office_phone: String,
+    pub mobile_phone: String,
+    pub street_address: String,
+    pub city: String,
+    pub state: String,
+    pub postal_code: String,
+    pub country: String,
+}
+
+/// (form field, label, where it is kept): every optional detail, in the order Edit user shows them.
+/// A phone is the `value` of the phone number of its type, an address part a sub-attribute of
+/// the `work` address, as the import writes them.
+const DETAILS: [(&str, &str, Detail); 9] = [
+    ("job_title", "Job title", Detail::Plain("title")),
+    ("department", "Department", Detail::Enterprise("department")),
+    ("office_phone", "Office phone", Detail::Phone("work")),
+    ("mobile_phone", "Mobile phone", Detail::Phone("mobile")),
+    ("street_address", "Street address", Detail::Address("streetAddress")),
+    ("city", "City", Detail::Address("locality")),
+    ("state", "State or province", Detail::Address("region")),
+    ("postal_code", "ZIP or postal code", Detail::Address("postalCode")),
+    ("country", "Country or region", Detail::Address("country")),
+];
+
+/// Where a detail is kept in the SCIM User.
+#[derive(Debug, Clone, Copy)]
+enum Detail {
+    Plain(&'static str),
+    Enterprise(&'static str),
+    Phone(&'static str),
+    Address(&'static str),
+}
+
+impl Detail {
+    fn read(self, doc: &Value) -> String {
+        let typed = |list: &str, ty: &str| {
+            doc.get(list)
+                .and_then(Value::as_array)
+                .and_then(|items| items.iter().find(|i| i.get("type").and_then(Value::as_str) == Some(ty)))
+                .cloned()
+        };
+        match self {
+            Detail::Plain(attr) => text(doc, &[attr]),
+            Detail::Enterprise(attr) => text(doc, &[ENTERPRISE_USER, attr]),
+            Detail::Phone(ty) => typed("phoneNumbers", ty).map(|p| text(&p, &["value"])).unwrap_or_default(),
+            Detail::Address(part) => typed("addresses", "work").map(|a| text(&a, &[part])).unwrap_or_default(),
+        }
+    }
+
+    /// The paths a PATCH replaces the detail through, and removes it through when emptied.
+    fn paths(self) -> (String, String) {
+        match self {
+            Detail::Plain(attr) => (attr.to_owned(), attr.to_owned()),
+            Detail::Enterprise(attr) => (format!("{ENTERPRISE_USER}:{attr}"), format!("{ENTERPRISE_USER}:{attr}")),
+            Detail::Phone(ty) => {
+                (format!("phoneNumbers[type eq \"{ty}\"].value"), format!("phoneNumbers[type eq \"{ty}\"]"))
+            }
+            Detail::Address(part) => {
+                let path = format!("addresses[type eq \"work\"].{part}");
+                (path.clone(), path)
+            }
+        }
+    }
+}
+
+impl Details {
+    fn get(&self, field: &str) -> &str {
+        match field {
+            "job_title" => &self.job_title,
+            "department" => &self.department,
+            "office_phone" => &self.office_phone,
+            "mobile_phone" => &self.mobile_phone,
+            "street_address" => &self.street_address,
+            "city" => &self.city,
+            "state" => &self.state,
+            "postal_code" => &self.postal_code,
+            _ => &self.country,
+        }
+    }
+
+    fn filled(mut value: impl FnMut(&str, Detail) -> String) -> Details {
+        let [t, d, o, m, a, c, s, p, r] = DETAILS.map(|(field, _, detail)| value(field, detail));
+        Details {
+            job_title: t,
+            department: d,
+            office_phone: o,
+            mobile_phone: m,
+            street_address: a,
+            city: c,
+            state: s,
+            postal_code: p,
+            country: r,
+        }
+    }
 }
 
 fn ext(doc: &Value) -> Option<&Map<String, Value>> {
@@ -49,6 +156,12 @@ fn values(doc: &Value, attr: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The non-empty values of `items`, each once, in their first order.
+fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    items.filter(|i| !i.is_empty() && seen.insert(i.clone())).collect()
+}
+
 fn text(doc: &Value, path: &[&str]) -> String {
     path.iter().try_fold(doc, |v, k| v.get(*k)).and_then(Value::as_str).unwrap_or_default().to_owned()
 }
@@ -61,10 +174,12 @@ impl UserForm {
             first_name: f.get("first_name").to_owned(),
             last_name: f.get("last_name").to_owned(),
             display_name: f.get("display_name").to_owned(),
-            admin_role: f.get("admin_role").to_owned(),
+            admin_roles: distinct(f.all("admin_role").into_iter().map(|r| r.trim().to_owned())),
             alternate_email: f.get("alternate_email").to_owned(),
             usage_location: f.get("usage_location").to_owned(),
             licenses: f.all("license").into_iter().filter(|l| !l.is_empty()).collect(),
+            blocked: f.get("block_sign_in") == "true",
+            details: Details::filled(|field, _| f.get(field).to_owned()),
         }
     }
 
@@ -75,11 +190,17 @@ impl UserForm {
             first_name: text(doc, &["name", "givenName"]),
             last_name: text(doc, &["name", "familyName"]),
             display_name: text(doc, &["displayName"]),
-            admin_role: values(doc, "adminRoles").into_iter().next().unwrap_or_default(),
+            admin_roles: distinct(values(doc, "adminRoles").into_iter()),
             alternate_email: values(doc, "alternateEmails").join(", "),
             usage_location: ext(doc).and_then(|e| e.get("usageLocation")).and_then(Value::as_str).unwrap_or("").into(),
             licenses: values(doc, "licenses"),
+            blocked: doc.get("active").and_then(Value::as_bool) == Some(false),
+            details: Details::filled(|_, detail| detail.read(doc)),
         }
+    }
+
+    fn admin_roles_value(&self) -> Value {
+        Value::Array(self.admin_roles.iter().map(|r| json!({"value": r})).collect())
     }
 
     /// The user name as the service gets it: with the picked domain when typed without one.
@@ -115,8 +236,8 @@ impl UserForm {
         if !self.usage_location.is_empty() {
             dir.insert("usageLocation".into(), json!(self.usage_location));
         }
-        if !self.admin_role.is_empty() {
-            dir.insert("adminRoles".into(), json!([{"value": self.admin_role}]));
+        if !self.admin_roles.is_empty() {
+            dir.insert("adminRoles".into(), self.admin_roles_value());
         }
         let emails = self.alternate_emails();
         if !emails.is_empty() {
@@ -134,10 +255,24 @@ impl UserForm {
     }
 
     /// The PATCH that takes the stored user `before` to this form: a `replace` of each value
-    /// changed, a `remove` of each one emptied, nothing for the rest. A user holding several
-    /// admin roles keeps them all while the first is left as it was.
+    /// changed, a `remove` of each one emptied, nothing for the rest. Admin roles and licenses
+    /// are compared as sets and replaced whole when they differ.
     pub fn patch_from(&self, before: &UserForm) -> Value {
         let mut ops = Vec::new();
+        for (field, _, detail) in DETAILS {
+            let (old, new) = (before.details.get(field), self.details.get(field));
+            let (replace, remove) = detail.paths();
+            if old != new {
+                ops.push(if new.is_empty() {
+                    json!({"op": "remove", "path": remove})
+                } else {
+                    json!({"op": "replace", "path": replace, "value": new})
+                });
+            }
+        }
+        if self.blocked != before.blocked {
+            ops.push(json!({"op": "replace", "path": "active", "value": !self.blocked}));
+        }
         let mut set = |path: String, old: &str, new: &str, value: Value| {
             if old != new {
                 ops.push(if new.is_empty() {
@@ -154,7 +289,10 @@ impl UserForm {
         set("name.familyName".into(), &before.last_name, &self.last_name, json!(self.last_name));
         set("displayName".into(), &before.display_name, &self.display_name, json!(self.display_name));
         set(dir("usageLocation"), &before.usage_location, &self.usage_location, json!(self.usage_location));
-        set(dir("adminRoles"), &before.admin_role, &self.admin_role, json!([{"value": self.admin_role}]));
+        let (mut old_roles, mut new_roles) = (before.admin_roles.clone(), self.admin_roles.clone());
+        old_roles.sort();
+        new_roles.sort();
+        set(dir("adminRoles"), &old_roles.join("\n"), &new_roles.join("\n"), self.admin_roles_value());
         let normalize =
             |list: &str| list.split(',').map(str::trim).filter(|a| !a.is_empty()).collect::<Vec<_>>().join(",");
         set(
@@ -194,9 +332,28 @@ pub fn field_of(detail: &str) -> Option<&'static str> {
         Some("last_name")
     } else if has("displayName") {
         Some("display_name")
+    } else if has("department") {
+        Some("department")
+    } else if has("\"work\"].") || has("addresses") {
+        Some(address_field(detail))
+    } else if has("phoneNumbers") {
+        Some(if has("mobile") { "mobile_phone" } else { "office_phone" })
+    } else if has("title") {
+        Some("job_title")
     } else {
         None
     }
+}
+
+/// The address field a refusal about the work address concerns, by the part it names.
+fn address_field(detail: &str) -> &'static str {
+    DETAILS
+        .iter()
+        .find_map(|(field, _, d)| match d {
+            Detail::Address(part) if detail.contains(part) => Some(*field),
+            _ => None,
+        })
+        .unwrap_or("street_address")
 }
 
 /// A service refusal shown on a form: beside its field, or above the form.
@@ -330,13 +487,75 @@ pub fn details(t: Lang, form: &UserForm, choices: &Choices, problem: &Problem, l
     }
 }
 
-/// The Settings controls: an admin role or none, and the alternate email it needs.
+/// The wizard's Settings controls: one admin role or none, and the alternate email it needs.
 pub fn settings(t: Lang, form: &UserForm, choices: &Choices, problem: &Problem, locked: bool) -> Markup {
+    let first = form.admin_roles.first().map(String::as_str).unwrap_or("");
     html! {
-        (layout::select(Control::new("admin_role", t.t("Admin role"), &form.admin_role).error(problem.at("admin_role")).disabled(locked), &choices.role_options(t)))
-        (layout::text(Control::new("alternate_email", t.t("Alternate email address"), &form.alternate_email)
-            .hint(t.t("Required with an admin role: where the administrator can be reached if locked out. Up to five, separated by commas."))
-            .error(problem.at("alternate_email")).disabled(locked), "text"))
+        (layout::select(Control::new("admin_role", t.t("Admin role"), first).error(problem.at("admin_role")).disabled(locked), &choices.role_options(t)))
+        (alternate_email(t, form, problem, locked))
+    }
+}
+
+/// Edit user's Settings controls: a checkbox for each admin role of the catalogue and each other
+/// role the user holds, so that every role held is shown and none is dropped unseen, and the
+/// alternate email.
+pub fn admin_roles(t: Lang, form: &UserForm, choices: &Choices, problem: &Problem, locked: bool) -> Markup {
+    let error = problem.at("admin_role");
+    let others = form.admin_roles.iter().filter(|r| !choices.roles.contains(r));
+    let roles: Vec<&String> = choices.roles.iter().chain(others).collect();
+    html! {
+        fieldset aria-describedby=[error.map(|_| "admin_role-error")] {
+            legend { (t.t("Admin roles")) }
+            @for (i, role) in roles.iter().enumerate() {
+                @let id = format!("admin-role-{i}");
+                div {
+                    input type="checkbox" id=(id) name="admin_role" value=(role)
+                        checked[form.admin_roles.contains(role)] disabled[locked];
+                    " "
+                    label for=(id) { (role) }
+                }
+            }
+            (layout::field_error("admin_role", error))
+        }
+        (alternate_email(t, form, problem, locked))
+    }
+}
+
+fn alternate_email(t: Lang, form: &UserForm, problem: &Problem, locked: bool) -> Markup {
+    layout::text(
+        Control::new("alternate_email", t.t("Alternate email address"), &form.alternate_email)
+            .hint(
+                t.t("Required with an admin role: where the administrator can be reached if locked out. Up to five, \
+                 separated by commas."),
+            )
+            .error(problem.at("alternate_email"))
+            .disabled(locked),
+        "text",
+    )
+}
+
+/// Edit user's sign-in control: a checkbox that blocks sign-in (sets `active` to false).
+pub fn sign_in(t: Lang, form: &UserForm, problem: &Problem, locked: bool) -> Markup {
+    let error = problem.at("block_sign_in");
+    html! {
+        div.field.check {
+            input type="checkbox" id="block_sign_in" name="block_sign_in" value="true" checked[form.blocked]
+                disabled[locked] aria-describedby=(if error.is_some() { "block_sign_in-hint block_sign_in-error" } else { "block_sign_in-hint" });
+            " "
+            label for="block_sign_in" { (t.t("Block sign-in")) }
+            p.hint id="block_sign_in-hint" { (t.t("The user keeps its licenses and groups but cannot sign in, as with scimd user disable.")) }
+            (layout::field_error("block_sign_in", error))
+        }
+    }
+}
+
+/// Edit user's optional details: job title, department, phones, work address.
+pub fn optional_details(t: Lang, form: &UserForm, problem: &Problem, locked: bool) -> Markup {
+    html! {
+        @for (field, label, _) in DETAILS {
+            @let kind = if field.ends_with("_phone") { "tel" } else { "text" };
+            (layout::text(Control::new(field, t.t(label), form.details.get(field)).error(problem.at(field)).disabled(locked), kind))
+        }
     }
 }
 
@@ -379,5 +598,58 @@ pub fn licenses_fieldset(t: Lang, form: &UserForm, choices: &Choices, problem: &
             }
             (layout::field_error("licenses", error))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ops(patch: &Value) -> Vec<(String, String)> {
+        patch["Operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| (o["op"].as_str().unwrap().to_owned(), o["path"].as_str().unwrap().to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn admin_roles_in_another_order_change_nothing_and_a_changed_set_is_replaced_whole() {
+        let doc = json!({"userName": "a@b.c", DIRECTORY_USER: {"adminRoles": [{"value": "Global administrator"}, {"value": "Billing administrator"}]}});
+        let before = UserForm::from_doc(&doc);
+        let same = Fields::parse(b"user_name=a%40b.c&admin_role=Billing+administrator&admin_role=Global+administrator");
+        let fewer =
+            Fields::parse(b"user_name=a%40b.c&admin_role=Billing+administrator&admin_role=Billing+administrator");
+        let none = Fields::parse(b"user_name=a%40b.c");
+
+        assert!(ops(&UserForm::from_fields(&same).patch_from(&before)).is_empty());
+        let patch = UserForm::from_fields(&fewer).patch_from(&before);
+        assert_eq!(patch["Operations"][0]["value"], json!([{"value": "Billing administrator"}]), "each role once");
+        let roles = format!("{DIRECTORY_USER}:adminRoles");
+        assert_eq!(ops(&UserForm::from_fields(&none).patch_from(&before)), [("remove".to_owned(), roles)]);
+    }
+
+    #[test]
+    fn details_are_replaced_where_the_import_puts_them_and_removed_when_emptied() {
+        let doc = json!({"userName": "a@b.c", "phoneNumbers": [{"type": "mobile", "value": "06"}, {"type": "home", "value": "010"}],
+            "addresses": [{"type": "work", "locality": "Ede"}]});
+        let before = UserForm::from_doc(&doc);
+        let typed = Fields::parse(b"user_name=a%40b.c&office_phone=030&city=Ede&job_title=Lead&block_sign_in=true");
+
+        let patch = UserForm::from_fields(&typed).patch_from(&before);
+
+        assert_eq!(before.details.mobile_phone, "06", "the mobile phone is read by its type");
+        assert_eq!(
+            ops(&patch),
+            [
+                ("replace".to_owned(), "title".to_owned()),
+                ("replace".to_owned(), "phoneNumbers[type eq \"work\"].value".to_owned()),
+                ("remove".to_owned(), "phoneNumbers[type eq \"mobile\"]".to_owned()),
+                ("replace".to_owned(), "active".to_owned()),
+            ],
+            "the home phone and the unchanged city are left alone"
+        );
+        assert_eq!(patch["Operations"][3]["value"], false);
     }
 }

@@ -1,6 +1,7 @@
 //! Import: a bulk-add CSV uploaded from the browser and imported by the service's admin import
 //! (the function behind `POST /scim/v2/Admin/Import`, with its size limit and its rules), then a
-//! results page with the counts, the refused rows and the report CSV to download.
+//! results page with the counts, the refused rows and the report CSV to download. A dry run
+//! checks every row the same way and writes nothing, and its results say what would be done.
 //!
 //! The import runs in a task of its own, so a large file shows its progress: the upload answers
 //! with a page that reloads itself (no script) until the import is done. The job and its report
@@ -33,6 +34,8 @@ const MAX_REFUSED_SHOWN: usize = 500;
 /// What an import has done, for its progress and results pages.
 pub struct ImportJob {
     pub file_name: String,
+    /// Checked only: nothing written.
+    pub dry_run: bool,
     pub temporary_passwords: bool,
     pub mail_to: String,
     pub progress: Progress,
@@ -67,6 +70,7 @@ impl ImportJob {
 /// What the form shows again: its values and the refusal, beside the field it concerns.
 #[derive(Default)]
 struct FormState<'a> {
+    dry_run: bool,
     temporary_passwords: bool,
     mail_to: &'a str,
     file_error: Option<&'a str>,
@@ -92,6 +96,13 @@ fn form_page(s: &AppState, admin: &Admin, f: &FormState) -> Markup {
                 (layout::field_error("file", f.file_error))
             }
             div.field.check {
+                input type="checkbox" id="dry_run" name="dry_run" value="true" checked[f.dry_run]
+                    aria-describedby="dry_run-hint";
+                " "
+                label for="dry_run" { (t.t("Dry run")) }
+                p.hint id="dry_run-hint" { (t.t("Check every row and show the report, but create and change nothing.")) }
+            }
+            div.field.check {
                 input type="checkbox" id="temporary_passwords" name="temporary_passwords" value="true"
                     checked[f.temporary_passwords];
                 " "
@@ -114,10 +125,11 @@ pub async fn form(State(s): State<AppState>, admin: Admin) -> Response {
 /// The upload: a file refused as a whole comes back beside its field; otherwise the import
 /// starts and the browser is sent to its progress page.
 pub async fn upload(State(s): State<AppState>, AdminUpload { admin, fields, file }: AdminUpload) -> Response {
+    let dry_run = fields.get("dry_run") == "true";
     let temporary_passwords = fields.get("temporary_passwords") == "true";
     let mail_to = fields.get("mail_to").to_owned();
     let refused = |file_error: Option<&str>, mail_error: Option<&str>| {
-        let f = FormState { temporary_passwords, mail_to: &mail_to, file_error, mail_error };
+        let f = FormState { dry_run, temporary_passwords, mail_to: &mail_to, file_error, mail_error };
         (StatusCode::BAD_REQUEST, form_page(&s, &admin, &f)).into_response()
     };
     let file = match file {
@@ -126,12 +138,13 @@ pub async fn upload(State(s): State<AppState>, AdminUpload { admin, fields, file
         Err(e) => return refused(Some(&e), None),
     };
     let params = ImportParams {
-        dry_run: Some(false),
+        dry_run: Some(dry_run),
         mail_results: (!mail_to.is_empty()).then(|| mail_to.clone()),
         temporary_passwords: Some(temporary_passwords),
     };
     let job = Arc::new(Mutex::new(ImportJob {
         file_name: file.name.clone(),
+        dry_run,
         temporary_passwords,
         mail_to: mail_to.clone(),
         progress: Progress { rows: 0, bytes: 0, total_bytes: file.data.len() as u64 },
@@ -207,6 +220,7 @@ pub async fn results(State(s): State<AppState>, admin: Admin) -> Response {
             // everything else the file (a missing User Name column, an unknown column).
             let mail = e.scim_type != Some(ScimType::InvalidSyntax) && e.detail.contains("mail");
             let f = FormState {
+                dry_run: job.dry_run,
                 temporary_passwords: job.temporary_passwords,
                 mail_to: &job.mail_to,
                 file_error: (!mail).then_some(&*e.detail),
@@ -237,7 +251,11 @@ fn results_page(s: &AppState, admin: &Admin, job: &ImportJob, done: &Done) -> Ma
     let t = admin.lang;
     let shown = done.refused_rows.len().to_string();
     let body = html! {
-        p.notice role="status" { (t.f("Imported {}.", &[&job.file_name])) }
+        @if job.dry_run {
+            p.notice role="status" { (t.f("Checked {}: a dry run, so nothing was created or changed. The counts say what an import would do.", &[&job.file_name])) }
+        } @else {
+            p.notice role="status" { (t.f("Imported {}.", &[&job.file_name])) }
+        }
         dl {
             dt { (t.t("Created")) } dd data-testid="created" { (done.created) }
             dt { (t.t("Updated")) } dd data-testid="updated" { (done.updated) }
@@ -248,7 +266,7 @@ fn results_page(s: &AppState, admin: &Admin, job: &ImportJob, done: &Done) -> Ma
         @if done.report.is_some() {
             p { a href="/admin/import/report.csv" download="import-report.csv" { (t.t("Download the report (CSV)")) } }
             p.hint {
-                @if job.temporary_passwords {
+                @if job.temporary_passwords && !job.dry_run {
                     (t.t("A line for each row: what was done, the user's id, why a row was refused, and each new \
                           user's temporary password. It is kept until you sign out, or for 30 minutes unused."))
                 } @else {
@@ -279,7 +297,8 @@ fn results_page(s: &AppState, admin: &Admin, job: &ImportJob, done: &Done) -> Ma
             a href="/admin/users" { (t.t("Finish")) }
         }
     };
-    layout::page("Import results", &chrome(s, admin, "/admin/import"), body)
+    let title = if job.dry_run { "Dry run results" } else { "Import results" };
+    layout::page(title, &chrome(s, admin, "/admin/import"), body)
 }
 
 /// The last import's report, as the CLI writes it.

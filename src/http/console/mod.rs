@@ -40,13 +40,19 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/language/{lang}", get(language))
         .route("/admin/users", get(users::list))
         .route("/admin/users/new", get(wizard::start).post(wizard::step))
+        .route("/admin/users/new/results", get(wizard::results))
         .route("/admin/users/{id}", get(users::edit).post(users::save))
         .route("/admin/users/{id}/delete", post(users::delete))
         .route("/admin/bulk", post(bulk::step))
+        .route("/admin/bulk/results", get(bulk::results))
         .route("/admin/deleted", get(users::deleted))
         .route("/admin/deleted/{id}/restore", post(users::restore))
-        .route("/admin/groups", get(groups::list))
+        .route("/admin/groups", get(groups::list).post(groups::create))
         .route("/admin/groups/{id}", get(groups::show))
+        .route("/admin/groups/{id}/rename", post(groups::rename))
+        .route("/admin/groups/{id}/members", post(groups::add_member))
+        .route("/admin/groups/{id}/members/{member}/remove", post(groups::remove_member))
+        .route("/admin/groups/{id}/delete", post(groups::delete))
         .route("/admin/licenses", get(licenses::list))
         .route("/admin/audit", get(audit::list))
         .route(
@@ -56,6 +62,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/import/results", get(import::results))
         .route("/admin/import/report.csv", get(import::report))
         .route("/admin/tokens", get(tokens::list).post(tokens::create))
+        .route("/admin/tokens/created", get(tokens::created))
         .route("/admin/tokens/{id}/revoke", get(tokens::confirm).post(tokens::revoke))
         .layer(axum::middleware::map_response(protect))
 }
@@ -87,6 +94,22 @@ fn chrome<'a>(state: &AppState, admin: &'a Admin, current: &'a str) -> layout::C
         current,
         flash: state.console.take_flash(&admin.session),
         lang: admin.lang,
+    }
+}
+
+/// Post/Redirect/Get: keeps the page a POST made and sends the browser to `outcome.at`, whose
+/// GET shows it through `show_outcome`; a refresh there repeats nothing.
+fn redirect_to_outcome(state: &AppState, admin: &Admin, outcome: session::Outcome) -> Response {
+    let at = outcome.at;
+    state.console.set_outcome(&admin.session, outcome);
+    Redirect::to(at).into_response()
+}
+
+/// The page kept for `at`, once; later (a refresh, a bookmark) the browser goes to `otherwise`.
+fn show_outcome(state: &AppState, admin: &Admin, at: &str, otherwise: &str) -> Response {
+    match state.console.take_outcome(&admin.session, at) {
+        Some(o) => layout::page(o.title, &chrome(state, admin, o.current), o.body).into_response(),
+        None => Redirect::to(otherwise).into_response(),
     }
 }
 

@@ -42,6 +42,21 @@ struct Session {
     flash: Option<String>,
     /// The session's last import, running or done, with its report; it goes with the session.
     import: Option<Arc<Mutex<ImportJob>>>,
+    /// The page a form's POST made, for the GET it redirects to, once.
+    outcome: Option<Outcome>,
+}
+
+/// A result page made by a POST (a new token's secret, the user just created, a bulk edit's
+/// results), held for the one GET the POST redirects to: a refresh of that page sends nothing
+/// again, and what it showed once (a secret, a temporary password) is gone.
+pub struct Outcome {
+    /// The path that shows it.
+    pub at: &'static str,
+    /// The page's English title.
+    pub title: &'static str,
+    /// The navigation entry it belongs to.
+    pub current: &'static str,
+    pub body: maud::Markup,
 }
 
 /// Every open session of this process.
@@ -73,7 +88,10 @@ impl Sessions {
                     open.remove(&oldest);
                 }
             }
-            open.insert(id.clone(), Session { token, csrf: random_token(), last_used: now, flash: None, import: None });
+            open.insert(
+                id.clone(),
+                Session { token, csrf: random_token(), last_used: now, flash: None, import: None, outcome: None },
+            );
         }
         id
     }
@@ -106,6 +124,23 @@ impl Sessions {
     /// The message left for this page, once.
     pub fn take_flash(&self, id: &str) -> Option<String> {
         self.open.lock().ok().as_mut().and_then(|o| o.get_mut(id)).and_then(|s| s.flash.take())
+    }
+
+    /// Keeps `outcome` for the session's next GET of its path; it replaces any not yet shown.
+    pub fn set_outcome(&self, id: &str, outcome: Outcome) {
+        if let Some(s) = self.open.lock().ok().as_mut().and_then(|o| o.get_mut(id)) {
+            s.outcome = Some(outcome);
+        }
+    }
+
+    /// The outcome kept for the path `at`, once; one kept for another path stays.
+    pub fn take_outcome(&self, id: &str, at: &str) -> Option<Outcome> {
+        let mut open = self.open.lock().ok()?;
+        let session = open.get_mut(id)?;
+        if session.outcome.as_ref()?.at != at {
+            return None;
+        }
+        session.outcome.take()
     }
 }
 
@@ -380,6 +415,20 @@ mod tests {
         assert!(sessions.touch(&id, start + IDLE / 2 + IDLE - Duration::from_secs(1)).is_some(), "use renews it");
         assert!(sessions.touch(&id, start + IDLE * 3).is_none(), "idle too long");
         assert!(sessions.touch(&id, start + IDLE * 3).is_none(), "and removed");
+    }
+
+    #[test]
+    fn an_outcome_is_shown_once_and_only_at_its_own_path() {
+        let sessions = Sessions::default();
+        let id = sessions.open("secret".into(), Instant::now());
+        let outcome = |at| Outcome { at, title: "Results", current: "/admin/users", body: maud::html! { "made" } };
+        sessions.set_outcome(&id, outcome("/admin/tokens/created"));
+
+        assert!(sessions.take_outcome(&id, "/admin/bulk/results").is_none(), "another path");
+        let shown = sessions.take_outcome(&id, "/admin/tokens/created").expect("its own path");
+        assert_eq!(shown.body.into_string(), "made");
+        assert!(sessions.take_outcome(&id, "/admin/tokens/created").is_none(), "once");
+        assert!(sessions.take_outcome("no-such-session", "/admin/tokens/created").is_none());
     }
 
     #[test]

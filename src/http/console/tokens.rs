@@ -1,6 +1,6 @@
-//! Tokens: the tenant's API tokens with their scopes and state, Create (the secret shown once,
-//! on the result page) and Revoke after a confirmation, through the service's token functions
-//! that `/scim/v2/Admin/Tokens` and `scimd token` use.
+//! Tokens: the tenant's API tokens with their scopes, expiry, rate limit and state; Create (the
+//! secret shown once, on the result page it redirects to) and Revoke after a confirmation,
+//! through the service's token functions that `/scim/v2/Admin/Tokens` and `scimd token` use.
 //!
 //! The page never holds a secret but the one just created; the service stores only its hash.
 
@@ -11,9 +11,10 @@ use maud::{html, Markup};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::http::console::chrome;
+use crate::http::console::i18n::Lang;
 use crate::http::console::layout::{self, csrf_field, error_page, Control};
-use crate::http::console::session::{Admin, AdminForm};
+use crate::http::console::session::{Admin, AdminForm, Outcome};
+use crate::http::console::{chrome, redirect_to_outcome, show_outcome};
 use crate::http::AppState;
 use crate::scim::error::ScimError;
 use crate::service::{Scope, TokenRecord};
@@ -32,18 +33,60 @@ pub fn when(t: OffsetDateTime) -> String {
     format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
 }
 
+/// When a token expires, or "Never".
+fn expires(t: Lang, token: &TokenRecord) -> String {
+    token.expires.map(when).unwrap_or_else(|| t.t("Never").into())
+}
+
+/// A token's own rate limit, or "Server default" when the server's applies.
+fn rate_limit(t: Lang, token: &TokenRecord) -> String {
+    token.rate_limit.map(|r| t.f("{} per second", &[&r.to_string()])).unwrap_or_else(|| t.t("Server default").into())
+}
+
 /// What was typed in the create form, and the service's refusal of it.
 #[derive(Default)]
 struct NewForm {
     name: String,
     scopes: Vec<String>,
-    /// (field, detail): `name`, `scopes`, or `None` for the whole form.
+    /// A lifetime such as `90d`, or empty for none.
+    expires: String,
+    /// Requests per second, or empty for the server's.
+    rate_limit: String,
+    /// (field, detail): `name`, `scopes`, `expires`, `rate_limit`, or `None` for the whole form.
     problem: Option<(Option<&'static str>, String)>,
 }
 
 impl NewForm {
     fn at(&self, field: &str) -> Option<&str> {
         self.problem.as_ref().filter(|(f, _)| *f == Some(field)).map(|(_, d)| d.as_str())
+    }
+
+    /// The body `POST /Admin/Tokens` takes. A rate limit that is not a number goes as the text
+    /// typed, for the service to refuse with its own message.
+    fn body(&self) -> serde_json::Value {
+        let mut body = json!({"name": self.name, "scopes": self.scopes});
+        if !self.expires.is_empty() {
+            body["expires"] = json!(self.expires);
+        }
+        if !self.rate_limit.is_empty() {
+            body["rateLimit"] = self.rate_limit.parse::<u64>().map_or_else(|_| json!(self.rate_limit), |n| json!(n));
+        }
+        body
+    }
+}
+
+/// The form field a refusal of the service concerns, by the attribute its detail starts with.
+fn field_of(detail: &str) -> Option<&'static str> {
+    if detail.starts_with("name") {
+        Some("name")
+    } else if detail.starts_with("expires") {
+        Some("expires")
+    } else if detail.starts_with("rateLimit") {
+        Some("rate_limit")
+    } else if detail.contains("scope") {
+        Some("scopes")
+    } else {
+        None
     }
 }
 
@@ -57,7 +100,7 @@ fn list_page(s: &AppState, admin: &Admin, tokens: &[TokenRecord], form: &NewForm
         p { "Tokens let programs, such as a provisioning client or the on-premises directory connector, use \
              the SCIM API of this tenant. A revoked token stops working at once." }
         table {
-            thead { tr { th { (t.t("Name")) } th { (t.t("Scopes")) } th { (t.t("Created")) } th { (t.t("Last used")) } th { (t.t("Expires")) } th { (t.t("State")) } th { span.visually-hidden { (t.t("Action")) } } } }
+            thead { tr { th { (t.t("Name")) } th { (t.t("Scopes")) } th { (t.t("Created")) } th { (t.t("Last used")) } th { (t.t("Expires")) } th { (t.t("Rate limit")) } th { (t.t("State")) } th { span.visually-hidden { (t.t("Action")) } } } }
             tbody {
                 @for tok in tokens {
                     @let state = tok.state(now);
@@ -66,7 +109,8 @@ fn list_page(s: &AppState, admin: &Admin, tokens: &[TokenRecord], form: &NewForm
                         td { (tok.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) }
                         td { (when(tok.created)) }
                         td { (tok.last_used.map(when).unwrap_or_else(|| t.t("Never").into())) }
-                        td { (tok.expires.map(when).unwrap_or_else(|| t.t("Never").into())) }
+                        td { (expires(t, tok)) }
+                        td { (rate_limit(t, tok)) }
                         td { (t.t(state.as_str())) }
                         td {
                             @if state == crate::service::TokenState::Active {
@@ -96,6 +140,12 @@ fn list_page(s: &AppState, admin: &Admin, tokens: &[TokenRecord], form: &NewForm
                 }
                 (layout::field_error("scopes", scopes_error))
             }
+            (layout::text(Control::new("expires", t.t("Lifetime"), &form.expires)
+                .hint(t.t("Such as 90d, 12h or 30m, at most 36500 days; leave it empty for a token that does not expire."))
+                .error(form.at("expires")), "text"))
+            (layout::text(Control::new("rate_limit", t.t("Rate limit (requests per second)"), &form.rate_limit)
+                .hint(t.t("Leave it empty for the server's own limit (--rate-limit), if it has one."))
+                .error(form.at("rate_limit")), "text"))
             div.actions { button type="submit" { (t.t("Create token")) } }
         }
     };
@@ -113,17 +163,29 @@ pub async fn list(State(s): State<AppState>, admin: Admin) -> Response {
     list_with(&s, &admin, StatusCode::OK, &NewForm::default(), None).await
 }
 
+/// The page that shows a new token's secret, once.
+const CREATED: &str = "/admin/tokens/created";
+
 /// Create: the service checks the name and scopes as it does for `POST /Admin/Tokens`; the
-/// secret is on this answer alone.
+/// secret is on the page this redirects to, shown once.
 pub async fn create(State(s): State<AppState>, AdminForm { admin, fields }: AdminForm) -> Response {
     let t = admin.lang;
-    let form = NewForm { name: fields.get("name").to_owned(), scopes: fields.all("scope"), problem: None };
-    let body = json!({"name": form.name, "scopes": form.scopes});
-    match s.service.create_token(&admin.caller, body).await {
+    let form = NewForm {
+        name: fields.get("name").to_owned(),
+        scopes: fields.all("scope"),
+        expires: fields.get("expires").to_owned(),
+        rate_limit: fields.get("rate_limit").to_owned(),
+        problem: None,
+    };
+    match s.service.create_token(&admin.caller, form.body()).await {
         Ok((token, secret)) => {
             let body = html! {
                 p.notice role="status" { (t.f("Created the token {} with the scopes {}.", &[&token.name,
                     &token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")])) }
+                dl {
+                    dt { (t.t("Expires")) } dd { (expires(t, &token)) }
+                    dt { (t.t("Rate limit")) } dd { (rate_limit(t, &token)) }
+                }
                 div.field {
                     label for="secret" { (t.t("Secret")) }
                     p.hint id="secret-hint" { strong { (t.t("Copy it now: it will not be shown again.")) } (t.t(" scimd keeps only a \
@@ -133,22 +195,22 @@ pub async fn create(State(s): State<AppState>, AdminForm { admin, fields }: Admi
                 p { (t.t("Programs send it as ")) code { "Authorization: Bearer …" } (t.t(" to /scim/v2.")) }
                 p { a href="/admin/tokens" { (t.t("Back to the tokens")) } }
             };
-            layout::page("Token created", &chrome(&s, &admin, "/admin/tokens"), body).into_response()
+            let outcome = Outcome { at: CREATED, title: "Token created", current: "/admin/tokens", body };
+            redirect_to_outcome(&s, &admin, outcome)
         }
         Err(e) => {
             crate::service::log_internal(&e);
-            let field = if e.detail.starts_with("name") {
-                Some("name")
-            } else if e.detail.contains("scope") {
-                Some("scopes")
-            } else {
-                None
-            };
+            let field = field_of(&e.detail);
             let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
             let form = NewForm { problem: Some((field, e.detail.to_string())), ..form };
             list_with(&s, &admin, status, &form, None).await
         }
     }
+}
+
+/// The new token's page; a refresh of it finds the secret gone and shows the tokens.
+pub async fn created(State(s): State<AppState>, admin: Admin) -> Response {
+    show_outcome(&s, &admin, CREATED, "/admin/tokens")
 }
 
 /// The token `id` of the tenant, or its 404.

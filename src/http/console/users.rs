@@ -1,5 +1,5 @@
-//! Active users (search, sort, paging, licenses, synchronized badge), Edit user, Delete, and
-//! Deleted users with Restore: each page one or two calls of the service's own functions.
+//! Active users (search, sort, paging, licenses, synchronized badge), Edit user (with blocked
+//! sign-in and the optional details), Delete, and Deleted users with Restore: each page one or two calls of the service's own functions.
 //!
 //! A synchronized user's page is read-only; the service refuses its changes all the same.
 
@@ -189,8 +189,11 @@ fn edit_page(
             input type="hidden" name="version" value=(user.stored.version);
             h2 { (t.t("Details")) }
             (form::details(t, form, choices, problem, synced))
+            h2 { (t.t("Job and contact information")) }
+            (form::optional_details(t, form, problem, synced))
             h2 { (t.t("Settings")) }
-            (form::settings(t, form, choices, problem, synced))
+            (form::sign_in(t, form, problem, synced))
+            (form::admin_roles(t, form, choices, problem, synced))
             (form::location(t, form, choices, problem, synced))
             h2 { (t.t("Licenses")) }
             (form::licenses_fieldset(t, form, choices, problem, synced))

@@ -8,10 +8,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 
-use crate::http::console::chrome;
 use crate::http::console::form::{self, Choices, Problem, UserForm};
 use crate::http::console::layout::{self, csrf_field, error_page, Control};
-use crate::http::console::session::{Admin, AdminForm};
+use crate::http::console::session::{Admin, AdminForm, Outcome};
+use crate::http::console::{chrome, redirect_to_outcome, show_outcome};
 use crate::http::AppState;
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
@@ -64,7 +64,7 @@ impl Draft {
             ("first_name", vec![u.first_name.clone()]),
             ("last_name", vec![u.last_name.clone()]),
             ("display_name", vec![u.display_name.clone()]),
-            ("admin_role", vec![u.admin_role.clone()]),
+            ("admin_role", u.admin_roles.clone()),
             ("alternate_email", vec![u.alternate_email.clone()]),
             ("usage_location", vec![u.usage_location.clone()]),
             ("license", u.licenses.clone()),
@@ -147,8 +147,17 @@ pub async fn step(State(s): State<AppState>, AdminForm { admin, fields }: AdminF
     }
 }
 
+/// The Results page, which Create redirects to.
+const RESULTS: &str = "/admin/users/new/results";
+
+/// Results, once: a refresh of it (the user exists, its password was shown) opens a new wizard.
+pub async fn results(State(s): State<AppState>, admin: Admin) -> Response {
+    show_outcome(&s, &admin, RESULTS, "/admin/users/new")
+}
+
 /// Create: the user through the service's administrator creation, with a temporary password
-/// and the results mail when addresses were given; Results, or the step to correct.
+/// and the results mail when addresses were given; Results (after a redirect, so a refresh
+/// creates nothing), or the step to correct.
 async fn create(s: &AppState, admin: &Admin, draft: &Draft, choices: &Choices) -> Response {
     let t = admin.lang;
     let options = CreationOptions {
@@ -174,7 +183,7 @@ async fn create(s: &AppState, admin: &Admin, draft: &Draft, choices: &Choices) -
                 dl {
                     dt { (t.t("User name")) } dd { (created_form.user_name) }
                     dt { (t.t("Display name")) } dd { (created_form.display_name) }
-                    dt { (t.t("Admin role")) } dd { @if created_form.admin_role.is_empty() { (t.t("None")) } @else { (created_form.admin_role) } }
+                    dt { (t.t("Admin role")) } dd { @if created_form.admin_roles.is_empty() { (t.t("None")) } @else { (created_form.admin_roles.join(", ")) } }
                     dt { (t.t("Licenses")) } dd { @if names.is_empty() { (t.t("None")) } @else { (names.join(", ")) } }
                     @if let Some(p) = password {
                         dt { (t.t("Temporary password")) }
@@ -189,7 +198,7 @@ async fn create(s: &AppState, admin: &Admin, draft: &Draft, choices: &Choices) -
                     a href="/admin/users" { (t.t("Finish")) }
                 }
             };
-            layout::page("Results", &chrome(s, admin, "/admin/users/new"), body).into_response()
+            redirect_to_outcome(s, admin, Outcome { at: RESULTS, title: "Results", current: "/admin/users/new", body })
         }
         Err(e) => {
             let problem = Problem::of(&e);
