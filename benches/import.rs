@@ -1,4 +1,5 @@
-//! The CSV import benchmark: a generated bulk-add file imported into a fresh database through
+//! The CSV import benchmark: a generated bulk-add file, then a generated HR export read through
+//! the example column map and synced, each imported into a fresh database through
 //! `Service::import_csv`, the function `scimd import` calls; prints rows/s. Never asserts.
 //!
 //! `cargo bench --bench import -- [--quick] [--rows N] [--database URL]`; benches/README.md
@@ -14,11 +15,19 @@ use std::time::Instant;
 use scimd::auth::Principal;
 use scimd::cli::DatabaseArgs;
 use scimd::directory::import::{Report, Status};
-use scimd::service::{Caller, Service};
-use scimd::store::{Scope, Store};
+use scimd::directory::import::{ColumnMap, MaxDeactivate};
+use scimd::scim::schema::ResourceKind;
+use scimd::service::{Caller, ImportOptions, Service, SyncOptions};
+use scimd::store::{Load, NewResource, Scope, Store};
 
 /// The project's bar for a fresh import into SQLite.
 const BAR_ROWS_PER_S: f64 = 5000.0;
+/// The bar for a sync run whose file changed little: unchanged rows should be cheap.
+const BAR_SYNC_ROWS_PER_S: f64 = 20_000.0;
+/// The example column map shipped in examples/, which the HR files below follow.
+const HR_MAP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/hr-map.json");
+/// Employees per manager in the generated HR export.
+const TEAM: usize = 10;
 /// Whatever `--rows` says, no run imports more than this.
 const MAX_ROWS: usize = 1_000_000;
 
@@ -54,6 +63,35 @@ fn generate(rows: usize, title: &str) -> Vec<u8> {
             i % 10_000,
             i % 500,
             i % 90
+        )
+        .unwrap();
+    }
+    csv.into_bytes()
+}
+
+/// An HR export of `rows` employees in the example map's columns. Employee `i` reports to
+/// employee `i / TEAM` (the first to nobody), so most managers are named before their own row;
+/// every employee holds one license. `leavers` employees from the end are missing, and every
+/// `retitle`-th employee (if any) has a new job title.
+fn generate_hr(rows: usize, leavers: usize, retitle: Option<usize>) -> Vec<u8> {
+    let mut csv = String::from(
+        "Employee ID,Person ID,Email,First Name,Last Name,Preferred Name,Job Title,Cost Center,Company,\
+         Division,Department,Manager ID,Country,Licenses,Work Phone,Language\n",
+    );
+    for i in 0..rows - leavers.min(rows) {
+        let manager = if i == 0 { String::new() } else { format!("E{}", i / TEAM) };
+        let title = match retitle {
+            Some(n) if i % n == 0 => "Senior Engineer",
+            _ => "Engineer",
+        };
+        writeln!(
+            csv,
+            "E{i},P{i},emp{i}@contoso.com,Given{i},Family{i},Given{i} Family{i},{title},CC{},Contoso,Division {},\
+             Department {},{manager},NL,ENTERPRISEPACK,+31 20 555 {:04},nl-NL",
+            i % 300,
+            i % 7,
+            i % 40,
+            i % 10_000
         )
         .unwrap();
     }
@@ -99,9 +137,20 @@ fn fail(message: &str) -> ! {
 
 /// Imports `data` once and prints the line for it; returns rows/s.
 async fn measure(service: &Service, caller: &Caller, data: &[u8], what: &str, expect: Status) -> f64 {
+    measure_with(service, caller, data, &ImportOptions::default(), what, expect).await
+}
+
+/// `measure` with options: an HR sync's map and source.
+async fn measure_with(
+    service: &Service,
+    caller: &Caller,
+    data: &[u8],
+    options: &ImportOptions,
+    what: &str,
+    expect: Status,
+) -> f64 {
     let started = Instant::now();
-    let report: Report =
-        service.import_csv(caller, data, &scimd::service::ImportOptions::default(), &mut |_| {}).await.unwrap();
+    let report: Report = service.import_csv(caller, data, options, &mut |_| {}).await.unwrap();
     let secs = started.elapsed().as_secs_f64();
     let rate = report.rows.len() as f64 / secs;
     let expected = report.count(expect);
@@ -111,6 +160,12 @@ async fn measure(service: &Service, caller: &Caller, data: &[u8], what: &str, ex
         format!("   !! only {expected} of {} rows {}", report.rows.len(), expect.as_str())
     };
     println!("{what:<48} {:>8} rows {secs:>7.1} s {rate:>9.0} rows/s{warning}", report.rows.len());
+    let counts: Vec<String> = Status::ALL
+        .iter()
+        .filter(|s| report.count(**s) > 0)
+        .map(|s| format!("{} {}", report.count(*s), s.as_str()))
+        .collect();
+    println!("    {}", counts.join(", "));
     if let Some(refused) = report.rows.iter().find(|r| r.status == Status::Refused) {
         println!("    first refusal: row {}: {}", refused.row, refused.detail.as_deref().unwrap_or(""));
     }
@@ -145,6 +200,58 @@ async fn run(opts: Options) {
     println!("generated a bulk-add CSV of {} rows ({:.1} MB)", opts.rows, fresh.len() as f64 / 1e6);
 
     let db = open(opts.database.as_deref()).await;
+    let (service, caller) = serve(&db).await;
+
+    let rate = measure(&service, &caller, &fresh, "fresh import (every row created)", Status::Created).await;
+    analyze(&db).await;
+    measure(&service, &caller, &fresh, "same file again (every row unchanged)", Status::Unchanged).await;
+    measure(&service, &caller, &changed, "changed file (every row updated and written)", Status::Updated).await;
+    println!(
+        "verdict: fresh import at {rate:.0} rows/s is {} the bar of {BAR_ROWS_PER_S:.0} rows/s (set for SQLite)",
+        if rate >= BAR_ROWS_PER_S { "within" } else { "OUTSIDE" }
+    );
+    db.close().await;
+
+    hr_sync(&opts).await;
+}
+
+/// The HR half: a fresh sync of an export with managers and licenses, then the next night's
+/// export with 1% of the rows changed (a new title for 0.9%, 0.1% gone).
+async fn hr_sync(opts: &Options) {
+    let rows = opts.rows;
+    let first = generate_hr(rows, 0, None);
+    let next = generate_hr(rows, rows / 1000, Some(111));
+    println!("generated an HR export of {rows} rows ({:.1} MB) and the next night's", first.len() as f64 / 1e6);
+    let db = open(opts.database.as_deref()).await;
+    let (service, caller) = serve(&db).await;
+    let license = serde_json::json!({"partNumber": "ENTERPRISEPACK", "seats": rows});
+    let new = NewResource {
+        id: uuid::Uuid::new_v4().to_string().into(),
+        kind: ResourceKind::License,
+        doc: license,
+        password_hash: None,
+        members: vec![],
+        name_guard: None,
+        audit: scimd::store::AuditEntry::new(&caller.actor(), scimd::store::Operation::Create, serde_json::Value::Null),
+    };
+    db.store.insert(caller.principal.tenant, new, Load::default()).await.unwrap();
+    let map = ColumnMap::parse(&std::fs::read(HR_MAP).unwrap()).unwrap();
+    let sync = SyncOptions { source: "hr".into(), max_deactivate: MaxDeactivate::Percent(10) };
+    let options = ImportOptions { map: Some(map), sync: Some(sync), ..ImportOptions::default() };
+
+    let fresh = measure_with(&service, &caller, &first, &options, "HR sync, first run (every row created)", Status::Created).await;
+    analyze(&db).await;
+    let synced = measure_with(&service, &caller, &next, &options, "HR sync, next night (1% changed)", Status::Unchanged).await;
+    println!(
+        "verdict: HR first run at {fresh:.0} rows/s is {} the bar of {BAR_ROWS_PER_S:.0}; the next night at {synced:.0} rows/s is {} the bar of {BAR_SYNC_ROWS_PER_S:.0}",
+        if fresh >= BAR_ROWS_PER_S { "within" } else { "OUTSIDE" },
+        if synced >= BAR_SYNC_ROWS_PER_S { "within" } else { "OUTSIDE" },
+    );
+    db.close().await;
+}
+
+/// The service over `db` and an administrator of its default tenant.
+async fn serve(db: &Db) -> (Service, Caller) {
     let tenant = db.store.ensure_tenant("default").await.unwrap();
     let service = scimd::state(db.store.clone(), None).unwrap().service;
     let caller = Caller {
@@ -159,20 +266,17 @@ async fn run(opts: Options) {
         request_id: None,
         client: None,
     };
+    (service, caller)
+}
 
-    let rate = measure(&service, &caller, &fresh, "fresh import (every row created)", Status::Created).await;
-    analyze(&db).await;
-    measure(&service, &caller, &fresh, "same file again (every row unchanged)", Status::Unchanged).await;
-    measure(&service, &caller, &changed, "changed file (every row updated and written)", Status::Updated).await;
-    println!(
-        "verdict: fresh import at {rate:.0} rows/s is {} the bar of {BAR_ROWS_PER_S:.0} rows/s (set for SQLite)",
-        if rate >= BAR_ROWS_PER_S { "within" } else { "OUTSIDE" }
-    );
-
-    if let Some((url, schema)) = db.drop_schema {
-        use sqlx::Connection;
-        if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
-            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&mut c).await;
+impl Db {
+    /// Drops a PostgreSQL run's schema; a SQLite file goes with its folder.
+    async fn close(self) {
+        if let Some((url, schema)) = self.drop_schema {
+            use sqlx::Connection;
+            if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
+                let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&mut c).await;
+            }
         }
     }
 }
