@@ -147,18 +147,15 @@ async fn run(opts: Options) {
     let db = open(opts.database.as_deref()).await;
     let tenant = db.store.ensure_tenant("default").await.unwrap();
     let service = scimd::state(db.store.clone(), None).unwrap().service;
-    let caller = Caller {
-        principal: Principal {
-            tenant,
-            tenant_name: "default".into(),
-            token_id: scimd::service::TokenId(0),
-            token_name: "benchmark".into(),
-            scopes: vec![Scope::Write, Scope::Admin],
-            rate_limit: None,
-        },
-        request_id: None,
-        client: None,
+    let principal = Principal {
+        tenant,
+        tenant_name: "default".into(),
+        token_id: scimd::service::TokenId(0),
+        token_name: "benchmark".into(),
+        scopes: vec![Scope::Write, Scope::Admin],
+        rate_limit: None,
     };
+    let caller = Caller::new(principal, None, None);
 
     let rate = measure(&service, &caller, &fresh, "fresh import (every row created)", Status::Created).await;
     analyze(&db).await;
