@@ -1032,6 +1032,18 @@ mod tests {
     }
 
     #[test]
+    fn source_names_are_short_and_need_no_quoting() {
+        for ok in ["workday", "hr.payroll-2", "A_B", &"x".repeat(MAX_SOURCE_NAME)] {
+            assert_eq!(SourceName::parse(ok).unwrap().as_str(), ok);
+        }
+        for bad in ["", "work day", "hr\"", "hr/x", "é", &"x".repeat(MAX_SOURCE_NAME + 1)] {
+            let e = SourceName::parse(bad).unwrap_err();
+            assert_eq!((e.status, e.scim_type.map(|t| t.as_str())), (400, Some("invalidValue")), "{bad:?}");
+            assert!(e.detail.contains("letters, digits"), "{}", e.detail);
+        }
+    }
+
+    #[test]
     fn headers_match_in_any_case_with_spaces_and_in_any_order() {
         let file = CsvFile::open(" last name ,USER NAME,alternate EMAIL address\n".as_bytes()).unwrap();
         let want = [Column::LastName, Column::UserName, Column::AlternateEmail].map(|c| Some(c.target()));
