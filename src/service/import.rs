@@ -215,7 +215,7 @@ impl Service {
             _ => None,
         };
         let report = self.import_file(caller, data, options, lock.as_ref(), progress).await;
-        if let Some(lock) = &lock {
+        if let Some(lock) = lock {
             self.unlock_source(lock).await;
         }
         let mut report = report?;

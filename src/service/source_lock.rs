@@ -3,21 +3,44 @@
 //!
 //! Reads the operating system's view of processes (`/proc` on Linux); no other I/O.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::directory::import::SourceName;
 use crate::scim::error::{Result, ScimError};
 use crate::service::{Caller, Service};
+use crate::store::Store;
 
 /// How long a sync's lock lasts past its last chunk: a killed run on another machine blocks
 /// the next one at most this long.
 pub(super) const LOCK_TTL: time::Duration = time::Duration::minutes(15);
 
-/// A sync's hold on its source.
+/// A sync's hold on its source. One dropped before `unlock_source` (an HTTP client that went
+/// away cancels its request's sync between two chunks) is freed by a task of its own, rather
+/// than left to block the source until it expires in a process that still runs.
 pub(super) struct SourceLock {
     pub(super) name: String,
     pub(super) holder: String,
+    store: Arc<dyn Store>,
+    freed: bool,
+}
+
+impl Drop for SourceLock {
+    fn drop(&mut self) {
+        if self.freed {
+            return;
+        }
+        let (store, name, holder) = (self.store.clone(), self.name.clone(), std::mem::take(&mut self.holder));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = store.unlock(&name, &holder).await {
+                    tracing::warn!(error = %e, "the lock of a cancelled sync was not freed; it expires on its own");
+                }
+            });
+        }
+    }
 }
 
 /// Who holds a lock, as recorded in it (JSON): the run, and the process running it with what
@@ -122,9 +145,11 @@ impl Service {
     /// whose process is gone from this machine (killed) is taken over at once; any other lasts
     /// until it expires.
     pub(super) async fn lock_source(&self, caller: &Caller, source: &SourceName) -> Result<SourceLock> {
-        let lock = SourceLock {
+        let mut lock = SourceLock {
             name: format!("import:{}:{source}", caller.principal.tenant),
             holder: Holder::this_process().encode(),
+            store: self.store.clone(),
+            freed: false,
         };
         if self.extend_lock(&lock).await? {
             return Ok(lock);
@@ -133,7 +158,10 @@ impl Service {
             // Freed in between: try once more.
             return match self.extend_lock(&lock).await? {
                 true => Ok(lock),
-                false => Err(held(source, None, None)),
+                false => {
+                    lock.freed = true;
+                    Err(held(source, None, None))
+                }
             };
         };
         let holder: Option<Holder> = serde_json::from_str(&current).ok();
@@ -144,6 +172,8 @@ impl Service {
                 return Ok(lock);
             }
         }
+        // Never held: nothing to free.
+        lock.freed = true;
         let expires = OffsetDateTime::from_unix_timestamp_nanos(i128::from(expires) * 1_000_000).ok();
         Err(held(source, holder.as_ref(), expires))
     }
@@ -155,10 +185,11 @@ impl Service {
     }
 
     /// Frees the lock; one that cannot be freed expires on its own.
-    pub(super) async fn unlock_source(&self, lock: &SourceLock) {
+    pub(super) async fn unlock_source(&self, mut lock: SourceLock) {
         if let Err(e) = self.store.unlock(&lock.name, &lock.holder).await {
             tracing::warn!(error = %e, "the sync's lock was not freed");
         }
+        lock.freed = true;
     }
 }
 

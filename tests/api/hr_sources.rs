@@ -2,6 +2,8 @@
 //! HTTP (`POST /Admin/Import?mode=sync&source=NAME`), and `importSource` read-only for SCIM
 //! clients, on both stores.
 
+use std::time::{Duration, Instant};
+
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
@@ -264,5 +266,36 @@ behaviour! {
         let night: Value = sync(&app, "?mode=sync&source=hr", &staff(0..2)).await.json().await.unwrap();
         assert_eq!(night["deactivated"], 0, "{night}");
         assert_ne!(cli.user("x@contoso.com").await.unwrap()["active"], false);
+    }
+    async fn a_sync_over_http_whose_client_goes_away_frees_its_lock(app: TestApp) {
+        let cli = Cli::new(&app).await;
+        cli.add_source("hr", "10%");
+        const ROWS: u32 = 5000;
+        let (client, url, token) = (app.client.clone(), app.url("/Admin/Import?mode=sync&source=hr"), app.token.clone());
+        let request = tokio::spawn(async move {
+            let req = client.post(url).bearer_auth(token).header("content-type", "text/csv");
+            req.body(staff(0..ROWS)).send().await
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while cli.user_count().await == 0 {
+            assert!(Instant::now() < deadline, "no user was imported within a minute");
+            assert!(!request.is_finished(), "the sync ended before its client could go away");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let name = format!("import:{}:hr", cli.tenant);
+        assert!(cli.store.lock_holder(&name).await.unwrap().is_some());
+
+        request.abort();
+
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while cli.store.lock_holder(&name).await.unwrap().is_some() {
+            assert!(Instant::now() < deadline, "the cancelled sync still holds the lock");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let written = cli.user_count().await;
+        assert!(written < ROWS as usize, "the sync stopped with its client: {written} of {ROWS}");
+        let again = sync(&app, "?mode=sync&source=hr", &staff(0..ROWS)).await;
+        assert_eq!(again.status(), StatusCode::OK, "the next run is not blocked");
+        assert_eq!(cli.user_count().await, ROWS as usize);
     }
 }
