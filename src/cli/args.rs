@@ -207,7 +207,9 @@ pub enum Command {
     /// --source NAME the file is the truth for that source's users: those it no longer lists
     /// are deactivated (at most --max-deactivate of them, or nothing is written), those it
     /// lists again are reactivated. A sync exits 3 when some rows were refused, and 1 when
-    /// another sync of the same source is running.
+    /// another sync of the same source is running (the lock of one killed on this machine is
+    /// taken over at once). `scimd import-source add` stores a source's map and valve for
+    /// syncs over HTTP.
     Import(ImportArgs),
     /// Store a tenant's HR sources: the column map each one's exports are read through and the
     /// valve its syncs run with, so that `POST /scim/v2/Admin/Import?mode=sync&source=NAME`

@@ -254,7 +254,7 @@ impl Service {
         let temporary_passwords = options.temporary_passwords && !dry_run;
         let sync = options.sync.is_some();
         let mut run = Run { caller, dry_run, temporary_passwords, domains, known: HashMap::new(), sync };
-        let mut report = Report { dry_run, temporary_passwords, sync: options.sync.is_some(), ..Report::default() };
+        let mut report = Report { dry_run, temporary_passwords, sync, ..Report::default() };
         // A sync's plan of who leaves, checked against the valve before anything is written.
         let (leavers, returners) = match &options.sync {
             Some(sync) => self.sync_plan(caller, sync, data, options.map.as_ref()).await?,
@@ -346,6 +346,7 @@ impl Service {
         self.admin_run(caller, data, params, None, None, progress).await
     }
 
+    /// The import over HTTP as the tenant's administrator, through `map` and as `sync` when given.
     async fn admin_run(
         &self,
         caller: &Caller,
