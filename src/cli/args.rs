@@ -264,13 +264,15 @@ pub struct ImportArgs {
     #[arg(long, value_enum, default_value_t = ImportMode::Import, requires_if("sync", "source"))]
     pub mode: ImportMode,
     /// The sync's source: a name for the HR system (such as `workday`; letters, digits, '.',
-    /// '-' and '_'), recorded on each user the sync creates or updates.
+    /// '-' and '_'), recorded on each user the sync creates or updates. Without --map, a
+    /// source stored with `scimd import-source add` reads the file through its map.
     #[arg(long, value_name = "NAME")]
     pub source: Option<crate::directory::import::SourceName>,
     /// The most users a sync may deactivate: a number, or a percentage of the source's active
     /// users. A run that would deactivate more stops before writing anything and lists them.
-    #[arg(long, value_name = "N|N%", default_value = "10%")]
-    pub max_deactivate: crate::directory::import::MaxDeactivate,
+    /// By default the stored source's (see --source), else 10%.
+    #[arg(long, value_name = "N|N%")]
+    pub max_deactivate: Option<crate::directory::import::MaxDeactivate>,
     /// Write the report to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,

@@ -136,8 +136,26 @@ impl Service {
                 ))
             }
         };
+        let Some((map, stored_valve)) = self.stored_source(caller, &name).await? else {
+            return Err(unknown_source(caller, &name));
+        };
+        let sync = match mode {
+            Mode::Add => None,
+            Mode::Sync => Some(SyncOptions { source: name, max_deactivate: override_valve.unwrap_or(stored_valve) }),
+        };
+        Ok((Some(map), sync))
+    }
+
+    /// The column map and valve of the stored source `name`; `None` when the tenant has none
+    /// of that name.
+    pub async fn stored_source(
+        &self,
+        caller: &Caller,
+        name: &SourceName,
+    ) -> Result<Option<(ColumnMap, MaxDeactivate)>> {
+        caller.principal.require(Scope::Admin)?;
         let stored = match self.store.import_source(caller.principal.tenant, name.as_str()).await {
-            Err(StoreError::NotFound) => return Err(unknown_source(caller, &name)),
+            Err(StoreError::NotFound) => return Ok(None),
             other => other?,
         };
         // Checked when stored; should a later version read maps more strictly, say what to do.
@@ -152,15 +170,10 @@ impl Service {
                 ),
             )
         })?;
-        let sync = match mode {
-            Mode::Add => None,
-            Mode::Sync => {
-                let stored_valve = stored.max_deactivate.parse::<MaxDeactivate>().map_err(|e| {
-                    ScimError::internal(StoreError::Corrupt(format!("the valve of source {name:?}: {e}")))
-                })?;
-                Some(SyncOptions { source: name, max_deactivate: override_valve.unwrap_or(stored_valve) })
-            }
-        };
-        Ok((Some(map), sync))
+        let valve = stored
+            .max_deactivate
+            .parse::<MaxDeactivate>()
+            .map_err(|e| ScimError::internal(StoreError::Corrupt(format!("the valve of source {name:?}: {e}"))))?;
+        Ok(Some((map, valve)))
     }
 }

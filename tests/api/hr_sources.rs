@@ -298,4 +298,25 @@ behaviour! {
         assert_eq!(again.status(), StatusCode::OK, "the next run is not blocked");
         assert_eq!(cli.user_count().await, ROWS as usize);
     }
+    async fn scimd_import_without_map_reads_through_a_stored_source_with_its_valve(app: TestApp) {
+        let cli = Cli::new(&app).await;
+        cli.add_source("hr", "1");
+        let sync = ["--mode", "sync", "--source", "hr"];
+        let first = cli.import(staff(0..5).as_bytes(), &sync);
+        let (_, stderr) = succeeded(&first);
+        assert!(stderr.contains("reading the file through the stored map of source \"hr\""), "{stderr}");
+        assert!(stderr.contains("5 created"), "the HR columns are read through the stored map: {stderr}");
+
+        let stopped = cli.import(staff(0..3).as_bytes(), &sync);
+        let raised = cli.import(staff(0..3).as_bytes(), &[&sync[..], &["--max-deactivate", "2"]].concat());
+
+        assert_eq!(stopped.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&stopped.stderr);
+        assert!(stderr.contains("would deactivate 2 of the 5") && stderr.contains("--max-deactivate 1 allows (1)"), "{stderr}");
+        assert!(succeeded(&raised).1.contains("2 deactivated"));
+        assert_eq!(cli.user("u4@contoso.com").await.unwrap()["active"], false);
+        let unstored = cli.import(staff(0..1).as_bytes(), &["--mode", "sync", "--source", "payroll"]);
+        assert_eq!(unstored.status.code(), Some(1), "no stored map: the bulk-add template, which has no Employee ID");
+        assert!(String::from_utf8_lossy(&unstored.stderr).contains("unknown column \"Employee ID\""));
+    }
 }
