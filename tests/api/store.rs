@@ -332,26 +332,6 @@ behaviour! {
         assert_eq!((n, ids(&first), ids(&second)), (3, vec!["m-3".to_owned(), "m-2".to_owned()], vec!["m-1".to_owned()]));
     }
 
-    async fn a_setting_keeps_the_first_value_written(app: TestApp) {
-        let store = app.store.as_ref();
-        assert_eq!(store.setting("test-key", "first").await.unwrap(), "first");
-        assert_eq!(store.setting("test-key", "second").await.unwrap(), "first");
-    }
-
-    async fn a_lock_has_one_holder_until_it_is_freed_or_expires(app: TestApp) {
-        let store = app.store.as_ref();
-
-        assert!(store.try_lock("sync", "a", 1_000, 2_000).await.unwrap());
-        assert!(!store.try_lock("sync", "b", 1_500, 2_500).await.unwrap(), "held by a");
-        assert!(store.try_lock("sync", "a", 1_500, 3_000).await.unwrap(), "a extends its own");
-        assert!(!store.try_lock("sync", "b", 2_500, 3_500).await.unwrap(), "extended past 2,500");
-        assert!(store.try_lock("sync", "b", 3_001, 4_000).await.unwrap(), "a's lock expired");
-        store.unlock("sync", "a").await.unwrap();
-        assert!(!store.try_lock("sync", "c", 3_500, 5_000).await.unwrap(), "a no longer frees b's lock");
-        store.unlock("sync", "b").await.unwrap();
-        assert!(store.try_lock("sync", "c", 3_500, 5_000).await.unwrap(), "freed");
-    }
-
     async fn a_lock_is_handed_over_only_by_the_holder_it_names(app: TestApp) {
         let store = app.store.as_ref();
         assert!(store.try_lock("sync", "killed", 1_000, 9_000).await.unwrap());
@@ -401,6 +381,26 @@ behaviour! {
         assert_eq!(store.import_sources(b).await.unwrap().len(), 1);
         store.remove_tenant(b, true).await.unwrap();
         assert!(matches!(store.import_source(b, "workday").await, Err(StoreError::NotFound)), "gone with the tenant");
+    }
+
+    async fn a_setting_keeps_the_first_value_written(app: TestApp) {
+        let store = app.store.as_ref();
+        assert_eq!(store.setting("test-key", "first").await.unwrap(), "first");
+        assert_eq!(store.setting("test-key", "second").await.unwrap(), "first");
+    }
+
+    async fn a_lock_has_one_holder_until_it_is_freed_or_expires(app: TestApp) {
+        let store = app.store.as_ref();
+
+        assert!(store.try_lock("sync", "a", 1_000, 2_000).await.unwrap());
+        assert!(!store.try_lock("sync", "b", 1_500, 2_500).await.unwrap(), "held by a");
+        assert!(store.try_lock("sync", "a", 1_500, 3_000).await.unwrap(), "a extends its own");
+        assert!(!store.try_lock("sync", "b", 2_500, 3_500).await.unwrap(), "extended past 2,500");
+        assert!(store.try_lock("sync", "b", 3_001, 4_000).await.unwrap(), "a's lock expired");
+        store.unlock("sync", "a").await.unwrap();
+        assert!(!store.try_lock("sync", "c", 3_500, 5_000).await.unwrap(), "a no longer frees b's lock");
+        store.unlock("sync", "b").await.unwrap();
+        assert!(store.try_lock("sync", "c", 3_500, 5_000).await.unwrap(), "freed");
     }
 
     async fn lists_filter_count_and_page_in_creation_order(app: TestApp) {
