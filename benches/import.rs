@@ -14,8 +14,8 @@ use std::time::Instant;
 
 use scimd::auth::Principal;
 use scimd::cli::DatabaseArgs;
+use scimd::directory::import::{ColumnMap, MaxDeactivate, SourceName};
 use scimd::directory::import::{Report, Status};
-use scimd::directory::import::{ColumnMap, MaxDeactivate};
 use scimd::scim::schema::ResourceKind;
 use scimd::service::{Caller, ImportOptions, Service, SyncOptions};
 use scimd::store::{Load, NewResource, Scope, Store};
@@ -236,12 +236,15 @@ async fn hr_sync(opts: &Options) {
     };
     db.store.insert(caller.principal.tenant, new, Load::default()).await.unwrap();
     let map = ColumnMap::parse(&std::fs::read(HR_MAP).unwrap()).unwrap();
-    let sync = SyncOptions { source: "hr".into(), max_deactivate: MaxDeactivate::Percent(10) };
+    let sync = SyncOptions { source: SourceName::parse("hr").unwrap(), max_deactivate: MaxDeactivate::Percent(10) };
     let options = ImportOptions { map: Some(map), sync: Some(sync), ..ImportOptions::default() };
 
-    let fresh = measure_with(&service, &caller, &first, &options, "HR sync, first run (every row created)", Status::Created).await;
+    let fresh =
+        measure_with(&service, &caller, &first, &options, "HR sync, first run (every row created)", Status::Created)
+            .await;
     analyze(&db).await;
-    let synced = measure_with(&service, &caller, &next, &options, "HR sync, next night (1% changed)", Status::Unchanged).await;
+    let synced =
+        measure_with(&service, &caller, &next, &options, "HR sync, next night (1% changed)", Status::Unchanged).await;
     println!(
         "verdict: HR first run at {fresh:.0} rows/s is {} the bar of {BAR_ROWS_PER_S:.0}; the next night at {synced:.0} rows/s is {} the bar of {BAR_SYNC_ROWS_PER_S:.0}",
         if fresh >= BAR_ROWS_PER_S { "within" } else { "OUTSIDE" },
@@ -254,18 +257,15 @@ async fn hr_sync(opts: &Options) {
 async fn serve(db: &Db) -> (Service, Caller) {
     let tenant = db.store.ensure_tenant("default").await.unwrap();
     let service = scimd::state(db.store.clone(), None).unwrap().service;
-    let caller = Caller {
-        principal: Principal {
-            tenant,
-            tenant_name: "default".into(),
-            token_id: scimd::service::TokenId(0),
-            token_name: "benchmark".into(),
-            scopes: vec![Scope::Write, Scope::Admin],
-            rate_limit: None,
-        },
-        request_id: None,
-        client: None,
+    let principal = Principal {
+        tenant,
+        tenant_name: "default".into(),
+        token_id: scimd::service::TokenId(0),
+        token_name: "benchmark".into(),
+        scopes: vec![Scope::Write, Scope::Admin],
+        rate_limit: None,
     };
+    let caller = Caller::new(principal, None, None);
     (service, caller)
 }
 

@@ -207,8 +207,15 @@ pub enum Command {
     /// --source NAME the file is the truth for that source's users: those it no longer lists
     /// are deactivated (at most --max-deactivate of them, or nothing is written), those it
     /// lists again are reactivated. A sync exits 3 when some rows were refused, and 1 when
-    /// another sync of the same source is running.
+    /// another sync of the same source is running (the lock of one killed on this machine is
+    /// taken over at once). `scimd import-source add` stores a source's map and valve for
+    /// syncs over HTTP.
     Import(ImportArgs),
+    /// Store a tenant's HR sources: the column map each one's exports are read through and the
+    /// valve its syncs run with, so that `POST /scim/v2/Admin/Import?mode=sync&source=NAME`
+    /// takes the file alone.
+    #[command(subcommand)]
+    ImportSource(ImportSourceCommand),
     /// Copy a SQLite database to FILE while scimd serves it: every tenant, consistent as of
     /// the moment the copy starts (writes go on meanwhile).
     ///
@@ -256,14 +263,16 @@ pub struct ImportArgs {
     /// created over SCIM are never touched. A sync exits 3 when some rows were refused.
     #[arg(long, value_enum, default_value_t = ImportMode::Import, requires_if("sync", "source"))]
     pub mode: ImportMode,
-    /// The sync's source: a name for the HR system (such as `workday`), recorded on each user
-    /// the sync creates or updates.
+    /// The sync's source: a name for the HR system (such as `workday`; letters, digits, '.',
+    /// '-' and '_'), recorded on each user the sync creates or updates. Without --map, a
+    /// source stored with `scimd import-source add` reads the file through its map.
     #[arg(long, value_name = "NAME")]
-    pub source: Option<String>,
+    pub source: Option<crate::directory::import::SourceName>,
     /// The most users a sync may deactivate: a number, or a percentage of the source's active
     /// users. A run that would deactivate more stops before writing anything and lists them.
-    #[arg(long, value_name = "N|N%", default_value = "10%")]
-    pub max_deactivate: crate::directory::import::MaxDeactivate,
+    /// By default the stored source's (see --source), else 10%.
+    #[arg(long, value_name = "N|N%")]
+    pub max_deactivate: Option<crate::directory::import::MaxDeactivate>,
     /// Write the report to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -329,6 +338,39 @@ pub enum AuditCommand {
         /// At most this many events.
         #[arg(long, default_value_t = 100)]
         limit: i64,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportSourceCommand {
+    /// Store a source, or replace the map and valve of the one of that name (it says which).
+    /// A map that does not read as one (see `scimd import --map`) is refused.
+    Add {
+        /// The source's name, such as workday: 1 to 64 letters, digits, '.', '-' or '_'. It is
+        /// recorded on each user a sync of it creates or updates (importSource).
+        name: String,
+        /// The column map (JSON) the source's exports are read through; see examples/hr-map.json.
+        #[arg(long, value_name = "MAP.json")]
+        map: PathBuf,
+        /// The most users a sync of the source may deactivate: a number, or a percentage of its
+        /// active users. `maxDeactivate=` overrides it for one run over HTTP.
+        #[arg(long, value_name = "N|N%", default_value = "10%")]
+        max_deactivate: crate::directory::import::MaxDeactivate,
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// List the tenant's sources: name, valve, when each was added and last replaced.
+    List {
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Remove a source: `POST /scim/v2/Admin/Import?source=NAME` no longer finds it. Its users
+    /// keep their importSource.
+    Remove {
+        /// The source's name, as `scimd import-source list` shows it.
+        name: String,
         #[command(flatten)]
         tenant: TenantArg,
     },

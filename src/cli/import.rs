@@ -5,7 +5,7 @@ use std::io::Write;
 
 use anyhow::Context;
 
-use super::{operator, DatabaseArgs, ImportArgs, ImportMode};
+use super::{detail, operator, DatabaseArgs, ImportArgs, ImportMode};
 use crate::directory::import::{ColumnMap, Status};
 use crate::progress;
 use crate::scim::error::ScimError;
@@ -30,6 +30,21 @@ pub async fn run(db: &DatabaseArgs, args: ImportArgs) -> anyhow::Result<()> {
     // connector: the users it creates are not marked as mastered on-premises, and synchronized
     // users are refused as for any API client.
     let caller = operator(&service, &args.tenant.tenant).await?;
+    // Without --map, a source stored with `scimd import-source add` gives its map and valve.
+    let stored = match (&map, &args.source) {
+        (None, Some(source)) => service.stored_source(&caller, source).await.map_err(detail)?,
+        _ => None,
+    };
+    if stored.is_some() {
+        eprintln!(
+            "reading the file through the stored map of source \"{}\"",
+            args.source.as_ref().map_or("", |s| s.as_str())
+        );
+    }
+    let (map, stored_valve) = match stored {
+        Some((map, valve)) => (Some(map), Some(valve)),
+        None => (map, None),
+    };
     // The report file is created first, so that a path that cannot be written fails before
     // anything is imported.
     let mut out: Box<dyn Write> = match &args.report {
@@ -48,7 +63,8 @@ pub async fn run(db: &DatabaseArgs, args: ImportArgs) -> anyhow::Result<()> {
         map,
         sync: match (args.mode, &args.source) {
             (ImportMode::Sync, Some(source)) => {
-                Some(SyncOptions { source: source.clone(), max_deactivate: args.max_deactivate })
+                let max_deactivate = args.max_deactivate.or(stored_valve).unwrap_or_default();
+                Some(SyncOptions { source: source.clone(), max_deactivate })
             }
             (ImportMode::Sync, None) => anyhow::bail!("--mode sync needs --source NAME"),
             (ImportMode::Import, _) => None,

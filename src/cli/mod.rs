@@ -8,6 +8,7 @@ mod audit;
 mod directory;
 mod import;
 mod serve;
+mod sources;
 mod subscriptions;
 mod tokens;
 mod users;
@@ -33,6 +34,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::License(command)) => directory::license(&service(&cli.db).await?, command).await,
         Some(Command::User(command)) => users::run(&service(&cli.db).await?, command).await,
         Some(Command::Import(args)) => import::run(&cli.db, args).await,
+        Some(Command::ImportSource(command)) => sources::run(&service(&cli.db).await?, command).await,
         Some(Command::Backup(args)) => backup(&service(&cli.db).await?, &args).await,
     }
 }

@@ -751,6 +751,46 @@ impl Status {
     }
 }
 
+/// The name of an HR source (`--source`, `scimd import-source add NAME`): 1 to 64 ASCII
+/// letters, digits, `.`, `-` or `_`, compared as written. It is recorded on every user of the
+/// source (`importSource`) and named in URLs, so it holds nothing that needs quoting.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SourceName(String);
+
+/// The longest source name.
+pub const MAX_SOURCE_NAME: usize = 64;
+
+impl SourceName {
+    pub fn parse(name: &str) -> Result<SourceName> {
+        let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+        if name.is_empty() || name.len() > MAX_SOURCE_NAME || !name.chars().all(ok) {
+            return Err(ScimError::invalid_value(format!(
+                "{name:?} is not a source name: use 1 to {MAX_SOURCE_NAME} letters, digits, '.', '-' or '_', \
+                 such as \"workday\""
+            )));
+        }
+        Ok(SourceName(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SourceName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for SourceName {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        SourceName::parse(s).map_err(|e| e.detail.into_owned())
+    }
+}
+
 /// How many users of its source a sync may deactivate: a number, or a percentage of the
 /// source's active users (`10%`, the default), so a truncated file cannot block everyone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -989,6 +1029,18 @@ mod tests {
 
     fn rows(data: &str) -> Vec<Row> {
         CsvFile::open(data.as_bytes()).unwrap().collect()
+    }
+
+    #[test]
+    fn source_names_are_short_and_need_no_quoting() {
+        for ok in ["workday", "hr.payroll-2", "A_B", &"x".repeat(MAX_SOURCE_NAME)] {
+            assert_eq!(SourceName::parse(ok).unwrap().as_str(), ok);
+        }
+        for bad in ["", "work day", "hr\"", "hr/x", "é", &"x".repeat(MAX_SOURCE_NAME + 1)] {
+            let e = SourceName::parse(bad).unwrap_err();
+            assert_eq!((e.status, e.scim_type.map(|t| t.as_str())), (400, Some("invalidValue")), "{bad:?}");
+            assert!(e.detail.contains("letters, digits"), "{}", e.detail);
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub use crate::scim::schema::DIRECTORY_USER;
 pub const MAX_ALTERNATE_EMAILS: usize = 5;
 
 const SYNCED: &str = "onPremisesSyncEnabled";
+const IMPORT_SOURCE: &str = "importSource";
 
 fn extension(doc: &Value) -> Option<&Map<String, Value>> {
     doc.get(DIRECTORY_USER).and_then(Value::as_object)
@@ -195,6 +196,39 @@ pub fn set_synced(doc: &mut Value, synced: bool) {
     }
     if map.get(DIRECTORY_USER).and_then(Value::as_object).is_some_and(Map::is_empty) {
         map.remove(DIRECTORY_USER);
+    }
+}
+
+/// The HR source that owns the user (`importSource`), if any.
+pub fn import_source(doc: &Value) -> Option<&str> {
+    extension(doc).and_then(|e| e.get(IMPORT_SOURCE)).and_then(Value::as_str)
+}
+
+/// Sets `importSource`, which clients cannot send (it is read-only), on a user's new document:
+/// the source a sync writes as, else the one the stored user had, so that no SCIM request can
+/// move a user into a source or out of one.
+pub fn set_import_source(doc: &mut Value, source: Option<&str>) {
+    let Value::Object(map) = doc else { return };
+    match source {
+        Some(source) => {
+            let ext = map.entry(DIRECTORY_USER).or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(ext) = ext {
+                ext.insert(IMPORT_SOURCE.into(), Value::String(source.to_owned()));
+            }
+            if let Some(Value::Array(schemas)) = map.get_mut("schemas") {
+                if !schemas.iter().any(|s| s == DIRECTORY_USER) {
+                    schemas.push(Value::from(DIRECTORY_USER));
+                }
+            }
+        }
+        None => {
+            if let Some(Value::Object(ext)) = map.get_mut(DIRECTORY_USER) {
+                ext.remove(IMPORT_SOURCE);
+            }
+            if map.get(DIRECTORY_USER).and_then(Value::as_object).is_some_and(Map::is_empty) {
+                map.remove(DIRECTORY_USER);
+            }
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use crate::http::extract::{AcceptsCsv, Auth, BaseUrl, CsvBody, ScimJson, ScimQue
 use crate::http::{render, AppState};
 use crate::scim::error::ScimError;
 use crate::scim::projection::Projection;
-use crate::service::{poll_json, AuditParams, ImportParams, ListParams, PollRequest};
+use crate::service::{poll_json, AuditParams, ImportParams, ListParams, PollRequest, SourceParams};
 
 pub async fn deleted_users(
     State(s): State<AppState>,
@@ -42,14 +42,16 @@ pub async fn purge(
 
 /// `POST /Admin/Import`: the report as JSON, or as the CLI's CSV when the client accepts text/csv;
 /// then the results mail's outcome, if one was asked for, is the `Results-Mail` header.
+/// `source=NAME` reads the file through a stored source's map, `mode=sync` syncs that source.
 pub async fn import(
     State(s): State<AppState>,
     Auth(caller): Auth,
     ScimQuery(params): ScimQuery<ImportParams>,
+    ScimQuery(source): ScimQuery<SourceParams>,
     AcceptsCsv(csv): AcceptsCsv,
     CsvBody(body): CsvBody,
 ) -> Result<Response, ScimError> {
-    let report = s.service.admin_import(&caller, &body, &params).await?;
+    let report = s.service.admin_import(&caller, &body, &params, &source).await?;
     if !csv {
         return Ok(ScimResponse::json(report.to_json()).into_response());
     }

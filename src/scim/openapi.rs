@@ -319,6 +319,9 @@ fn parameters() -> Value {
         "mailResults": query("mailResults", string(), "An address to mail the creation's results to (admin tokens)"),
         "temporaryPasswords": query("temporaryPasswords", json!({ "type": "boolean" }), "Give users without a password a temporary one"),
         "dryRun": query("dryRun", json!({ "type": "boolean" }), "Check the file without writing"),
+        "mode": query("mode", json!({ "type": "string", "enum": ["add", "sync"] }), "add (the default) creates and updates the file's users; sync also deactivates the source's users the file no longer lists"),
+        "source": query("source", string(), "A source stored with scimd import-source add: its column map reads the file"),
+        "maxDeactivate": query("maxDeactivate", string(), "A sync's valve for this run, N or N%, instead of the stored source's"),
         "If-Match": header("If-Match", "Only if the resource's version is this ETag (412 otherwise)"),
         "If-None-Match": header("If-None-Match", "304 if the resource's version is this ETag"),
     })
@@ -571,7 +574,7 @@ fn admin_paths(paths: &mut Map<String, Value>) {
     } } });
     paths.insert(
         "/scim/v2/Admin/Import".into(),
-        json!({ "post": operation("importCsv", "Import a bulk-add CSV (admin)", &["dryRun", "mailResults", "temporaryPasswords"], Some(csv), report) }),
+        json!({ "post": operation("importCsv", "Import a bulk-add CSV, or sync an HR export of a stored source (admin)", &["dryRun", "mailResults", "temporaryPasswords", "mode", "source", "maxDeactivate"], Some(csv), report) }),
     );
 }
 

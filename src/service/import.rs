@@ -14,7 +14,8 @@ use time::OffsetDateTime;
 
 use crate::directory;
 use crate::directory::import::{
-    ColumnMap, CsvFile, LicenseIds, MaxDeactivate, Report, ReportRow, Row, Status, Target, TemporaryPassword,
+    ColumnMap, CsvFile, LicenseIds, MaxDeactivate, Report, ReportRow, Row, SourceName, Status, Target,
+    TemporaryPassword,
 };
 use crate::directory::DIRECTORY_USER;
 use crate::scim::error::{Result, ScimError};
@@ -23,6 +24,7 @@ use crate::scim::projection::Projection;
 use crate::scim::schema::{ResourceKind, ENTERPRISE_USER};
 use crate::service::mail::temporary_password;
 use crate::service::resources::initial_domain_conflict;
+use crate::service::source_lock::SourceLock;
 use crate::service::{Caller, ListParams, Service, MAX_PAGE};
 use crate::store::{Load, ResourceId, Scope, StoreError, Stored};
 
@@ -76,23 +78,29 @@ pub struct ImportOptions {
 }
 
 /// A sync: the file is the truth for the users its source created or last updated.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SyncOptions {
     /// The source's name, recorded on each user the import writes (`importSource`).
-    pub source: String,
+    pub source: SourceName,
     /// The most users the run may deactivate; more stops it before anything is written.
     pub max_deactivate: MaxDeactivate,
 }
 
-/// How long a sync's lock lasts past its last chunk: a killed run blocks the next one at
-/// most this long.
-const LOCK_TTL: time::Duration = time::Duration::minutes(15);
-
-/// A sync's hold on its source.
-struct SourceLock {
-    name: String,
-    holder: String,
+/// The query parameters of `POST /Admin/Import` that name an HR source stored with
+/// `scimd import-source add`, beyond those of `ImportParams`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceParams {
+    /// `add` (the default; also `import`, the command's name) or `sync`.
+    pub mode: Option<String>,
+    /// The stored source whose column map reads the file (and, in a sync, whose users it holds).
+    pub source: Option<String>,
+    /// The valve for this run, instead of the stored source's.
+    pub max_deactivate: Option<String>,
 }
+
+/// Names of deactivated users an error lists at most; a dry run's report lists them all.
+const LISTED_LEAVERS: usize = 20;
 
 /// A user of the sync's source, as it was before the run.
 struct Owned {
@@ -135,15 +143,15 @@ struct Run<'c> {
     domains: Vec<(String, bool)>,
     /// By case-folded userName, as the store compares them.
     known: HashMap<String, Known>,
-    /// A sync's source, written on every user the run creates or updates.
-    source: Option<String>,
+    /// A sync: the file's users become active unless it says otherwise.
+    sync: bool,
 }
 
 impl Run<'_> {
     /// The SCIM User a row creates, with a temporary password when the run gives them (the
     /// file has no password column, so a new user never has one of its own).
     fn new_user(&self, row: &Row) -> (Value, Option<TemporaryPassword>) {
-        let mut user = self.document(row);
+        let mut user = row.new_user();
         if !self.temporary_passwords {
             return (user, None);
         }
@@ -152,30 +160,12 @@ impl Run<'_> {
         (user, Some(password))
     }
 
-    /// The row's new user, with a sync's source.
-    fn document(&self, row: &Row) -> Value {
-        let mut user = row.new_user();
-        if let (Some(source), Value::Object(o)) = (&self.source, &mut user) {
-            if let Some(Value::Array(schemas)) = o.get_mut("schemas") {
-                if !schemas.iter().any(|s| s == DIRECTORY_USER) {
-                    schemas.push(Value::from(DIRECTORY_USER));
-                }
-            }
-            let ext = o.entry(DIRECTORY_USER).or_insert_with(|| Value::Object(Default::default()));
-            ext["importSource"] = Value::from(source.as_str());
-        }
-        user
-    }
-
-    /// The row's PATCH; in a sync it also records the source and, unless the file says
-    /// otherwise, makes the user active (a returner comes back).
+    /// The row's PATCH; in a sync it also makes the user active unless the file says
+    /// otherwise (a returner comes back). The source is recorded by the sync's caller.
     fn patch(&self, row: &Row) -> Value {
         let mut patch = row.patch();
-        if let (Some(source), Some(Value::Array(ops))) = (&self.source, patch.get_mut("Operations")) {
+        if let (true, Some(Value::Array(ops))) = (self.sync, patch.get_mut("Operations")) {
             let sets_active = ops.iter().any(|o| o["path"] == "active");
-            ops.push(
-                serde_json::json!({"op": "replace", "path": format!("{DIRECTORY_USER}:importSource"), "value": source}),
-            );
             if !sets_active {
                 ops.push(serde_json::json!({"op": "replace", "path": "active", "value": true}));
             }
@@ -222,6 +212,15 @@ impl Service {
     ) -> Result<Report> {
         caller.principal.require(Scope::Write)?;
         let recipients = self.mail_recipients(options.mail_results.as_deref())?;
+        // A sync writes its users as its source, which no SCIM client can.
+        let syncing;
+        let caller = match &options.sync {
+            Some(sync) => {
+                syncing = caller.syncing(sync.source.clone());
+                &syncing
+            }
+            None => caller,
+        };
         // Two runs of one source would each see the other's users as leavers: a sync that
         // writes holds the source's lock throughout (a dry run writes nothing and needs none).
         let lock = match &options.sync {
@@ -230,10 +229,7 @@ impl Service {
         };
         let report = self.import_file(caller, data, options, lock.as_ref(), progress).await;
         if let Some(lock) = lock {
-            if let Err(e) = self.store.unlock(&lock.name, &lock.holder).await {
-                // It expires on its own.
-                tracing::warn!(error = %e, "the sync's lock was not freed");
-            }
+            self.unlock_source(lock).await;
         }
         let mut report = report?;
         if !options.dry_run {
@@ -250,33 +246,6 @@ impl Service {
             report.mail = Some(self.mail_results(caller, &to, &what, &report).await);
         }
         Ok(report)
-    }
-
-    /// Takes the lock of a sync's source, or says that another run holds it.
-    async fn lock_source(&self, caller: &Caller, source: &str) -> Result<SourceLock> {
-        let lock = SourceLock {
-            name: format!("import:{}:{source}", caller.principal.tenant),
-            holder: uuid::Uuid::new_v4().to_string(),
-        };
-        if !self.extend_lock(&lock).await? {
-            return Err(ScimError::new(
-                409,
-                None,
-                format!(
-                    "another sync of source {source:?} is running; wait for it to finish (the lock of a run that \
-                     was killed expires {} minutes after its last chunk)",
-                    LOCK_TTL.whole_minutes()
-                ),
-            ));
-        }
-        Ok(lock)
-    }
-
-    /// Takes or extends the lock for another `LOCK_TTL`.
-    async fn extend_lock(&self, lock: &SourceLock) -> Result<bool> {
-        let now = OffsetDateTime::now_utc();
-        let ms = |t: OffsetDateTime| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
-        Ok(self.store.try_lock(&lock.name, &lock.holder, ms(now), ms(now + LOCK_TTL)).await?)
     }
 
     /// The import itself, under the source's lock when a sync holds one.
@@ -296,9 +265,9 @@ impl Service {
         let domains = self.store.domains(caller.principal.tenant).await?;
         let dry_run = options.dry_run;
         let temporary_passwords = options.temporary_passwords && !dry_run;
-        let source = options.sync.as_ref().map(|s| s.source.clone());
-        let mut run = Run { caller, dry_run, temporary_passwords, domains, known: HashMap::new(), source };
-        let mut report = Report { dry_run, temporary_passwords, sync: options.sync.is_some(), ..Report::default() };
+        let sync = options.sync.is_some();
+        let mut run = Run { caller, dry_run, temporary_passwords, domains, known: HashMap::new(), sync };
+        let mut report = Report { dry_run, temporary_passwords, sync, ..Report::default() };
         // A sync's plan of who leaves, checked against the valve before anything is written.
         let (leavers, returners) = match &options.sync {
             Some(sync) => self.sync_plan(caller, sync, data, options.map.as_ref()).await?,
@@ -387,20 +356,42 @@ impl Service {
         Ok(report)
     }
 
-    /// `POST /Admin/Import`: the import over HTTP, for admin tokens only.
+    /// `POST /Admin/Import`: the import over HTTP, for admin tokens only; through a stored
+    /// source's column map when `source` names one, and as a sync of it with `mode=sync`.
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant))]
-    pub async fn admin_import(&self, caller: &Caller, data: &[u8], params: &ImportParams) -> Result<Report> {
-        self.admin_import_with_progress(caller, data, params, &mut |_| {}).await
+    pub async fn admin_import(
+        &self,
+        caller: &Caller,
+        data: &[u8],
+        params: &ImportParams,
+        source: &SourceParams,
+    ) -> Result<Report> {
+        caller.principal.require(Scope::Admin)?;
+        let (map, sync) = self.stored_source_options(caller, source).await?;
+        self.admin_run(caller, data, params, map, sync, &mut |_| {}).await
     }
 
-    /// The admin import, with `progress` called after each chunk (the admin center's progress
-    /// page).
+    /// The admin import of a bulk-add file, with `progress` called after each chunk (the admin
+    /// center's progress page).
     #[tracing::instrument(skip_all, fields(tenant = %caller.principal.tenant))]
     pub async fn admin_import_with_progress(
         &self,
         caller: &Caller,
         data: &[u8],
         params: &ImportParams,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<Report> {
+        self.admin_run(caller, data, params, None, None, progress).await
+    }
+
+    /// The import over HTTP as the tenant's administrator, through `map` and as `sync` when given.
+    async fn admin_run(
+        &self,
+        caller: &Caller,
+        data: &[u8],
+        params: &ImportParams,
+        map: Option<ColumnMap>,
+        sync: Option<SyncOptions>,
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<Report> {
         caller.principal.require(Scope::Admin)?;
@@ -415,8 +406,8 @@ impl Service {
             temporary_passwords: params.temporary_passwords.unwrap_or(false),
             mail_results: params.mail_results.clone(),
             source: None,
-            map: None,
-            sync: None,
+            map,
+            sync,
         };
         self.import_csv(&caller, data, &options, progress).await
     }
@@ -568,7 +559,7 @@ impl Service {
         // not a leaver.
         let listed: HashSet<String> =
             CsvFile::open_with(data, map)?.filter(|r| !r.user_name.is_empty()).map(|r| fold(&r.user_name)).collect();
-        let source = Value::String(sync.source.clone());
+        let source = Value::String(sync.source.to_string());
         let mut owned = Vec::new();
         let mut start = 1;
         loop {
@@ -599,14 +590,26 @@ impl Service {
             owned.into_iter().filter(|o| o.active && !listed.contains(&fold(&o.user_name))).collect();
         let limit = sync.max_deactivate.limit(active);
         if leavers.len() > limit {
-            let names: Vec<&str> = leavers.iter().map(|o| o.user_name.as_str()).collect();
-            return Err(ScimError::invalid_value(format!(
-                "the file would deactivate {} of the {active} active users of source {:?}, more than                  --max-deactivate {} allows ({limit}); nothing was written; check the file, or raise                  --max-deactivate if they did leave: {}",
-                leavers.len(),
-                sync.source,
-                sync.max_deactivate,
-                names.join(", ")
-            )));
+            // 409: the file is sound, but it conflicts with the directory's state by more than the
+            // valve lets through; a higher valve (or a corrected file) makes the same run pass.
+            let names: Vec<&str> = leavers.iter().take(LISTED_LEAVERS).map(|o| o.user_name.as_str()).collect();
+            let more = match leavers.len().saturating_sub(LISTED_LEAVERS) {
+                0 => String::new(),
+                n => format!(" and {n} more (a dry run lists them all)"),
+            };
+            return Err(ScimError::new(
+                409,
+                None,
+                format!(
+                    "the file would deactivate {} of the {active} active users of source \"{}\", more than \
+                     --max-deactivate {} allows ({limit}); nothing was written; check the file, or if they did \
+                     leave raise --max-deactivate (maxDeactivate= over HTTP) for this run: {}{more}",
+                    leavers.len(),
+                    sync.source,
+                    sync.max_deactivate,
+                    names.join(", ")
+                ),
+            ));
         }
         Ok((leavers, returners))
     }
@@ -689,7 +692,7 @@ impl Service {
 
     /// A dry run's creation: every check `create` makes, and what the user would look like.
     async fn check_new(&self, run: &Run<'_>, row: &Row) -> Result<Known> {
-        let new = self.prepare_new(run.caller, ResourceKind::User, run.document(row), Some(&run.domains)).await?;
+        let new = self.prepare_new(run.caller, ResourceKind::User, row.new_user(), Some(&run.domains)).await?;
         run.planned_conflict(&row.user_name)?;
         Ok(Known::Planned(new.doc))
     }

@@ -15,10 +15,13 @@ mod mail;
 pub mod metrics;
 mod operator;
 mod resources;
+mod source_lock;
+mod sources;
 mod tokens;
 
 use std::sync::Arc;
 
+pub use crate::store::ImportSource;
 /// How long one query may run unless configured otherwise.
 pub use crate::store::DEFAULT_QUERY_TIMEOUT;
 /// The store's records that the service's functions hand out as they are.
@@ -30,13 +33,14 @@ pub use authenticator::{Authenticator, TOKEN_CACHE_LIFETIME};
 pub use bulk::BulkOutcome;
 pub use bulk::{MAX_OPERATIONS, MAX_PAYLOAD_BYTES};
 pub use events::{poll_json, PollRequest, PollResponse, SubscriptionView};
-pub use import::{ImportOptions, ImportParams, Progress, SyncOptions, MAX_IMPORT_BYTES};
+pub use import::{ImportOptions, ImportParams, Progress, SourceParams, SyncOptions, MAX_IMPORT_BYTES};
 pub use mail::{
     temporary_password, CreationOptions, Mailer, Recipients, SmtpTls, SmtpUrl, DEFAULT_MAIL_FROM, MAX_RECIPIENTS,
     SMTP_URL_FORMAT,
 };
 pub use operator::DEFAULT_TENANT;
 pub use resources::{ListPage, ListParams, MemberPage, Resource};
+pub use sources::MAX_MAP_BYTES;
 
 use crate::auth::Principal;
 use crate::scim::error::ScimError;
@@ -61,6 +65,9 @@ pub struct Caller {
     pub request_id: Option<String>,
     /// The client's address, for the audit log.
     pub client: Option<String>,
+    /// The HR source a sync writes users as (`importSource`); set by the import alone, since
+    /// SCIM clients may not set it.
+    import_source: Option<crate::directory::import::SourceName>,
 }
 
 /// The token id the command line's operator acts with: no token at all.
@@ -68,7 +75,12 @@ const OPERATOR_TOKEN: crate::store::TokenId = crate::store::TokenId(0);
 
 impl Caller {
     pub fn new(principal: Principal, request_id: Option<String>, client: Option<String>) -> Caller {
-        Caller { principal, request_id, client }
+        Caller { principal, request_id, client, import_source: None }
+    }
+
+    /// The same caller writing users as a sync of `source`.
+    pub(crate) fn syncing(&self, source: crate::directory::import::SourceName) -> Caller {
+        Caller { import_source: Some(source), ..self.clone() }
     }
 
     /// The operator at the command line: an administrator of the tenant.
@@ -84,6 +96,7 @@ impl Caller {
             },
             request_id: None,
             client: None,
+            import_source: None,
         }
     }
 

@@ -271,7 +271,7 @@ impl Service {
         domains: Option<&[(String, bool)]>,
     ) -> Result<NewResource> {
         let mut doc = resource::normalize(self.registry, self.resource_type(kind), body)?;
-        self.directory_rules(caller, kind, &mut doc)?;
+        self.directory_rules(caller, kind, &mut doc, None)?;
         let name_guard = self.domain_rule(caller, kind, &doc, None, domains).await?;
         let members = take_members(&mut doc)?.unwrap_or_default();
         let password_hash = take_password(&mut doc).await?;
@@ -281,12 +281,21 @@ impl Service {
         Ok(NewResource { id: ResourceId::generate(), kind, doc, password_hash, members, name_guard, audit })
     }
 
-    /// The directory rules of DESIGN.md §4 on a user's new document: `onPremisesSyncEnabled`
-    /// set by who writes, and the license, location, role and alternate-email rules.
-    fn directory_rules(&self, caller: &Caller, kind: ResourceKind, doc: &mut Value) -> Result<()> {
+    /// The directory rules of DESIGN.md §4 on a user's new document (`current` is the stored
+    /// one): `onPremisesSyncEnabled` set by who writes, `importSource` by a sync or kept, and
+    /// the license, location, role and alternate-email rules.
+    fn directory_rules(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        doc: &mut Value,
+        current: Option<&Value>,
+    ) -> Result<()> {
         match kind {
             ResourceKind::User => {
                 directory::set_synced(doc, caller.principal.is_sync_connector());
+                let source = caller.import_source.as_ref().map(|s| s.as_str());
+                directory::set_import_source(doc, source.or_else(|| current.and_then(directory::import_source)));
                 directory::check_user(self.registry, doc)
             }
             ResourceKind::Group => Ok(()),
@@ -452,7 +461,7 @@ impl Service {
         self.write_loop(caller, kind, id, if_match, projection, |current| {
             self.sync_lock(caller, kind, current)?;
             let mut doc = doc.clone();
-            self.directory_rules(caller, kind, &mut doc)?;
+            self.directory_rules(caller, kind, &mut doc, Some(&current.doc))?;
             resource::check_immutable(self.registry, rt, &current.doc, &doc)?;
             let members = match (kind, &members) {
                 (ResourceKind::Group, Some(ids)) => vec![MemberChange::Replace(ids.clone())],
@@ -504,11 +513,16 @@ impl Service {
         self.sync_lock(caller, kind, current)?;
         let mut doc = current.doc.clone();
         let patched = patch::apply_patch(self.registry, rt, &mut doc, body)?;
-        if !patched.changed {
+        // A sync's PATCH also moves the user into its source, when it is another's.
+        let claims = caller
+            .import_source
+            .as_ref()
+            .is_some_and(|s| kind == ResourceKind::User && directory::import_source(&current.doc) != Some(s.as_str()));
+        if !patched.changed && !claims {
             return Ok(None);
         }
         let mut doc = resource::normalize(self.registry, rt, doc)?;
-        self.directory_rules(caller, kind, &mut doc)?;
+        self.directory_rules(caller, kind, &mut doc, Some(&current.doc))?;
         resource::check_immutable(self.registry, rt, &current.doc, &doc)?;
         let members = patched
             .member_ops

@@ -14,6 +14,7 @@ pub mod postgres;
 mod resources;
 mod seats;
 mod settings;
+mod sources;
 pub mod sql;
 pub mod sql_store;
 pub mod sqlite;
@@ -289,6 +290,18 @@ pub struct AuditQuery {
     /// 1-based.
     pub start_index: u64,
     pub count: u64,
+}
+
+/// A tenant's stored HR source (`scimd import-source add`): the column map its exports are
+/// read through, as the JSON given, and the valve a sync of it runs with (`10%`, `25`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportSource {
+    pub name: String,
+    pub column_map: String,
+    pub max_deactivate: String,
+    /// When it was first added, and when its map was last replaced.
+    pub created: OffsetDateTime,
+    pub updated: OffsetDateTime,
 }
 
 /// A push subscription (RFC 8935) as the store keeps it, with how far its delivery got.
@@ -579,6 +592,21 @@ pub trait Store: Send + Sync + 'static {
     async fn try_lock(&self, name: &str, holder: &str, now: i64, until: i64) -> Result<bool>;
     /// Frees the lock `name` if `holder` still has it.
     async fn unlock(&self, name: &str, holder: &str) -> Result<()>;
+    /// Who holds the lock `name` and until when (Unix milliseconds), expired or not.
+    async fn lock_holder(&self, name: &str) -> Result<Option<(String, i64)>>;
+    /// Hands the lock `name` from `from` to `holder` until `until`: false when `from` no
+    /// longer has it.
+    async fn take_over_lock(&self, name: &str, from: &str, holder: &str, until: i64) -> Result<bool>;
+
+    /// Adds the tenant's HR source `source.name` (its times are the store's to set), or replaces
+    /// the map and valve of the one of that name: true when it replaced one.
+    async fn put_import_source(&self, tenant: TenantId, source: &ImportSource, actor: &Actor) -> Result<bool>;
+    /// The tenant's HR sources by name.
+    async fn import_sources(&self, tenant: TenantId) -> Result<Vec<ImportSource>>;
+    /// The tenant's HR source `name`; `NotFound` when it has none of that name.
+    async fn import_source(&self, tenant: TenantId, name: &str) -> Result<ImportSource>;
+    /// Removes the tenant's HR source `name`; `NotFound` when it has none of that name.
+    async fn remove_import_source(&self, tenant: TenantId, name: &str, actor: &Actor) -> Result<()>;
 
     /// The live users of the tenant holding any of these userNames (compared case-folded), as
     /// (userName as stored, id): one query for a whole chunk of a CSV import.

@@ -53,3 +53,34 @@ pub(crate) async fn unlock<B: Backend>(store: &SqlStore<B>, name: &str, holder: 
     .await?;
     Ok(())
 }
+
+/// Who holds the lock `name`, and until when (Unix milliseconds), if anyone does.
+pub(crate) async fn lock_holder<B: Backend>(store: &SqlStore<B>, name: &str) -> Result<Option<(String, i64)>> {
+    let mut conn = store.pool.acquire().await?;
+    let row = B::fetch_optional(
+        &mut conn,
+        "SELECT holder, expires_at FROM import_locks WHERE name = ?",
+        &[Param::Text(name)],
+    )
+    .await?;
+    row.map(|r| Ok((r.text("holder")?.to_owned(), r.int("expires_at")?))).transpose()
+}
+
+/// Hands the lock `name` from `from` to `holder` until `until`: true when `from` still had it.
+/// The holder is compared in the statement, so of two runs taking over one lock only one wins.
+pub(crate) async fn take_over_lock<B: Backend>(
+    store: &SqlStore<B>,
+    name: &str,
+    from: &str,
+    holder: &str,
+    until: i64,
+) -> Result<bool> {
+    let mut conn = store.pool.acquire().await?;
+    let done = B::execute(
+        &mut conn,
+        "UPDATE import_locks SET holder = ?, expires_at = ? WHERE name = ? AND holder = ?",
+        &[Param::Text(holder), Param::Int(until), Param::Text(name), Param::Text(from)],
+    )
+    .await?;
+    Ok(done == 1)
+}

@@ -13,10 +13,10 @@ use crate::store::backend::{Backend, Conn, Param, SqlRow};
 use crate::store::group_commit::GroupCommit;
 use crate::store::sql::{self, Promoted};
 use crate::store::{
-    audit, domains, events, members, resources, settings, tokens, Actor, AuditEntry, AuditEvent, AuditQuery,
-    DeadLetter, Delivery, LicenseSeats, ListQuery, Load, MemberChange, MemberView, NewResource, NewSubscription,
-    NewToken, Page, PollStream, PoolStats, ResourceId, Result, Store, StoreError, Stored, Subscription, TenantId,
-    TenantInfo, TokenId, TokenRecord, Update,
+    audit, domains, events, members, resources, settings, sources, tokens, Actor, AuditEntry, AuditEvent, AuditQuery,
+    DeadLetter, Delivery, ImportSource, LicenseSeats, ListQuery, Load, MemberChange, MemberView, NewResource,
+    NewSubscription, NewToken, Page, PollStream, PoolStats, ResourceId, Result, Store, StoreError, Stored,
+    Subscription, TenantId, TenantInfo, TokenId, TokenRecord, Update,
 };
 
 /// The store over database `B` (`SqliteStore`, `PgStore`).
@@ -471,6 +471,30 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn unlock(&self, name: &str, holder: &str) -> Result<()> {
         settings::unlock(self, name, holder).await
+    }
+
+    async fn lock_holder(&self, name: &str) -> Result<Option<(String, i64)>> {
+        settings::lock_holder(self, name).await
+    }
+
+    async fn take_over_lock(&self, name: &str, from: &str, holder: &str, until: i64) -> Result<bool> {
+        settings::take_over_lock(self, name, from, holder, until).await
+    }
+
+    async fn put_import_source(&self, tenant: TenantId, source: &ImportSource, actor: &Actor) -> Result<bool> {
+        sources::put(self, tenant, source, actor).await
+    }
+
+    async fn import_sources(&self, tenant: TenantId) -> Result<Vec<ImportSource>> {
+        sources::list(self, tenant).await
+    }
+
+    async fn import_source(&self, tenant: TenantId, name: &str) -> Result<ImportSource> {
+        sources::get(self, tenant, name).await
+    }
+
+    async fn remove_import_source(&self, tenant: TenantId, name: &str, actor: &Actor) -> Result<()> {
+        sources::remove(self, tenant, name, actor).await
     }
 
     async fn user_ids_by_name(&self, tenant: TenantId, names: &[String]) -> Result<Vec<(String, ResourceId)>> {

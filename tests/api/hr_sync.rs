@@ -1,13 +1,16 @@
 //! HR sync from files: `scimd import --map` of an HR export (any columns, managers, licenses),
 //! run as the real binary on both stores.
 
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
 
 use crate::helpers::behaviour;
 use crate::import::{report, succeeded, Cli, BIN, DIRECTORY, ENTERPRISE};
 
 /// The example column map shipped in examples/.
-const HR_MAP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/hr-map.json");
+pub(crate) const HR_MAP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/hr-map.json");
 
 impl Cli {
     /// `scimd import` of an HR export through the example map, with `args`.
@@ -16,7 +19,7 @@ impl Cli {
     }
 
     /// `scimd ARGS` over the test's database.
-    fn scimd(&self, args: &[&str]) -> Output {
+    pub(crate) fn scimd(&self, args: &[&str]) -> Output {
         Command::new(BIN).args(args).args(["--database", &self.url]).output().unwrap()
     }
 }
@@ -183,10 +186,143 @@ behaviour! {
         assert!(cli.user("u2@contoso.com").await.is_some());
         assert!(cli.store.try_lock(&name, "the next run", 2, 3).await.unwrap(), "the run freed its lock");
     }
+
+    async fn a_25_column_export_fills_every_mapped_attribute_with_managers_named_before_their_rows(app: TestApp) {
+        let cli = Cli::new(&app).await;
+        let added = cli.scimd(&["license", "add", "ENTERPRISEPACK", "--seats", "10", "--tenant", "default"]);
+        let (license, _) = succeeded(&added);
+        let license = license.trim().to_owned();
+        // Every header the example map knows, 20 mapped and 5 ignored, in an order of the HR
+        // system's own; the managers' rows come after their reports'.
+        let csv = "Work Location Code,Email,Employee ID,Salary Band,Person ID,First Name,Middle Name,Last Name,\
+                   Preferred Name,Job Title,Date of Birth,Cost Center,Company,Division,Department,Manager ID,\
+                   Country,Licenses,Hire Date,Active,Work Phone,Mobile Phone,Employment Type,Language,Office\n\
+                   AMS-01,cem@contoso.com,1003,B2,P-3,Cem,Can,Yilmaz,Cem Yilmaz,Analyst,1990-01-02,CC-7,\"Contoso, Ltd.\",\
+                   Retail,Finance,1001,NL,ENTERPRISEPACK,2020-03-01,true,+31 20 555 0103,+31 6 5550 0103,Permanent,nl-NL,\
+                   Amsterdam 4.12\n\
+                   AMS-01,dee@contoso.com,1002,B2,P-2,Dee,,Dekker,Dee Dekker,Analyst,1991-02-03,CC-7,\"Contoso, Ltd.\",\
+                   Retail,Finance,bob@contoso.com,NL,,2021-04-01,no,,,Contractor,en-GB,\n\
+                   AMS-01,bob@contoso.com,1001,C1,P-1,Bob,,Bakker,Bob Bakker,Manager,1980-05-06,CC-7,\"Contoso, Ltd.\",\
+                   Retail,Finance,1000,NL,ENTERPRISEPACK,2015-01-01,yes,+31 20 555 0101,,Permanent,nl-NL,Amsterdam 4.01\n\
+                   AMS-00,ann@contoso.com,1000,E1,P-0,Ann,,Smith,Ann Smith,Director,1970-07-08,CC-1,\"Contoso, Ltd.\",\
+                   Board,Management,,NL,ENTERPRISEPACK,2010-01-01,1,,,Permanent,en-US,Amsterdam 5.01\n";
+        assert_eq!(csv.lines().next().unwrap().split(',').count(), 25);
+
+        let out = cli.import_hr(csv, &["--mode", "sync", "--source", "hr"]);
+
+        let (stdout, stderr) = succeeded(&out);
+        let status: Vec<String> = report(&stdout).iter().map(|r| r["status"].clone()).collect();
+        assert_eq!(status, ["created"; 4], "{stdout}");
+        assert!(stderr.contains("4 created, 0 updated, 0 unchanged, 0 deactivated, 0 reactivated, 0 refused"), "{stderr}");
+        let (ann, bob, cem, dee) = (
+            cli.user("ann@contoso.com").await.unwrap(),
+            cli.user("bob@contoso.com").await.unwrap(),
+            cli.user("cem@contoso.com").await.unwrap(),
+            cli.user("dee@contoso.com").await.unwrap(),
+        );
+        assert_eq!(cem["externalId"], "P-3");
+        assert_eq!(cem["name"], json!({"givenName": "Cem", "middleName": "Can", "familyName": "Yilmaz"}));
+        assert_eq!((cem["displayName"].as_str(), cem["title"].as_str()), (Some("Cem Yilmaz"), Some("Analyst")));
+        assert_eq!(cem["preferredLanguage"], "nl-NL");
+        assert_eq!(cem["active"], true);
+        let phones: Vec<(&str, &str)> = cem["phoneNumbers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["type"].as_str().unwrap(), p["value"].as_str().unwrap()))
+            .collect();
+        assert_eq!(phones, [("work", "+31 20 555 0103"), ("mobile", "+31 6 5550 0103")]);
+        let e = &cem[ENTERPRISE];
+        assert_eq!(
+            (&e["employeeNumber"], &e["costCenter"], &e["organization"], &e["division"], &e["department"]),
+            (&json!("1003"), &json!("CC-7"), &json!("Contoso, Ltd."), &json!("Retail"), &json!("Finance"))
+        );
+        assert_eq!(e["manager"]["value"], bob["id"], "a manager by employee number, whose row comes later");
+        assert_eq!(dee[ENTERPRISE]["manager"]["value"], bob["id"], "a manager by userName, whose row comes later");
+        assert_eq!(bob[ENTERPRISE]["manager"]["value"], ann["id"]);
+        assert!(ann[ENTERPRISE].get("manager").is_none());
+        let d = &cem[DIRECTORY];
+        assert_eq!((&d["usageLocation"], &d["officeLocation"]), (&json!("NL"), &json!("Amsterdam 4.12")));
+        assert_eq!(d["licenses"].as_array().unwrap().iter().map(|l| &l["value"]).collect::<Vec<_>>(), [&json!(license)]);
+        assert_eq!(d["importSource"], "hr");
+        assert_eq!(dee["active"], false, "Active \"no\"");
+        assert!(dee[DIRECTORY].get("licenses").is_none());
+        assert!(dee.get("phoneNumbers").is_none(), "empty cells give nothing");
+        for user in [&ann, &bob, &cem, &dee] {
+            let text = user.to_string();
+            for ignored in ["AMS-0", "B2", "1990-01-02", "2020-03-01", "Permanent", "Contractor"] {
+                assert!(!text.contains(ignored), "{ignored} is in an ignored column: {text}");
+            }
+        }
+
+        let again = cli.import_hr(csv, &["--mode", "sync", "--source", "hr"]);
+
+        let status: Vec<String> = report(&succeeded(&again).0).iter().map(|r| r["status"].clone()).collect();
+        assert_eq!(status, ["unchanged"; 4], "the same file again writes nothing");
+        assert_eq!(cli.user("cem@contoso.com").await.unwrap()["version"], cem["version"]);
+    }
+
+    async fn a_sync_killed_mid_run_is_finished_by_running_the_same_file_again(app: TestApp) {
+        let cli = Cli::new(&app).await;
+        const ROWS: u32 = 5000;
+        let path = cli.dir.path().join("night.csv");
+        std::fs::write(&path, staff(0..ROWS)).unwrap();
+        let path = path.to_str().unwrap();
+        let sync = ["import", path, "--map", HR_MAP, "--mode", "sync", "--source", "hr", "--report", "/dev/null"];
+        let mut child = Command::new(BIN)
+            .args(sync)
+            .args(["--database", &cli.url])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Killed once some chunks are in, long before the last.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut seen = 0;
+        while seen == 0 {
+            assert!(Instant::now() < deadline, "no user was imported within a minute");
+            assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            seen = cli.user_count().await;
+        }
+        let killed = Command::new("kill").args(["-KILL", &child.id().to_string()]).status().unwrap();
+        assert!(killed.success());
+        child.wait().unwrap();
+        let partial = cli.user_count().await;
+        assert!(partial > 0 && partial < ROWS as usize, "killed part-way: {partial} of {ROWS}");
+        let name = format!("import:{}:hr", cli.tenant);
+        assert!(cli.store.lock_holder(&name).await.unwrap().is_some(), "the killed run left its lock");
+
+        let started = Instant::now();
+        let again = cli.scimd(&sync);
+
+        let (_, stderr) = succeeded(&again);
+        assert!(started.elapsed() < Duration::from_secs(120), "the lock of the killed run was taken over, not waited for");
+        assert!(stderr.contains(" 0 deactivated, 0 reactivated, 0 refused"), "{stderr}");
+        assert!(cli.store.lock_holder(&name).await.unwrap().is_none(), "the run freed its lock");
+        // The state of one clean run: every row once, with its attributes, of source hr.
+        assert_eq!(cli.user_count().await, ROWS as usize, "nothing duplicated, nothing missing");
+        let mut found = std::collections::HashMap::new();
+        for page in 0..ROWS.div_ceil(1000) {
+            let res = app.get(&format!("/Users?startIndex={}&count=1000", page * 1000 + 1)).await;
+            let body: Value = res.json().await.unwrap();
+            for u in body["Resources"].as_array().unwrap() {
+                let key = u["userName"].as_str().unwrap().to_owned();
+                assert!(found.insert(key, u.clone()).is_none(), "{u}");
+            }
+        }
+        assert_eq!(found.len(), ROWS as usize);
+        for n in 0..ROWS {
+            let u = &found[&format!("u{n}@contoso.com")];
+            assert_eq!(u[ENTERPRISE]["employeeNumber"], n.to_string(), "{u}");
+            assert_eq!(u["name"], json!({"givenName": "User", "familyName": format!("Number {n}")}), "{u}");
+            assert_eq!((&u["active"], &u[DIRECTORY]["importSource"]), (&json!(true), &json!("hr")), "{u}");
+        }
+    }
 }
 
 /// An HR export of the users `u{n}@contoso.com` for `n` in `range`, employee number `n`.
-fn staff(range: std::ops::Range<u32>) -> String {
+pub(crate) fn staff(range: std::ops::Range<u32>) -> String {
     let mut csv = "Employee ID,Email,First Name,Last Name\n".to_owned();
     for n in range {
         csv.push_str(&format!("{n},u{n}@contoso.com,User,Number {n}\n"));

@@ -85,7 +85,7 @@ fn import_help_names_the_columns_the_report_and_the_exit_status() {
 
 const FILE: &str = "User Name,First Name,Department\nann@contoso.com,Ann,Sales\nbad@contoso.com,,\"x\",extra\n";
 
-async fn post_import(
+pub(crate) async fn post_import(
     app: &TestApp,
     token: &str,
     query: &str,

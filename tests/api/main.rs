@@ -25,6 +25,7 @@ mod filters;
 mod front_door;
 mod groups;
 mod helpers;
+mod hr_sources;
 mod hr_sync;
 mod import;
 mod licenses;

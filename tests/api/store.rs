@@ -333,6 +333,57 @@ behaviour! {
         assert_eq!((n, ids(&first), ids(&second)), (3, vec!["m-3".to_owned(), "m-2".to_owned()], vec!["m-1".to_owned()]));
     }
 
+    async fn a_lock_is_handed_over_only_by_the_holder_it_names(app: TestApp) {
+        let store = app.store.as_ref();
+        assert!(store.try_lock("sync", "killed", 1_000, 9_000).await.unwrap());
+
+        let wrong = store.take_over_lock("sync", "someone else", "b", 10_000).await.unwrap();
+        let taken = store.take_over_lock("sync", "killed", "b", 10_000).await.unwrap();
+        let again = store.take_over_lock("sync", "killed", "c", 11_000).await.unwrap();
+
+        assert!(!wrong && taken && !again, "only the run that saw the killed holder gets it");
+        assert_eq!(store.lock_holder("sync").await.unwrap(), Some(("b".to_owned(), 10_000)));
+        assert!(!store.try_lock("sync", "c", 9_500, 12_000).await.unwrap(), "b holds it until 10,000");
+        store.unlock("sync", "b").await.unwrap();
+        assert_eq!(store.lock_holder("sync").await.unwrap(), None);
+        assert!(!store.take_over_lock("sync", "b", "c", 12_000).await.unwrap(), "a freed lock is taken, not handed over");
+    }
+
+    async fn import_sources_are_added_replaced_listed_and_removed_per_tenant(app: TestApp) {
+        let store = app.store.as_ref();
+        let (a, b) = (tenant(store, "a").await, tenant(store, "b").await);
+        let actor = crate::helpers::test_actor();
+        let source = |name: &str, map: &str, valve: &str| scimd::store::ImportSource {
+            name: name.into(),
+            column_map: map.into(),
+            max_deactivate: valve.into(),
+            created: OffsetDateTime::UNIX_EPOCH,
+            updated: OffsetDateTime::UNIX_EPOCH,
+        };
+
+        assert!(!store.put_import_source(a, &source("workday", "{\"v\": 1}", "10%"), &actor).await.unwrap());
+        assert!(!store.put_import_source(a, &source("adp", "{}", "5"), &actor).await.unwrap());
+        assert!(!store.put_import_source(b, &source("workday", "{\"b\": 1}", "1"), &actor).await.unwrap());
+        let first = store.import_source(a, "workday").await.unwrap();
+        assert!(store.put_import_source(a, &source("workday", "{\"v\": 2}", "25%"), &actor).await.unwrap(), "replaced");
+
+        let listed = store.import_sources(a).await.unwrap();
+        let names: Vec<&str> = listed.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["adp", "workday"]);
+        let workday = store.import_source(a, "workday").await.unwrap();
+        assert_eq!((workday.column_map.as_str(), workday.max_deactivate.as_str()), ("{\"v\": 2}", "25%"));
+        assert_eq!(workday.created, first.created, "a replaced source keeps when it was added");
+        assert!(workday.updated >= first.updated && first.created > OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(store.import_source(b, "workday").await.unwrap().column_map, "{\"b\": 1}", "tenants apart");
+        assert!(matches!(store.import_source(a, "WORKDAY").await, Err(StoreError::NotFound)), "names as written");
+        store.remove_import_source(a, "workday", &actor).await.unwrap();
+        assert!(matches!(store.remove_import_source(a, "workday", &actor).await, Err(StoreError::NotFound)));
+        assert_eq!(store.import_sources(a).await.unwrap().len(), 1);
+        assert_eq!(store.import_sources(b).await.unwrap().len(), 1);
+        store.remove_tenant(b, true).await.unwrap();
+        assert!(matches!(store.import_source(b, "workday").await, Err(StoreError::NotFound)), "gone with the tenant");
+    }
+
     async fn a_setting_keeps_the_first_value_written(app: TestApp) {
         let store = app.store.as_ref();
         assert_eq!(store.setting("test-key", "first").await.unwrap(), "first");
