@@ -434,9 +434,13 @@ impl Service {
             .collect();
         unknown.sort_unstable();
         unknown.dedup();
+        // The chunk's existing users, read whole: their rows are compared with them at once.
+        let mut read: HashMap<String, Stored> = HashMap::new();
         if !unknown.is_empty() {
-            for (name, id) in self.store.user_ids_by_name(run.caller.principal.tenant, &unknown).await? {
-                run.known.insert(fold(&name), Known::User(id));
+            for user in self.store.users_by_name(run.caller.principal.tenant, &unknown).await? {
+                let key = fold(user.doc.get("userName").and_then(Value::as_str).unwrap_or_default());
+                run.known.insert(key.clone(), Known::User(user.id.clone()));
+                read.insert(key, user);
             }
         }
 
@@ -479,19 +483,19 @@ impl Service {
         }
 
         // The other rows, many users at once; each user's rows one after another in file order.
-        let mut by_user: Vec<Vec<usize>> = Vec::new();
+        let mut by_user: Vec<(Vec<usize>, Option<Stored>)> = Vec::new();
         let mut group_of: HashMap<String, usize> = HashMap::new();
         for i in later {
             let key = fold(&chunk[i].user_name);
-            let g = *group_of.entry(key).or_insert_with(|| {
-                by_user.push(Vec::new());
+            let g = *group_of.entry(key.clone()).or_insert_with(|| {
+                by_user.push((Vec::new(), read.remove(&key)));
                 by_user.len() - 1
             });
-            by_user[g].push(i);
+            by_user[g].0.push(i);
         }
         let shared: &Run<'_> = run;
         let outcomes: Vec<Vec<Outcome>> = futures::stream::iter(by_user)
-            .map(|rows| self.later_rows(shared, &chunk, rows))
+            .map(|(rows, current)| self.later_rows(shared, &chunk, rows, current))
             .buffer_unordered(USERS_AT_ONCE)
             .collect()
             .await;
@@ -507,8 +511,15 @@ impl Service {
     }
 
     /// One user's rows after the chunk's creations, in file order: each updates the user the
-    /// name has by then (or creates it, when the first attempt was refused).
-    async fn later_rows(&self, run: &Run<'_>, chunk: &[Row], rows: Vec<usize>) -> Vec<Outcome> {
+    /// name has by then (or creates it, when the first attempt was refused). `current` is the
+    /// user as the chunk read it, for the first row.
+    async fn later_rows(
+        &self,
+        run: &Run<'_>,
+        chunk: &[Row],
+        rows: Vec<usize>,
+        mut current: Option<Stored>,
+    ) -> Vec<Outcome> {
         let mut known = rows.first().and_then(|&i| run.known.get(&fold(&chunk[i].user_name)).cloned());
         let mut outcomes = Vec::with_capacity(rows.len());
         for index in rows {
@@ -517,7 +528,7 @@ impl Service {
             let (status, result) = match known.clone() {
                 Some(Known::User(user)) => {
                     id = Some(user.to_string());
-                    match self.update_row(run, row, user).await {
+                    match self.update_row(run, row, user, current.take()).await {
                         Ok((known, true)) => (Status::Updated, Ok(known)),
                         Ok((known, false)) => (Status::Unchanged, Ok(known)),
                         Err(e) => (Status::Updated, Err(e)),
@@ -699,18 +710,31 @@ impl Service {
 
     /// The row's PATCH of an existing user, or in a dry run every check that PATCH makes; and
     /// whether it changes the user.
-    async fn update_row(&self, run: &Run<'_>, row: &Row, id: ResourceId) -> Result<(Known, bool)> {
+    async fn update_row(
+        &self,
+        run: &Run<'_>,
+        row: &Row,
+        id: ResourceId,
+        read: Option<Stored>,
+    ) -> Result<(Known, bool)> {
         if !run.dry_run {
-            let none = Projection::Include(Vec::new());
-            let patched = self.patch(run.caller, ResourceKind::User, id.as_str(), None, run.patch(row), &none).await?;
+            let patched = match read {
+                Some(current) => self.patch_read(run.caller, ResourceKind::User, current, run.patch(row)).await?,
+                None => {
+                    let none = Projection::Include(Vec::new());
+                    self.patch(run.caller, ResourceKind::User, id.as_str(), None, run.patch(row), &none).await?
+                }
+            };
             return Ok((Known::User(id), patched.changed));
         }
         let tenant = run.caller.principal.tenant;
-        let current =
-            self.store.fetch(tenant, ResourceKind::User, &id, Load::default()).await.map_err(|e| match e {
+        let current = match read {
+            Some(current) => current,
+            None => self.store.fetch(tenant, ResourceKind::User, &id, Load::default()).await.map_err(|e| match e {
                 StoreError::NotFound => ScimError::not_found("User", id.as_str()),
                 e => e.into(),
-            })?;
+            })?,
+        };
         let update = self.patch_update(run.caller, ResourceKind::User, &current, &run.patch(row))?;
         if let Some(update) = &update {
             self.domain_rule(run.caller, ResourceKind::User, &update.doc, Some(&current.doc), Some(&run.domains))

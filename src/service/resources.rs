@@ -118,6 +118,14 @@ pub struct ListParams {
     pub cursor: Option<String>,
 }
 
+/// The resource a write is for: its kind and id, and the resource itself when the caller has
+/// just read it (the write then starts from that read).
+struct Target<'a> {
+    kind: ResourceKind,
+    id: &'a ResourceId,
+    read: Option<Stored>,
+}
+
 fn load_for(kind: ResourceKind, projection: &Projection) -> Load {
     Load {
         members: kind == ResourceKind::Group && projection.wants("members"),
@@ -458,7 +466,7 @@ impl Service {
         let mut doc = resource::normalize(self.registry, rt, body)?;
         let members = take_members(&mut doc)?;
         let password_hash = take_password(&mut doc).await?;
-        self.write_loop(caller, kind, id, if_match, projection, |current| {
+        self.write_loop(caller, Target { kind, id, read: None }, if_match, projection, |current| {
             self.sync_lock(caller, kind, current)?;
             let mut doc = doc.clone();
             self.directory_rules(caller, kind, &mut doc, Some(&current.doc))?;
@@ -494,7 +502,25 @@ impl Service {
     ) -> Result<Resource> {
         caller.principal.require(write_scope(kind))?;
         let id = &ResourceId::parse(kind.name(), id)?;
-        self.write_loop(caller, kind, id, if_match, projection, |current| {
+        self.write_loop(caller, Target { kind, id, read: None }, if_match, projection, |current| {
+            self.patch_update(caller, kind, current, &body)
+        })
+        .await
+    }
+
+    /// PATCH of a user the caller has just read (`current`), answered without its derived
+    /// parts: written from it unless another writer got there first, then as `patch` would.
+    pub(super) async fn patch_read(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        current: Stored,
+        body: Value,
+    ) -> Result<Resource> {
+        caller.principal.require(write_scope(kind))?;
+        let id = current.id.clone();
+        let none = Projection::Include(Vec::new());
+        self.write_loop(caller, Target { kind, id: &id, read: Some(current) }, None, &none, |current| {
             self.patch_update(caller, kind, current, &body)
         })
         .await
@@ -546,22 +572,26 @@ impl Service {
         }))
     }
 
-    /// Reads the current resource, checks `If-Match`, computes the update and writes it with a
-    /// version check; a lost race is recomputed unless the client pinned a version.
+    /// Reads the current resource (the first time, the target's `read` when given), checks `If-Match`,
+    /// computes the update and writes it with a version check; a lost race is recomputed unless
+    /// the client pinned a version.
     async fn write_loop(
         &self,
         caller: &Caller,
-        kind: ResourceKind,
-        id: &ResourceId,
+        target: Target<'_>,
         if_match: Option<&ETagMatch>,
         projection: &Projection,
         mut compute: impl FnMut(&Stored) -> Result<Option<Update>>,
     ) -> Result<Resource> {
+        let Target { kind, id, read: mut first } = target;
         let tenant = caller.principal.tenant;
         let load = load_for(kind, projection);
         let mut retries = Retries::new();
         loop {
-            let current = self.store.fetch(tenant, kind, id, Load::default()).await.map_err(not_found(kind, id))?;
+            let current = match first.take() {
+                Some(current) => current,
+                None => self.store.fetch(tenant, kind, id, Load::default()).await.map_err(not_found(kind, id))?,
+            };
             if let Some(m) = if_match {
                 if !m.matches(current.version) {
                     return Err(ScimError::precondition_failed(&resource::etag(current.version)));
@@ -569,7 +599,11 @@ impl Service {
             }
             let Some(mut update) = compute(&current)? else {
                 // Nothing changes: nothing is written, so nothing is recorded either.
-                let stored = self.store.fetch(tenant, kind, id, load).await.map_err(not_found(kind, id))?;
+                let stored = if load == Load::default() {
+                    current
+                } else {
+                    self.store.fetch(tenant, kind, id, load).await.map_err(not_found(kind, id))?
+                };
                 return Ok(Resource { changed: false, ..Resource::new(stored) });
             };
             // A change of members alone, without If-Match, needs no version check: it names only

@@ -169,7 +169,7 @@ pub struct GroupView {
 }
 
 /// Which derived parts to read with a resource. Leaving them out costs nothing.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Load {
     pub members: bool,
     pub groups: bool,
@@ -611,4 +611,8 @@ pub trait Store: Send + Sync + 'static {
     /// The live users of the tenant holding any of these userNames (compared case-folded), as
     /// (userName as stored, id): one query for a whole chunk of a CSV import.
     async fn user_ids_by_name(&self, tenant: TenantId, names: &[String]) -> Result<Vec<(String, ResourceId)>>;
+
+    /// The live users of the tenant holding these userNames (compared case-folded), as `fetch`
+    /// reads them without derived parts, in one query: an import reads a chunk's users at once.
+    async fn users_by_name(&self, tenant: TenantId, names: &[String]) -> Result<Vec<Stored>>;
 }

@@ -723,6 +723,16 @@ async fn users_named<B: Backend>(
     Ok(B::fetch_all(&mut conn, &sql, &[Param::Text(&list), Param::Int(tenant.0)]).await?)
 }
 
+/// The live users holding these userNames, without derived parts.
+pub(crate) async fn users_by_name<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: TenantId,
+    names: &[String],
+) -> Result<Vec<Stored>> {
+    let rows = users_named(store, tenant, names, &select_columns::<B>(Load::default())).await?;
+    rows.iter().map(|r| decode(r, Load::default())).collect()
+}
+
 /// Which of these userNames a live user of the tenant holds.
 pub(crate) async fn user_names_taken<B: Backend>(
     store: &SqlStore<B>,
