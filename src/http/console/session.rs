@@ -34,9 +34,8 @@ pub const SIGN_IN_COOKIE: &str = "scimd_sign_in";
 const MAX_SESSIONS: usize = 10_000;
 
 /// What one session keeps in this process only.
-#[derive(Default)]
 struct Local {
-    last_used: Option<Instant>,
+    last_used: Instant,
     /// The session's last import, running or done, with its report; it goes with the session.
     import: Option<Arc<Mutex<ImportJob>>>,
     /// The page a form's POST made, for the GET it redirects to, once.
@@ -73,22 +72,22 @@ impl Sessions {
     fn with<T>(&self, id: &str, now: Instant, f: impl FnOnce(&mut Local) -> T) -> Option<T> {
         let mut open = self.open.lock().ok()?;
         if !open.contains_key(id) {
-            open.retain(|_, s| s.last_used.is_some_and(|at| now.saturating_duration_since(at) < IDLE));
+            open.retain(|_, s| now.saturating_duration_since(s.last_used) < IDLE);
             if open.len() >= MAX_SESSIONS {
                 if let Some(oldest) = open.iter().min_by_key(|(_, s)| s.last_used).map(|(k, _)| k.clone()) {
                     open.remove(&oldest);
                 }
             }
         }
-        let local = open.entry(id.to_owned()).or_default();
-        local.last_used = Some(now);
+        let local = open.entry(id.to_owned()).or_insert(Local { last_used: now, import: None, outcome: None });
+        local.last_used = now;
         Some(f(local))
     }
 
     /// Marks the session used, if this process holds anything of it.
     fn seen(&self, id: &str, now: Instant) {
         if let Some(local) = self.open.lock().ok().as_mut().and_then(|o| o.get_mut(id)) {
-            local.last_used = Some(now);
+            local.last_used = now;
         }
     }
 
