@@ -163,6 +163,13 @@ impl Principal {
     }
 }
 
+/// 32 random bytes, base64url: an admin-center session id or a CSRF token.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// A new random secret: 32 bytes, URL-safe base64, with a recognisable prefix.
 pub fn generate_secret() -> String {
     let mut bytes = [0u8; 32];

@@ -92,8 +92,8 @@ where
     }
 }
 
-/// Purges users deleted longer than `retention` ago, and audit events older than
-/// `audit_retention`, now and every hour.
+/// Purges users deleted longer than `retention` ago, audit events older than
+/// `audit_retention` and idle admin-center sessions, now and every hour.
 async fn purge_expired(service: Service, retention: time::Duration, audit_retention: time::Duration) {
     let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
@@ -113,6 +113,11 @@ async fn purge_expired(service: Service, retention: time::Duration, audit_retent
                 Ok(n) => tracing::info!(purged = n, "purged audit events older than the audit retention period"),
                 Err(e) => tracing::warn!(error = %e, "could not purge old audit events"),
             }
+        }
+        match service.purge_console_sessions().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "purged admin-center sessions idle too long"),
+            Err(e) => tracing::warn!(error = %e, "could not purge idle admin-center sessions"),
         }
     }
 }

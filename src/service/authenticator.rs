@@ -55,14 +55,7 @@ impl Authenticator {
                 return Err(invalid());
             }
         }
-        Ok(Principal {
-            tenant: record.tenant,
-            tenant_name: record.tenant_name,
-            token_id: record.id,
-            token_name: record.name,
-            scopes: record.scopes,
-            rate_limit: record.rate_limit,
-        })
+        Ok(principal(record))
     }
 
     async fn lookup(&self, hash: &str) -> Result<Option<TokenRecord>, ScimError> {
@@ -90,5 +83,17 @@ impl Authenticator {
             cache.insert(hash.to_owned(), (Instant::now(), rec.clone()));
         }
         Ok(record)
+    }
+}
+
+/// The principal a verified token stands for.
+pub(crate) fn principal(record: TokenRecord) -> Principal {
+    Principal {
+        tenant: record.tenant,
+        tenant_name: record.tenant_name,
+        token_id: record.id,
+        token_name: record.name,
+        scopes: record.scopes,
+        rate_limit: record.rate_limit,
     }
 }

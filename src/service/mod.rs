@@ -7,6 +7,7 @@ mod admin;
 mod audit;
 mod authenticator;
 mod bulk;
+mod console;
 pub mod delivery;
 mod discovery;
 mod events;
@@ -32,6 +33,7 @@ pub use audit::{AuditPage, AuditParams};
 pub use authenticator::{Authenticator, TOKEN_CACHE_LIFETIME};
 pub use bulk::BulkOutcome;
 pub use bulk::{MAX_OPERATIONS, MAX_PAYLOAD_BYTES};
+pub use console::{ConsoleSession, SESSIONS_PER_TOKEN, SESSION_IDLE};
 pub use events::{poll_json, PollRequest, PollResponse, SubscriptionView};
 pub use import::{ImportOptions, ImportParams, Progress, SourceParams, SyncOptions, MAX_IMPORT_BYTES};
 pub use mail::{

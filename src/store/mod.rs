@@ -13,6 +13,7 @@ mod members;
 pub mod postgres;
 mod resources;
 mod seats;
+mod sessions;
 mod settings;
 mod sources;
 pub mod sql;
@@ -121,6 +122,27 @@ pub struct LicenseSeats {
     pub part_number: String,
     pub seats: i64,
     pub consumed: i64,
+}
+
+/// An admin-center session to store: the hash of its id (never the id), the token it was
+/// opened with, its CSRF token and when it ends unless used (Unix milliseconds).
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id_hash: String,
+    pub token: TokenId,
+    pub csrf: String,
+    pub expires_at: i64,
+}
+
+/// A stored admin-center session with its token as it stands now (revoked, expired or not).
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub token: TokenRecord,
+    pub csrf: String,
+    /// A message for the session's next page.
+    pub flash: Option<String>,
+    /// Unix milliseconds.
+    pub expires_at: i64,
 }
 
 /// The connection pool as it stands: connections open, those of them waiting for work, and
@@ -607,6 +629,20 @@ pub trait Store: Send + Sync + 'static {
     async fn import_source(&self, tenant: TenantId, name: &str) -> Result<ImportSource>;
     /// Removes the tenant's HR source `name`; `NotFound` when it has none of that name.
     async fn remove_import_source(&self, tenant: TenantId, name: &str, actor: &Actor) -> Result<()>;
+
+    /// Stores an admin-center session; of its token's sessions, those expired at `now` (Unix
+    /// milliseconds) and all but the `keep` that expire last are removed.
+    async fn open_session(&self, new: &NewSession, now: i64, keep: u64) -> Result<()>;
+    /// The session whose id hashes to `id_hash`, with its token, in one indexed read; one
+    /// expired at `now` is removed and not returned.
+    async fn session(&self, id_hash: &str, now: i64) -> Result<Option<SessionRecord>>;
+    /// Moves the session's expiry to `expires_at`.
+    async fn touch_session(&self, id_hash: &str, expires_at: i64) -> Result<()>;
+    /// Sets, or with `None` clears, the message for the session's next page.
+    async fn set_session_flash(&self, id_hash: &str, flash: Option<&str>) -> Result<()>;
+    async fn close_session(&self, id_hash: &str) -> Result<()>;
+    /// Removes every session expired at `now`; returns how many.
+    async fn purge_sessions(&self, now: i64) -> Result<u64>;
 
     /// The live users of the tenant holding any of these userNames (compared case-folded), as
     /// (userName as stored, id): one query for a whole chunk of a CSV import.

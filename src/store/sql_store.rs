@@ -13,10 +13,10 @@ use crate::store::backend::{Backend, Conn, Param, SqlRow};
 use crate::store::group_commit::GroupCommit;
 use crate::store::sql::{self, Promoted};
 use crate::store::{
-    audit, domains, events, members, resources, settings, sources, tokens, Actor, AuditEntry, AuditEvent, AuditQuery,
-    DeadLetter, Delivery, ImportSource, LicenseSeats, ListQuery, Load, MemberChange, MemberView, NewResource,
-    NewSubscription, NewToken, Page, PollStream, PoolStats, ResourceId, Result, Store, StoreError, Stored,
-    Subscription, TenantId, TenantInfo, TokenId, TokenRecord, Update,
+    audit, domains, events, members, resources, sessions, settings, sources, tokens, Actor, AuditEntry, AuditEvent,
+    AuditQuery, DeadLetter, Delivery, ImportSource, LicenseSeats, ListQuery, Load, MemberChange, MemberView,
+    NewResource, NewSession, NewSubscription, NewToken, Page, PollStream, PoolStats, ResourceId, Result, SessionRecord,
+    Store, StoreError, Stored, Subscription, TenantId, TenantInfo, TokenId, TokenRecord, Update,
 };
 
 /// The store over database `B` (`SqliteStore`, `PgStore`).
@@ -495,6 +495,30 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn remove_import_source(&self, tenant: TenantId, name: &str, actor: &Actor) -> Result<()> {
         sources::remove(self, tenant, name, actor).await
+    }
+
+    async fn open_session(&self, new: &NewSession, now: i64, keep: u64) -> Result<()> {
+        sessions::open_session(self, new, now, keep).await
+    }
+
+    async fn session(&self, id_hash: &str, now: i64) -> Result<Option<SessionRecord>> {
+        sessions::session(self, id_hash, now).await
+    }
+
+    async fn touch_session(&self, id_hash: &str, expires_at: i64) -> Result<()> {
+        sessions::touch_session(self, id_hash, expires_at).await
+    }
+
+    async fn set_session_flash(&self, id_hash: &str, flash: Option<&str>) -> Result<()> {
+        sessions::set_session_flash(self, id_hash, flash).await
+    }
+
+    async fn close_session(&self, id_hash: &str) -> Result<()> {
+        sessions::close_session(self, id_hash).await
+    }
+
+    async fn purge_sessions(&self, now: i64) -> Result<u64> {
+        sessions::purge_sessions(self, now).await
     }
 
     async fn user_ids_by_name(&self, tenant: TenantId, names: &[String]) -> Result<Vec<(String, ResourceId)>> {

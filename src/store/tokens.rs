@@ -16,11 +16,12 @@ use crate::store::{
 
 // rate_limit is an INTEGER column, which PostgreSQL reads as 32 bits: widened to match the
 // other integers read here.
-const TOKEN_SELECT: &str = "SELECT t.id, t.tenant_id, n.name AS tenant_name, t.name, t.secret_hash, t.scopes, \
-     t.created, t.expires, t.last_used, t.revoked, CAST(t.rate_limit AS BIGINT) AS rate_limit \
-     FROM tokens t JOIN tenants n ON n.id = t.tenant_id";
+// `t` and `n` name the tokens and tenants tables (see TOKEN_FROM).
+pub(crate) const TOKEN_COLUMNS: &str = "t.id, t.tenant_id, n.name AS tenant_name, t.name, t.secret_hash, t.scopes, \
+     t.created, t.expires, t.last_used, t.revoked, CAST(t.rate_limit AS BIGINT) AS rate_limit";
+const TOKEN_FROM: &str = "FROM tokens t JOIN tenants n ON n.id = t.tenant_id";
 
-fn token_record(row: &impl SqlRow) -> Result<TokenRecord> {
+pub(crate) fn token_record(row: &impl SqlRow) -> Result<TokenRecord> {
     let time = |col: &str| -> Result<Option<OffsetDateTime>> { row.opt_text(col)?.map(sql::parse_time).transpose() };
     Ok(TokenRecord {
         id: TokenId(row.int("id")?),
@@ -165,7 +166,7 @@ async fn record_revocation<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, id:
 }
 
 pub(crate) async fn find_token<B: Backend>(conn: &mut Conn<B>, secret_hash: &str) -> Result<Option<TokenRecord>> {
-    let sql = format!("{TOKEN_SELECT} WHERE t.secret_hash = ?");
+    let sql = format!("SELECT {TOKEN_COLUMNS} {TOKEN_FROM} WHERE t.secret_hash = ?");
     let row = B::fetch_optional(conn, &sql, &[Param::Text(secret_hash)]).await?;
     row.as_ref().map(token_record).transpose()
 }
@@ -177,7 +178,7 @@ pub(crate) async fn has_tokens<B: Backend>(store: &SqlStore<B>) -> Result<bool> 
 }
 
 pub(crate) async fn list_tokens<B: Backend>(store: &SqlStore<B>, tenant: Option<TenantId>) -> Result<Vec<TokenRecord>> {
-    let sql = format!("{TOKEN_SELECT} WHERE (? IS NULL OR t.tenant_id = ?) ORDER BY t.id");
+    let sql = format!("SELECT {TOKEN_COLUMNS} {TOKEN_FROM} WHERE (? IS NULL OR t.tenant_id = ?) ORDER BY t.id");
     let t = tenant.map(|t| t.0);
     let mut conn = store.pool.acquire().await?;
     let rows = B::fetch_all(&mut conn, &sql, &[Param::OptInt(t), Param::OptInt(t)]).await?;
@@ -213,7 +214,7 @@ pub(crate) async fn revoke_tenant_token<B: Backend>(
         let key = format!("tokens:{}", tenant.0);
         B::execute(&mut tx, lock, &[Param::Text(&key)]).await?;
     }
-    let sql = format!("{TOKEN_SELECT} WHERE t.tenant_id = ?");
+    let sql = format!("SELECT {TOKEN_COLUMNS} {TOKEN_FROM} WHERE t.tenant_id = ?");
     let rows = B::fetch_all(&mut tx, &sql, &[Param::Int(tenant.0)]).await?;
     let tokens = rows.iter().map(token_record).collect::<Result<Vec<_>>>()?;
     let Some(target) = tokens.iter().find(|t| t.id == id) else { return Err(StoreError::NotFound) };

@@ -7,10 +7,12 @@
 mod audit;
 mod auth;
 mod backup;
+mod browser;
 mod bulk;
 mod cli;
 mod concurrency;
 mod console;
+mod console_sessions;
 mod deleted;
 mod deploy;
 mod directory;

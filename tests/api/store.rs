@@ -1,6 +1,6 @@
 //! The `Store` trait itself, on both databases: what every implementation promises to the
 //! service (versions, uniqueness, membership rows, seats, soft delete, tokens, tenants,
-//! domains, settings), checked without HTTP in between.
+//! domains, settings, admin-center sessions), checked without HTTP in between.
 
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -388,6 +388,43 @@ behaviour! {
         let store = app.store.as_ref();
         assert_eq!(store.setting("test-key", "first").await.unwrap(), "first");
         assert_eq!(store.setting("test-key", "second").await.unwrap(), "first");
+    }
+
+    async fn sessions_are_found_with_their_token_renewed_ended_purged_and_bounded_per_token(app: TestApp) {
+        let store = app.store.as_ref();
+        let t = tenant(store, "a").await;
+        let admin = store.create_token(t, token("admin", vec![Scope::Admin]), &crate::helpers::test_actor()).await.unwrap();
+        let session = |id: &str, expires_at| scimd::store::NewSession { id_hash: id.into(), token: admin.id, csrf: format!("csrf-{id}"), expires_at };
+        store.open_session(&session("s1", 2_000), 1_000, 3).await.unwrap();
+
+        let found = store.session("s1", 1_500).await.unwrap().unwrap();
+        assert_eq!((found.token.id, found.token.tenant, found.csrf.as_str(), found.expires_at), (admin.id, t, "csrf-s1", 2_000));
+        assert_eq!(found.flash, None);
+        store.set_session_flash("s1", Some("Saved.")).await.unwrap();
+        assert_eq!(store.session("s1", 1_500).await.unwrap().unwrap().flash.as_deref(), Some("Saved."));
+        store.set_session_flash("s1", None).await.unwrap();
+        assert_eq!(store.session("s1", 1_500).await.unwrap().unwrap().flash, None);
+        store.touch_session("s1", 5_000).await.unwrap();
+        assert_eq!(store.session("s1", 4_000).await.unwrap().unwrap().expires_at, 5_000, "renewed");
+        assert!(store.session("s1", 5_000).await.unwrap().is_none(), "expired");
+        assert!(store.session("s1", i64::MIN).await.unwrap().is_none(), "and removed when read");
+
+        for (i, expires_at) in [10_000, 14_000, 11_000, 13_000, 12_000].into_iter().enumerate() {
+            store.open_session(&session(&format!("b{i}"), expires_at), 1_000, 3).await.unwrap();
+        }
+        let mut kept = Vec::new();
+        for i in 0..5 {
+            kept.push(store.session(&format!("b{i}"), 1_000).await.unwrap().is_some());
+        }
+        assert_eq!(kept, [false, true, false, true, true], "the token keeps the three that expire last");
+
+        store.close_session("b1").await.unwrap();
+        assert!(store.session("b1", 1_000).await.unwrap().is_none(), "ended");
+        assert_eq!(store.purge_sessions(12_500).await.unwrap(), 1, "b4 expired at 12,000");
+        assert!(store.session("b3", 12_500).await.unwrap().is_some(), "b3 lasts to 13,000");
+        store.revoke_token(admin.id, &crate::helpers::test_actor()).await.unwrap();
+        let revoked = store.session("b3", 12_500).await.unwrap().unwrap();
+        assert_eq!(revoked.token.state(OffsetDateTime::now_utc()), TokenState::Revoked, "the service sees the token as it is");
     }
 
     async fn a_lock_has_one_holder_until_it_is_freed_or_expires(app: TestApp) {

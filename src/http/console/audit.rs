@@ -238,7 +238,7 @@ pub async fn list(State(s): State<AppState>, admin: Admin, Query(query): Query<A
             }
         }
     };
-    (status, layout::page("Audit log", &chrome(&s, &admin, "/admin/audit"), body)).into_response()
+    (status, layout::page("Audit log", &chrome(&admin, "/admin/audit"), body)).into_response()
 }
 
 #[cfg(test)]

@@ -59,7 +59,7 @@ fn users_hidden(users: &[Selected]) -> Markup {
     layout::hidden("user", &ids)
 }
 
-fn settings_page(s: &AppState, admin: &Admin, users: &[Selected], choices: &Choices, location: &str) -> Markup {
+fn settings_page(admin: &Admin, users: &[Selected], choices: &Choices, location: &str) -> Markup {
     let t = admin.lang;
     let countries: Vec<(String, String)> = std::iter::once((String::new(), t.t("Keep current").to_owned()))
         .chain(choices.countries.iter().map(|c| (c.clone(), c.clone())))
@@ -76,10 +76,10 @@ fn settings_page(s: &AppState, admin: &Admin, users: &[Selected], choices: &Choi
             div.actions { button type="submit" { (t.t("Next")) } a href="/admin/users" { (t.t("Cancel")) } }
         }
     };
-    layout::page("Bulk edit", &chrome(s, admin, "/admin/users"), body)
+    layout::page("Bulk edit", &chrome(admin, "/admin/users"), body)
 }
 
-fn licenses_page(s: &AppState, admin: &Admin, users: &[Selected], choices: &Choices, location: &str) -> Markup {
+fn licenses_page(admin: &Admin, users: &[Selected], choices: &Choices, location: &str) -> Markup {
     let t = admin.lang;
     let body = html! {
         (who(t, users))
@@ -108,7 +108,7 @@ fn licenses_page(s: &AppState, admin: &Admin, users: &[Selected], choices: &Choi
             }
         }
     };
-    layout::page("Bulk edit", &chrome(s, admin, "/admin/users"), body)
+    layout::page("Bulk edit", &chrome(admin, "/admin/users"), body)
 }
 
 /// The PATCH operations one user gets: the location when one was chosen, and the licenses as
@@ -202,7 +202,7 @@ pub async fn step(State(s): State<AppState>, AdminForm { admin, fields }: AdminF
     let mut seen = std::collections::HashSet::new();
     ids.retain(|id| !id.is_empty() && seen.insert(id.clone()));
     if ids.is_empty() {
-        s.console.set_flash(&admin.session, admin.lang.t("Select at least one user to edit.").into());
+        super::flash(&s, &admin, admin.lang.t("Select at least one user to edit.").into()).await;
         return Redirect::to("/admin/users").into_response();
     }
     if ids.len() > MAX_USERS {
@@ -219,8 +219,8 @@ pub async fn step(State(s): State<AppState>, AdminForm { admin, fields }: AdminF
     let users = selected(&s, &admin, ids).await;
     let location = fields.get("usage_location");
     match fields.get("stage") {
-        "licenses" => licenses_page(&s, &admin, &users, &choices, location).into_response(),
+        "licenses" => licenses_page(&admin, &users, &choices, location).into_response(),
         "apply" => apply(&s, &admin, &users, location, fields.get("action"), &fields.all("license")).await,
-        _ => (StatusCode::OK, settings_page(&s, &admin, &users, &choices, "")).into_response(),
+        _ => (StatusCode::OK, settings_page(&admin, &users, &choices, "")).into_response(),
     }
 }

@@ -115,7 +115,7 @@ async fn list_with(
             div.actions { button type="submit" { (t.t("Create group")) } }
         }
     };
-    (status, layout::page("Groups", &chrome(s, admin, "/admin/groups"), body)).into_response()
+    (status, layout::page("Groups", &chrome(admin, "/admin/groups"), body)).into_response()
 }
 
 /// Create: a group with the name typed and no members; its page next.
@@ -124,7 +124,7 @@ pub async fn create(State(s): State<AppState>, AdminForm { admin, fields }: Admi
     let body = json!({"schemas": [CORE_GROUP], "displayName": name});
     match s.service.create(&admin.caller, ResourceKind::Group, body, &without_members()).await {
         Ok(group) => {
-            s.console.set_flash(&admin.session, admin.lang.f("Created the group {}.", &[name]));
+            super::flash(&s, &admin, admin.lang.f("Created the group {}.", &[name])).await;
             Redirect::to(&format!("/admin/groups/{}", group.stored.id)).into_response()
         }
         Err(e) => {
@@ -262,7 +262,7 @@ async fn show_with(
             button.danger type="submit" { (t.t("Delete group")) }
         }
     };
-    (status, layout::page(&name, &chrome(s, admin, "/admin/groups"), body)).into_response()
+    (status, layout::page(&name, &chrome(admin, "/admin/groups"), body)).into_response()
 }
 
 /// A change of the group `id` done: back to its page with `message`; refused: the page again
@@ -276,7 +276,7 @@ async fn changed(
 ) -> Response {
     match result {
         Ok(message) => {
-            s.console.set_flash(&admin.session, message);
+            super::flash(s, admin, message).await;
             Redirect::to(&format!("/admin/groups/{id}")).into_response()
         }
         Err(e) => {
@@ -364,7 +364,7 @@ pub async fn delete(State(s): State<AppState>, Path(id): Path<String>, AdminForm
     match s.service.delete(&admin.caller, ResourceKind::Group, &id, None).await {
         Ok(()) => {
             let name = display_name(&group.stored.doc);
-            s.console.set_flash(&admin.session, admin.lang.f("Deleted the group {}.", &[name]));
+            super::flash(&s, &admin, admin.lang.f("Deleted the group {}.", &[name])).await;
             Redirect::to("/admin/groups").into_response()
         }
         Err(e) => changed(&s, &admin, &id, Err(e), Typed::default()).await,

@@ -77,7 +77,7 @@ struct FormState<'a> {
     mail_error: Option<&'a str>,
 }
 
-fn form_page(s: &AppState, admin: &Admin, f: &FormState) -> Markup {
+fn form_page(admin: &Admin, f: &FormState) -> Markup {
     let t = admin.lang;
     let mib = (crate::service::MAX_IMPORT_BYTES / (1024 * 1024)).to_string();
     let body = html! {
@@ -115,11 +115,11 @@ fn form_page(s: &AppState, admin: &Admin, f: &FormState) -> Markup {
             div.actions { button type="submit" { (t.t("Import")) } }
         }
     };
-    layout::page("Import users", &chrome(s, admin, "/admin/import"), body)
+    layout::page("Import users", &chrome(admin, "/admin/import"), body)
 }
 
-pub async fn form(State(s): State<AppState>, admin: Admin) -> Response {
-    form_page(&s, &admin, &FormState::default()).into_response()
+pub async fn form(admin: Admin) -> Response {
+    form_page(&admin, &FormState::default()).into_response()
 }
 
 /// The upload: a file refused as a whole comes back beside its field; otherwise the import
@@ -130,7 +130,7 @@ pub async fn upload(State(s): State<AppState>, AdminUpload { admin, fields, file
     let mail_to = fields.get("mail_to").to_owned();
     let refused = |file_error: Option<&str>, mail_error: Option<&str>| {
         let f = FormState { dry_run, temporary_passwords, mail_to: &mail_to, file_error, mail_error };
-        (StatusCode::BAD_REQUEST, form_page(&s, &admin, &f)).into_response()
+        (StatusCode::BAD_REQUEST, form_page(&admin, &f)).into_response()
     };
     let file = match file {
         Ok(Some(f)) => f,
@@ -151,7 +151,7 @@ pub async fn upload(State(s): State<AppState>, AdminUpload { admin, fields, file
         outcome: None,
     }));
     if !s.console.start_import(&admin.session, job.clone()) {
-        s.console.set_flash(&admin.session, admin.lang.t("An import is still running; wait for it to finish.").into());
+        super::flash(&s, &admin, admin.lang.t("An import is still running; wait for it to finish.").into()).await;
         return Redirect::to("/admin/import/results").into_response();
     }
     let state = s.clone();
@@ -213,7 +213,7 @@ pub async fn results(State(s): State<AppState>, admin: Admin) -> Response {
     };
     match &job.outcome {
         // The header as well as the page's meta element, so the page reloads either way.
-        None => ([(header::REFRESH, "1")], progress_page(&s, &admin, &job)).into_response(),
+        None => ([(header::REFRESH, "1")], progress_page(&admin, &job)).into_response(),
         Some(Err(e)) => {
             crate::service::log_internal(e);
             // Mail refusals (no SMTP server, a bad or sixth address) concern the addresses;
@@ -227,13 +227,13 @@ pub async fn results(State(s): State<AppState>, admin: Admin) -> Response {
                 mail_error: mail.then_some(&*e.detail),
             };
             let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-            (status, form_page(&s, &admin, &f)).into_response()
+            (status, form_page(&admin, &f)).into_response()
         }
-        Some(Ok(done)) => results_page(&s, &admin, &job, done).into_response(),
+        Some(Ok(done)) => results_page(&admin, &job, done).into_response(),
     }
 }
 
-fn progress_page(s: &AppState, admin: &Admin, job: &ImportJob) -> Markup {
+fn progress_page(admin: &Admin, job: &ImportJob) -> Markup {
     let t = admin.lang;
     let p = job.progress;
     let (rows, bytes, total) = (p.rows.to_string(), p.bytes.to_string(), p.total_bytes.to_string());
@@ -244,10 +244,10 @@ fn progress_page(s: &AppState, admin: &Admin, job: &ImportJob) -> Markup {
         progress id="progress" max=(p.total_bytes.max(1)) value=(p.bytes) { (t.f("{} of {} bytes", &[&bytes, &total])) }
         p.hint { (t.t("This page updates itself every second; the import goes on if you leave it.")) }
     };
-    layout::page("Importing…", &chrome(s, admin, "/admin/import"), body)
+    layout::page("Importing…", &chrome(admin, "/admin/import"), body)
 }
 
-fn results_page(s: &AppState, admin: &Admin, job: &ImportJob, done: &Done) -> Markup {
+fn results_page(admin: &Admin, job: &ImportJob, done: &Done) -> Markup {
     let t = admin.lang;
     let shown = done.refused_rows.len().to_string();
     let body = html! {
@@ -298,7 +298,7 @@ fn results_page(s: &AppState, admin: &Admin, job: &ImportJob, done: &Done) -> Ma
         }
     };
     let title = if job.dry_run { "Dry run results" } else { "Import results" };
-    layout::page(title, &chrome(s, admin, "/admin/import"), body)
+    layout::page(title, &chrome(admin, "/admin/import"), body)
 }
 
 /// The last import's report, as the CLI writes it.

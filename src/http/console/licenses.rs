@@ -39,5 +39,5 @@ pub async fn list(State(s): State<AppState>, admin: Admin) -> Response {
             }
         }
     };
-    layout::page("Licenses", &chrome(&s, &admin, "/admin/licenses"), body).into_response()
+    layout::page("Licenses", &chrome(&admin, "/admin/licenses"), body).into_response()
 }

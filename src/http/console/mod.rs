@@ -16,8 +16,6 @@ mod tokens;
 mod users;
 mod wizard;
 
-use std::time::Instant;
-
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -86,14 +84,22 @@ async fn protect(mut r: Response) -> Response {
     r
 }
 
-/// The chrome of a signed-in page, taking the session's one-time message.
-fn chrome<'a>(state: &AppState, admin: &'a Admin, current: &'a str) -> layout::Chrome<'a> {
+/// The chrome of a signed-in page, with the session's one-time message.
+fn chrome<'a>(admin: &'a Admin, current: &'a str) -> layout::Chrome<'a> {
     layout::Chrome {
         tenant: &admin.caller.principal.tenant_name,
         csrf: &admin.csrf,
         current,
-        flash: state.console.take_flash(&admin.session),
+        flash: admin.flash.clone(),
         lang: admin.lang,
+    }
+}
+
+/// Leaves a message for the session's next page, on whichever process serves it; the change it
+/// reports is made, so a message that cannot be kept is logged rather than shown as a failure.
+async fn flash(state: &AppState, admin: &Admin, message: String) {
+    if let Err(e) = state.service.set_console_flash(&admin.session, &message).await {
+        tracing::warn!(error = %e, "could not keep an admin-center message");
     }
 }
 
@@ -108,7 +114,7 @@ fn redirect_to_outcome(state: &AppState, admin: &Admin, outcome: session::Outcom
 /// The page kept for `at`, once; later (a refresh, a bookmark) the browser goes to `otherwise`.
 fn show_outcome(state: &AppState, admin: &Admin, at: &str, otherwise: &str) -> Response {
     match state.console.take_outcome(&admin.session, at) {
-        Some(o) => layout::page(o.title, &chrome(state, admin, o.current), o.body).into_response(),
+        Some(o) => layout::page(o.title, &chrome(admin, o.current), o.body).into_response(),
         None => Redirect::to(otherwise).into_response(),
     }
 }
@@ -180,8 +186,11 @@ async fn sign_in(State(s): State<AppState>, req: Request) -> Response {
     }
     let token = fields.get("token");
     match session::authenticate(&s, &parts, token).await {
-        Ok(_) => {
-            let id = s.console.open(token.to_owned(), Instant::now());
+        Ok(caller) => {
+            let id = match s.service.open_console_session(&caller.principal).await {
+                Ok(id) => id,
+                Err(e) => return layout::error_page(lang, &e),
+            };
             let mut r = Redirect::to("/admin/users").into_response();
             let headers = r.headers_mut();
             headers.append(header::SET_COOKIE, set_cookie(&s, &parts.headers, session::SESSION_COOKIE, Some(&id)));
@@ -197,7 +206,10 @@ async fn sign_in(State(s): State<AppState>, req: Request) -> Response {
 }
 
 async fn sign_out(State(s): State<AppState>, form: AdminForm) -> Response {
-    s.console.close(&form.admin.session);
+    if let Err(e) = s.service.close_console_session(&form.admin.session).await {
+        return layout::error_page(form.admin.lang, &e);
+    }
+    s.console.forget(&form.admin.session);
     let mut r = Redirect::to("/admin/sign-in").into_response();
     // The cookie's attributes, Secure included, only matter when setting it; removal needs none.
     let value = "scimd_session=; HttpOnly; SameSite=Strict; Path=/admin; Max-Age=0";

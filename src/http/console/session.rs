@@ -1,8 +1,9 @@
-//! Admin-center sessions: a random id in an HttpOnly, SameSite=Strict cookie names a session kept
-//! in this process's memory, which holds the admin token it was opened with and its CSRF token.
+//! Admin-center sessions: a random id in an HttpOnly, SameSite=Strict cookie names a session the
+//! service keeps in the store; what a session holds that must stay in this process is here.
 //!
-//! Every request re-authenticates the token through the service's `Authenticator`, so a revoked
-//! token ends its sessions; a session unused for `IDLE` is gone.
+//! Every request reads the session with its token, so a revoked token ends its sessions on
+//! every process. A result page that shows a secret once, and a running import, stay in the
+//! memory of the process that made them (`Sessions`) and are never written to the database.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,12 +12,11 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use base64::Engine;
-use rand::RngCore;
 use subtle::ConstantTimeEq;
 
+pub use crate::auth::random_token;
 use crate::http::console::i18n::Lang;
 use crate::http::console::import::ImportJob;
 use crate::http::console::layout;
@@ -25,21 +25,17 @@ use crate::scim::error::ScimError;
 use crate::service::{Caller, Scope};
 
 /// A session nobody has used for this long is signed out.
-pub const IDLE: Duration = Duration::from_secs(30 * 60);
+pub const IDLE: Duration = crate::service::SESSION_IDLE;
 /// The cookie that names a session.
 pub const SESSION_COOKIE: &str = "scimd_session";
 /// The cookie that carries the sign-in form's CSRF token before any session exists.
 pub const SIGN_IN_COOKIE: &str = "scimd_sign_in";
-/// Sessions held at most; beyond it the oldest-used go first.
+/// Sessions whose results this process holds at most; beyond it the oldest-used go first.
 const MAX_SESSIONS: usize = 10_000;
 
-struct Session {
-    /// The admin token the session was opened with; kept in memory only, never written out.
-    token: String,
-    csrf: String,
+/// What one session keeps in this process only.
+struct Local {
     last_used: Instant,
-    /// A message for the next page shown, once ("user deleted").
-    flash: Option<String>,
     /// The session's last import, running or done, with its report; it goes with the session.
     import: Option<Arc<Mutex<ImportJob>>>,
     /// The page a form's POST made, for the GET it redirects to, once.
@@ -59,17 +55,10 @@ pub struct Outcome {
     pub body: maud::Markup,
 }
 
-/// Every open session of this process.
+/// The results and imports of the sessions this process served, by session id.
 #[derive(Default)]
 pub struct Sessions {
-    open: Mutex<HashMap<String, Session>>,
-}
-
-/// 32 random bytes, base64url: a session id or a CSRF token.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    open: Mutex<HashMap<String, Local>>,
 }
 
 /// Constant-time equality of two secrets.
@@ -78,59 +67,40 @@ pub fn same(a: &str, b: &str) -> bool {
 }
 
 impl Sessions {
-    /// Opens a session for `token`; returns its id.
-    pub fn open(&self, token: String, now: Instant) -> String {
-        let id = random_token();
-        if let Ok(mut open) = self.open.lock() {
+    /// Runs `f` on the session's entry, made if new; entries idle for `IDLE` go first, and
+    /// beyond `MAX_SESSIONS` the oldest-used.
+    fn with<T>(&self, id: &str, now: Instant, f: impl FnOnce(&mut Local) -> T) -> Option<T> {
+        let mut open = self.open.lock().ok()?;
+        if !open.contains_key(id) {
             open.retain(|_, s| now.saturating_duration_since(s.last_used) < IDLE);
             if open.len() >= MAX_SESSIONS {
                 if let Some(oldest) = open.iter().min_by_key(|(_, s)| s.last_used).map(|(k, _)| k.clone()) {
                     open.remove(&oldest);
                 }
             }
-            open.insert(
-                id.clone(),
-                Session { token, csrf: random_token(), last_used: now, flash: None, import: None, outcome: None },
-            );
         }
-        id
+        let local = open.entry(id.to_owned()).or_insert(Local { last_used: now, import: None, outcome: None });
+        local.last_used = now;
+        Some(f(local))
     }
 
-    /// The session's token and CSRF token, marking it used; `None` when unknown or idle too long.
-    fn touch(&self, id: &str, now: Instant) -> Option<(String, String)> {
-        let mut open = self.open.lock().ok()?;
-        let session = open.get_mut(id)?;
-        if now.saturating_duration_since(session.last_used) >= IDLE {
-            open.remove(id);
-            return None;
+    /// Marks the session used, if this process holds anything of it.
+    fn seen(&self, id: &str, now: Instant) {
+        if let Some(local) = self.open.lock().ok().as_mut().and_then(|o| o.get_mut(id)) {
+            local.last_used = now;
         }
-        session.last_used = now;
-        Some((session.token.clone(), session.csrf.clone()))
     }
 
-    pub fn close(&self, id: &str) {
+    /// Drops what this process holds of a session that ended.
+    pub fn forget(&self, id: &str) {
         if let Ok(mut open) = self.open.lock() {
             open.remove(id);
         }
     }
 
-    /// Leaves a message for the session's next page.
-    pub fn set_flash(&self, id: &str, message: String) {
-        if let Some(s) = self.open.lock().ok().as_mut().and_then(|o| o.get_mut(id)) {
-            s.flash = Some(message);
-        }
-    }
-
-    /// The message left for this page, once.
-    pub fn take_flash(&self, id: &str) -> Option<String> {
-        self.open.lock().ok().as_mut().and_then(|o| o.get_mut(id)).and_then(|s| s.flash.take())
-    }
-
     /// Keeps `outcome` for the session's next GET of its path; it replaces any not yet shown.
     pub fn set_outcome(&self, id: &str, outcome: Outcome) {
-        if let Some(s) = self.open.lock().ok().as_mut().and_then(|o| o.get_mut(id)) {
-            s.outcome = Some(outcome);
-        }
+        self.with(id, Instant::now(), |s| s.outcome = Some(outcome));
     }
 
     /// The outcome kept for the path `at`, once; one kept for another path stays.
@@ -142,18 +112,17 @@ impl Sessions {
         }
         session.outcome.take()
     }
-}
 
-impl Sessions {
     /// Starts `job` as the session's import, unless one is still running there.
     pub fn start_import(&self, id: &str, job: Arc<Mutex<ImportJob>>) -> bool {
-        let Some(mut open) = self.open.lock().ok() else { return false };
-        let Some(session) = open.get_mut(id) else { return false };
-        if session.import.as_ref().is_some_and(|j| j.lock().is_ok_and(|j| j.running())) {
-            return false;
-        }
-        session.import = Some(job);
-        true
+        self.with(id, Instant::now(), |session| {
+            if session.import.as_ref().is_some_and(|j| j.lock().is_ok_and(|j| j.running())) {
+                return false;
+            }
+            session.import = Some(job);
+            true
+        })
+        .unwrap_or(false)
     }
 
     /// The session's last import.
@@ -209,6 +178,8 @@ pub struct Admin {
     pub caller: Caller,
     pub session: String,
     pub csrf: String,
+    /// The message left for this page, if it is a GET.
+    pub flash: Option<String>,
     /// The language of the pages shown to this request.
     pub lang: Lang,
 }
@@ -228,7 +199,7 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// The caller an admin token stands for, or why the admin center refuses it.
+/// The caller an admin token stands for (at sign-in), or why the admin center refuses it.
 pub async fn authenticate(
     state: &AppState,
     parts: &Parts,
@@ -257,17 +228,27 @@ impl FromRequestParts<AppState> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let id = cookie(&parts.headers, SESSION_COOKIE).ok_or(Refusal::SignIn)?;
-        let (token, csrf) = state.console.touch(&id, Instant::now()).ok_or(Refusal::SignIn)?;
         let lang = Lang::of(&parts.headers);
-        match authenticate(state, parts, &token).await {
-            Ok(caller) => Ok(Admin { caller, session: id, csrf, lang }),
-            // The token was revoked or expired: the session ends with it.
-            Err(Ok(_)) => {
-                state.console.close(&id);
-                Err(Refusal::SignIn)
+        // Only a GET shows a page that has room for the message.
+        let take_flash = parts.method == Method::GET;
+        let session = match state.service.console_session(&id, take_flash).await {
+            Ok(Some(session)) => session,
+            // Unknown, idle too long, or its token was revoked or expired.
+            Ok(None) => {
+                state.console.forget(&id);
+                return Err(Refusal::SignIn);
             }
-            Err(Err(e)) => Err(Refusal::Page(layout::error_page(lang, &e))),
-        }
+            Err(e) => return Err(Refusal::Page(layout::error_page(lang, &e))),
+        };
+        let principal = session.principal;
+        principal
+            .require(Scope::Admin)
+            .map_err(|_| Refusal::Page(layout::error_page(lang, &not_admin(&principal.scopes))))?;
+        state.admit(&principal).map_err(|e| Refusal::Page(layout::error_page(lang, &e)))?;
+        state.console.seen(&id, Instant::now());
+        let request_id = parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let caller = Caller::new(principal, request_id, crate::http::extract::client_address(state, parts));
+        Ok(Admin { caller, session: id, csrf: session.csrf, flash: session.flash, lang })
     }
 }
 
@@ -407,27 +388,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_session_unused_for_the_idle_time_is_gone() {
+    fn what_a_session_idle_for_the_idle_time_kept_here_goes_when_another_keeps_something() {
         let sessions = Sessions::default();
         let start = Instant::now();
-        let id = sessions.open("secret".into(), start);
-        assert!(sessions.touch(&id, start + IDLE / 2).is_some(), "in use");
-        assert!(sessions.touch(&id, start + IDLE / 2 + IDLE - Duration::from_secs(1)).is_some(), "use renews it");
-        assert!(sessions.touch(&id, start + IDLE * 3).is_none(), "idle too long");
-        assert!(sessions.touch(&id, start + IDLE * 3).is_none(), "and removed");
+        let outcome =
+            || Outcome { at: "/admin/tokens/created", title: "t", current: "/admin/tokens", body: maud::html! {} };
+        sessions.with("idle", start, |s| s.outcome = Some(outcome()));
+        sessions.with("used", start, |s| s.outcome = Some(outcome()));
+        sessions.seen("used", start + IDLE / 2);
+
+        sessions.with("new", start + IDLE + Duration::from_secs(1), |_| ());
+
+        assert!(sessions.take_outcome("idle", "/admin/tokens/created").is_none(), "idle too long");
+        assert!(sessions.take_outcome("used", "/admin/tokens/created").is_some(), "seen since");
     }
 
     #[test]
     fn an_outcome_is_shown_once_and_only_at_its_own_path() {
         let sessions = Sessions::default();
-        let id = sessions.open("secret".into(), Instant::now());
+        let id = "session";
         let outcome = |at| Outcome { at, title: "Results", current: "/admin/users", body: maud::html! { "made" } };
-        sessions.set_outcome(&id, outcome("/admin/tokens/created"));
+        sessions.set_outcome(id, outcome("/admin/tokens/created"));
 
-        assert!(sessions.take_outcome(&id, "/admin/bulk/results").is_none(), "another path");
-        let shown = sessions.take_outcome(&id, "/admin/tokens/created").expect("its own path");
+        assert!(sessions.take_outcome(id, "/admin/bulk/results").is_none(), "another path");
+        let shown = sessions.take_outcome(id, "/admin/tokens/created").expect("its own path");
         assert_eq!(shown.body.into_string(), "made");
-        assert!(sessions.take_outcome(&id, "/admin/tokens/created").is_none(), "once");
+        assert!(sessions.take_outcome(id, "/admin/tokens/created").is_none(), "once");
         assert!(sessions.take_outcome("no-such-session", "/admin/tokens/created").is_none());
     }
 

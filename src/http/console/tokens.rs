@@ -90,7 +90,7 @@ fn field_of(detail: &str) -> Option<&'static str> {
     }
 }
 
-fn list_page(s: &AppState, admin: &Admin, tokens: &[TokenRecord], form: &NewForm, problem: Option<&str>) -> Markup {
+fn list_page(admin: &Admin, tokens: &[TokenRecord], form: &NewForm, problem: Option<&str>) -> Markup {
     let t = admin.lang;
     let now = OffsetDateTime::now_utc();
     let scopes_error = form.at("scopes");
@@ -149,12 +149,12 @@ fn list_page(s: &AppState, admin: &Admin, tokens: &[TokenRecord], form: &NewForm
             div.actions { button type="submit" { (t.t("Create token")) } }
         }
     };
-    layout::page("Tokens", &chrome(s, admin, "/admin/tokens"), body)
+    layout::page("Tokens", &chrome(admin, "/admin/tokens"), body)
 }
 
 async fn list_with(s: &AppState, admin: &Admin, status: StatusCode, form: &NewForm, problem: Option<&str>) -> Response {
     match s.service.tokens(&admin.caller).await {
-        Ok(tokens) => (status, list_page(s, admin, &tokens, form, problem)).into_response(),
+        Ok(tokens) => (status, list_page(admin, &tokens, form, problem)).into_response(),
         Err(e) => error_page(admin.lang, &e),
     }
 }
@@ -241,7 +241,7 @@ pub async fn confirm(State(s): State<AppState>, admin: Admin, Path(id): Path<Str
             }
         }
     };
-    layout::page(&t.f("Revoke {}", &[&token.name]), &chrome(&s, &admin, "/admin/tokens"), body).into_response()
+    layout::page(&t.f("Revoke {}", &[&token.name]), &chrome(&admin, "/admin/tokens"), body).into_response()
 }
 
 pub async fn revoke(State(s): State<AppState>, Path(id): Path<String>, AdminForm { admin, .. }: AdminForm) -> Response {
@@ -251,7 +251,7 @@ pub async fn revoke(State(s): State<AppState>, Path(id): Path<String>, AdminForm
     };
     match s.service.revoke_token(&admin.caller, &id).await {
         Ok(()) => {
-            s.console.set_flash(&admin.session, admin.lang.f("Revoked the token {}.", &[&token.name]));
+            super::flash(&s, &admin, admin.lang.f("Revoked the token {}.", &[&token.name])).await;
             Redirect::to("/admin/tokens").into_response()
         }
         Err(e) => {

@@ -160,18 +160,11 @@ pub async fn list(State(s): State<AppState>, admin: Admin, Query(query): Query<L
             }
         }
     };
-    layout::page("Active users", &chrome(&s, &admin, "/admin/users"), body).into_response()
+    layout::page("Active users", &chrome(&admin, "/admin/users"), body).into_response()
 }
 
 /// The edit form of `user`, with what was typed and the problem found, when there was one.
-fn edit_page(
-    s: &AppState,
-    admin: &Admin,
-    user: &Resource,
-    form: &UserForm,
-    choices: &Choices,
-    problem: &Problem,
-) -> Markup {
+fn edit_page(admin: &Admin, user: &Resource, form: &UserForm, choices: &Choices, problem: &Problem) -> Markup {
     let t = admin.lang;
     let synced = directory::is_synced(&user.stored.doc);
     let id = user.stored.id.to_string();
@@ -208,7 +201,7 @@ fn edit_page(
             }
         }
     };
-    layout::page(&title, &chrome(s, admin, "/admin/users"), body)
+    layout::page(&title, &chrome(admin, "/admin/users"), body)
 }
 
 async fn user_and_choices(s: &AppState, admin: &Admin, id: &str) -> Result<(Resource, Choices), ScimError> {
@@ -222,7 +215,7 @@ pub async fn edit(State(s): State<AppState>, admin: Admin, Path(id): Path<String
     match user_and_choices(&s, &admin, &id).await {
         Ok((user, choices)) => {
             let form = UserForm::from_doc(&user.stored.doc);
-            edit_page(&s, &admin, &user, &form, &choices, &Problem::default()).into_response()
+            edit_page(&admin, &user, &form, &choices, &Problem::default()).into_response()
         }
         Err(e) => error_page(admin.lang, &e),
     }
@@ -245,7 +238,7 @@ pub async fn save(
     match s.service.patch(&admin.caller, ResourceKind::User, &id, if_match.as_ref(), patch, &Projection::Default).await
     {
         Ok(saved) => {
-            s.console.set_flash(&admin.session, admin.lang.f("Saved {}.", &[text(&saved.stored.doc, "userName")]));
+            super::flash(&s, &admin, admin.lang.f("Saved {}.", &[text(&saved.stored.doc, "userName")])).await;
             Redirect::to(&format!("/admin/users/{id}")).into_response()
         }
         Err(e) => {
@@ -258,7 +251,7 @@ pub async fn save(
                     .into();
             }
             let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-            (status, edit_page(&s, &admin, &user, &typed, &choices, &problem)).into_response()
+            (status, edit_page(&admin, &user, &typed, &choices, &problem)).into_response()
         }
     }
 }
@@ -271,8 +264,7 @@ pub async fn delete(State(s): State<AppState>, Path(id): Path<String>, AdminForm
     match s.service.delete(&admin.caller, ResourceKind::User, &id, None).await {
         Ok(()) => {
             let name = text(&user.stored.doc, "userName");
-            s.console
-                .set_flash(&admin.session, admin.lang.f("Deleted {}; it can be restored from Deleted users.", &[name]));
+            super::flash(&s, &admin, admin.lang.f("Deleted {}; it can be restored from Deleted users.", &[name])).await;
             Redirect::to("/admin/users").into_response()
         }
         Err(e) => match Choices::load(&s, &admin.caller).await {
@@ -280,14 +272,14 @@ pub async fn delete(State(s): State<AppState>, Path(id): Path<String>, AdminForm
                 let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
                 let form = UserForm::from_doc(&user.stored.doc);
                 let problem = Problem { field: None, detail: e.detail.to_string() };
-                (status, edit_page(&s, &admin, &user, &form, &choices, &problem)).into_response()
+                (status, edit_page(&admin, &user, &form, &choices, &problem)).into_response()
             }
             Err(_) => error_page(admin.lang, &e),
         },
     }
 }
 
-fn deleted_page(s: &AppState, admin: &Admin, users: &[Resource], total: u64, problem: Option<&str>) -> Markup {
+fn deleted_page(admin: &Admin, users: &[Resource], total: u64, problem: Option<&str>) -> Markup {
     let t = admin.lang;
     let body = html! {
         @if let Some(e) = problem { p.error role="alert" { (e) } }
@@ -312,13 +304,13 @@ fn deleted_page(s: &AppState, admin: &Admin, users: &[Resource], total: u64, pro
             }
         }
     };
-    layout::page("Deleted users", &chrome(s, admin, "/admin/deleted"), body)
+    layout::page("Deleted users", &chrome(admin, "/admin/deleted"), body)
 }
 
 async fn deleted_with(s: &AppState, admin: &Admin, status: StatusCode, problem: Option<&str>) -> Response {
     let params = ListParams { count: Some(1000), ..Default::default() };
     match s.service.deleted_users(&admin.caller, &params).await {
-        Ok(page) => (status, deleted_page(s, admin, &page.resources, page.total, problem)).into_response(),
+        Ok(page) => (status, deleted_page(admin, &page.resources, page.total, problem)).into_response(),
         Err(e) => error_page(admin.lang, &e),
     }
 }
@@ -334,7 +326,7 @@ pub async fn restore(
 ) -> Response {
     match s.service.restore_user(&admin.caller, &id).await {
         Ok(user) => {
-            s.console.set_flash(&admin.session, admin.lang.f("Restored {}.", &[text(&user.stored.doc, "userName")]));
+            super::flash(&s, &admin, admin.lang.f("Restored {}.", &[text(&user.stored.doc, "userName")])).await;
             Redirect::to("/admin/deleted").into_response()
         }
         Err(e) => {

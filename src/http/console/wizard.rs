@@ -78,7 +78,7 @@ impl Draft {
     }
 }
 
-fn step_page(s: &AppState, admin: &Admin, index: usize, draft: &Draft, choices: &Choices, problem: &Problem) -> Markup {
+fn step_page(admin: &Admin, index: usize, draft: &Draft, choices: &Choices, problem: &Problem) -> Markup {
     let t = admin.lang;
     let (step, title) = STEPS[index];
     let last = index + 1 == STEPS.len();
@@ -116,7 +116,7 @@ fn step_page(s: &AppState, admin: &Admin, index: usize, draft: &Draft, choices: 
             }
         }
     };
-    layout::page("Add user", &chrome(s, admin, "/admin/users/new"), body)
+    layout::page("Add user", &chrome(admin, "/admin/users/new"), body)
 }
 
 pub async fn start(State(s): State<AppState>, admin: Admin) -> Response {
@@ -125,7 +125,7 @@ pub async fn start(State(s): State<AppState>, admin: Admin) -> Response {
         Err(e) => return error_page(admin.lang, &e),
     };
     let draft = Draft { user: UserForm::default(), mail_to: String::new() };
-    step_page(&s, &admin, 0, &draft, &choices, &Problem::default()).into_response()
+    step_page(&admin, 0, &draft, &choices, &Problem::default()).into_response()
 }
 
 pub async fn step(State(s): State<AppState>, AdminForm { admin, fields }: AdminForm) -> Response {
@@ -136,13 +136,11 @@ pub async fn step(State(s): State<AppState>, AdminForm { admin, fields }: AdminF
     let draft = Draft { user: UserForm::from_fields(&fields), mail_to: fields.get("mail_to").to_owned() };
     let current = STEPS.iter().position(|(name, _)| *name == fields.get("step")).unwrap_or(0);
     match fields.get("action") {
-        "back" => {
-            step_page(&s, &admin, current.saturating_sub(1), &draft, &choices, &Problem::default()).into_response()
-        }
+        "back" => step_page(&admin, current.saturating_sub(1), &draft, &choices, &Problem::default()).into_response(),
         "create" => create(&s, &admin, &draft, &choices).await,
         _ => {
             let next = (current + 1).min(STEPS.len() - 1);
-            step_page(&s, &admin, next, &draft, &choices, &Problem::default()).into_response()
+            step_page(&admin, next, &draft, &choices, &Problem::default()).into_response()
         }
     }
 }
@@ -205,7 +203,7 @@ async fn create(s: &AppState, admin: &Admin, draft: &Draft, choices: &Choices) -
             let index = step_of(problem.field);
             let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
             // A refusal that names no field is shown on the step it was sent from.
-            (status, step_page(s, admin, index, draft, choices, &problem)).into_response()
+            (status, step_page(admin, index, draft, choices, &problem)).into_response()
         }
     }
 }
