@@ -337,6 +337,8 @@ pub struct Row {
     values: Vec<(Target, String)>,
     /// The License ids the `licenses` cell names, once `resolve_licenses` found them.
     license_ids: Vec<String>,
+    /// The manager's user id, when it was known as the row was read (`resolve_manager`).
+    manager_id: Option<String>,
 }
 
 impl Row {
@@ -346,6 +348,11 @@ impl Row {
 
     fn has(&self, targets: &[Target]) -> bool {
         targets.iter().any(|t| self.value(*t).is_some())
+    }
+
+    /// Gives the row its manager's user id: the row's own POST or PATCH then sets the manager.
+    pub fn resolve_manager(&mut self, id: String) {
+        self.manager_id = Some(id);
     }
 
     /// The manager cell: an employee number or a userName.
@@ -441,6 +448,9 @@ impl Row {
                 enterprise.insert(attr.into(), json!(v));
             }
         }
+        if let Some(id) = &self.manager_id {
+            enterprise.insert("manager".into(), json!({"value": id}));
+        }
         if !enterprise.is_empty() {
             schemas.push(ENTERPRISE_USER);
             user.insert(ENTERPRISE_USER.into(), Value::Object(enterprise));
@@ -469,8 +479,8 @@ impl Row {
     /// The PATCH that brings an existing user in line with this row: a `replace` of exactly the
     /// attributes the row gives, so everything else the user has is kept. Phone numbers and the
     /// address go through a value path on their `type`, so a home phone or a second address
-    /// stays; the User Name only finds the user and is not rewritten. The manager is set apart,
-    /// once every row has a user.
+    /// stays; the User Name only finds the user and is not rewritten. The manager is set here
+    /// when the row knows its id; otherwise apart, once every row has a user.
     pub fn patch(&self) -> Value {
         let mut ops = Vec::new();
         let mut replace = |path: String, value: Value| ops.push(json!({"op": "replace", "path": path, "value": value}));
@@ -497,6 +507,9 @@ impl Row {
             if let Some(v) = self.value(Target::Address(part)) {
                 replace(format!("addresses[type eq \"work\"].{part}"), json!(v));
             }
+        }
+        if let Some(id) = &self.manager_id {
+            replace(format!("{ENTERPRISE_USER}:manager"), json!({"value": id}));
         }
         json!({"schemas": [PATCH_OP_URN], "Operations": ops})
     }
@@ -650,6 +663,7 @@ impl<'a> CsvFile<'a> {
             problem: None,
             values: Vec::new(),
             license_ids: Vec::new(),
+            manager_id: None,
         };
         if record.len() != self.columns.len() {
             row.problem = Some(format!(
@@ -706,6 +720,7 @@ impl Iterator for CsvFile<'_> {
                         problem: Some(format!("the row cannot be read: {e}")),
                         values: Vec::new(),
                         license_ids: Vec::new(),
+                        manager_id: None,
                     });
                 }
                 Err(_) => return None,
@@ -1131,6 +1146,13 @@ mod tests {
             .iter()
             .all(|o| o["path"] != "userName" && !o["path"].as_str().unwrap().ends_with(":manager")));
         assert!(ops.as_array().unwrap().contains(&json!({"op": "replace", "path": "active", "value": false})));
+
+        // A manager the run already knows goes into the row's own POST and PATCH.
+        row.resolve_manager("id-1000".into());
+        assert_eq!(row.new_user()[ENTERPRISE_USER]["manager"], json!({"value": "id-1000"}));
+        let manager =
+            json!({"op": "replace", "path": format!("{ENTERPRISE_USER}:manager"), "value": {"value": "id-1000"}});
+        assert!(row.patch()["Operations"].as_array().unwrap().contains(&manager));
     }
 
     #[test]

@@ -289,9 +289,15 @@ impl Service {
                 if let Some(number) = row.employee_number() {
                     employees.entry(number.to_owned()).or_insert_with(|| row.user_name.clone());
                 }
-                if let Some(manager) = row.manager() {
+                if let Some(manager) = row.manager().map(str::to_owned) {
+                    // A manager the run already knows is set by the row's own write.
+                    let key = fold(employees.get(&manager).unwrap_or(&manager));
+                    if let Some(Known::User(id)) = run.known.get(&key) {
+                        row.resolve_manager(id.to_string());
+                        continue;
+                    }
                     let (index, user_name) = (report.rows.len() + i, row.user_name.clone());
-                    managers.push(ManagerRef { index, user_name, manager: manager.to_owned() });
+                    managers.push(ManagerRef { index, user_name, manager });
                 }
             }
             let rows = self.import_chunk(&mut run, chunk).await?;
