@@ -73,6 +73,9 @@ impl SqlStore<Sqlite> {
             // FULL: a write acknowledged to a client survives a power cut, not only a crash.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
+            // The WAL is copied into the database by `checkpoints`, off the writers' path: left
+            // to SQLite, the commit that crosses 1,000 pages copies them while its batch waits.
+            .pragma("wal_autocheckpoint", "0")
             .foreign_keys(true);
         // Migrations run on a connection of their own, outside the time budget: one that
         // rebuilds an index of a million users may take longer.
@@ -89,7 +92,27 @@ impl SqlStore<Sqlite> {
         let probe = sql::probe_pool().connect_with(options).await?;
         let write_lock: Arc<tokio::sync::Mutex<()>> = Arc::default();
         let group = GroupCommit::start(pool.clone(), write_lock.clone(), query_timeout);
+        tokio::spawn(checkpoints(pool.clone()));
         Ok(SqlStore { pool, probe, write_lock: Some(write_lock), group: Some(Arc::new(group)) })
+    }
+}
+
+/// How often the WAL is copied into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Copies the WAL into the database file every `CHECKPOINT_EVERY`, as far as readers allow
+/// (PASSIVE: neither readers nor writers wait for it), until the pool closes.
+async fn checkpoints(pool: sqlx::SqlitePool) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            tracing::warn!(error = %e, "could not copy the write-ahead log into the database");
+        }
     }
 }
 
@@ -129,6 +152,33 @@ mod tests {
         let mut conn = store.pool.acquire().await.unwrap();
         let rows = Sqlite::fetch_all(&mut conn, &sql, &params).await.unwrap();
         rows.iter().map(|r| r.text("detail").unwrap()).collect::<Vec<_>>().join("\n")
+    }
+
+    #[tokio::test]
+    async fn the_write_ahead_log_reaches_the_database_file_without_a_writer_copying_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wal.db");
+        let store =
+            SqliteStore::connect(&format!("sqlite://{}", path.display()), 2, crate::store::DEFAULT_QUERY_TIMEOUT)
+                .await
+                .unwrap();
+        let before = std::fs::metadata(&path).unwrap().len();
+        let mut conn = store.pool.acquire().await.unwrap();
+        let filler = "x".repeat(4000);
+        for i in 0..300 {
+            let sql = "INSERT INTO settings (name, value) VALUES (?, ?)";
+            Sqlite::execute(&mut conn, sql, &[Param::Text(&format!("filler-{i}")), Param::Text(&filler)])
+                .await
+                .unwrap();
+        }
+        drop(conn);
+        // 300 pages of 4 KB: below SQLite's own threshold of 1,000, so only the task copies them.
+
+        let started = std::time::Instant::now();
+        while std::fs::metadata(&path).unwrap().len() <= before {
+            assert!(started.elapsed() < CHECKPOINT_EVERY * 5, "the log was not copied in time");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     #[tokio::test]
