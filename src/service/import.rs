@@ -578,28 +578,29 @@ impl Service {
             CsvFile::open_with(data, map)?.filter(|r| !r.user_name.is_empty()).map(|r| fold(&r.user_name)).collect();
         let source = Value::String(sync.source.to_string());
         let mut owned = Vec::new();
-        let mut start = 1;
+        // Cursor paging: one pass over the tenant, where numbered pages would sort and skip
+        // again for each page.
+        let mut cursor = String::new();
         loop {
             let params = ListParams {
                 filter: Some(format!("{DIRECTORY_USER}:importSource eq {source}")),
-                start_index: Some(start),
                 count: Some(MAX_PAGE as i64),
-                sort_by: Some("userName".into()),
+                cursor: Some(cursor),
                 ..ListParams::default()
             };
             let page = self.list(caller, ResourceKind::User, &params).await?;
-            let n = page.resources.len();
             for r in page.resources {
                 let doc = &r.stored.doc;
                 let user_name = doc.get("userName").and_then(Value::as_str).unwrap_or_default().to_owned();
                 let active = doc.get("active").and_then(Value::as_bool).unwrap_or(true);
                 owned.push(Owned { id: r.stored.id, user_name, active });
             }
-            if n == 0 || start + n as i64 > page.total as i64 {
-                break;
+            match page.next_cursor {
+                Some(next) => cursor = next,
+                None => break,
             }
-            start += n as i64;
         }
+        owned.sort_by_cached_key(|o| fold(&o.user_name));
         let active = owned.iter().filter(|o| o.active).count();
         let returners = owned.iter().filter(|o| !o.active && listed.contains(&fold(&o.user_name)));
         let returners = returners.map(|o| o.id.to_string()).collect();
