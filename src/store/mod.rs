@@ -644,10 +644,6 @@ pub trait Store: Send + Sync + 'static {
     /// Removes every session expired at `now`; returns how many.
     async fn purge_sessions(&self, now: i64) -> Result<u64>;
 
-    /// The live users of the tenant holding any of these userNames (compared case-folded), as
-    /// (userName as stored, id): one query for a whole chunk of a CSV import.
-    async fn user_ids_by_name(&self, tenant: TenantId, names: &[String]) -> Result<Vec<(String, ResourceId)>>;
-
     /// The live users of the tenant holding these userNames (compared case-folded), as `fetch`
     /// reads them without derived parts, in one query: an import reads a chunk's users at once.
     async fn users_by_name(&self, tenant: TenantId, names: &[String]) -> Result<Vec<Stored>>;

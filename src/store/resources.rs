@@ -742,13 +742,3 @@ pub(crate) async fn user_names_taken<B: Backend>(
     let rows = users_named(store, tenant, names, "r.user_name").await?;
     rows.iter().map(|r| Ok(r.text(0)?.to_owned())).collect()
 }
-
-/// The live users holding any of these userNames, as (userName as stored, id).
-pub(crate) async fn user_ids_by_name<B: Backend>(
-    store: &SqlStore<B>,
-    tenant: TenantId,
-    names: &[String],
-) -> Result<Vec<(String, ResourceId)>> {
-    let rows = users_named(store, tenant, names, "r.user_name, r.id").await?;
-    rows.iter().map(|r| Ok((r.text("user_name")?.to_owned(), ResourceId::new(r.text("id")?)))).collect()
-}

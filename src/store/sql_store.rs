@@ -521,10 +521,6 @@ impl<B: Backend> Store for SqlStore<B> {
         sessions::purge_sessions(self, now).await
     }
 
-    async fn user_ids_by_name(&self, tenant: TenantId, names: &[String]) -> Result<Vec<(String, ResourceId)>> {
-        resources::user_ids_by_name(self, tenant, names).await
-    }
-
     async fn users_by_name(&self, tenant: TenantId, names: &[String]) -> Result<Vec<Stored>> {
         resources::users_by_name(self, tenant, names).await
     }

@@ -40,8 +40,8 @@ impl Cli {
     }
 
     pub(crate) async fn user(&self, user_name: &str) -> Option<Value> {
-        let found = self.store.user_ids_by_name(self.tenant, &[user_name.to_owned()]).await.unwrap();
-        let (_, id) = found.first()?;
+        let found = self.store.users_by_name(self.tenant, &[user_name.to_owned()]).await.unwrap();
+        let id = &found.first()?.id;
         let load = Load { groups: true, members: false };
         let stored = self.store.fetch(self.tenant, ResourceKind::User, id, load).await.unwrap();
         let mut doc = stored.doc;
@@ -443,8 +443,10 @@ behaviour! {
         let user: Value = app.get(&format!("/Users/{id}")).await.json().await.unwrap();
         assert_eq!(user[ENTERPRISE]["department"], "Sales");
         let tenant = app.store.find_tenant("default").await.unwrap().unwrap();
-        let found = app.store.user_ids_by_name(tenant, &["ANN@CONTOSO.COM".into(), "nobody@contoso.com".into()]).await.unwrap();
-        assert_eq!(found, [("ann@contoso.com".to_owned(), id.into())]);
+        let found = app.store.users_by_name(tenant, &["ANN@CONTOSO.COM".into(), "nobody@contoso.com".into()]).await.unwrap();
+        let found: Vec<(String, String)> =
+            found.into_iter().map(|u| (u.doc["userName"].as_str().unwrap().to_owned(), u.id.to_string())).collect();
+        assert_eq!(found, [("ann@contoso.com".to_owned(), id.to_string())]);
     }
 
     async fn admin_import_answers_the_csv_report_to_a_client_that_accepts_csv(app: TestApp) {

@@ -94,7 +94,9 @@ behaviour! {
         assert!(matches!(taken, Err(StoreError::Conflict { attribute: "userName", .. })), "{taken:?}");
         store.insert(other, user("u3", "STRASSE"), Load::default()).await.unwrap();
         assert_eq!(store.user_names_taken(t, &["strasse".into(), "nobody".into()]).await.unwrap(), ["Straße"]);
-        let ids = store.user_ids_by_name(t, &["STRASSE".into()]).await.unwrap();
+        let found = store.users_by_name(t, &["STRASSE".into()]).await.unwrap();
+        let ids: Vec<(String, scimd::store::ResourceId)> =
+            found.into_iter().map(|u| (u.doc["userName"].as_str().unwrap().to_owned(), u.id)).collect();
         assert_eq!(ids, [("Straße".to_owned(), "u1".into())]);
     }
 
