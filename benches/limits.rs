@@ -135,7 +135,7 @@ async fn run(opts: Options) {
 
     let started = Instant::now();
     for chunk in 0..opts.members.div_ceil(1000) {
-        let news = (chunk * 1000..opts.members.min((chunk + 1) * 1000))
+        let news: Vec<_> = (chunk * 1000..opts.members.min((chunk + 1) * 1000))
             .map(|i| NewResource {
                 id: format!("m{i}").into(),
                 kind: ResourceKind::User,
@@ -146,7 +146,7 @@ async fn run(opts: Options) {
                 audit: bench_audit(),
             })
             .collect();
-        store.insert_many(tenant, news, Load::default()).await.unwrap();
+        store.insert_many(tenant, &news, Load::default()).await.unwrap();
     }
     for g in 0..opts.groups {
         let new = NewResource {

@@ -65,6 +65,21 @@ enum Action<'v> {
 /// of them succeed. The caller re-validates the result with `resource::normalize` and
 /// `resource::check_immutable`; this engine owns paths and merge rules.
 pub fn apply_patch(registry: &Registry, rt: &ResourceType, doc: &mut Value, body: &Value) -> Result<Patched> {
+    let (patched, new) = patched(registry, rt, doc, body)?;
+    if let Some(new) = new {
+        *doc = new;
+    }
+    Ok(patched)
+}
+
+/// `apply_patch` leaving `current` as it is: the patched document when it differs from
+/// `current`, `None` when the operations change nothing in it.
+pub fn patched(
+    registry: &Registry,
+    rt: &ResourceType,
+    current: &Value,
+    body: &Value,
+) -> Result<(Patched, Option<Value>)> {
     let Value::Object(body) = body else {
         return Err(ScimError::invalid_syntax("a PATCH body must be a JSON object"));
     };
@@ -79,7 +94,7 @@ pub fn apply_patch(registry: &Registry, rt: &ResourceType, doc: &mut Value, body
         Some(_) => return Err(ScimError::invalid_syntax("Operations must be an array of operations")),
         None => return Err(ScimError::invalid_syntax("a PATCH body needs an \"Operations\" array")),
     };
-    let Value::Object(current) = &*doc else {
+    let Value::Object(current) = current else {
         return Err(ScimError::new(500, None, "the stored resource is not a JSON object"));
     };
     let mut engine = Engine { registry, rt, doc: current.clone(), member_ops: Vec::new() };
@@ -90,10 +105,8 @@ pub fn apply_patch(registry: &Registry, rt: &ResourceType, doc: &mut Value, body
     }
     let doc_changed = engine.doc != *current;
     let changed = doc_changed || !engine.member_ops.is_empty();
-    if doc_changed {
-        *doc = Value::Object(engine.doc);
-    }
-    Ok(Patched { member_ops: engine.member_ops, changed })
+    let new = doc_changed.then(|| Value::Object(engine.doc));
+    Ok((Patched { member_ops: engine.member_ops, changed }, new))
 }
 
 /// The member called `name`: the exact key first, then any case, since clients differ in how

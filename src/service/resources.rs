@@ -377,9 +377,10 @@ impl Service {
                 Err(e) => Err(e),
             });
         }
-        let news: Vec<NewResource> = prepared.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
+        let mut news: Vec<NewResource> = Vec::with_capacity(prepared.len());
+        let prepared: Vec<Result<()>> = prepared.into_iter().map(|p| p.map(|new| news.push(new))).collect();
         let tenant = caller.principal.tenant;
-        let mut stored = match self.store.insert_many(tenant, news.clone(), Load::default()).await {
+        let mut stored = match self.store.insert_many(tenant, &news, Load::default()).await {
             Ok(results) => results,
             // The batch as a whole failed (the database gave up on it): one at a time instead.
             Err(_) => {
@@ -537,8 +538,7 @@ impl Service {
     ) -> Result<Option<Update>> {
         let rt = self.resource_type(kind);
         self.sync_lock(caller, kind, current)?;
-        let mut doc = current.doc.clone();
-        let patched = patch::apply_patch(self.registry, rt, &mut doc, body)?;
+        let (patched, doc) = patch::patched(self.registry, rt, &current.doc, body)?;
         // A sync's PATCH also moves the user into its source, when it is another's.
         let claims = caller
             .import_source
@@ -547,6 +547,7 @@ impl Service {
         if !patched.changed && !claims {
             return Ok(None);
         }
+        let doc = doc.unwrap_or_else(|| current.doc.clone());
         let mut doc = resource::normalize(self.registry, rt, doc)?;
         self.directory_rules(caller, kind, &mut doc, Some(&current.doc))?;
         resource::check_immutable(self.registry, rt, &current.doc, &doc)?;

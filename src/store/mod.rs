@@ -484,7 +484,7 @@ pub trait Store: Send + Sync + 'static {
     async fn insert(&self, tenant: TenantId, new: NewResource, load: Load) -> Result<Stored>;
     /// Inserts many resources in one transaction, each under a savepoint of its own: a failing
     /// one is undone alone and reported in its place, the others are kept.
-    async fn insert_many(&self, tenant: TenantId, news: Vec<NewResource>, load: Load) -> Result<Vec<Result<Stored>>>;
+    async fn insert_many(&self, tenant: TenantId, news: &[NewResource], load: Load) -> Result<Vec<Result<Stored>>>;
     async fn fetch(&self, tenant: TenantId, kind: ResourceKind, id: &ResourceId, load: Load) -> Result<Stored>;
     async fn update(
         &self,

@@ -185,20 +185,31 @@ async fn check_name_guard<B: Backend>(
     }
 }
 
+/// Index rows one INSERT writes at most: 4 parameters each, well under SQLite's 32,766.
+const VALUES_PER_STATEMENT: usize = 500;
+
 /// Rewrites the `resource_values` rows of one resource from its document (`fresh`: a resource
 /// just inserted, which has none yet).
 async fn index_values<B: Backend>(conn: &mut Conn<B>, seq: i64, doc: &Value, fresh: bool) -> Result<()> {
     if !fresh {
         B::execute(&mut *conn, "DELETE FROM resource_values WHERE resource_seq = ?", &[Param::Int(seq)]).await?;
     }
-    for (attr, value) in sql::indexed_values(doc) {
-        let rev = sql::reversed(&value);
-        B::execute(
-            &mut *conn,
-            "INSERT INTO resource_values (resource_seq, attr, value_fold, value_rev) VALUES (?, ?, ?, ?)",
-            &[Param::Int(seq), Param::Text(&attr), Param::Text(&value), Param::Text(&rev)],
-        )
-        .await?;
+    // One statement for all of them: each statement is a round trip to the database.
+    let values: Vec<(String, String, String)> = sql::indexed_values(doc)
+        .into_iter()
+        .map(|(attr, value)| {
+            let rev = sql::reversed(&value);
+            (attr, value, rev)
+        })
+        .collect();
+    for chunk in values.chunks(VALUES_PER_STATEMENT) {
+        let mut sql = String::from("INSERT INTO resource_values (resource_seq, attr, value_fold, value_rev) VALUES ");
+        let mut params = Vec::with_capacity(chunk.len() * 4);
+        for (i, (attr, value, rev)) in chunk.iter().enumerate() {
+            sql.push_str(if i == 0 { "(?, ?, ?, ?)" } else { ", (?, ?, ?, ?)" });
+            params.extend([Param::Int(seq), Param::Text(attr), Param::Text(value), Param::Text(rev)]);
+        }
+        B::execute(&mut *conn, &sql, &params).await?;
     }
     Ok(())
 }
@@ -245,7 +256,7 @@ async fn insert_in<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, new: &NewRe
     let seq = row.int(0)?;
     index_values::<B>(conn, seq, &new.doc, true).await?;
     if new.kind == ResourceKind::User {
-        seats::take_seats::<B>(conn, tenant, seq, &sql::license_ids(&new.doc), false).await?;
+        seats::take_new_seats::<B>(conn, tenant, seq, &sql::license_ids(&new.doc), false).await?;
     }
     if !new.members.is_empty() {
         members::change_members::<B>(conn, tenant, seq, &MemberChange::Add(new.members.clone())).await?;
@@ -294,6 +305,7 @@ pub(crate) async fn insert_many<B: Backend>(
     // statements per resource. When one fails, the batch starts again with a savepoint per
     // resource.
     let mut tx = store.begin_write().await?;
+    count_inserts_later::<B>(&mut tx).await?;
     let mut out = Vec::with_capacity(news.len());
     for new in news {
         match insert_in::<B>(&mut tx, tenant, new, load).await {
@@ -304,11 +316,13 @@ pub(crate) async fn insert_many<B: Backend>(
     }
     if out.len() == news.len() {
         audit::record_many::<B>(&mut tx, tenant, news.iter().map(|n| (n.kind.name(), n.id.as_str(), &n.audit))).await?;
+        add_counts::<B>(&mut tx, tenant, news.iter().map(|n| n.kind)).await?;
         tx.commit().await?;
         return Ok(out);
     }
     tx.rollback().await?;
     let mut tx = store.begin_write().await?;
+    count_inserts_later::<B>(&mut tx).await?;
     let mut out = Vec::with_capacity(news.len());
     for new in news {
         // A savepoint per resource: one that fails is undone alone.
@@ -328,8 +342,42 @@ pub(crate) async fn insert_many<B: Backend>(
     let inserted =
         news.iter().zip(&out).filter(|(_, r)| r.is_ok()).map(|(n, _)| (n.kind.name(), n.id.as_str(), &n.audit));
     audit::record_many::<B>(&mut tx, tenant, inserted).await?;
+    let kinds = news.iter().zip(&out).filter(|(_, r)| r.is_ok()).map(|(n, _)| n.kind);
+    add_counts::<B>(&mut tx, tenant, kinds).await?;
     tx.commit().await?;
     Ok(out)
+}
+
+/// Where the database counts a batch's inserts cheaper at once (see `Dialect`), tells the
+/// counters' trigger to leave this transaction's inserts to `add_counts`.
+async fn count_inserts_later<B: Backend>(tx: &mut Conn<B>) -> Result<()> {
+    if let Some((later, _)) = B::DIALECT.inserts_counted_by_writer() {
+        B::execute(&mut *tx, later, &[]).await?;
+    }
+    Ok(())
+}
+
+/// Adds the live resources a transaction inserted after `count_inserts_later`, one statement
+/// per kind, just before its commit.
+async fn add_counts<B: Backend>(
+    tx: &mut Conn<B>,
+    tenant: TenantId,
+    kinds: impl Iterator<Item = ResourceKind>,
+) -> Result<()> {
+    let Some((_, add)) = B::DIALECT.inserts_counted_by_writer() else {
+        return Ok(());
+    };
+    let mut counts: Vec<(ResourceKind, i64)> = Vec::new();
+    for kind in kinds {
+        match counts.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((kind, 1)),
+        }
+    }
+    for (kind, n) in counts {
+        B::execute(&mut *tx, add, &[Param::Int(tenant.0), Param::Text(kind.name()), Param::Int(n)]).await?;
+    }
+    Ok(())
 }
 
 /// Replaces a resource's document if its version still matches, inside the caller's write.

@@ -43,8 +43,20 @@ pub(crate) async fn take_seats<B: Backend>(
     )
     .await?;
     let held = held.iter().map(|r| r.text(0)).collect::<sqlx::Result<Vec<&str>>>()?;
+    let new: Vec<String> = ids.iter().filter(|id| !held.contains(&id.as_str())).cloned().collect();
+    take_new_seats::<B>(conn, tenant, user_seq, &new, unknown_ok).await
+}
+
+/// `take_seats` for a user who holds no seat yet (one just inserted): nothing to read first.
+pub(crate) async fn take_new_seats<B: Backend>(
+    conn: &mut Conn<B>,
+    tenant: TenantId,
+    user_seq: i64,
+    ids: &[String],
+    unknown_ok: bool,
+) -> Result<Vec<String>> {
     let mut unknown = Vec::new();
-    for id in ids.iter().filter(|id| !held.contains(&id.as_str())) {
+    for id in ids {
         let taken = B::fetch_optional(
             &mut *conn,
             "UPDATE resources SET consumed = consumed + 1 WHERE tenant_id = ? AND kind = 'License' \

@@ -253,8 +253,8 @@ impl<B: Backend> Store for SqlStore<B> {
         .await
     }
 
-    async fn insert_many(&self, tenant: TenantId, news: Vec<NewResource>, load: Load) -> Result<Vec<Result<Stored>>> {
-        resources::insert_many(self, tenant, &news, load).await
+    async fn insert_many(&self, tenant: TenantId, news: &[NewResource], load: Load) -> Result<Vec<Result<Stored>>> {
+        resources::insert_many(self, tenant, news, load).await
     }
 
     async fn fetch(&self, tenant: TenantId, kind: ResourceKind, id: &ResourceId, load: Load) -> Result<Stored> {

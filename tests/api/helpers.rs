@@ -294,7 +294,7 @@ impl TestApp {
     pub async fn seed_users(&self, prefix: &str, n: usize) {
         let tenant = self.store.ensure_tenant("default").await.expect("tenant");
         for chunk in 0..n.div_ceil(1000) {
-            let news = (chunk * 1000..n.min((chunk + 1) * 1000))
+            let news: Vec<_> = (chunk * 1000..n.min((chunk + 1) * 1000))
                 .map(|i| scimd::store::NewResource {
                     id: format!("{prefix}-{i}").into(),
                     kind: scimd::scim::schema::ResourceKind::User,
@@ -305,7 +305,7 @@ impl TestApp {
                     audit: test_audit(),
                 })
                 .collect();
-            for r in self.store.insert_many(tenant, news, scimd::store::Load::default()).await.expect("insert") {
+            for r in self.store.insert_many(tenant, &news, scimd::store::Load::default()).await.expect("insert") {
                 r.expect("user seeded");
             }
         }

@@ -98,7 +98,7 @@ async fn health_and_readiness_answer_while_every_pooled_connection_is_busy_on_po
 async fn store_with_users(store: &Arc<dyn Store>, n: usize) -> scimd::store::TenantId {
     let tenant = store.ensure_tenant("default").await.unwrap();
     for chunk in 0..n.div_ceil(1000) {
-        let news = (0..1000.min(n - chunk * 1000))
+        let news: Vec<_> = (0..1000.min(n - chunk * 1000))
             .map(|i| scimd::store::NewResource {
                 id: format!("u{chunk}-{i}").into(),
                 kind: User,
@@ -110,7 +110,7 @@ async fn store_with_users(store: &Arc<dyn Store>, n: usize) -> scimd::store::Ten
                 audit: crate::helpers::test_audit(),
             })
             .collect();
-        for r in store.insert_many(tenant, news, Load::default()).await.unwrap() {
+        for r in store.insert_many(tenant, &news, Load::default()).await.unwrap() {
             r.unwrap();
         }
     }

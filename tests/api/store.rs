@@ -104,7 +104,7 @@ behaviour! {
         let store = app.store.as_ref();
         let t = tenant(store, "a").await;
         let batch = vec![user("u1", "ann"), user("u2", "ANN"), user("u3", "bob")];
-        let results = store.insert_many(t, batch, Load::default()).await.unwrap();
+        let results = store.insert_many(t, &batch, Load::default()).await.unwrap();
         assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
         assert!(matches!(results[1], Err(StoreError::Conflict { .. })), "{results:?}");
         assert_eq!(store.list(t, User, &query(None, 1, 10), Load::default()).await.unwrap().total, 2);

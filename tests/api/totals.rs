@@ -99,6 +99,15 @@ behaviour! {
         // Straight to the store, a thousand at a time.
         app.seed_users("seeded", 1500).await;
         assert_eq!(counts(&app).await, (1503, 2, 1));
+        // A batch counts its inserts itself on PostgreSQL; the writes after it are counted
+        // one by one again, on whichever connection.
+        let creates = (0..4).map(|i| {
+            let app = &app;
+            async move { app.create_user(&format!("after{i}@x.com")).await }
+        });
+        let after: Vec<Value> = futures::future::join_all(creates).await;
+        assert_eq!(app.delete(&format!("/Users/{}", id(&after[0]))).await.status(), StatusCode::NO_CONTENT);
+        assert_eq!(counts(&app).await, (1506, 2, 2));
     }
 
     async fn many_concurrent_creates_in_one_tenant_are_all_counted(app: TestApp) {
