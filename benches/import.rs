@@ -8,6 +8,11 @@
 // A benchmark that cannot set itself up should stop loudly, so setup failures panic.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+/// The allocator the `scimd` binary runs with (src/main.rs), so the import is measured as
+/// `scimd import` runs it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Instant;
