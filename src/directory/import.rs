@@ -355,6 +355,27 @@ impl Row {
         self.manager_id = Some(id);
     }
 
+    /// A hash of everything the row's PATCH is made of (its cells with what each fills, the
+    /// License ids and manager id they resolved to): rows with the same hash make the same PATCH.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        let mut part = |s: &str| {
+            hash.update((s.len() as u64).to_le_bytes());
+            hash.update(s.as_bytes());
+        };
+        part(&self.user_name);
+        for (target, value) in &self.values {
+            part(&format!("{target:?}"));
+            part(value);
+        }
+        for id in &self.license_ids {
+            part(id);
+        }
+        part(self.manager_id.as_deref().unwrap_or_default());
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// The manager cell: an employee number or a userName.
     pub fn manager(&self) -> Option<&str> {
         self.value(Target::Manager)
@@ -1044,6 +1065,30 @@ mod tests {
 
     fn rows(data: &str) -> Vec<Row> {
         CsvFile::open(data.as_bytes()).unwrap().collect()
+    }
+
+    #[test]
+    fn rows_that_make_the_same_patch_have_the_same_fingerprint() {
+        let r = rows(
+            "User Name,First Name,Last Name,Job Title\n\
+             a@contoso.com,Ann,Lee,Chef\n\
+             a@contoso.com , Ann ,Lee,Chef\n\
+             a@contoso.com,Ann,Lee,Cook\n\
+             a@contoso.com,Ann,,LeeChef\n\
+             b@contoso.com,Ann,Lee,Chef\n",
+        );
+        let prints: Vec<String> = r.iter().map(Row::fingerprint).collect();
+        assert_eq!(prints[0].len(), 64);
+        // Trimmed cells are the same cells.
+        assert_eq!(prints[0], prints[1]);
+        // Another value, the same text in other columns, another user: another fingerprint.
+        for other in &prints[2..] {
+            assert_ne!(&prints[0], other);
+        }
+        // So is a resolved manager.
+        let mut managed = r[0].clone();
+        managed.resolve_manager("m-1".into());
+        assert_ne!(managed.fingerprint(), prints[0]);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::service::mail::temporary_password;
 use crate::service::resources::initial_domain_conflict;
 use crate::service::source_lock::SourceLock;
 use crate::service::{Caller, ListParams, Service, MAX_PAGE};
-use crate::store::{Load, ResourceId, Scope, StoreError, Stored};
+use crate::store::{Fingerprint, Load, ResourceId, Scope, StoreError, Stored};
 
 /// Rows per chunk: one lookup query, and one transaction for the chunk's new users. Other
 /// writers get their turn between chunks.
@@ -116,6 +116,8 @@ struct Outcome {
     result: Result<Known>,
     password: Option<TemporaryPassword>,
     id: Option<String>,
+    /// The user's `seq` and version once the row is applied (not in a dry run).
+    applied: Option<(i64, i64)>,
 }
 
 /// A row naming a manager: its place in the report, its userName and the manager cell.
@@ -462,6 +464,7 @@ impl Service {
         }
 
         let mut passwords: Vec<Option<TemporaryPassword>> = Vec::with_capacity(batch.len());
+        let mut applied: Vec<(usize, (i64, i64))> = Vec::new();
         let results = if run.dry_run {
             let mut results = Vec::with_capacity(batch.len());
             for &i in &batch {
@@ -481,18 +484,31 @@ impl Service {
             self.create_many(run.caller, items)
                 .await
                 .into_iter()
-                .map(|r| r.map(|stored| Known::User(stored.id)))
+                .zip(&batch)
+                .map(|(r, &i)| {
+                    r.map(|stored| {
+                        applied.push((i, (stored.seq, stored.version)));
+                        Known::User(stored.id)
+                    })
+                })
                 .collect()
         };
         for ((&i, result), password) in batch.iter().zip(results).zip(passwords) {
             record(run, &chunk[i], Status::Created, result, password, &mut out[i]);
         }
 
+        // A sync's rows that match what it last applied to their users change nothing.
+        let prints = self.unchanged_since_last_sync(run, &chunk, &later, &read).await?;
+        let mut skipped: Vec<usize> = Vec::new();
         // The other rows, many users at once; each user's rows one after another in file order.
         let mut by_user: Vec<(Vec<usize>, Option<Stored>)> = Vec::new();
         let mut group_of: HashMap<String, usize> = HashMap::new();
         for i in later {
             let key = fold(&chunk[i].user_name);
+            if !group_of.contains_key(&key) && prints.get(&i).is_some_and(|p| p.is_none()) {
+                skipped.push(i);
+                continue;
+            }
             let g = *group_of.entry(key.clone()).or_insert_with(|| {
                 by_user.push((Vec::new(), read.remove(&key)));
                 by_user.len() - 1
@@ -507,13 +523,73 @@ impl Service {
             .await;
         let mut outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
         outcomes.sort_by_key(|o| o.index);
+        for &i in &skipped {
+            let Some(Known::User(id)) = run.known.get(&fold(&chunk[i].user_name)).cloned() else { continue };
+            out[i].id = Some(id.to_string());
+            record(run, &chunk[i], Status::Unchanged, Ok(Known::User(id)), None, &mut out[i]);
+        }
         for o in outcomes {
             if let Some(id) = o.id {
                 out[o.index].id = Some(id);
             }
+            if let (Some(seq_version), Ok(_)) = (o.applied, &o.result) {
+                applied.push((o.index, seq_version));
+            }
             record(run, &chunk[o.index], o.status, o.result, o.password, &mut out[o.index]);
         }
+        self.record_fingerprints(run, &chunk, applied).await;
         Ok(out)
+    }
+
+    /// For a sync, which of these rows (`later`: rows of users that exist) match what a sync of
+    /// the same source last applied to their user (`None` in the map), and the fingerprints of
+    /// the others (`Some`). Empty outside a sync.
+    async fn unchanged_since_last_sync(
+        &self,
+        run: &Run<'_>,
+        chunk: &[Row],
+        later: &[usize],
+        read: &HashMap<String, Stored>,
+    ) -> Result<HashMap<usize, Option<String>>> {
+        let Some(source) = run.caller.import_source.as_ref().filter(|_| run.sync) else {
+            return Ok(HashMap::new());
+        };
+        let seqs: Vec<i64> = read.values().map(|u| u.seq).collect();
+        if seqs.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let tenant = run.caller.principal.tenant;
+        let prints: HashMap<i64, Fingerprint> =
+            self.store.fingerprints(tenant, source.as_str(), &seqs).await?.into_iter().map(|p| (p.seq, p)).collect();
+        let mut out = HashMap::new();
+        for &i in later {
+            let row = &chunk[i];
+            let Some(user) = read.get(&fold(&row.user_name)) else { continue };
+            let hash = row.fingerprint();
+            let same = prints.get(&user.seq).is_some_and(|p| p.version == user.version && p.row_hash == hash);
+            out.insert(i, (!same).then_some(hash));
+        }
+        Ok(out)
+    }
+
+    /// Records, for a sync that writes, what each row applied to its user: the row's
+    /// fingerprint and the user's version after it. A failure costs the next sync time, not
+    /// correctness, so it is logged and the run goes on.
+    async fn record_fingerprints(&self, run: &Run<'_>, chunk: &[Row], applied: Vec<(usize, (i64, i64))>) {
+        let Some(source) = run.caller.import_source.as_ref().filter(|_| run.sync && !run.dry_run) else {
+            return;
+        };
+        // A user's last row in the chunk is what the user now holds.
+        let mut last: HashMap<i64, Fingerprint> = HashMap::new();
+        let mut applied = applied;
+        applied.sort_by_key(|(i, _)| *i);
+        for (i, (seq, version)) in applied {
+            last.insert(seq, Fingerprint { seq, row_hash: chunk[i].fingerprint(), version });
+        }
+        let prints: Vec<Fingerprint> = last.into_values().collect();
+        if let Err(e) = self.store.record_fingerprints(source.as_str(), &prints).await {
+            tracing::warn!(error = %e, "could not record what the sync applied; its next run compares every row in full");
+        }
     }
 
     /// One user's rows after the chunk's creations, in file order: each updates the user the
@@ -530,13 +606,15 @@ impl Service {
         let mut outcomes = Vec::with_capacity(rows.len());
         for index in rows {
             let row = &chunk[index];
-            let (mut password, mut id) = (None, None);
+            let (mut password, mut id, mut applied) = (None, None, None);
             let (status, result) = match known.clone() {
                 Some(Known::User(user)) => {
                     id = Some(user.to_string());
                     match self.update_row(run, row, user, current.take()).await {
-                        Ok((known, true)) => (Status::Updated, Ok(known)),
-                        Ok((known, false)) => (Status::Unchanged, Ok(known)),
+                        Ok((known, changed, after)) => {
+                            applied = after;
+                            (if changed { Status::Updated } else { Status::Unchanged }, Ok(known))
+                        }
                         Err(e) => (Status::Updated, Err(e)),
                     }
                 }
@@ -551,13 +629,17 @@ impl Service {
                     let (user, given) = run.new_user(row);
                     password = given;
                     let created = self.create(run.caller, ResourceKind::User, user, &none).await;
-                    (Status::Created, created.map(|r| Known::User(r.stored.id)))
+                    let created = created.map(|r| {
+                        applied = Some((r.stored.seq, r.stored.version));
+                        Known::User(r.stored.id)
+                    });
+                    (Status::Created, created)
                 }
             };
             if let Ok(k) = &result {
                 known = Some(k.clone());
             }
-            outcomes.push(Outcome { index, status, result, password, id });
+            outcomes.push(Outcome { index, status, result, password, id, applied });
         }
         outcomes
     }
@@ -723,7 +805,7 @@ impl Service {
         row: &Row,
         id: ResourceId,
         read: Option<Stored>,
-    ) -> Result<(Known, bool)> {
+    ) -> Result<(Known, bool, Option<(i64, i64)>)> {
         if !run.dry_run {
             let patched = match read {
                 Some(current) => self.patch_read(run.caller, ResourceKind::User, current, run.patch(row)).await?,
@@ -732,7 +814,8 @@ impl Service {
                     self.patch(run.caller, ResourceKind::User, id.as_str(), None, run.patch(row), &none).await?
                 }
             };
-            return Ok((Known::User(id), patched.changed));
+            let applied = (patched.stored.seq, patched.stored.version);
+            return Ok((Known::User(id), patched.changed, Some(applied)));
         }
         let tenant = run.caller.principal.tenant;
         let current = match read {
@@ -747,7 +830,7 @@ impl Service {
             self.domain_rule(run.caller, ResourceKind::User, &update.doc, Some(&current.doc), Some(&run.domains))
                 .await?;
         }
-        Ok((Known::User(id), update.is_some()))
+        Ok((Known::User(id), update.is_some(), None))
     }
 
     /// A dry run's update of a user an earlier row would have created, and whether it changes

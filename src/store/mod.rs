@@ -326,6 +326,17 @@ pub struct ImportSource {
     pub updated: OffsetDateTime,
 }
 
+/// What a sync of an HR source last applied to a user: the hash of the row and the user's
+/// version right after. While the version is unchanged and the row hashes the same, applying
+/// the row again changes nothing, and a sync can say so without computing its PATCH.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// The user's `Stored::seq`.
+    pub seq: i64,
+    pub row_hash: String,
+    pub version: i64,
+}
+
 /// A push subscription (RFC 8935) as the store keeps it, with how far its delivery got.
 #[derive(Debug, Clone)]
 pub struct Subscription {
@@ -629,6 +640,11 @@ pub trait Store: Send + Sync + 'static {
     async fn import_source(&self, tenant: TenantId, name: &str) -> Result<ImportSource>;
     /// Removes the tenant's HR source `name`; `NotFound` when it has none of that name.
     async fn remove_import_source(&self, tenant: TenantId, name: &str, actor: &Actor) -> Result<()>;
+    /// The fingerprints syncs of `source` left on these users of the tenant (by `Stored::seq`).
+    async fn fingerprints(&self, tenant: TenantId, source: &str, seqs: &[i64]) -> Result<Vec<Fingerprint>>;
+    /// Records what a sync of `source` applied to these users, replacing their earlier
+    /// fingerprints (of any source).
+    async fn record_fingerprints(&self, source: &str, prints: &[Fingerprint]) -> Result<()>;
 
     /// Stores an admin-center session; of its token's sessions, those expired at `now` (Unix
     /// milliseconds) and all but the `keep` that expire last are removed.

@@ -1,5 +1,6 @@
 //! A tenant's stored HR sources (`import_sources`): the column map and valve a sync of each
-//! runs with. The map is kept as the JSON given; the service reads and checks it.
+//! runs with. The map is kept as the JSON given; the service reads and checks it. Also what
+//! syncs last applied to each user (`import_fingerprints`).
 
 use serde_json::json;
 
@@ -7,7 +8,7 @@ use crate::store::audit;
 use crate::store::backend::{Backend, Param, SqlRow};
 use crate::store::sql;
 use crate::store::sql_store::{now, touched, SqlStore};
-use crate::store::{Actor, AuditEntry, ImportSource, Operation, Result, StoreError, TenantId};
+use crate::store::{Actor, AuditEntry, Fingerprint, ImportSource, Operation, Result, StoreError, TenantId};
 
 const SELECT: &str = "SELECT name, column_map, max_deactivate, created, updated FROM import_sources";
 
@@ -104,6 +105,66 @@ pub(crate) async fn remove<B: Backend>(store: &SqlStore<B>, tenant: TenantId, na
     touched(done)?;
     let entry = AuditEntry::new(actor, Operation::Delete, json!({}));
     audit::record_on::<B>(&mut tx, tenant, "ImportSource", name, &entry).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Users one statement reads the fingerprints of at most.
+const PRINTS_PER_STATEMENT: usize = 500;
+/// Users one statement writes the fingerprints of at most: a SELECT each, and SQLite takes at
+/// most 500 in one compound SELECT.
+const PRINTS_WRITTEN_PER_STATEMENT: usize = 200;
+
+pub(crate) async fn fingerprints<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: TenantId,
+    source: &str,
+    seqs: &[i64],
+) -> Result<Vec<Fingerprint>> {
+    let mut conn = store.pool.acquire().await?;
+    let mut out = Vec::with_capacity(seqs.len());
+    for chunk in seqs.chunks(PRINTS_PER_STATEMENT) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT f.resource_seq, f.row_hash, f.version FROM import_fingerprints f \
+             JOIN resources r ON r.seq = f.resource_seq \
+             WHERE r.tenant_id = ? AND f.source = ? AND f.resource_seq IN ({marks})"
+        );
+        let mut params = vec![Param::Int(tenant.0), Param::Text(source)];
+        params.extend(chunk.iter().map(|s| Param::Int(*s)));
+        for row in B::fetch_all(&mut conn, &sql, &params).await? {
+            out.push(Fingerprint { seq: row.int(0)?, row_hash: row.text(1)?.to_owned(), version: row.int(2)? });
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn record_fingerprints<B: Backend>(
+    store: &SqlStore<B>,
+    source: &str,
+    prints: &[Fingerprint],
+) -> Result<()> {
+    if prints.is_empty() {
+        return Ok(());
+    }
+    let _turn = store.write_turn().await;
+    let mut tx = store.begin_write().await?;
+    for chunk in prints.chunks(PRINTS_WRITTEN_PER_STATEMENT) {
+        // One SELECT per user, so that a user purged meanwhile, which has no row to point at,
+        // is left out rather than failing the statement.
+        let one = "SELECT r.seq, ?, ?, CAST(? AS BIGINT) FROM resources r WHERE r.seq = ?";
+        let sql = format!(
+            "INSERT INTO import_fingerprints (resource_seq, source, row_hash, version) {} \
+             ON CONFLICT (resource_seq) DO UPDATE SET source = excluded.source, \
+             row_hash = excluded.row_hash, version = excluded.version",
+            vec![one; chunk.len()].join(" UNION ALL ")
+        );
+        let mut params = Vec::with_capacity(chunk.len() * 4);
+        for p in chunk {
+            params.extend([Param::Text(source), Param::Text(&p.row_hash), Param::Int(p.version), Param::Int(p.seq)]);
+        }
+        B::execute(&mut tx, &sql, &params).await?;
+    }
     tx.commit().await?;
     Ok(())
 }

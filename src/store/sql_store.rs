@@ -14,9 +14,9 @@ use crate::store::group_commit::GroupCommit;
 use crate::store::sql::{self, Promoted};
 use crate::store::{
     audit, domains, events, members, resources, sessions, settings, sources, tokens, Actor, AuditEntry, AuditEvent,
-    AuditQuery, DeadLetter, Delivery, ImportSource, LicenseSeats, ListQuery, Load, MemberChange, MemberView,
-    NewResource, NewSession, NewSubscription, NewToken, Page, PollStream, PoolStats, ResourceId, Result, SessionRecord,
-    Store, StoreError, Stored, Subscription, TenantId, TenantInfo, TokenId, TokenRecord, Update,
+    AuditQuery, DeadLetter, Delivery, Fingerprint, ImportSource, LicenseSeats, ListQuery, Load, MemberChange,
+    MemberView, NewResource, NewSession, NewSubscription, NewToken, Page, PollStream, PoolStats, ResourceId, Result,
+    SessionRecord, Store, StoreError, Stored, Subscription, TenantId, TenantInfo, TokenId, TokenRecord, Update,
 };
 
 /// The store over database `B` (`SqliteStore`, `PgStore`).
@@ -495,6 +495,14 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn remove_import_source(&self, tenant: TenantId, name: &str, actor: &Actor) -> Result<()> {
         sources::remove(self, tenant, name, actor).await
+    }
+
+    async fn fingerprints(&self, tenant: TenantId, source: &str, seqs: &[i64]) -> Result<Vec<Fingerprint>> {
+        sources::fingerprints(self, tenant, source, seqs).await
+    }
+
+    async fn record_fingerprints(&self, source: &str, prints: &[Fingerprint]) -> Result<()> {
+        sources::record_fingerprints(self, source, prints).await
     }
 
     async fn open_session(&self, new: &NewSession, now: i64, keep: u64) -> Result<()> {

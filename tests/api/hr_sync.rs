@@ -114,6 +114,55 @@ behaviour! {
         assert_eq!(cli.user("u7@contoso.com").await.unwrap()[DIRECTORY]["importSource"], "hr");
     }
 
+    async fn a_sync_skips_rows_it_already_applied_but_not_users_changed_since(app: TestApp) {
+        let cli = Cli::new(&app).await;
+        let sync = ["--mode", "sync", "--source", "hr"];
+        assert_eq!(cli.import_hr(&staff(0..10), &sync).status.code(), Some(0));
+        // Every user holds what the sync applied, and the store knows it.
+        let names: Vec<String> = (0..10).map(|n| format!("u{n}@contoso.com")).collect();
+        let tenant = app.store.ensure_tenant("default").await.unwrap();
+        let users = app.store.users_by_name(tenant, &names).await.unwrap();
+        let seqs: Vec<i64> = users.iter().map(|u| u.seq).collect();
+        let prints = app.store.fingerprints(tenant, "hr", &seqs).await.unwrap();
+        assert_eq!(prints.len(), 10, "{prints:?}");
+        assert!(users.iter().all(|u| prints.iter().any(|p| p.seq == u.seq && p.version == u.version)));
+        assert!(app.store.fingerprints(tenant, "payroll", &seqs).await.unwrap().is_empty(), "another source's");
+
+        // Other clients change two of them.
+        let u3 = cli.user("u3@contoso.com").await.unwrap();
+        let u4 = cli.user("u4@contoso.com").await.unwrap();
+        for (user, op) in [
+            (&u3, json!({"op": "replace", "path": "name.familyName", "value": "Renamed"})),
+            (&u4, json!({"op": "replace", "path": "active", "value": false})),
+        ] {
+            let path = format!("/Users/{}", user["id"].as_str().unwrap());
+            let res = app.patch(&path, json!({"schemas": [crate::helpers::PATCH_OP], "Operations": [op]})).await;
+            assert_eq!(res.status(), 200);
+        }
+
+        let again = cli.import_hr(&staff(0..10), &sync);
+
+        let rows = report(&succeeded(&again).0);
+        let status: Vec<&str> = rows.iter().map(|r| r["status"].as_str()).collect();
+        let mut expected = vec!["unchanged"; 10];
+        expected[3] = "updated";
+        expected[4] = "reactivated";
+        assert_eq!(status, expected, "{rows:?}");
+        assert_eq!(cli.user("u3@contoso.com").await.unwrap()["name"]["familyName"], "Number 3");
+        assert_eq!(cli.user("u4@contoso.com").await.unwrap()["active"], true);
+
+        // A changed row is applied even to a user the sync skipped before.
+        let mut changed = staff(0..10);
+        changed = changed.replace("5,u5@contoso.com,User,Number 5", "5,u5@contoso.com,User,Fifth");
+        let rows = report(&succeeded(&cli.import_hr(&changed, &sync)).0);
+        assert_eq!(rows[5]["status"], "updated", "{rows:?}");
+        assert!(rows.iter().enumerate().all(|(i, r)| i == 5 || r["status"] == "unchanged"), "{rows:?}");
+        assert_eq!(cli.user("u5@contoso.com").await.unwrap()["name"]["familyName"], "Fifth");
+        // The same file once more: nothing left to do.
+        let rows = report(&succeeded(&cli.import_hr(&changed, &sync)).0);
+        assert!(rows.iter().all(|r| r["status"] == "unchanged"), "{rows:?}");
+    }
+
     async fn a_truncated_file_is_stopped_by_the_valve_with_nothing_written(app: TestApp) {
         let cli = Cli::new(&app).await;
         assert_eq!(cli.import_hr(&staff(0..20), &["--mode", "sync", "--source", "hr"]).status.code(), Some(0));

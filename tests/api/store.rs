@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 use scimd::scim::filter::parse_checked;
 use scimd::scim::schema::ResourceKind::{self, Group, License, User};
 use scimd::store::{
-    ListQuery, Load, MemberChange, MemberRef, NewResource, NewToken, Scope, Store, StoreError, TenantId, TokenState,
-    Update,
+    Fingerprint, ListQuery, Load, MemberChange, MemberRef, NewResource, NewToken, Scope, Store, StoreError, Stored,
+    TenantId, TokenState, Update,
 };
 
 use crate::helpers::behaviour;
@@ -98,6 +98,31 @@ behaviour! {
         let ids: Vec<(String, scimd::store::ResourceId)> =
             found.into_iter().map(|u| (u.doc["userName"].as_str().unwrap().to_owned(), u.id)).collect();
         assert_eq!(ids, [("Straße".to_owned(), "u1".into())]);
+    }
+
+    async fn fingerprints_are_kept_per_user_for_one_source_and_go_with_the_user(app: TestApp) {
+        let store = app.store.as_ref();
+        let (a, b) = (tenant(store, "a").await, tenant(store, "b").await);
+        let ann = store.insert(a, user("u1", "ann"), Load::default()).await.unwrap();
+        let bob = store.insert(a, user("u2", "bob"), Load::default()).await.unwrap();
+        let other = store.insert(b, user("u3", "cem"), Load::default()).await.unwrap();
+        let print = |s: &Stored, hash: &str| Fingerprint { seq: s.seq, row_hash: hash.into(), version: s.version };
+        // A seq no user has (purged meanwhile) is left out, not an error.
+        let gone = Fingerprint { seq: other.seq + 1000, row_hash: "x".into(), version: 1 };
+        store.record_fingerprints("hr", &[print(&ann, "h1"), print(&bob, "h2"), print(&other, "h3"), gone]).await.unwrap();
+
+        let mut got = store.fingerprints(a, "hr", &[ann.seq, bob.seq, other.seq]).await.unwrap();
+        got.sort_by_key(|p| p.seq);
+        assert_eq!(got, [print(&ann, "h1"), print(&bob, "h2")], "tenant b's user is not tenant a's");
+        assert!(store.fingerprints(a, "payroll", &[ann.seq]).await.unwrap().is_empty());
+
+        // Another source's run replaces a user's fingerprint; a purged user's goes with it.
+        store.record_fingerprints("payroll", &[print(&ann, "p1")]).await.unwrap();
+        assert!(store.fingerprints(a, "hr", &[ann.seq]).await.unwrap().is_empty());
+        assert_eq!(store.fingerprints(a, "payroll", &[ann.seq]).await.unwrap(), [print(&ann, "p1")]);
+        store.delete(a, User, &"u2".into(), None, &crate::helpers::test_audit()).await.unwrap();
+        store.purge(a, &"u2".into(), &crate::helpers::test_audit()).await.unwrap();
+        assert!(store.fingerprints(a, "hr", &[bob.seq]).await.unwrap().is_empty());
     }
 
     async fn a_batch_keeps_the_good_rows_and_reports_each_bad_one_in_its_place(app: TestApp) {
