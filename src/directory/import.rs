@@ -359,21 +359,30 @@ impl Row {
     /// License ids and manager id they resolved to): rows with the same hash make the same PATCH.
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
-        let mut hash = Sha256::new();
-        let mut part = |s: &str| {
-            hash.update((s.len() as u64).to_le_bytes());
-            hash.update(s.as_bytes());
+        use std::fmt::Write as _;
+        // Each part with its length first, so that no two rows run together into one text.
+        let mut text = String::with_capacity(512);
+        let mut part = |s: &dyn std::fmt::Display| {
+            let start = text.len();
+            let _ = write!(text, "{s}");
+            let len = text.len() - start;
+            let _ = write!(text, "\0{len}\0");
         };
         part(&self.user_name);
         for (target, value) in &self.values {
-            part(&format!("{target:?}"));
+            part(&format_args!("{target:?}"));
             part(value);
         }
         for id in &self.license_ids {
             part(id);
         }
-        part(self.manager_id.as_deref().unwrap_or_default());
-        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        part(&self.manager_id.as_deref().unwrap_or_default());
+        let digest = Sha256::digest(text.as_bytes());
+        let mut hex = String::with_capacity(64);
+        for b in digest {
+            let _ = write!(hex, "{b:02x}");
+        }
+        hex
     }
 
     /// The manager cell: an employee number or a userName.

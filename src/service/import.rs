@@ -17,7 +17,6 @@ use crate::directory::import::{
     ColumnMap, CsvFile, LicenseIds, MaxDeactivate, Report, ReportRow, Row, SourceName, Status, Target,
     TemporaryPassword,
 };
-use crate::directory::DIRECTORY_USER;
 use crate::scim::error::{Result, ScimError};
 use crate::scim::filter::case_fold as fold;
 use crate::scim::projection::Projection;
@@ -25,8 +24,8 @@ use crate::scim::schema::{ResourceKind, ENTERPRISE_USER};
 use crate::service::mail::temporary_password;
 use crate::service::resources::initial_domain_conflict;
 use crate::service::source_lock::SourceLock;
-use crate::service::{Caller, ListParams, Service, MAX_PAGE};
-use crate::store::{Fingerprint, Load, ResourceId, Scope, StoreError, Stored};
+use crate::service::{Caller, Service};
+use crate::store::{Fingerprint, Load, ResourceId, Scope, StoreError, Stored, UserHead};
 
 /// Rows per chunk: one lookup query, and one transaction for the chunk's new users. Other
 /// writers get their turn between chunks.
@@ -442,8 +441,21 @@ impl Service {
             .collect();
         unknown.sort_unstable();
         unknown.dedup();
-        // The chunk's existing users, read whole: their rows are compared with them at once.
+        // The chunk's existing users, read whole: their rows are compared with them at once. A
+        // sync first reads only who they are, and reads in full the users whose rows are not
+        // what it last applied to them.
         let mut read: HashMap<String, Stored> = HashMap::new();
+        let mut prints = HashMap::new();
+        if let (false, Some(source)) = (unknown.is_empty(), sync_source(run).cloned()) {
+            let heads = self.store.user_heads(run.caller.principal.tenant, &unknown).await?;
+            for head in &heads {
+                run.known.insert(fold(&head.user_name), Known::User(head.id.clone()));
+            }
+            prints = self.unchanged_since_last_sync(run, &source, &chunk, &heads).await?;
+            let skipped: HashSet<String> =
+                prints.iter().filter(|(_, hash)| hash.is_none()).map(|(&i, _)| fold(&chunk[i].user_name)).collect();
+            unknown = heads.into_iter().map(|h| h.user_name).filter(|n| !skipped.contains(&fold(n))).collect();
+        }
         if !unknown.is_empty() {
             for user in self.store.users_by_name(run.caller.principal.tenant, &unknown).await? {
                 let key = fold(user.doc.get("userName").and_then(Value::as_str).unwrap_or_default());
@@ -498,7 +510,6 @@ impl Service {
         }
 
         // A sync's rows that match what it last applied to their users change nothing.
-        let prints = self.unchanged_since_last_sync(run, &chunk, &later, &read).await?;
         let mut skipped: Vec<usize> = Vec::new();
         // The other rows, many users at once; each user's rows one after another in file order.
         let mut by_user: Vec<(Vec<usize>, Option<Stored>)> = Vec::new();
@@ -537,34 +548,31 @@ impl Service {
             }
             record(run, &chunk[o.index], o.status, o.result, o.password, &mut out[o.index]);
         }
-        self.record_fingerprints(run, &chunk, applied).await;
+        self.record_fingerprints(run, &chunk, applied, &prints).await;
         Ok(out)
     }
 
-    /// For a sync, which of these rows (`later`: rows of users that exist) match what a sync of
-    /// the same source last applied to their user (`None` in the map), and the fingerprints of
-    /// the others (`Some`). Empty outside a sync.
+    /// For a sync, the first row of each of these existing users in the chunk: `None` when it
+    /// matches what a sync of `source` last applied to the user, else the row's fingerprint.
     async fn unchanged_since_last_sync(
         &self,
         run: &Run<'_>,
+        source: &SourceName,
         chunk: &[Row],
-        later: &[usize],
-        read: &HashMap<String, Stored>,
+        heads: &[UserHead],
     ) -> Result<HashMap<usize, Option<String>>> {
-        let Some(source) = run.caller.import_source.as_ref().filter(|_| run.sync) else {
-            return Ok(HashMap::new());
-        };
-        let seqs: Vec<i64> = read.values().map(|u| u.seq).collect();
-        if seqs.is_empty() {
+        if heads.is_empty() {
             return Ok(HashMap::new());
         }
         let tenant = run.caller.principal.tenant;
+        let seqs: Vec<i64> = heads.iter().map(|h| h.seq).collect();
         let prints: HashMap<i64, Fingerprint> =
             self.store.fingerprints(tenant, source.as_str(), &seqs).await?.into_iter().map(|p| (p.seq, p)).collect();
+        let mut users: HashMap<String, &UserHead> = heads.iter().map(|h| (fold(&h.user_name), h)).collect();
         let mut out = HashMap::new();
-        for &i in later {
-            let row = &chunk[i];
-            let Some(user) = read.get(&fold(&row.user_name)) else { continue };
+        for (i, row) in chunk.iter().enumerate().filter(|(_, r)| r.problem.is_none()) {
+            // Only a user's first row: the users met are taken out of `users`.
+            let Some(user) = users.remove(&fold(&row.user_name)) else { continue };
             let hash = row.fingerprint();
             let same = prints.get(&user.seq).is_some_and(|p| p.version == user.version && p.row_hash == hash);
             out.insert(i, (!same).then_some(hash));
@@ -575,8 +583,15 @@ impl Service {
     /// Records, for a sync that writes, what each row applied to its user: the row's
     /// fingerprint and the user's version after it. A failure costs the next sync time, not
     /// correctness, so it is logged and the run goes on.
-    async fn record_fingerprints(&self, run: &Run<'_>, chunk: &[Row], applied: Vec<(usize, (i64, i64))>) {
-        let Some(source) = run.caller.import_source.as_ref().filter(|_| run.sync && !run.dry_run) else {
+    /// `hashes` are those `unchanged_since_last_sync` computed.
+    async fn record_fingerprints(
+        &self,
+        run: &Run<'_>,
+        chunk: &[Row],
+        applied: Vec<(usize, (i64, i64))>,
+        hashes: &HashMap<usize, Option<String>>,
+    ) {
+        let Some(source) = sync_source(run).filter(|_| !run.dry_run) else {
             return;
         };
         // A user's last row in the chunk is what the user now holds.
@@ -584,7 +599,8 @@ impl Service {
         let mut applied = applied;
         applied.sort_by_key(|(i, _)| *i);
         for (i, (seq, version)) in applied {
-            last.insert(seq, Fingerprint { seq, row_hash: chunk[i].fingerprint(), version });
+            let row_hash = hashes.get(&i).cloned().flatten().unwrap_or_else(|| chunk[i].fingerprint());
+            last.insert(seq, Fingerprint { seq, row_hash, version });
         }
         let prints: Vec<Fingerprint> = last.into_values().collect();
         if let Err(e) = self.store.record_fingerprints(source.as_str(), &prints).await {
@@ -658,30 +674,12 @@ impl Service {
         // not a leaver.
         let listed: HashSet<String> =
             CsvFile::open_with(data, map)?.filter(|r| !r.user_name.is_empty()).map(|r| fold(&r.user_name)).collect();
-        let source = Value::String(sync.source.to_string());
-        let mut owned = Vec::new();
-        // Cursor paging: one pass over the tenant, where numbered pages would sort and skip
-        // again for each page.
-        let mut cursor = String::new();
-        loop {
-            let params = ListParams {
-                filter: Some(format!("{DIRECTORY_USER}:importSource eq {source}")),
-                count: Some(MAX_PAGE as i64),
-                cursor: Some(cursor),
-                ..ListParams::default()
-            };
-            let page = self.list(caller, ResourceKind::User, &params).await?;
-            for r in page.resources {
-                let doc = &r.stored.doc;
-                let user_name = doc.get("userName").and_then(Value::as_str).unwrap_or_default().to_owned();
-                let active = doc.get("active").and_then(Value::as_bool).unwrap_or(true);
-                owned.push(Owned { id: r.stored.id, user_name, active });
-            }
-            match page.next_cursor {
-                Some(next) => cursor = next,
-                None => break,
-            }
-        }
+        // Who the source holds, without reading their documents: one pass over the tenant.
+        let tenant = caller.principal.tenant;
+        let mut owned: Vec<Owned> = (self.store.source_users(tenant, sync.source.as_str()).await?)
+            .into_iter()
+            .map(|u| Owned { id: u.id, user_name: u.user_name, active: u.active })
+            .collect();
         owned.sort_by_cached_key(|o| fold(&o.user_name));
         let active = owned.iter().filter(|o| o.active).count();
         let returners = owned.iter().filter(|o| !o.active && listed.contains(&fold(&o.user_name)));
@@ -853,6 +851,11 @@ impl Service {
             None => (Known::Planned(planned.doc), false),
         })
     }
+}
+
+/// The source a sync run records on its users; `None` for a plain import.
+fn sync_source<'r>(run: &'r Run<'_>) -> Option<&'r SourceName> {
+    run.caller.import_source.as_ref().filter(|_| run.sync)
 }
 
 /// Fills in a row's report line, with the temporary password its new user was given, and

@@ -337,6 +337,23 @@ pub struct Fingerprint {
     pub version: i64,
 }
 
+/// A live user's identity and version, read without its document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserHead {
+    pub seq: i64,
+    pub id: ResourceId,
+    pub user_name: String,
+    pub version: i64,
+}
+
+/// A live user whose `importSource` is a given source: who, and whether active.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceUser {
+    pub id: ResourceId,
+    pub user_name: String,
+    pub active: bool,
+}
+
 /// A push subscription (RFC 8935) as the store keeps it, with how far its delivery got.
 #[derive(Debug, Clone)]
 pub struct Subscription {
@@ -640,6 +657,8 @@ pub trait Store: Send + Sync + 'static {
     async fn import_source(&self, tenant: TenantId, name: &str) -> Result<ImportSource>;
     /// Removes the tenant's HR source `name`; `NotFound` when it has none of that name.
     async fn remove_import_source(&self, tenant: TenantId, name: &str, actor: &Actor) -> Result<()>;
+    /// The tenant's live users whose `importSource` is `source`, without their documents.
+    async fn source_users(&self, tenant: TenantId, source: &str) -> Result<Vec<SourceUser>>;
     /// The fingerprints syncs of `source` left on these users of the tenant (by `Stored::seq`).
     async fn fingerprints(&self, tenant: TenantId, source: &str, seqs: &[i64]) -> Result<Vec<Fingerprint>>;
     /// Records what a sync of `source` applied to these users, replacing their earlier
@@ -663,4 +682,6 @@ pub trait Store: Send + Sync + 'static {
     /// The live users of the tenant holding these userNames (compared case-folded), as `fetch`
     /// reads them without derived parts, in one query: an import reads a chunk's users at once.
     async fn users_by_name(&self, tenant: TenantId, names: &[String]) -> Result<Vec<Stored>>;
+    /// `users_by_name` without the documents: who they are and their versions.
+    async fn user_heads(&self, tenant: TenantId, names: &[String]) -> Result<Vec<UserHead>>;
 }

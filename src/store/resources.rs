@@ -12,7 +12,7 @@ use crate::store::sql::{self, Bind, Fragment, Promoted};
 use crate::store::sql_store::{classify, corrupt, id_list, now, retryable, touched, SqlStore};
 use crate::store::{
     audit, members, seats, Actor, AuditEntry, GroupView, ListQuery, Load, MemberChange, MemberView, NameGuard,
-    NewResource, Page, ResourceId, Result, StoreError, Stored, TenantId, Update,
+    NewResource, Page, ResourceId, Result, StoreError, Stored, TenantId, Update, UserHead,
 };
 
 /// The promoted columns as parameters, in the order every write lists them.
@@ -779,6 +779,20 @@ pub(crate) async fn users_by_name<B: Backend>(
 ) -> Result<Vec<Stored>> {
     let rows = users_named(store, tenant, names, &select_columns::<B>(Load::default())).await?;
     rows.iter().map(|r| decode(r, Load::default())).collect()
+}
+
+/// The live users holding these userNames: seq, id, userName and version, no document.
+pub(crate) async fn user_heads<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: TenantId,
+    names: &[String],
+) -> Result<Vec<UserHead>> {
+    let rows = users_named(store, tenant, names, "r.seq, r.id, r.user_name, r.version").await?;
+    rows.iter()
+        .map(|r| {
+            Ok(UserHead { seq: r.int(0)?, id: r.text(1)?.into(), user_name: r.text(2)?.to_owned(), version: r.int(3)? })
+        })
+        .collect()
 }
 
 /// Which of these userNames a live user of the tenant holds.

@@ -4,11 +4,12 @@
 
 use serde_json::json;
 
+use crate::scim::schema::DIRECTORY_USER;
 use crate::store::audit;
 use crate::store::backend::{Backend, Param, SqlRow};
 use crate::store::sql;
 use crate::store::sql_store::{now, touched, SqlStore};
-use crate::store::{Actor, AuditEntry, Fingerprint, ImportSource, Operation, Result, StoreError, TenantId};
+use crate::store::{Actor, AuditEntry, Fingerprint, ImportSource, Operation, Result, SourceUser, StoreError, TenantId};
 
 const SELECT: &str = "SELECT name, column_map, max_deactivate, created, updated FROM import_sources";
 
@@ -167,4 +168,24 @@ pub(crate) async fn record_fingerprints<B: Backend>(
     }
     tx.commit().await?;
     Ok(())
+}
+
+pub(crate) async fn source_users<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: TenantId,
+    source: &str,
+) -> Result<Vec<SourceUser>> {
+    let d = B::DIALECT;
+    // `importSource` is caseExact: the stored text is compared as it is.
+    let sql = format!(
+        "SELECT r.id, r.user_name, CAST(CASE WHEN {} = FALSE THEN 0 ELSE 1 END AS BIGINT) AS active \
+         FROM resources r WHERE r.tenant_id = ? AND r.kind = 'User' AND r.deleted_at IS NULL AND {} = ?",
+        d.json_bool(&d.json_scalar("r.doc", &["active"])),
+        d.json_scalar("r.doc", &[DIRECTORY_USER, "importSource"]),
+    );
+    let mut conn = store.pool.acquire().await?;
+    let rows = B::fetch_all(&mut conn, &sql, &[Param::Int(tenant.0), Param::Text(source)]).await?;
+    rows.iter()
+        .map(|r| Ok(SourceUser { id: r.text(0)?.into(), user_name: r.text(1)?.to_owned(), active: r.int(2)? != 0 }))
+        .collect()
 }

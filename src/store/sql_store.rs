@@ -16,7 +16,8 @@ use crate::store::{
     audit, domains, events, members, resources, sessions, settings, sources, tokens, Actor, AuditEntry, AuditEvent,
     AuditQuery, DeadLetter, Delivery, Fingerprint, ImportSource, LicenseSeats, ListQuery, Load, MemberChange,
     MemberView, NewResource, NewSession, NewSubscription, NewToken, Page, PollStream, PoolStats, ResourceId, Result,
-    SessionRecord, Store, StoreError, Stored, Subscription, TenantId, TenantInfo, TokenId, TokenRecord, Update,
+    SessionRecord, SourceUser, Store, StoreError, Stored, Subscription, TenantId, TenantInfo, TokenId, TokenRecord,
+    Update, UserHead,
 };
 
 /// The store over database `B` (`SqliteStore`, `PgStore`).
@@ -497,6 +498,10 @@ impl<B: Backend> Store for SqlStore<B> {
         sources::remove(self, tenant, name, actor).await
     }
 
+    async fn source_users(&self, tenant: TenantId, source: &str) -> Result<Vec<SourceUser>> {
+        sources::source_users(self, tenant, source).await
+    }
+
     async fn fingerprints(&self, tenant: TenantId, source: &str, seqs: &[i64]) -> Result<Vec<Fingerprint>> {
         sources::fingerprints(self, tenant, source, seqs).await
     }
@@ -531,5 +536,9 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn users_by_name(&self, tenant: TenantId, names: &[String]) -> Result<Vec<Stored>> {
         resources::users_by_name(self, tenant, names).await
+    }
+
+    async fn user_heads(&self, tenant: TenantId, names: &[String]) -> Result<Vec<UserHead>> {
+        resources::user_heads(self, tenant, names).await
     }
 }
