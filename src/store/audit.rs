@@ -72,13 +72,10 @@ pub(crate) async fn record_many<'e, B: Backend>(
 ) -> Result<()> {
     const ROWS: usize = 100;
     let entries: Vec<_> = entries.collect();
-    // A tenant's lines take turns from here to their commit, so they commit in the order of
-    // their positions and a reader following the log by position never skips one committed
-    // late (SQLite's writers take turns anyway).
-    if let Some(lock) = B::DIALECT.lock_key() {
-        let key = format!("audit:{}", tenant.0);
-        B::execute(&mut *conn, lock, &[Param::Text(&key)]).await?;
-    }
+    // Positions are drawn under a shared hold of the tenant's log, kept until the commit: the
+    // tenant's writers commit side by side, and a reader's `horizon` waits for the positions
+    // drawn before it (SQLite's writers commit in turn anyway).
+    hold_log::<B>(conn, tenant).await?;
     let at = now();
     for chunk in entries.chunks(ROWS) {
         let changes: Vec<String> = chunk.iter().map(|(_, _, e)| e.changes.to_string()).collect();
@@ -100,9 +97,57 @@ pub(crate) async fn record_many<'e, B: Backend>(
     Ok(())
 }
 
+/// Takes the shared hold of the tenant's log that drawing positions needs (`horizon`).
+async fn hold_log<B: Backend>(conn: &mut Conn<B>, tenant: TenantId) -> Result<()> {
+    if let Some(lock) = B::DIALECT.shared_lock_key() {
+        B::execute(&mut *conn, lock, &[Param::Text(&log_key(tenant))]).await?;
+    }
+    Ok(())
+}
+
+fn log_key(tenant: TenantId) -> String {
+    format!("audit:{}", tenant.0)
+}
+
+/// The newest position of the whole log.
+const NEWEST: &str = "SELECT COALESCE(max(seq), 0) FROM audit_events";
+
+/// The position up to which the tenant's log is settled: every line of the tenant's at or
+/// before it has committed (or never will), and every line drawn from now on comes after it.
+/// A reader following the log by position reads up to here and never skips a line committed
+/// late. On PostgreSQL the tenant's writers, which draw positions under a shared hold of its
+/// log until their commit, are waited for; SQLite commits its writers' positions in order.
+pub(crate) async fn horizon<B: Backend>(store: &SqlStore<B>, tenant: TenantId) -> Result<i64> {
+    match B::DIALECT.lock_key() {
+        None => {
+            let mut conn = store.pool.acquire().await?;
+            Ok(B::fetch_one(&mut conn, NEWEST, &[]).await?.int(0)?)
+        }
+        Some(lock) => {
+            let mut tx = store.begin_write().await?;
+            B::execute(&mut tx, lock, &[Param::Text(&log_key(tenant))]).await?;
+            let newest = B::fetch_one(&mut tx, NEWEST, &[]).await?.int(0)?;
+            tx.commit().await?;
+            Ok(newest)
+        }
+    }
+}
+
 /// Records, for every user deleted before `before`, that `actor` purged it: the rows the
 /// caller's transaction is about to delete.
 pub(crate) async fn record_purges<B: Backend>(conn: &mut Conn<B>, before: &str, actor: &Actor) -> Result<()> {
+    if B::DIALECT.shared_lock_key().is_some() {
+        let rows = B::fetch_all(
+            &mut *conn,
+            "SELECT DISTINCT tenant_id FROM resources WHERE deleted_at IS NOT NULL AND deleted_at < ? \
+             ORDER BY tenant_id",
+            &[Param::Text(before)],
+        )
+        .await?;
+        for row in &rows {
+            hold_log::<B>(conn, TenantId(row.int(0)?)).await?;
+        }
+    }
     let at = now();
     let sql = format!(
         "{COLUMNS} SELECT tenant_id, ?, ?, ?, ?, ?, 'purge', kind, id, '{{}}' FROM resources \
@@ -174,19 +219,26 @@ fn event(row: &impl SqlRow) -> Result<AuditEvent> {
     })
 }
 
-/// Up to `limit` of the tenant's lines after position `after`, in position order.
+/// Up to `limit` of the tenant's lines after position `after`, in position order, up to its
+/// `horizon`.
 pub(crate) async fn after<B: Backend>(
     store: &SqlStore<B>,
     tenant: TenantId,
     after: i64,
     limit: u64,
 ) -> Result<Vec<AuditEvent>> {
+    let upto = horizon(store, tenant).await?;
     let mut conn = store.pool.acquire().await?;
     let rows = B::fetch_all(
         &mut conn,
         "SELECT seq, at, token_id, actor, request_id, client, operation, resource_type, resource_id, changes \
-         FROM audit_events WHERE seq > ? AND tenant_id = ? ORDER BY seq LIMIT ?",
-        &[Param::Int(after), Param::Int(tenant.0), Param::Int(i64::try_from(limit).unwrap_or(i64::MAX))],
+         FROM audit_events WHERE seq > ? AND seq <= ? AND tenant_id = ? ORDER BY seq LIMIT ?",
+        &[
+            Param::Int(after),
+            Param::Int(upto),
+            Param::Int(tenant.0),
+            Param::Int(i64::try_from(limit).unwrap_or(i64::MAX)),
+        ],
     )
     .await?;
     rows.iter().map(event).collect()

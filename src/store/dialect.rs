@@ -11,6 +11,9 @@ pub trait Dialect {
     /// A statement that makes the writers of one bound key take turns until their transactions
     /// end; `None` where writers take turns anyway.
     fn lock_key(&self) -> Option<&'static str>;
+    /// The shared form of `lock_key`: holders of one key go together, and a `lock_key` of it
+    /// waits for all of them (and keeps new ones out) until its transaction ends.
+    fn shared_lock_key(&self) -> Option<&'static str>;
     /// The suffix locking the rows a SELECT reads until the transaction ends, where
     /// `begin_write` does not already keep other writers out.
     fn for_update(&self) -> &'static str;
@@ -77,6 +80,9 @@ impl Dialect for SqliteDialect {
     }
     fn lock_key(&self) -> Option<&'static str> {
         // BEGIN IMMEDIATE already lets one writer in at a time.
+        None
+    }
+    fn shared_lock_key(&self) -> Option<&'static str> {
         None
     }
     fn for_update(&self) -> &'static str {
@@ -185,6 +191,9 @@ impl Dialect for PostgresDialect {
     }
     fn lock_key(&self) -> Option<&'static str> {
         Some("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")
+    }
+    fn shared_lock_key(&self) -> Option<&'static str> {
+        Some("SELECT pg_advisory_xact_lock_shared(hashtextextended(?, 0))")
     }
     fn for_update(&self) -> &'static str {
         " FOR UPDATE"

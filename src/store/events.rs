@@ -37,9 +37,6 @@ fn subscription(row: &impl SqlRow) -> Result<Subscription> {
     })
 }
 
-/// The newest audit position of the whole log: a new subscription starts after it.
-const LAST_POSITION: &str = "SELECT COALESCE(max(seq), 0) FROM audit_events";
-
 pub(crate) async fn create<B: Backend>(
     store: &SqlStore<B>,
     tenant: TenantId,
@@ -48,14 +45,14 @@ pub(crate) async fn create<B: Backend>(
 ) -> Result<Subscription> {
     let types = serde_json::to_string(&new.event_types).map_err(|e| corrupt("event types", e))?;
     let created = now();
+    // The subscription starts at the tenant's log as settled now: every event not committed
+    // by then comes after it.
+    let cursor = audit::horizon(store, tenant).await?;
     let _turn = store.write_turn().await;
     let mut tx = store.begin_write().await?;
     let changes = serde_json::json!({"endpoint": {"after": new.endpoint}, "events": {"after": new.event_types}});
     let entry = AuditEntry::new(actor, Operation::Create, changes);
     audit::record_on::<B>(&mut tx, tenant, "Subscription", &new.id, &entry).await?;
-    // After the subscription's own line (which holds the tenant's turn on PostgreSQL): every
-    // event committed later has a higher position.
-    let cursor = B::fetch_one(&mut tx, LAST_POSITION, &[]).await?.int(0)?;
     B::execute(
         &mut tx,
         "INSERT INTO subscriptions (id, tenant_id, endpoint, event_types, secret, created, cursor) \
@@ -218,11 +215,11 @@ pub(crate) async fn poll_stream<B: Backend>(
         &[Param::Int(tenant.0), Param::Text(&token.0.to_string())],
     )
     .await?;
+    drop(conn);
     let cursor = match created {
         Some(row) => row.int(0)?,
-        None => B::fetch_one(&mut conn, LAST_POSITION, &[]).await?.int(0)?,
+        None => audit::horizon(store, tenant).await?,
     };
-    drop(conn);
     let stream = PollStream { cursor, acked: Vec::new() };
     let _turn = store.write_turn().await;
     let mut conn = store.pool.acquire().await?;

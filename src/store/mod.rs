@@ -600,8 +600,10 @@ pub trait Store: Send + Sync + 'static {
     /// recorded in the audit log as purged by `actor`.
     async fn purge_deleted_before(&self, before: OffsetDateTime, actor: &Actor) -> Result<u64>;
 
-    /// Up to `limit` lines of the tenant's audit log after position `after`, in commit order:
-    /// what SCIM events are made of. Every line of a tenant commits in position order.
+    /// Up to `limit` lines of the tenant's audit log after position `after`, in position order:
+    /// what SCIM events are made of. A line drawn before the read and committed after it is
+    /// waited for, never skipped: a reader that moves its cursor to the last line read misses
+    /// nothing.
     async fn audit_after(&self, tenant: TenantId, after: i64, limit: u64) -> Result<Vec<AuditEvent>>;
     /// How many of the tenant's resource writes come after position `after`, counting at most
     /// `cap` of them.

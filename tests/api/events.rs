@@ -473,3 +473,48 @@ async fn crash_test(app: &TestApp) {
         assert_eq!(ids.len(), 1, "one event id per write, however often it was sent: {user} {ids:?}");
     }
 }
+
+/// On PostgreSQL a tenant's writes commit side by side, so a position drawn first can commit
+/// last: a reader of the log waits for it rather than moving past it.
+#[tokio::test]
+#[ignore = "needs SCIMD_TEST_POSTGRES_URL"]
+async fn a_reader_waits_for_a_position_drawn_earlier_and_committed_later() {
+    use sqlx::{Connection, Row};
+    let app = TestApp::postgres().await;
+    let tenant = app.store.ensure_tenant("default").await.unwrap();
+    let start = app.store.audit_after(tenant, 0, 1000).await.unwrap().last().map_or(0, |e| e.seq);
+
+    // A slow write draws its position the way every write does, and stays open.
+    let mut slow = sqlx::PgConnection::connect(&app.database_url()).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut slow).await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))")
+        .bind(format!("audit:{}", tenant.0))
+        .execute(&mut slow)
+        .await
+        .unwrap();
+    let drawn: i64 = sqlx::query(
+        "INSERT INTO audit_events (tenant_id, at, actor, operation, resource_type, resource_id, changes) \
+         VALUES ($1, $2, 'slow', 'create', 'Domain', 'slow.example', '{}') RETURNING seq",
+    )
+    .bind(tenant.0)
+    .bind(scimd::store::sql::format_time(time::OffsetDateTime::now_utc()))
+    .fetch_one(&mut slow)
+    .await
+    .unwrap()
+    .get(0);
+
+    // A later write commits first, with a higher position.
+    let uid = create_user(&app, "quick@contoso.com").await;
+    let store = app.store.clone();
+    let read = tokio::spawn(async move { store.audit_after(tenant, start, 1000).await.unwrap() });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!read.is_finished(), "the reader waits for the open write instead of reading past it");
+
+    sqlx::query("COMMIT").execute(&mut slow).await.unwrap();
+    let lines = tokio::time::timeout(Duration::from_secs(10), read).await.expect("the reader goes on").unwrap();
+    let seen: Vec<(i64, &str)> = lines.iter().map(|e| (e.seq, e.resource_id.as_str())).collect();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0], (drawn, "slow.example"));
+    assert_eq!(seen[1].1, uid);
+    assert!(seen[1].0 > drawn);
+}
