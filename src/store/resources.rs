@@ -186,7 +186,7 @@ async fn check_name_guard<B: Backend>(
 }
 
 /// Index rows one INSERT writes at most: 4 parameters each, well under SQLite's 32,766.
-const VALUES_PER_STATEMENT: usize = 500;
+pub(crate) const VALUES_PER_STATEMENT: usize = 500;
 
 /// Rewrites the `resource_values` rows of one resource from its document (`fresh`: a resource
 /// just inserted, which has none yet).
@@ -194,20 +194,29 @@ async fn index_values<B: Backend>(conn: &mut Conn<B>, seq: i64, doc: &Value, fre
     if !fresh {
         B::execute(&mut *conn, "DELETE FROM resource_values WHERE resource_seq = ?", &[Param::Int(seq)]).await?;
     }
-    // One statement for all of them: each statement is a round trip to the database.
-    let values: Vec<(String, String, String)> = sql::indexed_values(doc)
-        .into_iter()
-        .map(|(attr, value)| {
-            let rev = sql::reversed(&value);
-            (attr, value, rev)
-        })
-        .collect();
-    for chunk in values.chunks(VALUES_PER_STATEMENT) {
+    let mut rows = Vec::new();
+    value_rows(seq, doc, &mut rows);
+    insert_value_rows::<B>(conn, &rows).await
+}
+
+/// The `resource_values` rows of a resource's document: (seq, attribute, folded value,
+/// reversed), added to `out`.
+fn value_rows(seq: i64, doc: &Value, out: &mut Vec<(i64, String, String, String)>) {
+    out.extend(sql::indexed_values(doc).into_iter().map(|(attr, value)| {
+        let rev = sql::reversed(&value);
+        (seq, attr, value, rev)
+    }));
+}
+
+/// Inserts `resource_values` rows, many per statement: each statement is a round trip to the
+/// database.
+async fn insert_value_rows<B: Backend>(conn: &mut Conn<B>, rows: &[(i64, String, String, String)]) -> Result<()> {
+    for chunk in rows.chunks(VALUES_PER_STATEMENT) {
         let mut sql = String::from("INSERT INTO resource_values (resource_seq, attr, value_fold, value_rev) VALUES ");
         let mut params = Vec::with_capacity(chunk.len() * 4);
-        for (i, (attr, value, rev)) in chunk.iter().enumerate() {
+        for (i, (seq, attr, value, rev)) in chunk.iter().enumerate() {
             sql.push_str(if i == 0 { "(?, ?, ?, ?)" } else { ", (?, ?, ?, ?)" });
-            params.extend([Param::Int(seq), Param::Text(attr), Param::Text(value), Param::Text(rev)]);
+            params.extend([Param::Int(*seq), Param::Text(attr), Param::Text(value), Param::Text(rev)]);
         }
         B::execute(&mut *conn, &sql, &params).await?;
     }
@@ -217,6 +226,49 @@ async fn index_values<B: Backend>(conn: &mut Conn<B>, seq: i64, doc: &Value, fre
 /// Inserts one resource with its index rows, seats and members, inside the caller's
 /// transaction; the caller records it in the audit log.
 async fn insert_in<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, new: &NewResource, load: Load) -> Result<Stored> {
+    let row = insert_row::<B>(conn, tenant, new).await?;
+    index_values::<B>(conn, row.seq, &new.doc, true).await?;
+    if new.kind == ResourceKind::User {
+        seats::take_new_seats::<B>(conn, tenant, row.seq, &sql::license_ids(&new.doc), false).await?;
+    }
+    if !new.members.is_empty() {
+        members::change_members::<B>(conn, tenant, row.seq, &MemberChange::Add(new.members.clone())).await?;
+        if load.members {
+            // The members' displays come from their own rows.
+            return fetch_in::<B>(conn, tenant, new.kind, &new.id, load).await;
+        }
+    }
+    Ok(row.stored(new, load))
+}
+
+/// A resource's own row, just inserted.
+struct InsertedRow {
+    seq: i64,
+    created: OffsetDateTime,
+    seats: Option<i64>,
+}
+
+impl InsertedRow {
+    /// The resource as stored: everything is known, no need to read the row back.
+    fn stored(&self, new: &NewResource, load: Load) -> Stored {
+        let mut doc = new.doc.clone();
+        with_seat_counters(new.kind, &mut doc, self.seats, 0);
+        Stored {
+            seq: self.seq,
+            id: new.id.clone(),
+            kind: new.kind,
+            doc,
+            version: 1,
+            created: self.created,
+            last_modified: self.created,
+            members: load.members.then(Vec::new),
+            groups: load.groups.then(Vec::new),
+        }
+    }
+}
+
+/// Inserts a resource's own row, after its verified-domain rule (`NameGuard`).
+async fn insert_row<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, new: &NewResource) -> Result<InsertedRow> {
     let promoted = Promoted::of(new.kind, &new.doc);
     if let Some(guard) = &new.name_guard {
         check_name_guard::<B>(conn, tenant, &promoted, guard).await?;
@@ -254,31 +306,7 @@ async fn insert_in<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, new: &NewRe
     ];
     let row = B::fetch_one(&mut *conn, &sql, &params).await.map_err(|e| classify(e, new.kind, &promoted))?;
     let seq = row.int(0)?;
-    index_values::<B>(conn, seq, &new.doc, true).await?;
-    if new.kind == ResourceKind::User {
-        seats::take_new_seats::<B>(conn, tenant, seq, &sql::license_ids(&new.doc), false).await?;
-    }
-    if !new.members.is_empty() {
-        members::change_members::<B>(conn, tenant, seq, &MemberChange::Add(new.members.clone())).await?;
-        if load.members {
-            // The members' displays come from their own rows.
-            return fetch_in::<B>(conn, tenant, new.kind, &new.id, load).await;
-        }
-    }
-    // Everything else is known: no need to read the row back.
-    let mut doc = new.doc.clone();
-    with_seat_counters(new.kind, &mut doc, promoted.seats, 0);
-    Ok(Stored {
-        seq,
-        id: new.id.clone(),
-        kind: new.kind,
-        doc,
-        version: 1,
-        created,
-        last_modified: created,
-        members: load.members.then(Vec::new),
-        groups: load.groups.then(Vec::new),
-    })
+    Ok(InsertedRow { seq, created, seats: promoted.seats })
 }
 
 /// Inserts a resource and its audit line, inside the caller's write (`SqlStore::write`).
@@ -306,15 +334,7 @@ pub(crate) async fn insert_many<B: Backend>(
     // resource.
     let mut tx = store.begin_write().await?;
     count_inserts_later::<B>(&mut tx).await?;
-    let mut out = Vec::with_capacity(news.len());
-    for new in news {
-        match insert_in::<B>(&mut tx, tenant, new, load).await {
-            Ok(stored) => out.push(Ok(stored)),
-            Err(e) if retryable(&e) => return Err(e),
-            Err(_) => break,
-        }
-    }
-    if out.len() == news.len() {
+    if let Some(out) = insert_batch::<B>(&mut tx, tenant, news, load).await? {
         audit::record_many::<B>(&mut tx, tenant, news.iter().map(|n| (n.kind.name(), n.id.as_str(), &n.audit))).await?;
         add_counts::<B>(&mut tx, tenant, news.iter().map(|n| n.kind)).await?;
         tx.commit().await?;
@@ -346,6 +366,45 @@ pub(crate) async fn insert_many<B: Backend>(
     add_counts::<B>(&mut tx, tenant, kinds).await?;
     tx.commit().await?;
     Ok(out)
+}
+
+/// Inserts all of `news`, their index rows and seats written for all at once: a License's new
+/// holders take their seats in one statement, where one each would make PostgreSQL step over
+/// every version of the License's row the transaction made before. `None` when one of them
+/// fails: the caller rolls back and inserts them one by one, to give each its own answer.
+async fn insert_batch<B: Backend>(
+    conn: &mut Conn<B>,
+    tenant: TenantId,
+    news: &[NewResource],
+    load: Load,
+) -> Result<Option<Vec<Result<Stored>>>> {
+    let (mut out, mut values, mut licenses) = (Vec::with_capacity(news.len()), Vec::new(), Vec::new());
+    // A License the batch creates is not there for the users before it: they take their seats
+    // one by one, in order.
+    let in_order = news.iter().any(|n| n.kind == ResourceKind::License);
+    for new in news {
+        let inserted = if new.members.is_empty() && !in_order {
+            insert_row::<B>(conn, tenant, new).await.map(|row| {
+                value_rows(row.seq, &new.doc, &mut values);
+                if new.kind == ResourceKind::User {
+                    licenses.push((row.seq, sql::license_ids(&new.doc)));
+                }
+                row.stored(new, load)
+            })
+        } else {
+            insert_in::<B>(conn, tenant, new, load).await
+        };
+        match inserted {
+            Ok(stored) => out.push(Ok(stored)),
+            Err(e) if retryable(&e) => return Err(e),
+            Err(_) => return Ok(None),
+        }
+    }
+    insert_value_rows::<B>(conn, &values).await?;
+    if !seats::take_new_seats_many::<B>(conn, tenant, &licenses).await? {
+        return Ok(None);
+    }
+    Ok(Some(out))
 }
 
 /// Where the database counts a batch's inserts cheaper at once (see `Dialect`), tells the

@@ -80,6 +80,45 @@ behaviour! {
         assert_eq!(status, ["unchanged", "unchanged", "refused", "unchanged"], "the same file twice");
     }
 
+    async fn a_files_new_users_take_their_seats_together_and_too_many_are_refused_each(app: TestApp) {
+        let cli = Cli::new(&app).await;
+        let added = cli.scimd(&["license", "add", "ENTERPRISEPACK", "--seats", "4", "--tenant", "default"]);
+        assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+        let added = cli.scimd(&["license", "add", "EMS", "--seats", "9", "--tenant", "default"]);
+        assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+        let rows = |range: std::ops::Range<u32>| {
+            let mut csv = String::from("Employee ID,Email,Country,Licenses\n");
+            for i in range {
+                csv.push_str(&format!("{i},u{i}@contoso.com,NL,ENTERPRISEPACK;EMS\n"));
+            }
+            csv
+        };
+
+        let first = cli.import_hr(&rows(0..3), &[]);
+        let second = cli.import_hr(&rows(3..5), &[]);
+
+        let status = |out: &Output| -> Vec<String> {
+            report(&succeeded(out).0).iter().map(|r| r["status"].clone()).collect()
+        };
+        assert_eq!(status(&first), ["created", "created", "created"]);
+        let refused = report(&succeeded(&second).0);
+        assert_eq!(refused.iter().map(|r| r["status"].as_str()).collect::<Vec<_>>(), ["created", "refused"]);
+        assert!(refused[1]["detail"].contains("no seats left"), "{refused:?}");
+        let licenses: Value = app.get("/Licenses?sortBy=partNumber").await.json().await.unwrap();
+        let consumed: Vec<(&str, i64)> = licenses["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| (l["partNumber"].as_str().unwrap(), l["consumed"].as_i64().unwrap()))
+            .collect();
+        assert_eq!(consumed, [("EMS", 4), ("ENTERPRISEPACK", 4)], "a seat for each user created, no more");
+        for i in 0..4 {
+            let user = cli.user(&format!("u{i}@contoso.com")).await.unwrap();
+            assert_eq!(user[DIRECTORY]["licenses"].as_array().unwrap().len(), 2, "{user}");
+        }
+        assert!(cli.user("u4@contoso.com").await.is_none());
+    }
+
     async fn a_sync_deactivates_leavers_reactivates_a_returner_and_leaves_other_users_alone(app: TestApp) {
         let cli = Cli::new(&app).await;
         let first = staff(0..10);
