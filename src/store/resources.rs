@@ -275,17 +275,73 @@ async fn insert_row<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, new: &NewR
     }
     let created = sql::parse_time(&now())?;
     let ts = sql::format_time(created);
-    let sql = format!(
-        "INSERT INTO resources (id, tenant_id, kind, user_name, user_name_fold, user_name_rev, part_number, \
-         part_number_fold, external_id, display_name, display_name_fold, seats, doc, doc_fold, password_hash, \
-         version, created, last_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {0}, {0}, ?, 1, ?, ?) \
-         RETURNING seq",
-        B::DIALECT.doc_param()
-    );
+    let sql = format!("{INSERT_ROW}{} RETURNING seq", row_placeholders::<B>());
     let doc = serde_json::to_string(&new.doc).unwrap_or_default();
+    let params = row_params(tenant, new, &promoted, &doc, &ts);
+    let row = B::fetch_one(&mut *conn, &sql, &params).await.map_err(|e| classify(e, new.kind, &promoted))?;
+    let seq = row.int(0)?;
+    Ok(InsertedRow { seq, created, seats: promoted.seats })
+}
+
+/// Inserts the own rows of `news`, a hundred per statement; in the order of `news`. Their
+/// verified-domain rules are the caller's to check (`check_name_guard`).
+async fn insert_rows<B: Backend>(
+    conn: &mut Conn<B>,
+    tenant: TenantId,
+    news: &[NewResource],
+) -> Result<Vec<InsertedRow>> {
+    const ROWS: usize = 100;
+    let created = sql::parse_time(&now())?;
+    let ts = sql::format_time(created);
+    let promoted: Vec<Promoted> = news.iter().map(|n| Promoted::of(n.kind, &n.doc)).collect();
+    let docs: Vec<String> = news.iter().map(|n| serde_json::to_string(&n.doc).unwrap_or_default()).collect();
+    let mut seqs: HashMap<String, i64> = HashMap::with_capacity(news.len());
+    let placeholders = row_placeholders::<B>();
+    for (n, chunk) in news.chunks(ROWS).enumerate() {
+        let mut sql = String::from(INSERT_ROW);
+        let mut params = Vec::with_capacity(chunk.len() * 17);
+        for (i, new) in chunk.iter().enumerate() {
+            let at = n * ROWS + i;
+            sql.push_str(if i == 0 { "" } else { ", " });
+            sql.push_str(&placeholders);
+            params.extend(row_params(tenant, new, &promoted[at], &docs[at], &ts));
+        }
+        sql.push_str(" RETURNING id, seq");
+        for row in B::fetch_all(&mut *conn, &sql, &params).await? {
+            seqs.insert(row.text(0)?.to_owned(), row.int(1)?);
+        }
+    }
+    news.iter()
+        .zip(promoted)
+        .map(|(new, promoted)| match seqs.get(new.id.as_str()) {
+            Some(&seq) => Ok(InsertedRow { seq, created, seats: promoted.seats }),
+            None => Err(corrupt("inserted resource", new.id.as_str())),
+        })
+        .collect()
+}
+
+/// The columns of a resource's own row, as `row_params` binds them.
+const INSERT_ROW: &str = "INSERT INTO resources (id, tenant_id, kind, user_name, user_name_fold, user_name_rev, \
+     part_number, part_number_fold, external_id, display_name, display_name_fold, seats, doc, doc_fold, \
+     password_hash, version, created, last_modified) VALUES ";
+
+/// One row's placeholders after `INSERT_ROW`.
+fn row_placeholders<B: Backend>() -> String {
+    format!("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {0}, {0}, ?, 1, ?, ?)", B::DIALECT.doc_param())
+}
+
+/// A new resource's own row as `INSERT_ROW` binds it; `doc` is its document as text and `ts`
+/// its creation time.
+fn row_params<'a>(
+    tenant: TenantId,
+    new: &'a NewResource,
+    promoted: &'a Promoted,
+    doc: &'a str,
+    ts: &'a str,
+) -> [Param<'a>; 17] {
     let [user_name, user_name_fold, user_name_rev, part_number, part_number_fold, external_id, display_name, display_name_fold, seats] =
-        promoted_params(&promoted);
-    let params = [
+        promoted_params(promoted);
+    [
         Param::Text(new.id.as_str()),
         Param::Int(tenant.0),
         Param::Text(new.kind.name()),
@@ -298,15 +354,12 @@ async fn insert_row<B: Backend>(conn: &mut Conn<B>, tenant: TenantId, new: &NewR
         display_name,
         display_name_fold,
         seats,
-        Param::Text(&doc),
+        Param::Text(doc),
         Param::Text(&promoted.doc_fold),
         Param::OptText(new.password_hash.as_deref()),
-        Param::Text(&ts),
-        Param::Text(&ts),
-    ];
-    let row = B::fetch_one(&mut *conn, &sql, &params).await.map_err(|e| classify(e, new.kind, &promoted))?;
-    let seq = row.int(0)?;
-    Ok(InsertedRow { seq, created, seats: promoted.seats })
+        Param::Text(ts),
+        Param::Text(ts),
+    ]
 }
 
 /// Inserts a resource and its audit line, inside the caller's write (`SqlStore::write`).
@@ -368,43 +421,59 @@ pub(crate) async fn insert_many<B: Backend>(
     Ok(out)
 }
 
-/// Inserts all of `news`, their index rows and seats written for all at once: a License's new
-/// holders take their seats in one statement, where one each would make PostgreSQL step over
-/// every version of the License's row the transaction made before. `None` when one of them
-/// fails: the caller rolls back and inserts them one by one, to give each its own answer.
+/// Inserts all of `news`: when none is a License or has members, their own rows a hundred per
+/// statement, their index rows in a few more, and one guarded UPDATE per License for all its
+/// new holders with their seat rows in a few more (one UPDATE per holder would make PostgreSQL
+/// step over every version of the License's row the transaction made before). `None` when
+/// one of them fails: the caller rolls back and inserts them one by one, to give each its own
+/// answer.
 async fn insert_batch<B: Backend>(
     conn: &mut Conn<B>,
     tenant: TenantId,
     news: &[NewResource],
     load: Load,
 ) -> Result<Option<Vec<Result<Stored>>>> {
-    let (mut out, mut values, mut licenses) = (Vec::with_capacity(news.len()), Vec::new(), Vec::new());
-    // A License the batch creates is not there for the users before it: they take their seats
-    // one by one, in order.
-    let in_order = news.iter().any(|n| n.kind == ResourceKind::License);
+    // A License the batch creates is not there for the users before it, nor a group's member
+    // created after it: such a batch goes one by one, in order.
+    if news.iter().any(|n| n.kind == ResourceKind::License || !n.members.is_empty()) {
+        let mut out = Vec::with_capacity(news.len());
+        for new in news {
+            match insert_in::<B>(conn, tenant, new, load).await {
+                Ok(stored) => out.push(Ok(stored)),
+                Err(e) if retryable(&e) => return Err(e),
+                Err(_) => return Ok(None),
+            }
+        }
+        return Ok(Some(out));
+    }
+    let rows = match insert_rows::<B>(conn, tenant, news).await {
+        Ok(rows) => rows,
+        Err(e) if retryable(&e) => return Err(e),
+        Err(_) => return Ok(None),
+    };
+    // Each name's rule sees the whole batch: two names of it that exclude each other both fail
+    // here, and one by one the first goes in.
     for new in news {
-        let inserted = if new.members.is_empty() && !in_order {
-            insert_row::<B>(conn, tenant, new).await.map(|row| {
-                value_rows(row.seq, &new.doc, &mut values);
-                if new.kind == ResourceKind::User {
-                    licenses.push((row.seq, sql::license_ids(&new.doc)));
-                }
-                row.stored(new, load)
-            })
-        } else {
-            insert_in::<B>(conn, tenant, new, load).await
-        };
-        match inserted {
-            Ok(stored) => out.push(Ok(stored)),
-            Err(e) if retryable(&e) => return Err(e),
-            Err(_) => return Ok(None),
+        if let Some(guard) = &new.name_guard {
+            match check_name_guard::<B>(conn, tenant, &Promoted::of(new.kind, &new.doc), guard).await {
+                Ok(()) => {}
+                Err(e) if retryable(&e) => return Err(e),
+                Err(_) => return Ok(None),
+            }
+        }
+    }
+    let (mut values, mut licenses) = (Vec::new(), Vec::new());
+    for (new, row) in news.iter().zip(&rows) {
+        value_rows(row.seq, &new.doc, &mut values);
+        if new.kind == ResourceKind::User {
+            licenses.push((row.seq, sql::license_ids(&new.doc)));
         }
     }
     insert_value_rows::<B>(conn, &values).await?;
     if !seats::take_new_seats_many::<B>(conn, tenant, &licenses).await? {
         return Ok(None);
     }
-    Ok(Some(out))
+    Ok(Some(news.iter().zip(&rows).map(|(new, row)| Ok(row.stored(new, load))).collect()))
 }
 
 /// Where the database counts a batch's inserts cheaper at once (see `Dialect`), tells the
