@@ -29,9 +29,10 @@ pub trait Dialect {
     fn backup_into(&self) -> Option<&'static str>;
     /// Turns the `?` placeholders every query is written with into the database's own.
     fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str>;
-    /// A bound JSON document as a value of the `doc` column, and the column read back as text.
+    /// A bound JSON document as a value of the `doc` column, and the column of `table` read
+    /// back as text.
     fn doc_param(&self) -> &'static str;
-    fn doc_column(&self) -> &'static str;
+    fn doc_column(&self, table: &str) -> String;
     /// A FROM item yielding the strings of a bound JSON array as `alias.value`.
     fn text_list(&self, alias: &str) -> String;
     /// A FROM item yielding the objects of a bound JSON array as `alias.value`.
@@ -107,8 +108,8 @@ impl Dialect for SqliteDialect {
     fn doc_param(&self) -> &'static str {
         "?"
     }
-    fn doc_column(&self) -> &'static str {
-        "r.doc"
+    fn doc_column(&self, table: &str) -> String {
+        format!("{table}.doc")
     }
     fn text_list(&self, alias: &str) -> String {
         format!("json_each(?) AS {alias}")
@@ -234,8 +235,8 @@ impl Dialect for PostgresDialect {
     fn doc_param(&self) -> &'static str {
         "CAST(? AS jsonb)"
     }
-    fn doc_column(&self) -> &'static str {
-        "r.doc::text AS doc"
+    fn doc_column(&self, table: &str) -> String {
+        format!("{table}.doc::text AS doc")
     }
     fn text_list(&self, alias: &str) -> String {
         format!("jsonb_array_elements_text(CAST(? AS jsonb)) AS {alias}(value)")

@@ -45,10 +45,16 @@ fn promoted_params(p: &Promoted) -> [Param<'_>; 9] {
 
 /// The columns every read selects, with the derived parts asked for.
 pub(crate) fn select_columns<B: Backend>(load: Load) -> String {
+    columns_of::<B>("r", load)
+}
+
+/// `select_columns` of the resource named `r` in the query (a `RETURNING` clause names it
+/// by its table, `resources`).
+fn columns_of<B: Backend>(r: &str, load: Load) -> String {
     let dialect = B::DIALECT;
     let mut cols = format!(
-        "r.seq, r.id, r.kind, {}, r.version, r.created, r.last_modified, r.seats, r.consumed",
-        dialect.doc_column()
+        "{r}.seq, {r}.id, {r}.kind, {}, {r}.version, {r}.created, {r}.last_modified, {r}.seats, {r}.consumed",
+        dialect.doc_column(r)
     );
     if load.members {
         let agg = dialect.json_agg(&[
@@ -58,14 +64,14 @@ pub(crate) fn select_columns<B: Backend>(load: Load) -> String {
         ]);
         cols.push_str(&format!(
             ", (SELECT {agg} FROM members m JOIN resources m2 ON m2.seq = m.member_seq \
-             WHERE m.group_seq = r.seq) AS members_json"
+             WHERE m.group_seq = {r}.seq) AS members_json"
         ));
     }
     if load.groups {
         let agg = dialect.json_agg(&[("id", "g.id"), ("display", "g.display_name")]);
         cols.push_str(&format!(
             ", (SELECT {agg} FROM members m JOIN resources g ON g.seq = m.group_seq \
-             WHERE m.member_seq = r.seq) AS groups_json"
+             WHERE m.member_seq = {r}.seq) AS groups_json"
         ));
     }
     cols
@@ -533,6 +539,9 @@ pub(crate) async fn update<B: Backend>(
             params.push(param);
         }
     }
+    // The row comes back as a read selects it, saving a statement, unless the members it
+    // lists are about to change.
+    let returned = Load { members: load.members && update.members.is_empty(), ..load };
     // A License's seats may not drop below the seats assigned (checked in the statement, so a
     // seat taken meanwhile is counted).
     let sql = format!(
@@ -541,9 +550,10 @@ pub(crate) async fn update<B: Backend>(
          version = version + 1, last_modified = ? \
          WHERE tenant_id = ? AND kind = {1} AND id = ? AND deleted_at IS NULL AND version = ? \
          AND (? IS NULL OR consumed <= ?) \
-         RETURNING seq",
+         RETURNING {2}",
         B::DIALECT.doc_param(),
-        sql::kind_literal(kind)
+        sql::kind_literal(kind),
+        columns_of::<B>("resources", returned)
     );
     let doc = serde_json::to_string(&update.doc).unwrap_or_default();
     let modified = now();
@@ -570,7 +580,8 @@ pub(crate) async fn update<B: Backend>(
             seats: promoted.seats.unwrap_or_default(),
         });
     };
-    let seq = row.int(0)?;
+    let stored = decode(&row, returned)?;
+    let seq = stored.seq;
     let previous = update.previous.as_ref();
     if previous.is_none_or(|old| sql::indexed_values(old) != sql::indexed_values(&update.doc)) {
         index_values::<B>(&mut *tx, seq, &update.doc, false).await?;
@@ -585,7 +596,9 @@ pub(crate) async fn update<B: Backend>(
     }
     // Last, as the audit line holds the tenant's turn until the commit (see `audit`).
     audit::record::<B>(&mut *tx, tenant, kind, id.as_str(), &update.audit).await?;
-    let stored = fetch_in::<B>(&mut *tx, tenant, kind, id, load).await?;
+    if returned != load {
+        return fetch_in::<B>(&mut *tx, tenant, kind, id, load).await;
+    }
     Ok(stored)
 }
 
@@ -807,7 +820,7 @@ pub(crate) async fn restore<B: Backend>(
     let sql = format!(
         "SELECT seq, user_name, {} FROM resources r WHERE tenant_id = ? AND kind = 'User' AND id = ? \
          AND deleted_at IS NOT NULL",
-        B::DIALECT.doc_column()
+        B::DIALECT.doc_column("r")
     );
     let row = B::fetch_optional(&mut tx, &sql, &[Param::Int(tenant.0), Param::Text(id.as_str())])
         .await?

@@ -161,7 +161,7 @@ pub(crate) fn id_list<T: serde::Serialize>(ids: &[T]) -> Result<String> {
 pub(crate) async fn fold_old_documents<B: Backend>(conn: &mut Conn<B>) -> Result<()> {
     let select = format!(
         "SELECT r.seq, r.kind, {} FROM resources r WHERE r.doc_fold IS NULL LIMIT 500",
-        B::DIALECT.doc_column()
+        B::DIALECT.doc_column("r")
     );
     let update = format!("UPDATE resources SET doc_fold = {} WHERE seq = ?", B::DIALECT.doc_param());
     loop {

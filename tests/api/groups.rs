@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{behaviour, id, scim_error, GROUP, USER};
+use crate::helpers::{behaviour, id, scim_error, GROUP, PATCH_OP, USER};
 
 behaviour! {
     async fn group_members_are_rendered_with_display_ref_and_type(app: TestApp) {
@@ -30,6 +30,36 @@ behaviour! {
         assert_eq!(fetched["groups"][0]["value"], group["id"]);
         assert_eq!(fetched["groups"][0]["display"], "Sales");
         assert_eq!(fetched["groups"][0]["type"], "direct");
+    }
+
+    async fn a_write_answers_with_the_groups_and_members_a_read_shows(app: TestApp) {
+        let user = app.create_user("writer").await;
+        let group = app.create_group("Sales", &[id(&user)]).await;
+        let patch = |value: Value| json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": value}]});
+
+        let res = app.patch(&format!("/Users/{}", id(&user)), patch(json!({"title": "Lead"}))).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let answered: Value = res.json().await.unwrap();
+        let read: Value = app.get(&format!("/Users/{}", id(&user))).await.json().await.unwrap();
+        assert_eq!(answered["groups"], json!([{"value": id(&group), "display": "Sales", "type": "direct", "$ref": app.url(&format!("/Groups/{}", id(&group)))}]));
+        assert_eq!(answered, read);
+
+        // A group's PATCH answers 204, as Entra ID expects; its PUT answers with the group.
+        let res = app.patch(&format!("/Groups/{}", id(&group)), patch(json!({"displayName": "Sales EMEA"}))).await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        let read: Value = app.get(&format!("/Users/{}", id(&user))).await.json().await.unwrap();
+        assert_eq!(read["groups"][0]["display"], "Sales EMEA");
+
+        let other = app.create_user("newcomer").await;
+        let members = json!([{"value": id(&user)}, {"value": id(&other)}]);
+        let res = app
+            .put(&format!("/Groups/{}", id(&group)), json!({"schemas": [GROUP], "displayName": "Sales", "members": members}))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let answered: Value = res.json().await.unwrap();
+        assert_eq!(answered["members"].as_array().unwrap().len(), 2, "{answered}");
+        let read: Value = app.get(&format!("/Groups/{}", id(&group))).await.json().await.unwrap();
+        assert_eq!(answered, read);
     }
 
     async fn unknown_member_ids_are_refused_by_name_and_nothing_is_created(app: TestApp) {
