@@ -2,6 +2,9 @@
 //! own `Param`s and hands back rows read through `SqlRow`, so store code needs only `B: Backend`.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgRow;
 use sqlx::query::Query;
@@ -73,12 +76,40 @@ pub trait Backend: sealed::Sealed + Send + Sync + 'static {
         params: &'c [Param<'c>],
     ) -> impl Future<Output = sqlx::Result<Vec<Self::Row>>> + Send + 'c;
 
-    /// Gives the statements that follow on `conn` a fresh query time budget, where the budget
-    /// is counted per connection rather than per statement (SQLite); a no-op elsewhere.
-    fn restart_budget<'c>(
+    /// Makes the statements that follow on `conn` run under `deadline`, where the budget is
+    /// counted per connection rather than per statement (SQLite); a no-op elsewhere. The
+    /// deadline can then be moved without a round trip to the connection.
+    fn watch<'c>(
         conn: &'c mut Conn<Self>,
-        budget: std::time::Duration,
+        deadline: Arc<Deadline>,
     ) -> impl Future<Output = sqlx::Result<()>> + Send + 'c;
+}
+
+/// A point in time past which a connection's statements are interrupted, movable from any
+/// thread while the connection runs.
+#[derive(Debug)]
+pub struct Deadline(AtomicU64);
+
+impl Deadline {
+    /// `budget` from now.
+    pub fn after(budget: Duration) -> Deadline {
+        Deadline(AtomicU64::new(since_start() + budget.as_nanos() as u64))
+    }
+
+    /// Moves the deadline to `budget` from now.
+    pub fn restart(&self, budget: Duration) {
+        self.0.store(since_start() + budget.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    pub fn passed(&self) -> bool {
+        since_start() > self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Nanoseconds since the first deadline of the process.
+fn since_start() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
 
 pub(crate) mod sealed {
@@ -153,4 +184,19 @@ where
         };
     }
     query
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_passes_after_its_budget_and_moves_when_restarted() {
+        let deadline = Deadline::after(Duration::from_millis(20));
+        assert!(!deadline.passed());
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(deadline.passed());
+        deadline.restart(Duration::from_secs(60));
+        assert!(!deadline.passed());
+    }
 }

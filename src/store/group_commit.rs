@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use crate::store::backend::{Backend, Conn};
+use crate::store::backend::{Backend, Conn, Deadline};
 use crate::store::sql_store::WriteFuture;
 use crate::store::{Result, StoreError};
 
@@ -108,9 +108,12 @@ async fn commit_loop<B: Backend>(
 /// error) and the transaction is rolled back.
 async fn commit_batch<B: Backend>(pool: sqlx::Pool<B::Db>, budget: Duration, batch: Vec<Job<B>>) -> Result<()> {
     let mut tx = pool.begin_with(B::DIALECT.begin_write()).await?;
+    // Each write gets the whole budget; moving the deadline costs no round trip.
+    let deadline = Arc::new(Deadline::after(budget));
+    B::watch(&mut tx, deadline.clone()).await?;
     let mut answers = Vec::with_capacity(batch.len());
     for job in batch {
-        B::restart_budget(&mut tx, budget).await?;
+        deadline.restart(budget);
         let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
         let done = job(&mut savepoint).await;
         if done.ok {

@@ -5,12 +5,13 @@
 //! runs statements on it for the generic store.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{Connection, PgConnection, Postgres};
 
-use crate::store::backend::{bound, Backend, Param};
+use crate::store::backend::{bound, Backend, Deadline, Param};
 use crate::store::dialect::{Dialect, PostgresDialect};
 use crate::store::sql;
 use crate::store::sql_store::{fold_old_documents, SqlStore};
@@ -50,7 +51,7 @@ impl Backend for Postgres {
         bound(&PostgresDialect.numbered(sql), params).fetch_all(conn).await
     }
 
-    async fn restart_budget(_conn: &mut PgConnection, _budget: std::time::Duration) -> sqlx::Result<()> {
+    async fn watch(_conn: &mut PgConnection, _deadline: Arc<Deadline>) -> sqlx::Result<()> {
         // statement_timeout counts per statement already.
         Ok(())
     }

@@ -9,7 +9,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::scim::schema::ResourceKind;
-use crate::store::backend::{Backend, Conn, Param, SqlRow};
+use crate::store::backend::{Backend, Conn, Deadline, Param, SqlRow};
 use crate::store::group_commit::GroupCommit;
 use crate::store::sql::{self, Promoted};
 use crate::store::{
@@ -240,7 +240,7 @@ impl<B: Backend> Store for SqlStore<B> {
         };
         let mut conn = self.pool.acquire().await?;
         // A copy takes as long as the database is large, not as long as a client's query.
-        B::restart_budget(&mut conn, BACKUP_BUDGET).await?;
+        B::watch(&mut conn, Arc::new(Deadline::after(BACKUP_BUDGET))).await?;
         B::execute(&mut conn, statement, &[Param::Text(file)]).await?;
         Ok(())
     }

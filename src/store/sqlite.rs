@@ -6,12 +6,12 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Connection, Sqlite, SqliteConnection};
 
-use crate::store::backend::{bound, Backend, Param};
+use crate::store::backend::{bound, Backend, Deadline, Param};
 use crate::store::dialect::{Dialect, SqliteDialect};
 use crate::store::group_commit::GroupCommit;
 use crate::store::sql;
@@ -58,8 +58,9 @@ impl Backend for Sqlite {
         bound(sql, params).fetch_all(conn).await
     }
 
-    async fn restart_budget(conn: &mut SqliteConnection, budget: Duration) -> sqlx::Result<()> {
-        arm(conn, budget).await
+    async fn watch(conn: &mut SqliteConnection, deadline: Arc<Deadline>) -> sqlx::Result<()> {
+        conn.lock_handle().await?.set_progress_handler(STEPS_PER_CHECK, move || !deadline.passed());
+        Ok(())
     }
 }
 
@@ -129,9 +130,7 @@ const STEPS_PER_CHECK: i32 = 10_000;
 /// Gives a connection leaving the pool its deadline: SQLite's progress handler interrupts any
 /// statement still running past it (SQLITE_INTERRUPT, which the store reports as cancelled).
 async fn arm(conn: &mut SqliteConnection, budget: Duration) -> std::result::Result<(), sqlx::Error> {
-    let deadline = Instant::now() + budget;
-    conn.lock_handle().await?.set_progress_handler(STEPS_PER_CHECK, move || Instant::now() < deadline);
-    Ok(())
+    Sqlite::watch(conn, Arc::new(Deadline::after(budget))).await
 }
 
 #[cfg(test)]
@@ -186,6 +185,40 @@ mod tests {
             assert!(started.elapsed() < CHECKPOINT_EVERY * 5, "the log was not copied in time");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    #[tokio::test]
+    async fn a_grouped_write_past_its_budget_is_cancelled_alone_and_the_others_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("budget.db").display());
+        let store = SqliteStore::connect(&url, 2, Duration::from_millis(50)).await.unwrap();
+        let put = |name: &'static str| {
+            store.write(move |conn| {
+                Box::pin(async move {
+                    let sql = "INSERT INTO settings (name, value) VALUES (?, 'x')";
+                    Sqlite::execute(conn, sql, &[Param::Text(name)]).await?;
+                    Ok(())
+                })
+            })
+        };
+        // Counting to a billion takes seconds; the budget is 50 ms.
+        let slow = store.write(|conn| {
+            Box::pin(async move {
+                let sql = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 1000000000) \
+                           SELECT count(*) FROM c";
+                Sqlite::fetch_one(conn, sql, &[]).await?;
+                Ok(())
+            })
+        });
+        let (before, slow, after) = tokio::join!(put("before"), slow, put("after"));
+        assert!(matches!(slow, Err(crate::store::StoreError::Cancelled)), "{slow:?}");
+        assert!(before.is_ok() && after.is_ok(), "{before:?} {after:?}");
+        let mut conn = store.pool.acquire().await.unwrap();
+        let rows = Sqlite::fetch_all(&mut conn, "SELECT name FROM settings WHERE value = 'x' ORDER BY name", &[])
+            .await
+            .unwrap();
+        let names: Vec<&str> = rows.iter().map(|r| r.text(0).unwrap()).collect();
+        assert_eq!(names, ["after", "before"]);
     }
 
     #[tokio::test]
