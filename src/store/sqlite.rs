@@ -222,6 +222,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_write_that_panics_loses_its_batch_and_the_writes_after_it_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("panic.db").display());
+        let store = SqliteStore::connect(&url, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await.unwrap();
+        let put = |name: &'static str| {
+            store.write(move |conn| {
+                Box::pin(async move {
+                    let sql = "INSERT INTO settings (name, value) VALUES (?, 'x')";
+                    Sqlite::execute(conn, sql, &[Param::Text(name)]).await?;
+                    Ok(())
+                })
+            })
+        };
+        put("first").await.unwrap();
+        let panicked = store
+            .write(|conn| {
+                Box::pin(async move {
+                    let sql = "INSERT INTO settings (name, value) VALUES ('lost', 'x')";
+                    Sqlite::execute(conn, sql, &[]).await?;
+                    let bug: Option<()> = None;
+                    bug.expect("a write with a bug");
+                    Ok(())
+                })
+            })
+            .await;
+        assert!(matches!(panicked, Err(crate::store::StoreError::NotCommitted(_))), "{panicked:?}");
+        put("after").await.unwrap();
+        let mut conn = store.pool.acquire().await.unwrap();
+        let rows = Sqlite::fetch_all(&mut conn, "SELECT name FROM settings WHERE value = 'x' ORDER BY name", &[])
+            .await
+            .unwrap();
+        let names: Vec<&str> = rows.iter().map(|r| r.text(0).unwrap()).collect();
+        assert_eq!(names, ["after", "first"]);
+    }
+
+    #[tokio::test]
     async fn identity_provider_lookups_and_suffixes_are_index_searches_never_scans() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("plan.db").display());
