@@ -187,20 +187,33 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_grouped_write_past_its_budget_is_cancelled_alone_and_the_others_commit() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("budget.db").display());
-        let store = SqliteStore::connect(&url, 2, Duration::from_millis(50)).await.unwrap();
-        let put = |name: &'static str| {
-            store.write(move |conn| {
+    /// A grouped write of the setting `name`, marked as one of these tests' writes.
+    async fn put(store: &SqliteStore, name: &'static str) -> crate::store::Result<()> {
+        store
+            .write(move |conn| {
                 Box::pin(async move {
                     let sql = "INSERT INTO settings (name, value) VALUES (?, 'x')";
                     Sqlite::execute(conn, sql, &[Param::Text(name)]).await?;
                     Ok(())
                 })
             })
-        };
+            .await
+    }
+
+    /// The names `put` wrote that were committed, in order.
+    async fn written(store: &SqliteStore) -> Vec<String> {
+        let mut conn = store.pool.acquire().await.unwrap();
+        let sql = "SELECT name FROM settings WHERE value = 'x' ORDER BY name";
+        let rows = Sqlite::fetch_all(&mut conn, sql, &[]).await.unwrap();
+        rows.iter().map(|r| r.text(0).unwrap().to_owned()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_grouped_write_past_its_budget_is_cancelled_alone_and_the_others_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("budget.db").display());
+        let store = SqliteStore::connect(&url, 2, Duration::from_millis(50)).await.unwrap();
+        let put = |name: &'static str| put(&store, name);
         // Counting to a billion takes seconds; the budget is 50 ms.
         let slow = store.write(|conn| {
             Box::pin(async move {
@@ -213,12 +226,7 @@ mod tests {
         let (before, slow, after) = tokio::join!(put("before"), slow, put("after"));
         assert!(matches!(slow, Err(crate::store::StoreError::Cancelled)), "{slow:?}");
         assert!(before.is_ok() && after.is_ok(), "{before:?} {after:?}");
-        let mut conn = store.pool.acquire().await.unwrap();
-        let rows = Sqlite::fetch_all(&mut conn, "SELECT name FROM settings WHERE value = 'x' ORDER BY name", &[])
-            .await
-            .unwrap();
-        let names: Vec<&str> = rows.iter().map(|r| r.text(0).unwrap()).collect();
-        assert_eq!(names, ["after", "before"]);
+        assert_eq!(written(&store).await, ["after", "before"]);
     }
 
     #[tokio::test]
@@ -226,15 +234,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("panic.db").display());
         let store = SqliteStore::connect(&url, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await.unwrap();
-        let put = |name: &'static str| {
-            store.write(move |conn| {
-                Box::pin(async move {
-                    let sql = "INSERT INTO settings (name, value) VALUES (?, 'x')";
-                    Sqlite::execute(conn, sql, &[Param::Text(name)]).await?;
-                    Ok(())
-                })
-            })
-        };
+        let put = |name: &'static str| put(&store, name);
         put("first").await.unwrap();
         let panicked = store
             .write(|conn| {
@@ -248,12 +248,7 @@ mod tests {
             .await;
         assert!(matches!(panicked, Err(crate::store::StoreError::NotCommitted(_))), "{panicked:?}");
         put("after").await.unwrap();
-        let mut conn = store.pool.acquire().await.unwrap();
-        let rows = Sqlite::fetch_all(&mut conn, "SELECT name FROM settings WHERE value = 'x' ORDER BY name", &[])
-            .await
-            .unwrap();
-        let names: Vec<&str> = rows.iter().map(|r| r.text(0).unwrap()).collect();
-        assert_eq!(names, ["after", "first"]);
+        assert_eq!(written(&store).await, ["after", "first"]);
     }
 
     #[tokio::test]
