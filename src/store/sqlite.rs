@@ -68,6 +68,11 @@ impl SqlStore<Sqlite> {
     /// Opens (creating if missing) the database at `url` and runs the migrations. Each
     /// statement runs under `query_timeout`, counted from when its connection leaves the pool.
     pub async fn connect(url: &str, max_connections: u32, query_timeout: Duration) -> Result<SqliteStore> {
+        SUB_JOURNALS_IN_MEMORY.call_once(|| {
+            if !keep_sub_journals_in_memory() {
+                tracing::debug!("SQLite had started: savepoint journals spill to files past 64 KiB");
+            }
+        });
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -100,6 +105,30 @@ impl SqlStore<Sqlite> {
         tokio::spawn(checkpoints(pool.clone()));
         Ok(SqlStore { pool, probe, write_lock: Some(write_lock), group: Some(Arc::new(group)) })
     }
+}
+
+/// How much of one savepoint's journal SQLite keeps in memory before it moves it to a
+/// temporary file. Every group-committed write runs under a savepoint, and a created user
+/// touches about twenty pages: 80 KiB, past SQLite's own 64 KiB, so each batch used to open,
+/// write page by page and delete a file. 1 MiB holds any ordinary write; a larger one (a
+/// group given thousands of members) still spills. The journal empties when its savepoint is
+/// released, so this is the bound per connection.
+const SUB_JOURNAL_IN_MEMORY: i32 = 1 << 20;
+
+static SUB_JOURNALS_IN_MEMORY: std::sync::Once = std::sync::Once::new();
+
+/// Raises the in-memory bound of statement and savepoint journals to `SUB_JOURNAL_IN_MEMORY`.
+/// SQLite takes settings of this kind only before its first connection in the process; false
+/// when it had already started (the journals then keep SQLite's default).
+#[allow(unsafe_code)]
+fn keep_sub_journals_in_memory() -> bool {
+    // SAFETY: sqlite3_config with SQLITE_CONFIG_STMTJRNL_SPILL takes one int argument, passed
+    // as the C int the variadic call expects. It is called once (`SUB_JOURNALS_IN_MEMORY`),
+    // before the store's first connection; if SQLite has already been initialized it changes
+    // nothing and answers SQLITE_MISUSE.
+    let rc =
+        unsafe { libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_STMTJRNL_SPILL, SUB_JOURNAL_IN_MEMORY) };
+    rc == libsqlite3_sys::SQLITE_OK
 }
 
 /// Each connection's page cache, in KiB (SQLite's negative `cache_size`).
@@ -185,6 +214,42 @@ mod tests {
             assert!(started.elapsed() < CHECKPOINT_EVERY * 5, "the log was not copied in time");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The temporary files SQLite has open in this process (it names them `etilqs_…`).
+    fn sqlite_temp_files() -> usize {
+        let fds = std::fs::read_dir("/proc/self/fd").unwrap();
+        fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+            .filter(|target| target.to_string_lossy().contains("etilqs"))
+            .count()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_savepoint_that_changes_a_few_hundred_kilobytes_keeps_its_journal_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("journal.db").display());
+        let store = SqliteStore::connect(&url, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await.unwrap();
+        let mut conn = store.pool.acquire().await.unwrap();
+        let filler = "x".repeat(3000);
+        for i in 0..60 {
+            let sql = "INSERT INTO settings (name, value) VALUES (?, ?)";
+            Sqlite::execute(&mut conn, sql, &[Param::Text(&format!("page-{i}")), Param::Text(&filler)]).await.unwrap();
+        }
+        // A group-committed write: a savepoint inside the batch's transaction, changing pages
+        // that were there before it (60 pages, 240 KiB, where SQLite's default bound is 64 KiB).
+        Sqlite::execute(&mut conn, "BEGIN IMMEDIATE", &[]).await.unwrap();
+        Sqlite::execute(&mut conn, "SAVEPOINT w", &[]).await.unwrap();
+        let changed = "UPDATE settings SET value = replace(value, 'x', 'y') WHERE name LIKE 'page-%'";
+        Sqlite::execute(&mut conn, changed, &[]).await.unwrap();
+        let spilled = sqlite_temp_files();
+        Sqlite::execute(&mut conn, "ROLLBACK TO w", &[]).await.unwrap();
+        Sqlite::execute(&mut conn, "COMMIT", &[]).await.unwrap();
+
+        assert_eq!(spilled, 0, "the savepoint's journal went to a temporary file");
+        let sql = "SELECT count(*) FROM settings WHERE name LIKE 'page-%' AND value = ?";
+        let unchanged = Sqlite::fetch_one(&mut conn, sql, &[Param::Text(&filler)]).await.unwrap();
+        assert_eq!(unchanged.int(0).unwrap(), 60, "rolling back to the savepoint restored every page");
     }
 
     /// A grouped write of the setting `name`, marked as one of these tests' writes.
