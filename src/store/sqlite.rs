@@ -217,6 +217,7 @@ mod tests {
     }
 
     /// The temporary files SQLite has open in this process (it names them `etilqs_…`).
+    #[cfg(target_os = "linux")]
     fn sqlite_temp_files() -> usize {
         let fds = std::fs::read_dir("/proc/self/fd").unwrap();
         fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
