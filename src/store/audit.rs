@@ -163,42 +163,55 @@ pub(crate) async fn events<B: Backend>(
     tenant: TenantId,
     query: &AuditQuery,
 ) -> Result<(u64, Vec<AuditEvent>)> {
-    let (since, until) = (query.since.map(sql::format_time), query.until.map(sql::format_time));
-    let token = query.token_id.map(|t| t.0);
-    let operation = query.operation.map(Operation::as_str);
-    let conditions = "tenant_id = ? AND (? IS NULL OR resource_type = ?) AND (? IS NULL OR resource_id = ?) \
-         AND (? IS NULL OR operation = ?) \
-         AND (? IS NULL OR token_id = ?) AND (? IS NULL OR at >= ?) AND (? IS NULL OR at <= ?)";
-    let params = [
-        Param::Int(tenant.0),
-        Param::OptText(query.resource_type.as_deref()),
-        Param::OptText(query.resource_type.as_deref()),
-        Param::OptText(query.resource_id.as_deref()),
-        Param::OptText(query.resource_id.as_deref()),
-        Param::OptText(operation),
-        Param::OptText(operation),
-        Param::OptInt(token),
-        Param::OptInt(token),
-        Param::OptText(since.as_deref()),
-        Param::OptText(since.as_deref()),
-        Param::OptText(until.as_deref()),
-        Param::OptText(until.as_deref()),
-    ];
+    let times = [query.since.map(sql::format_time), query.until.map(sql::format_time)];
+    let (conditions, params) = conditions(tenant, query, &times);
     let mut conn = store.pool.acquire().await?;
     let total = B::fetch_one(&mut conn, &format!("SELECT count(*) FROM audit_events WHERE {conditions}"), &params)
         .await?
         .int(0)?;
-    let order = if query.newest_first { "seq DESC" } else { "seq" };
-    let page = format!(
-        "SELECT seq, at, token_id, actor, request_id, client, operation, resource_type, resource_id, changes \
-         FROM audit_events WHERE {conditions} ORDER BY {order} LIMIT ? OFFSET ?"
-    );
-    let mut page_params = params.to_vec();
+    let mut page_params = params.clone();
     page_params.push(Param::Int(query.count as i64));
     page_params.push(Param::Int(query.start_index.saturating_sub(1) as i64));
-    let rows = B::fetch_all(&mut conn, &page, &page_params).await?;
+    let rows = B::fetch_all(&mut conn, &page_sql(&conditions, query.newest_first), &page_params).await?;
     let events = rows.iter().map(event).collect::<Result<Vec<_>>>()?;
     Ok((u64::try_from(total).unwrap_or(0), events))
+}
+
+/// The WHERE clause selecting `query`'s lines of the tenant, and its parameters; `times` are
+/// the query's `since` and `until` as stored. Only the conditions given go in: written as
+/// `(? IS NULL OR column = ?)` they would hide from the planner that a resource's history is
+/// one range of its index.
+pub(crate) fn conditions<'q>(
+    tenant: TenantId,
+    query: &'q AuditQuery,
+    times: &'q [Option<String>; 2],
+) -> (String, Vec<Param<'q>>) {
+    let mut conditions = String::from("tenant_id = ?");
+    let mut params = vec![Param::Int(tenant.0)];
+    let given = [
+        (" AND resource_type = ?", query.resource_type.as_deref().map(Param::Text)),
+        (" AND resource_id = ?", query.resource_id.as_deref().map(Param::Text)),
+        (" AND operation = ?", query.operation.map(|o| Param::Text(o.as_str()))),
+        (" AND token_id = ?", query.token_id.map(|t| Param::Int(t.0))),
+        (" AND at >= ?", times[0].as_deref().map(Param::Text)),
+        (" AND at <= ?", times[1].as_deref().map(Param::Text)),
+    ];
+    for (condition, param) in given {
+        if let Some(param) = param {
+            conditions.push_str(condition);
+            params.push(param);
+        }
+    }
+    (conditions, params)
+}
+
+/// A page of the lines `conditions` selects; binds the page size and offset after them.
+pub(crate) fn page_sql(conditions: &str, newest_first: bool) -> String {
+    let order = if newest_first { "seq DESC" } else { "seq" };
+    format!(
+        "SELECT seq, at, token_id, actor, request_id, client, operation, resource_type, resource_id, changes \
+         FROM audit_events WHERE {conditions} ORDER BY {order} LIMIT ? OFFSET ?"
+    )
 }
 
 fn event(row: &impl SqlRow) -> Result<AuditEvent> {

@@ -190,6 +190,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_resources_audit_history_is_read_from_its_own_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+        let store = SqliteStore::connect(&url, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await.unwrap();
+        let query = crate::store::AuditQuery {
+            resource_type: Some("User".into()),
+            resource_id: Some("2819c223-7f76-453a-919d-413861904646".into()),
+            operation: None,
+            token_id: None,
+            since: None,
+            until: None,
+            newest_first: true,
+            start_index: 1,
+            count: 50,
+        };
+        let times = [None, None];
+        let (conditions, mut params) = crate::store::audit::conditions(crate::store::TenantId(1), &query, &times);
+        params.extend([Param::Int(50), Param::Int(0)]);
+        let sql = format!("EXPLAIN QUERY PLAN {}", crate::store::audit::page_sql(&conditions, true));
+        let mut conn = store.pool.acquire().await.unwrap();
+        let rows = Sqlite::fetch_all(&mut conn, &sql, &params).await.unwrap();
+        let plan = rows.iter().map(|r| r.text("detail").unwrap()).collect::<Vec<_>>().join("\n");
+
+        assert!(plan.contains("audit_events_resource (tenant_id=? AND resource_id=?)"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "the page is sorted after reading: {plan}");
+    }
+
+    #[tokio::test]
     async fn the_write_ahead_log_reaches_the_database_file_without_a_writer_copying_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wal.db");
