@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::http::error::SCIM_CONTENT_TYPE;
-use crate::http::render::{self, STREAMED_MEMBERS};
+use crate::http::render::{self, Rendered, STREAMED_MEMBERS};
 use crate::http::AppState;
 use crate::scim::error::ScimError;
 use crate::scim::projection::Projection;
@@ -271,7 +271,7 @@ fn etag_header(headers: &HeaderMap, name: header::HeaderName) -> Option<ETagMatc
 /// A SCIM response: status, optional JSON body, `ETag` and `Location`.
 pub struct ScimResponse {
     status: StatusCode,
-    body: Option<Value>,
+    body: Option<Rendered>,
     etag: Option<String>,
     location: Option<String>,
     /// Reads the members of a group too big to render at once, while the body is written.
@@ -288,7 +288,18 @@ pub struct MemberSource {
 
 impl ScimResponse {
     fn new(status: StatusCode, body: Option<Value>, version: Option<i64>, location: Option<String>) -> Self {
-        ScimResponse { status, body, etag: version.map(etag), location, members: None }
+        ScimResponse { status, body: body.map(Rendered::Value), etag: version.map(etag), location, members: None }
+    }
+
+    /// 200 with a resource as `render::resource_to_send` wrote it, and its version.
+    pub fn ok_rendered(body: Rendered, version: i64) -> Self {
+        ScimResponse {
+            status: StatusCode::OK,
+            body: Some(body),
+            etag: Some(etag(version)),
+            location: None,
+            members: None,
+        }
     }
 
     /// 200 with a resource and its version.
@@ -340,15 +351,22 @@ impl IntoResponse for ScimResponse {
     fn into_response(self) -> Response {
         let mut response = match (self.body, self.members) {
             (Some(body), Some(source)) => {
-                let text = body.to_string();
+                let text = match body {
+                    Rendered::Value(v) => v.to_string(),
+                    // Bytes written from JSON text and serialized values: UTF-8 throughout.
+                    Rendered::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
+                };
                 match streamed_body(text, source) {
                     Ok(stream) => (self.status, [(header::CONTENT_TYPE, SCIM_CONTENT_TYPE)], stream).into_response(),
                     Err(text) => (self.status, [(header::CONTENT_TYPE, SCIM_CONTENT_TYPE)], text).into_response(),
                 }
             }
             (Some(body), None) => {
-                // Straight into bytes: `to_string` would go through the formatting machinery.
-                let bytes = serde_json::to_vec(&body).unwrap_or_default();
+                let bytes = match body {
+                    // Straight into bytes: `to_string` would go through the formatting machinery.
+                    Rendered::Value(v) => serde_json::to_vec(&v).unwrap_or_default(),
+                    Rendered::Bytes(b) => b,
+                };
                 (self.status, [(header::CONTENT_TYPE, SCIM_CONTENT_TYPE)], bytes).into_response()
             }
             (None, _) => self.status.into_response(),

@@ -3,13 +3,14 @@
 //!
 //! Pure apart from reading the registry.
 
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use crate::scim::error::ScimError;
 use crate::scim::projection::Projection;
 use crate::scim::resource::{etag, format_datetime};
-use crate::scim::schema::{Registry, ResourceKind};
-use crate::service::{AuditEvent, BulkOutcome, ListPage, MemberView, Resource, SubscriptionView, TokenRecord};
+use crate::scim::schema::{Attribute, Registry, ResourceKind};
+use crate::service::{AuditEvent, BulkOutcome, ListPage, MemberView, Resource, Stored, SubscriptionView, TokenRecord};
 
 const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
@@ -27,7 +28,8 @@ pub fn location(base_url: &str, kind: ResourceKind, id: &str) -> String {
 }
 
 /// A resource as the projection asks: `schemas`, `id`, the document, derived `members` and
-/// `groups`, and `meta` (with `deleted` for a soft-deleted user).
+/// `groups`, and `meta` (with `deleted` for a soft-deleted user). The document must have been
+/// read parsed (`Stored::doc`); `resource_to_send` takes either form.
 pub fn resource(registry: &Registry, base_url: &str, r: Resource, projection: &Projection) -> Value {
     let mut stored = r.stored;
     let rt = registry.resource_type(stored.kind);
@@ -42,29 +44,152 @@ pub fn resource(registry: &Registry, base_url: &str, r: Resource, projection: &P
     if let Value::Object(doc) = std::mem::take(&mut stored.doc) {
         out.extend(doc);
     }
-    if let Some(members) = &stored.members {
-        let members: Vec<Value> = members.iter().map(|m| member(base_url, m)).collect();
-        if !members.is_empty() {
-            out.insert("members".into(), Value::Array(members));
+    if let Some(members) = members_value(base_url, &stored) {
+        out.insert("members".into(), members);
+    }
+    if let Some(groups) = groups_value(base_url, &stored) {
+        out.insert("groups".into(), groups);
+    }
+    out.insert("meta".into(), meta(base_url, &stored, r.deleted));
+    let mut out = Value::Object(out);
+    projection.apply(registry, rt, &mut out);
+    if r.members_streamed && projection.wants("members") {
+        out["members"] = Value::String(format!("{STREAMED_MEMBERS}{}", stored.id));
+    }
+    out
+}
+
+/// A resource ready to send: its JSON bytes, or a value still to be serialized.
+pub enum Rendered {
+    Bytes(Vec<u8>),
+    Value(Value),
+}
+
+/// `resource`, for a resource read to be sent (`Service::get_to_send`). A document read as
+/// text, shown with the default projection, is copied into the answer as it is stored, the
+/// way `resource` would have written it, without being parsed and serialized again.
+pub fn resource_to_send(
+    registry: &Registry,
+    base_url: &str,
+    mut r: Resource,
+    projection: &Projection,
+) -> Result<Rendered, ScimError> {
+    if let Some(text) = r.stored.doc_text.take() {
+        if *projection == Projection::Default {
+            if let Some(bytes) = stored_text_as_sent(registry, base_url, &r, &text) {
+                return Ok(Rendered::Bytes(bytes));
+            }
+        }
+        r.stored.doc = serde_json::from_str(&text).map_err(ScimError::internal)?;
+    }
+    Ok(Rendered::Value(resource(registry, base_url, r, projection)))
+}
+
+/// What `resource` writes for `r` under the default projection, with `text` as its stored
+/// document, when that projection would leave the document as it is: None when it would
+/// drop something (an attribute returned only on request, an empty extension, an item
+/// emptied of what is never returned) or the text is not a JSON object.
+fn stored_text_as_sent(registry: &Registry, base_url: &str, r: &Resource, text: &str) -> Option<Vec<u8>> {
+    let stored = &r.stored;
+    let rt = registry.resource_type(stored.kind);
+    // Names only, the values left as text: attribute names are plain ASCII, so an escape in
+    // one fails the parse and takes the slow path.
+    let TopLevel(doc) = serde_json::from_str(text).ok()?;
+    for (name, raw) in &doc {
+        if ["schemas", "id", "meta", "members", "groups"].iter().any(|n| n.eq_ignore_ascii_case(name)) {
+            return None;
+        }
+        let whole = match registry.extension_of(rt, name) {
+            Some(ext) => registry.schema(ext)?.attributes.iter().all(Attribute::shown_whole_by_default),
+            None => registry.resolve_name(rt, None, name).is_none_or(|(_, a)| a.shown_whole_by_default()),
+        };
+        // `{}` anywhere: an empty extension or item, which the projection would remove. Rare,
+        // and then the slow path decides.
+        if !whole || raw.get().contains("{}") {
+            return None;
         }
     }
-    if let Some(groups) = &stored.groups {
-        let groups: Vec<Value> = groups
-            .iter()
-            .map(|g| {
-                json!({
-                    "value": g.id,
-                    "$ref": location(base_url, ResourceKind::Group, g.id.as_str()),
-                    "display": g.display,
-                    "type": "direct",
-                })
+    let mut schemas = vec![rt.schema.as_str()];
+    schemas.extend(rt.extensions.iter().map(String::as_str).filter(|e| doc.iter().any(|(n, _)| n == e)));
+    let mut out = Vec::with_capacity(text.len() + 512);
+    out.push(b'{');
+    field(&mut out, "schemas", &schemas);
+    field(&mut out, "id", &stored.id);
+    for (name, raw) in &doc {
+        field(&mut out, name, raw);
+    }
+    if let Some(members) = members_value(base_url, stored) {
+        field(&mut out, "members", &members);
+    }
+    if let Some(groups) = groups_value(base_url, stored) {
+        field(&mut out, "groups", &groups);
+    }
+    field(&mut out, "meta", &meta(base_url, stored, r.deleted));
+    if r.members_streamed {
+        field(&mut out, "members", &format!("{STREAMED_MEMBERS}{}", stored.id));
+    }
+    out.push(b'}');
+    Some(out)
+}
+
+/// Appends `"name":value` to an object being written, after a comma unless it is the first.
+fn field<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, name: &str, value: &T) {
+    if out.len() > 1 {
+        out.push(b',');
+    }
+    // Writing into a Vec fails only for a value that cannot be JSON, which none of these is.
+    let _ = serde_json::to_writer(&mut *out, name);
+    out.push(b':');
+    let _ = serde_json::to_writer(&mut *out, value);
+}
+
+/// A JSON object's members in order, each value left as its text.
+struct TopLevel<'a>(Vec<(&'a str, &'a RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for TopLevel<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = TopLevel<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(TopLevel(entries))
+            }
+        }
+        deserializer.deserialize_map(Entries)
+    }
+}
+
+fn members_value(base_url: &str, stored: &Stored) -> Option<Value> {
+    let members: Vec<Value> = stored.members.as_ref()?.iter().map(|m| member(base_url, m)).collect();
+    (!members.is_empty()).then_some(Value::Array(members))
+}
+
+fn groups_value(base_url: &str, stored: &Stored) -> Option<Value> {
+    let groups: Vec<Value> = stored
+        .groups
+        .as_ref()?
+        .iter()
+        .map(|g| {
+            json!({
+                "value": g.id,
+                "$ref": location(base_url, ResourceKind::Group, g.id.as_str()),
+                "display": g.display,
+                "type": "direct",
             })
-            .map(drop_nulls)
-            .collect();
-        if !groups.is_empty() {
-            out.insert("groups".into(), Value::Array(groups));
-        }
-    }
+        })
+        .map(drop_nulls)
+        .collect();
+    (!groups.is_empty()).then_some(Value::Array(groups))
+}
+
+fn meta(base_url: &str, stored: &Stored, deleted: Option<time::OffsetDateTime>) -> Value {
     let mut meta = json!({
         "resourceType": stored.kind.name(),
         "created": format_datetime(stored.created),
@@ -72,16 +197,10 @@ pub fn resource(registry: &Registry, base_url: &str, r: Resource, projection: &P
         "location": location(base_url, stored.kind, stored.id.as_str()),
         "version": etag(stored.version),
     });
-    if let Some(deleted) = r.deleted {
+    if let Some(deleted) = deleted {
         meta["deleted"] = json!(format_datetime(deleted));
     }
-    out.insert("meta".into(), meta);
-    let mut out = Value::Object(out);
-    projection.apply(registry, rt, &mut out);
-    if r.members_streamed && projection.wants("members") {
-        out["members"] = Value::String(format!("{STREAMED_MEMBERS}{}", stored.id));
-    }
-    out
+    meta
 }
 
 /// One entry of a group's `members`.
@@ -280,4 +399,103 @@ fn drop_nulls(mut v: Value) -> Value {
         o.retain(|_, v| !v.is_null());
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::resource::ResourceId;
+    use crate::service::GroupView;
+
+    fn resource_of(kind: ResourceKind, doc: &str, streamed: bool) -> Resource {
+        let at = time::macros::datetime!(2026-12-03 10:00:00.123 UTC);
+        let stored = Stored {
+            seq: 7,
+            id: ResourceId::new("0193a0c4-0000-7000-8000-000000000001"),
+            kind,
+            doc: Value::Null,
+            doc_text: Some(doc.to_owned()),
+            version: 3,
+            created: at,
+            last_modified: at,
+            members: (kind == ResourceKind::Group && !streamed).then(|| {
+                vec![MemberView { id: ResourceId::new("m-1"), kind: ResourceKind::User, display: Some("Ann".into()) }]
+            }),
+            groups: (kind == ResourceKind::User)
+                .then(|| vec![GroupView { id: ResourceId::new("g-1"), display: Some("Staff".into()) }]),
+        };
+        Resource { stored, changed: true, members_streamed: streamed, deleted: None }
+    }
+
+    /// What `resource` writes for the same resource with its document parsed.
+    fn parsed(mut r: Resource, projection: &Projection) -> Value {
+        r.stored.doc = serde_json::from_str(&r.stored.doc_text.take().unwrap()).unwrap();
+        resource(Registry::builtin().unwrap(), "https://x/scim/v2", r, projection)
+    }
+
+    fn sent(r: Resource, projection: &Projection) -> Rendered {
+        resource_to_send(Registry::builtin().unwrap(), "https://x/scim/v2", r, projection).unwrap()
+    }
+
+    #[test]
+    fn a_document_sent_as_stored_reads_as_the_parsed_rendering() {
+        let docs = [
+            (
+                ResourceKind::User,
+                r#"{"userName":"ann@example.com","name":{"givenName":"Ann","familyName":"Ö \"q\""},"emails":[{"value":"ann@example.com","type":"work","primary":true}],"active":true,"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"employeeNumber":"7","manager":{"value":"x"}},"x-unknown":[1,2.5,null]}"#,
+            ),
+            // PostgreSQL's jsonb writes its text with spaces and its own key order.
+            (ResourceKind::User, r#"{"title": "Boss", "userName": "bo", "externalId": "e-1"}"#),
+            (ResourceKind::Group, r#"{"displayName":"Staff","externalId":"g"}"#),
+        ];
+        for (kind, doc) in docs {
+            let Rendered::Bytes(bytes) = sent(resource_of(kind, doc, false), &Projection::Default) else {
+                panic!("{doc} was parsed");
+            };
+            let written: Value = serde_json::from_slice(&bytes).unwrap();
+            let expected = parsed(resource_of(kind, doc, false), &Projection::Default);
+            assert_eq!(written, expected);
+            // The same members in the same order, not only the same object.
+            let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+            assert_eq!(keys(&written), keys(&expected), "{doc}");
+        }
+    }
+
+    #[test]
+    fn a_document_the_projection_would_change_is_parsed_and_projected() {
+        let docs = [
+            // An empty extension goes, and leaves `schemas`.
+            r#"{"userName":"a","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{}}"#,
+            // A password is never shown, should one ever be stored in a document.
+            r#"{"userName":"a","password":"secret"}"#,
+            r#"{"userName":"a","emails":[{}]}"#,
+        ];
+        for doc in docs {
+            let Rendered::Value(v) = sent(resource_of(ResourceKind::User, doc, false), &Projection::Default) else {
+                panic!("{doc} was sent as stored");
+            };
+            assert_eq!(v, parsed(resource_of(ResourceKind::User, doc, false), &Projection::Default));
+            assert!(
+                v.get("password").is_none()
+                    && v.get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User").is_none()
+            );
+        }
+        let projection = Projection::parse(Some("userName"), None).unwrap();
+        let doc = r#"{"userName":"a","title":"t"}"#;
+        let Rendered::Value(v) = sent(resource_of(ResourceKind::User, doc, false), &projection) else {
+            panic!("attributes=userName was sent whole");
+        };
+        assert!(v.get("title").is_none(), "{v}");
+    }
+
+    #[test]
+    fn a_streamed_group_sent_as_stored_keeps_the_members_stand_in_last() {
+        let doc = r#"{"displayName":"Everyone"}"#;
+        let Rendered::Bytes(bytes) = sent(resource_of(ResourceKind::Group, doc, true), &Projection::Default) else {
+            panic!("parsed");
+        };
+        let written: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(written, parsed(resource_of(ResourceKind::Group, doc, true), &Projection::Default));
+        assert_eq!(written.as_object().unwrap().keys().next_back().unwrap(), "members");
+    }
 }

@@ -84,13 +84,13 @@ pub async fn get<E: Endpoint>(
     ScimQuery(p): ScimQuery<ProjectionParams>,
 ) -> Result<ScimResponse, ScimError> {
     let projection = p.parse()?;
-    let r = s.service.get(&caller, E::KIND, &id, &projection).await?;
+    let r = s.service.get_to_send(&caller, E::KIND, &id, &projection).await?;
     Ok(match none_match {
         Some(m) if m.matches(r.stored.version) => ScimResponse::not_modified(r.stored.version),
         _ => {
             let (version, streamed) = (r.stored.version, r.members_streamed);
-            ScimResponse::ok(s.render(&base, r, &projection), version)
-                .with_members(streamed, &s, caller, base, projection)
+            let body = render::resource_to_send(s.registry, &base, r, &projection)?;
+            ScimResponse::ok_rendered(body, version).with_members(streamed, &s, caller, base, projection)
         }
     })
 }

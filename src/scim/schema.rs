@@ -132,6 +132,14 @@ impl Attribute {
     pub fn sub(&self, name: &str) -> Option<&Attribute> {
         find(&self.sub_attributes, name)
     }
+
+    /// Whether a response with no `attributes` or `excludedAttributes` shows this attribute
+    /// with all it holds: it is returned by default or always, and no sub-attribute of it is
+    /// returned never.
+    pub fn shown_whole_by_default(&self) -> bool {
+        matches!(self.returned, Returned::Default | Returned::Always)
+            && self.sub_attributes.iter().all(|s| s.returned != Returned::Never)
+    }
 }
 
 fn find<'a>(attrs: &'a [Attribute], name: &str) -> Option<&'a Attribute> {

@@ -840,6 +840,7 @@ impl Service {
             id: ResourceId::new(""),
             kind: ResourceKind::User,
             doc,
+            doc_text: None,
             version: 1,
             created: now,
             last_modified: now,

@@ -27,7 +27,7 @@ pub use crate::store::ImportSource;
 pub use crate::store::DEFAULT_QUERY_TIMEOUT;
 /// The store's records that the service's functions hand out as they are.
 pub use crate::store::{
-    AuditEvent, MemberView, Operation, Scope, Stored, TenantId, TenantInfo, TokenId, TokenRecord, TokenState,
+    AuditEvent, GroupView, MemberView, Operation, Scope, Stored, TenantId, TenantInfo, TokenId, TokenRecord, TokenState,
 };
 pub use audit::{AuditPage, AuditParams};
 pub use authenticator::{Authenticator, TOKEN_CACHE_LIFETIME};

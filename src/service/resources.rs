@@ -130,6 +130,7 @@ fn load_for(kind: ResourceKind, projection: &Projection) -> Load {
     Load {
         members: kind == ResourceKind::Group && projection.wants("members"),
         groups: kind == ResourceKind::User && projection.wants("groups"),
+        doc_text: false,
     }
 }
 
@@ -413,10 +414,33 @@ impl Service {
         id: &str,
         projection: &Projection,
     ) -> Result<Resource> {
+        self.get_loading(caller, kind, id, projection, false).await
+    }
+
+    /// `get` for a reader that writes the resource out and nothing else: a User or Group read
+    /// with the default projection keeps its document as the stored text (`Stored::doc_text`).
+    pub async fn get_to_send(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        id: &str,
+        projection: &Projection,
+    ) -> Result<Resource> {
+        self.get_loading(caller, kind, id, projection, *projection == Projection::Default).await
+    }
+
+    async fn get_loading(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        id: &str,
+        projection: &Projection,
+        doc_text: bool,
+    ) -> Result<Resource> {
         caller.principal.require(Scope::Read)?;
         let id = &ResourceId::parse(kind.name(), id)?;
         let tenant = caller.principal.tenant;
-        let mut load = load_for(kind, projection);
+        let mut load = Load { doc_text, ..load_for(kind, projection) };
         // A group with more members than a page may hold is written a chunk at a time.
         let streamed = load.members && self.store.member_count(tenant, id).await? > MEMBERS_PER_PAGE;
         load.members &= !streamed;

@@ -167,7 +167,11 @@ pub struct Stored {
     pub id: ResourceId,
     pub kind: ResourceKind,
     /// Client-visible attributes, without `id`, `meta`, `members`, `groups` or `password`.
+    /// Null when the document was read as text (`doc_text`).
     pub doc: Value,
+    /// The document as stored, unparsed, when asked for (`Load::doc_text`): a reader that
+    /// writes it out whole need not parse it and serialize it again.
+    pub doc_text: Option<String>,
     pub version: i64,
     pub created: OffsetDateTime,
     pub last_modified: OffsetDateTime,
@@ -195,6 +199,9 @@ pub struct GroupView {
 pub struct Load {
     pub members: bool,
     pub groups: bool,
+    /// The document as its stored text (`Stored::doc_text`), not parsed. A License's is
+    /// always parsed: its seat counters are added to it.
+    pub doc_text: bool,
 }
 
 /// A change to a group's membership; only the named rows are touched.

@@ -91,8 +91,14 @@ fn with_seat_counters(kind: ResourceKind, doc: &mut Value, seats: Option<i64>, c
 pub(crate) fn decode(row: &impl SqlRow, load: Load) -> Result<Stored> {
     let kind_name = row.text("kind")?;
     let kind = ResourceKind::from_name(kind_name).ok_or_else(|| corrupt("kind", kind_name))?;
-    let mut doc: Value = serde_json::from_str(row.text("doc")?).map_err(|e| corrupt("document", e))?;
-    with_seat_counters(kind, &mut doc, row.opt_int("seats")?, row.int("consumed")?);
+    let text = row.text("doc")?;
+    let (doc, doc_text) = if load.doc_text && kind != ResourceKind::License {
+        (Value::Null, Some(text.to_owned()))
+    } else {
+        let mut doc: Value = serde_json::from_str(text).map_err(|e| corrupt("document", e))?;
+        with_seat_counters(kind, &mut doc, row.opt_int("seats")?, row.int("consumed")?);
+        (doc, None)
+    };
     // Typed rows straight from the aggregated JSON: a group of 100,000 members never becomes
     // 100,000 generic JSON objects on the way.
     #[derive(serde::Deserialize)]
@@ -134,6 +140,7 @@ pub(crate) fn decode(row: &impl SqlRow, load: Load) -> Result<Stored> {
         id: ResourceId::new(row.text("id")?),
         kind,
         doc,
+        doc_text,
         version: row.int("version")?,
         created: sql::parse_time(row.text("created")?)?,
         last_modified: sql::parse_time(row.text("last_modified")?)?,
@@ -264,6 +271,7 @@ impl InsertedRow {
             id: new.id.clone(),
             kind: new.kind,
             doc,
+            doc_text: None,
             version: 1,
             created: self.created,
             last_modified: self.created,
@@ -753,7 +761,7 @@ pub(crate) async fn list<B: Backend>(
             // A first group alone past the budget is left to be streamed: its members stay
             // `None`, and the caller reads them a chunk at a time.
             if !items.is_empty() && rendered <= budget {
-                let members_only = Load { members: true, groups: false };
+                let members_only = Load { members: true, groups: false, doc_text: false };
                 let seqs: Vec<String> = items.iter().map(|i| i.seq.to_string()).collect();
                 // The sequence numbers come from the database: integers, safe inline.
                 let members_sql = format!(

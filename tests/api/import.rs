@@ -42,7 +42,7 @@ impl Cli {
     pub(crate) async fn user(&self, user_name: &str) -> Option<Value> {
         let found = self.store.users_by_name(self.tenant, &[user_name.to_owned()]).await.unwrap();
         let id = &found.first()?.id;
-        let load = Load { groups: true, members: false };
+        let load = Load { groups: true, ..Load::default() };
         let stored = self.store.fetch(self.tenant, ResourceKind::User, id, load).await.unwrap();
         let mut doc = stored.doc;
         doc["id"] = json!(stored.id);

@@ -146,7 +146,7 @@ behaviour! {
         store.insert(t, group, Load::default()).await.unwrap();
 
         let add = MemberChange::Add((2..7).map(|i| MemberRef::id(format!("u{i}").into())).collect());
-        let g = store.update_members(t, &"g".into(), &[add, MemberChange::Remove(vec!["u0".into()])], Load { members: true, groups: false }, &audit()).await.unwrap();
+        let g = store.update_members(t, &"g".into(), &[add, MemberChange::Remove(vec!["u0".into()])], Load { members: true, ..Load::default() }, &audit()).await.unwrap();
         assert_eq!(g.members.unwrap().len(), 6);
         assert_eq!(store.member_count(t, &"g".into()).await.unwrap(), 6);
 
@@ -162,7 +162,7 @@ behaviour! {
         seen.sort();
         assert_eq!(seen, ["u1", "u2", "u3", "u4", "u5", "u6"]);
 
-        let user_view = store.fetch(t, User, &"u3".into(), Load { members: false, groups: true }).await.unwrap();
+        let user_view = store.fetch(t, User, &"u3".into(), Load { groups: true, ..Load::default() }).await.unwrap();
         assert_eq!(user_view.groups.unwrap().iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["g"]);
 
         let unknown = store.update_members(t, &"g".into(), &[MemberChange::Add(vec![MemberRef::id("nobody".into())])], Load::default(), &audit()).await;
@@ -522,5 +522,21 @@ behaviour! {
         assert_eq!(rest.items.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["u4"]);
         let counted = store.list(t, User, &query(None, 1, 0), Load::default()).await.unwrap();
         assert_eq!((counted.total, counted.items.len()), (5, 0));
+    }
+
+    async fn a_document_read_as_text_is_the_stored_one_and_a_licenses_is_parsed_for_its_seats(app: TestApp) {
+        let store = app.store.as_ref();
+        let t = tenant(store, "a").await;
+        let doc = json!({"userName": "ann", "name": {"givenName": "Ann"}, "emails": [{"value": "a@x", "primary": true}]});
+        store.insert(t, new("u1", User, doc.clone()), Load::default()).await.unwrap();
+        store.insert(t, new("l1", License, json!({"partNumber": "E3", "seats": 2})), Load::default()).await.unwrap();
+        let text = Load { doc_text: true, ..Load::default() };
+
+        let ann = store.fetch(t, User, &"u1".into(), text).await.unwrap();
+        assert_eq!(ann.doc, Value::Null);
+        let written: Value = serde_json::from_str(ann.doc_text.as_deref().expect("the text")).unwrap();
+        assert_eq!(written, doc);
+        let license = store.fetch(t, License, &"l1".into(), text).await.unwrap();
+        assert_eq!((license.doc_text, license.doc["available"].clone()), (None, json!(2)));
     }
 }
