@@ -147,7 +147,7 @@ pub async fn root_search(
 ) -> Result<ScimResponse, ScimError> {
     let params = ListParams::from_search_request(body)?;
     let page = s.service.search_all(&caller, &params).await?;
-    Ok(s.list_response(caller, base, page, params.projection()?))
+    s.list_response(caller, base, page, params.projection()?)
 }
 
 pub async fn method_not_allowed() -> ScimError {

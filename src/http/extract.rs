@@ -291,12 +291,12 @@ impl ScimResponse {
         ScimResponse { status, body: body.map(Rendered::Value), etag: version.map(etag), location, members: None }
     }
 
-    /// 200 with a resource as `render::resource_to_send` wrote it, and its version.
-    pub fn ok_rendered(body: Rendered, version: i64) -> Self {
+    /// 200 with what `render` wrote to be sent, and its version when it is one resource.
+    pub fn rendered(body: Rendered, version: Option<i64>) -> Self {
         ScimResponse {
             status: StatusCode::OK,
             body: Some(body),
-            etag: Some(etag(version)),
+            etag: version.map(etag),
             location: None,
             members: None,
         }

@@ -75,10 +75,16 @@ impl AppState {
     }
 
     /// A list page as a ListResponse, with big groups' members streamed.
-    fn list_response(&self, caller: Caller, base_url: String, page: ListPage, projection: Projection) -> ScimResponse {
+    fn list_response(
+        &self,
+        caller: Caller,
+        base_url: String,
+        page: ListPage,
+        projection: Projection,
+    ) -> Result<ScimResponse, ScimError> {
         let streamed = page.resources.iter().any(|r| r.members_streamed);
-        let body = render::page(self.registry, &base_url, page, &projection);
-        ScimResponse::json(body).with_members(streamed, self, caller, base_url, projection)
+        let body = render::page_to_send(self.registry, &base_url, page, &projection)?;
+        Ok(ScimResponse::rendered(body, None).with_members(streamed, self, caller, base_url, projection))
     }
 }
 

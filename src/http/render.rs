@@ -132,7 +132,7 @@ fn stored_text_as_sent(registry: &Registry, base_url: &str, r: &Resource, text: 
     Some(out)
 }
 
-/// Appends `"name":value` to an object being written, after a comma unless it is the first.
+/// Appends `"name":value` to the object `out` holds, after a comma unless it is the first.
 fn field<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, name: &str, value: &T) {
     if out.len() > 1 {
         out.push(b',');
@@ -262,6 +262,43 @@ pub fn list_response(total: u64, start_index: Option<u64>, resources: Vec<Value>
 pub fn page(registry: &Registry, base_url: &str, page: ListPage, projection: &Projection) -> Value {
     let resources = page.resources.into_iter().map(|r| resource(registry, base_url, r, projection)).collect();
     list_response(page.total, page.start_index, resources, page.next_cursor.as_deref())
+}
+
+/// `page`, for a page read to be sent (`Service::list_to_send`): each resource as
+/// `resource_to_send` writes it, inside the ListResponse `list_response` would write.
+pub fn page_to_send(
+    registry: &Registry,
+    base_url: &str,
+    page: ListPage,
+    projection: &Projection,
+) -> Result<Rendered, ScimError> {
+    let items = page.resources.len();
+    let mut out = Vec::with_capacity(256 + items * 1024);
+    out.push(b'{');
+    field(&mut out, "schemas", &[LIST_RESPONSE]);
+    field(&mut out, "totalResults", &page.total);
+    if let Some(start) = page.start_index {
+        field(&mut out, "startIndex", &start);
+    }
+    field(&mut out, "itemsPerPage", &items);
+    out.extend_from_slice(b",\"Resources\":[");
+    for (i, r) in page.resources.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match resource_to_send(registry, base_url, r, projection)? {
+            Rendered::Bytes(bytes) => out.extend_from_slice(&bytes),
+            Rendered::Value(value) => {
+                let _ = serde_json::to_writer(&mut out, &value);
+            }
+        }
+    }
+    out.push(b']');
+    if let Some(next) = &page.next_cursor {
+        field(&mut out, "nextCursor", next);
+    }
+    out.push(b'}');
+    Ok(Rendered::Bytes(out))
 }
 
 /// The body of an error (RFC 7644 §3.12).
@@ -497,5 +534,36 @@ mod tests {
         let written: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(written, parsed(resource_of(ResourceKind::Group, doc, true), &Projection::Default));
         assert_eq!(written.as_object().unwrap().keys().next_back().unwrap(), "members");
+    }
+
+    #[test]
+    fn a_page_sent_as_stored_reads_as_the_parsed_page() {
+        let docs = [r#"{"userName":"a","title":"t"}"#, r#"{"userName":"b","emails":[{}]}"#];
+        let list = |parse: bool| ListPage {
+            total: 9,
+            start_index: Some(3),
+            resources: docs
+                .iter()
+                .map(|d| {
+                    let mut r = resource_of(ResourceKind::User, d, false);
+                    if parse {
+                        r.stored.doc = serde_json::from_str(&r.stored.doc_text.take().unwrap()).unwrap();
+                    }
+                    r
+                })
+                .collect(),
+            next_cursor: Some("c-1".into()),
+        };
+        let registry = Registry::builtin().unwrap();
+        let Rendered::Bytes(bytes) =
+            page_to_send(registry, "https://x/scim/v2", list(false), &Projection::Default).unwrap()
+        else {
+            panic!("a page is written as bytes");
+        };
+        let written: Value = serde_json::from_slice(&bytes).unwrap();
+        let expected = page(registry, "https://x/scim/v2", list(true), &Projection::Default);
+        assert_eq!(written, expected);
+        let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&written), keys(&expected));
     }
 }

@@ -90,7 +90,7 @@ pub async fn get<E: Endpoint>(
         _ => {
             let (version, streamed) = (r.stored.version, r.members_streamed);
             let body = render::resource_to_send(s.registry, &base, r, &projection)?;
-            ScimResponse::ok_rendered(body, version).with_members(streamed, &s, caller, base, projection)
+            ScimResponse::rendered(body, Some(version)).with_members(streamed, &s, caller, base, projection)
         }
     })
 }
@@ -101,8 +101,8 @@ pub async fn list<E: Endpoint>(
     BaseUrl(base): BaseUrl,
     ScimQuery(params): ScimQuery<ListParams>,
 ) -> Result<ScimResponse, ScimError> {
-    let page = s.service.list(&caller, E::KIND, &params).await?;
-    Ok(s.list_response(caller, base, page, params.projection()?))
+    let page = s.service.list_to_send(&caller, E::KIND, &params).await?;
+    s.list_response(caller, base, page, params.projection()?)
 }
 
 /// `POST /Users/.search`: the SearchRequest message (RFC 7644 §3.4.3) in place of a query string.
@@ -113,8 +113,8 @@ pub async fn search<E: Endpoint>(
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ScimError> {
     let params = ListParams::from_search_request(body)?;
-    let page = s.service.list(&caller, E::KIND, &params).await?;
-    Ok(s.list_response(caller, base, page, params.projection()?))
+    let page = s.service.list_to_send(&caller, E::KIND, &params).await?;
+    s.list_response(caller, base, page, params.projection()?)
 }
 
 pub async fn replace<E: Endpoint>(

@@ -749,15 +749,31 @@ impl Service {
         Ok(ListQuery { filter, sort, start_index, count, after_seq: None, member_budget: Some(MEMBERS_PER_PAGE) })
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %caller.principal.tenant, kind = kind.name()))]
     pub async fn list(&self, caller: &Caller, kind: ResourceKind, params: &ListParams) -> Result<ListPage> {
+        self.list_loading(caller, kind, params, false).await
+    }
+
+    /// `list` for a reader that writes the page out and nothing else: with the default
+    /// projection, Users and Groups keep their documents as the stored text (`get_to_send`).
+    pub async fn list_to_send(&self, caller: &Caller, kind: ResourceKind, params: &ListParams) -> Result<ListPage> {
+        self.list_loading(caller, kind, params, true).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %caller.principal.tenant, kind = kind.name()))]
+    async fn list_loading(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        params: &ListParams,
+        to_send: bool,
+    ) -> Result<ListPage> {
         caller.principal.require(Scope::Read)?;
         let projection = Projection::parse(params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
+        let load = Load { doc_text: to_send && projection == Projection::Default, ..load_for(kind, &projection) };
         if let Some(cursor) = &params.cursor {
-            return self.list_by_cursor(caller, kind, params, cursor, &projection).await;
+            return self.list_by_cursor(caller, kind, params, cursor, load).await;
         }
         let query = self.query_for(kind, params)?;
-        let load = load_for(kind, &projection);
         let page = self.store.list(caller.principal.tenant, kind, &query, load).await?;
         Ok(ListPage {
             total: page.total,
@@ -775,7 +791,7 @@ impl Service {
         kind: ResourceKind,
         params: &ListParams,
         cursor: &str,
-        projection: &Projection,
+        load: Load,
     ) -> Result<ListPage> {
         if params.sort_by.is_some() {
             return Err(ScimError::invalid_value("cursor paging returns resources in creation order; remove sortBy"));
@@ -796,7 +812,7 @@ impl Service {
         let count = query.count;
         // One more than asked for tells whether a next page exists.
         query.count = count + 1;
-        let mut page = self.store.list(caller.principal.tenant, kind, &query, load_for(kind, projection)).await?;
+        let mut page = self.store.list(caller.principal.tenant, kind, &query, load).await?;
         let more = page.cut || page.items.len() as u64 > count;
         page.items.truncate(count as usize);
         let next = match (more, page.items.last()) {
@@ -809,7 +825,7 @@ impl Service {
         Ok(ListPage {
             total: page.total,
             start_index: None,
-            resources: page_resources(page.items, load_for(kind, projection)),
+            resources: page_resources(page.items, load),
             next_cursor: next,
         })
     }
