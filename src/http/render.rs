@@ -50,7 +50,7 @@ pub fn resource(registry: &Registry, base_url: &str, r: Resource, projection: &P
     if let Some(groups) = groups_value(base_url, &stored) {
         out.insert("groups".into(), groups);
     }
-    out.insert("meta".into(), meta(base_url, &stored, r.deleted));
+    out.insert("meta".into(), serde_json::to_value(meta(base_url, &stored, r.deleted)).unwrap_or_default());
     let mut out = Value::Object(out);
     projection.apply(registry, rt, &mut out);
     if r.members_streamed && projection.wants("members") {
@@ -189,18 +189,28 @@ fn groups_value(base_url: &str, stored: &Stored) -> Option<Value> {
     (!groups.is_empty()).then_some(Value::Array(groups))
 }
 
-fn meta(base_url: &str, stored: &Stored, deleted: Option<time::OffsetDateTime>) -> Value {
-    let mut meta = json!({
-        "resourceType": stored.kind.name(),
-        "created": format_datetime(stored.created),
-        "lastModified": format_datetime(stored.last_modified),
-        "location": location(base_url, stored.kind, stored.id.as_str()),
-        "version": etag(stored.version),
-    });
-    if let Some(deleted) = deleted {
-        meta["deleted"] = json!(format_datetime(deleted));
+/// A resource's `meta` (RFC 7643 §3.1), with `deleted` for a soft-deleted user.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Meta<'a> {
+    resource_type: &'a str,
+    created: String,
+    last_modified: String,
+    location: String,
+    version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deleted: Option<String>,
+}
+
+fn meta<'a>(base_url: &str, stored: &'a Stored, deleted: Option<time::OffsetDateTime>) -> Meta<'a> {
+    Meta {
+        resource_type: stored.kind.name(),
+        created: format_datetime(stored.created),
+        last_modified: format_datetime(stored.last_modified),
+        location: location(base_url, stored.kind, stored.id.as_str()),
+        version: etag(stored.version),
+        deleted: deleted.map(format_datetime),
     }
-    meta
 }
 
 /// One entry of a group's `members`.
