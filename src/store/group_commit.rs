@@ -10,6 +10,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sqlx::pool::PoolConnection;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::store::backend::{Backend, Conn, Deadline};
@@ -83,6 +84,12 @@ async fn commit_loop<B: Backend>(
     budget: Duration,
     mut queue: mpsc::Receiver<Job<B>>,
 ) {
+    // One connection from batch to batch while writes keep coming: SQLite empties a
+    // connection's page cache whenever another connection has committed since it last read,
+    // so batches run on whichever connection was free each started with a cold cache. On a
+    // connection that only the committer writes from, the index pages one batch touched are
+    // still cached for the next. It goes back to the pool when no write waits.
+    let mut kept: Option<PoolConnection<B::Db>> = None;
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
         let _turn = turn.lock().await;
@@ -93,21 +100,46 @@ async fn commit_loop<B: Backend>(
                 Err(_) => break,
             }
         }
+        let conn = match kept.take() {
+            Some(conn) => conn,
+            None => match pool.acquire().await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // The batch's writers get an error as its jobs are dropped.
+                    tracing::error!(error = %e, "no connection for a batch of writes; its writers got an error");
+                    continue;
+                }
+            },
+        };
         // On a task of its own, so a write that panics loses its batch (rolled back, its
         // writers answered with an error) but not the committer.
-        match tokio::spawn(commit_batch::<B>(pool.clone(), budget, batch)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "a batch of writes was rolled back; its writers got an error"),
+        match tokio::spawn(commit_batch::<B>(conn, budget, batch)).await {
+            // Kept while writes wait and the pool has another connection for readers.
+            Ok((conn, Ok(()))) if !queue.is_empty() && pool.options().get_max_connections() > 1 => kept = Some(conn),
+            Ok((_, Ok(()))) => {}
+            // The connection goes back to the pool, which rolls back what it left open.
+            Ok((_, Err(e))) => {
+                tracing::error!(error = %e, "a batch of writes was rolled back; its writers got an error")
+            }
             Err(e) => tracing::error!(error = %e, "a batch of writes panicked and was rolled back"),
         }
     }
 }
 
-/// Runs a batch in one transaction and answers its writers after the commit. On an error of
-/// the transaction itself the batch's writes are dropped unanswered (their writers get an
-/// error) and the transaction is rolled back.
-async fn commit_batch<B: Backend>(pool: sqlx::Pool<B::Db>, budget: Duration, batch: Vec<Job<B>>) -> Result<()> {
-    let mut tx = pool.begin_with(B::DIALECT.begin_write()).await?;
+/// Runs a batch in one transaction on `conn` and answers its writers after the commit, then
+/// hands the connection back. On an error of the transaction itself the batch's writes are
+/// dropped unanswered (their writers get an error) and the transaction is rolled back.
+async fn commit_batch<B: Backend>(
+    mut conn: PoolConnection<B::Db>,
+    budget: Duration,
+    batch: Vec<Job<B>>,
+) -> (PoolConnection<B::Db>, Result<()>) {
+    let done = run_batch::<B>(&mut conn, budget, batch).await;
+    (conn, done)
+}
+
+async fn run_batch<B: Backend>(conn: &mut Conn<B>, budget: Duration, batch: Vec<Job<B>>) -> Result<()> {
+    let mut tx = sqlx::Connection::begin_with(conn, B::DIALECT.begin_write()).await?;
     // Each write gets the whole budget; moving the deadline costs no round trip.
     let deadline = Arc::new(Deadline::after(budget));
     B::watch(&mut tx, deadline.clone()).await?;

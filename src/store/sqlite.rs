@@ -169,6 +169,7 @@ mod tests {
     use crate::scim::schema::ResourceKind;
     use crate::store::backend::SqlRow;
     use crate::store::sql::{compile_filter, Bind, Fragment};
+    use tokio::sync::oneshot;
 
     /// SQLite's plan for a user list filtered by `filter`, one line per step.
     async fn plan(store: &SqliteStore, filter: &str) -> String {
@@ -343,6 +344,49 @@ mod tests {
         assert!(matches!(panicked, Err(crate::store::StoreError::NotCommitted(_))), "{panicked:?}");
         put("after").await.unwrap();
         assert_eq!(written(&store).await, ["after", "first"]);
+    }
+
+    /// A grouped write of `name` that waits for `go` before it writes.
+    async fn put_when(store: &SqliteStore, name: &'static str, go: oneshot::Receiver<()>) -> crate::store::Result<()> {
+        store
+            .write(move |conn| {
+                Box::pin(async move {
+                    let _ = go.await;
+                    let sql = "INSERT INTO settings (name, value) VALUES (?, 'x')";
+                    Sqlite::execute(conn, sql, &[Param::Text(name)]).await?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    #[tokio::test]
+    async fn the_committer_keeps_no_connection_a_waiting_reader_needs() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("one.db").display());
+        // One connection: the committer, with another write queued, must still give it back
+        // between batches, or the reader below waits for a write that waits for the reader.
+        let store = SqliteStore::connect(&url, 1, crate::store::DEFAULT_QUERY_TIMEOUT).await.unwrap();
+        let (go_a, a_waits) = oneshot::channel();
+        let (go_b, b_waits) = oneshot::channel();
+        let first = put_when(&store, "a", a_waits);
+        let second = async {
+            // Queued while the first batch runs.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            put_when(&store, "b", b_waits).await
+        };
+        let reader = async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let _ = go_a.send(());
+            let seen = written(&store).await;
+            let _ = go_b.send(());
+            seen
+        };
+        let all = tokio::time::timeout(Duration::from_secs(10), async { tokio::join!(first, second, reader) }).await;
+        let (first, second, seen) = all.expect("the reader waited behind the next batch");
+        assert!(first.is_ok() && second.is_ok(), "{first:?} {second:?}");
+        assert_eq!(seen, ["a"]);
+        assert_eq!(written(&store).await, ["a", "b"]);
     }
 
     #[tokio::test]
