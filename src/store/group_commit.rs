@@ -92,7 +92,15 @@ async fn commit_loop<B: Backend>(
     let mut kept: Option<PoolConnection<B::Db>> = None;
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
-        let _turn = turn.lock().await;
+        let _turn = match turn.try_lock() {
+            Ok(turn) => turn,
+            Err(_) => {
+                // Another writer of the store has its turn and may need a connection for it:
+                // the kept one goes back to the pool rather than wait beside it.
+                kept = None;
+                turn.lock().await
+            }
+        };
         // Everything that queued meanwhile joins, up to the batch's size.
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {

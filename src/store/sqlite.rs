@@ -390,6 +390,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_committer_gives_its_connection_to_a_writer_whose_turn_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("two.db").display());
+        let store = SqliteStore::connect(&url, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await.unwrap();
+        let (go_a, a_waits) = oneshot::channel();
+        let (b_done, b_is_in) = oneshot::channel();
+        let first = put_when(&store, "a", a_waits);
+        // Queued while the first batch runs, so the committer keeps its connection after it.
+        let second = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let result = put(&store, "b").await;
+            let _ = b_done.send(());
+            result
+        };
+        // A writer outside the batches, waiting for its turn, then for a connection.
+        let other = async {
+            tokio::time::sleep(Duration::from_millis(60)).await;
+            let _turn = store.write_turn().await;
+            let mut conn = store.pool.acquire().await.unwrap();
+            let sql = "INSERT INTO settings (name, value) VALUES ('w', 'x')";
+            Sqlite::execute(&mut conn, sql, &[]).await.unwrap();
+        };
+        // A reader holding the pool's other connection until the second write is in.
+        let holder = async {
+            tokio::time::sleep(Duration::from_millis(70)).await;
+            let conn = store.pool.acquire().await.unwrap();
+            let _ = go_a.send(());
+            let _ = b_is_in.await;
+            drop(conn);
+        };
+        let all = async { tokio::join!(first, second, other, holder) };
+        let (first, second, (), ()) = tokio::time::timeout(Duration::from_secs(10), all)
+            .await
+            .expect("the committer held a connection while waiting for the turn of a writer that needed one");
+        assert!(first.is_ok() && second.is_ok(), "{first:?} {second:?}");
+        assert_eq!(written(&store).await, ["a", "b", "w"]);
+    }
+
+    #[tokio::test]
     async fn identity_provider_lookups_and_suffixes_are_index_searches_never_scans() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("plan.db").display());
