@@ -43,10 +43,19 @@ pub(crate) struct GroupCommit<B: Backend> {
 impl<B: Backend> GroupCommit<B> {
     /// Starts the committer. `turn` is what the store's other writers of this process take, so
     /// a batch and those writes never overlap; `budget` is each write's query time budget.
-    pub(crate) fn start(pool: sqlx::Pool<B::Db>, turn: Arc<Mutex<()>>, budget: Duration) -> GroupCommit<B> {
+    ///
+    /// The committer runs on a thread of its own, in a runtime of its own. A batch is a chain
+    /// of statements, each a hand-off to the connection's thread and back; as a task among the
+    /// requests' tasks it queued behind them after every statement, and every writer waits
+    /// for the whole batch. The thread ends when the store is dropped.
+    pub(crate) fn start(pool: sqlx::Pool<B::Db>, turn: Arc<Mutex<()>>, budget: Duration) -> Result<GroupCommit<B>> {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(commit_loop::<B>(pool, turn, budget, queue));
-        GroupCommit { jobs }
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(sqlx::Error::Io)?;
+        std::thread::Builder::new()
+            .name("scimd-commit".into())
+            .spawn(move || runtime.block_on(commit_loop::<B>(pool, turn, budget, queue)))
+            .map_err(sqlx::Error::Io)?;
+        Ok(GroupCommit { jobs })
     }
 
     /// Runs `body` in the next batch; returns its result once the batch is committed.

@@ -101,7 +101,7 @@ impl SqlStore<Sqlite> {
             .await?;
         let probe = sql::probe_pool().connect_with(options).await?;
         let write_lock: Arc<tokio::sync::Mutex<()>> = Arc::default();
-        let group = GroupCommit::start(pool.clone(), write_lock.clone(), query_timeout);
+        let group = GroupCommit::start(pool.clone(), write_lock.clone(), query_timeout)?;
         tokio::spawn(checkpoints(pool.clone()));
         Ok(SqlStore { pool, probe, write_lock: Some(write_lock), group: Some(Arc::new(group)) })
     }
@@ -344,6 +344,30 @@ mod tests {
         assert!(matches!(panicked, Err(crate::store::StoreError::NotCommitted(_))), "{panicked:?}");
         put("after").await.unwrap();
         assert_eq!(written(&store).await, ["after", "first"]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_batch_runs_while_the_requests_runtime_is_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("busy.db").display());
+        let store = SqliteStore::connect(&url, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await.unwrap();
+        let (wrote, written_now) = std::sync::mpsc::channel();
+        let write = store.write(move |conn| {
+            Box::pin(async move {
+                let sql = "INSERT INTO settings (name, value) VALUES ('busy', 'x')";
+                Sqlite::execute(conn, sql, &[]).await?;
+                let _ = wrote.send(());
+                Ok(())
+            })
+        });
+        tokio::pin!(write);
+        // One poll queues the write; then this runtime's only thread is kept busy. A committer
+        // that is one of its tasks would not run until the thread is free again.
+        assert!(futures::poll!(&mut write).is_pending());
+        let ran = written_now.recv_timeout(Duration::from_secs(10));
+        assert!(ran.is_ok(), "the batch waited for the requests' runtime");
+        write.await.unwrap();
+        assert_eq!(written(&store).await, ["busy"]);
     }
 
     /// A grouped write of `name` that waits for `go` before it writes.
