@@ -325,6 +325,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_grouped_write_that_fails_after_writing_is_undone_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("undone.db").display());
+        let store = SqliteStore::connect(&url, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await.unwrap();
+        let put = |name: &'static str| put(&store, name);
+        let failing = |name: &'static str| {
+            store.write(move |conn| {
+                Box::pin(async move {
+                    let sql = "INSERT INTO settings (name, value) VALUES (?, 'x')";
+                    Sqlite::execute(conn, sql, &[Param::Text(name)]).await?;
+                    Err::<(), _>(crate::store::StoreError::NotFound)
+                })
+            })
+        };
+        // Queued together, so they share batches: a failing write first, in the middle, last.
+        let (a, b, c, d, e, f) = tokio::join!(failing("a"), put("b"), failing("c"), put("d"), put("e"), failing("f"));
+        assert!([&a, &c, &f].iter().all(|r| matches!(r, Err(crate::store::StoreError::NotFound))));
+        assert!(b.is_ok() && d.is_ok() && e.is_ok(), "{b:?} {d:?} {e:?}");
+        assert_eq!(written(&store).await, ["b", "d", "e"]);
+    }
+
+    #[tokio::test]
     async fn a_write_that_panics_loses_its_batch_and_the_writes_after_it_commit() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("panic.db").display());
