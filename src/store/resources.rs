@@ -43,9 +43,18 @@ fn promoted_params(p: &Promoted) -> [Param<'_>; 9] {
     ]
 }
 
-/// The columns every read selects, with the derived parts asked for.
-pub(crate) fn select_columns<B: Backend>(load: Load) -> String {
-    columns_of::<B>("r", load)
+/// The columns every read selects, with the derived parts asked for. Each of a backend's
+/// four lists is built once, on first use, and kept for the process: every read names one.
+pub(crate) fn select_columns<B: Backend>(load: Load) -> &'static str {
+    type Key = (std::any::TypeId, bool, bool);
+    static BUILT: std::sync::LazyLock<std::sync::RwLock<HashMap<Key, &'static str>>> =
+        std::sync::LazyLock::new(Default::default);
+    let key = (std::any::TypeId::of::<B>(), load.members, load.groups);
+    if let Some(columns) = BUILT.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return columns;
+    }
+    let mut built = BUILT.write().unwrap_or_else(|e| e.into_inner());
+    built.entry(key).or_insert_with(|| columns_of::<B>("r", load).leak())
 }
 
 /// `select_columns` of the resource named `r` in the query (a `RETURNING` clause names it
@@ -737,7 +746,7 @@ pub(crate) async fn list<B: Backend>(
             "{}, (SELECT count(*) FROM members m WHERE m.group_seq = r.seq) AS member_count",
             select_columns::<B>(Load { members: false, ..load })
         ),
-        None => select_columns::<B>(load),
+        None => select_columns::<B>(load).to_owned(),
     };
     let page_sql = format!("SELECT {columns} {page_base} ORDER BY {order} LIMIT ? OFFSET ?");
     params.push(Param::Int(query.count as i64));
@@ -926,7 +935,7 @@ pub(crate) async fn users_by_name<B: Backend>(
     tenant: TenantId,
     names: &[String],
 ) -> Result<Vec<Stored>> {
-    let rows = users_named(store, tenant, names, &select_columns::<B>(Load::default())).await?;
+    let rows = users_named(store, tenant, names, select_columns::<B>(Load::default())).await?;
     rows.iter().map(|r| decode(r, Load::default())).collect()
 }
 
@@ -952,4 +961,29 @@ pub(crate) async fn user_names_taken<B: Backend>(
 ) -> Result<Vec<String>> {
     let rows = users_named(store, tenant, names, "r.user_name").await?;
     rows.iter().map(|r| Ok(r.text(0)?.to_owned())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_load_gets_its_own_kept_column_list_on_each_backend() {
+        fn each<B: Backend>() {
+            let loads = [(false, false), (true, false), (false, true), (true, true)].map(|(members, groups)| Load {
+                members,
+                groups,
+                doc_text: false,
+            });
+            for _ in 0..2 {
+                for load in loads {
+                    assert_eq!(select_columns::<B>(load), columns_of::<B>("r", load), "{load:?}");
+                    let as_text = Load { doc_text: true, ..load };
+                    assert!(std::ptr::eq(select_columns::<B>(load), select_columns::<B>(as_text)));
+                }
+            }
+        }
+        each::<sqlx::Sqlite>();
+        each::<sqlx::Postgres>();
+    }
 }
