@@ -34,6 +34,20 @@ impl Bind {
             Bind::Int(i) => Param::Int(*i),
             Bind::Real(f) => Param::Real(*f),
             Bind::Bool(v) => Param::Bool(*v),
+            Bind::Null => Param::OptText(None),
+        }
+    }
+}
+
+impl Param<'_> {
+    /// The parameter as an owned value, for a statement run later.
+    pub fn to_bind(&self) -> Bind {
+        match *self {
+            Param::Text(s) | Param::OptText(Some(s)) => Bind::Text(s.to_owned()),
+            Param::Int(i) | Param::OptInt(Some(i)) => Bind::Int(i),
+            Param::OptText(None) | Param::OptInt(None) => Bind::Null,
+            Param::Real(f) => Bind::Real(f),
+            Param::Bool(b) => Bind::Bool(b),
         }
     }
 }

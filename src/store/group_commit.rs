@@ -13,7 +13,8 @@ use std::time::Duration;
 use sqlx::pool::PoolConnection;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use crate::store::backend::{Backend, Conn, Deadline};
+use crate::store::backend::{Backend, Conn, Deadline, Param};
+use crate::store::sql::Fragment;
 use crate::store::sql_store::WriteFuture;
 use crate::store::{Result, StoreError};
 
@@ -29,6 +30,23 @@ type Answer = Box<dyn FnOnce(Option<&StoreError>) + Send>;
 /// A write as the committer runs it: its body on the batch's connection, then whether it
 /// succeeded (else its savepoint is rolled back) and how to answer its writer.
 type Job<B> = Box<dyn for<'c> FnOnce(&'c mut Conn<B>) -> Pin<Box<dyn Future<Output = Done> + Send + 'c>> + Send>;
+
+tokio::task_local! {
+    /// The statements the running write of a batch left to run with its savepoint's release.
+    static WITH_RELEASE: Arc<std::sync::Mutex<Vec<Fragment>>>;
+}
+
+/// Leaves a statement whose result the caller does not read (an audit line) to run with the
+/// release of the savepoint of the batch's running write, in the same round trip to the
+/// database; false when the caller is not a write of a batch, and should run it itself.
+pub(crate) fn with_release(sql: &str, params: &[Param<'_>]) -> bool {
+    WITH_RELEASE
+        .try_with(|later| {
+            let statement = Fragment { sql: sql.to_owned(), binds: params.iter().map(Param::to_bind).collect() };
+            later.lock().unwrap_or_else(|e| e.into_inner()).push(statement);
+        })
+        .is_ok()
+}
 
 struct Done {
     ok: bool,
@@ -155,22 +173,53 @@ async fn commit_batch<B: Backend>(
     (conn, done)
 }
 
+/// The statements a write left for its savepoint's release, then the release and the next
+/// write's savepoint: one string, which SQLite runs statement by statement.
+fn release_after(later: Vec<Fragment>) -> Fragment {
+    let mut release = Fragment::default();
+    for statement in later {
+        release.sql.push_str(&statement.sql);
+        release.sql.push_str("; ");
+        release.binds.extend(statement.binds);
+    }
+    release.sql.push_str("RELEASE write; SAVEPOINT write");
+    release
+}
+
 async fn run_batch<B: Backend>(conn: &mut Conn<B>, budget: Duration, batch: Vec<Job<B>>) -> Result<()> {
     let mut tx = sqlx::Connection::begin_with(conn, B::DIALECT.begin_write()).await?;
     // Each write gets the whole budget; moving the deadline costs no round trip.
     let deadline = Arc::new(Deadline::after(budget));
     B::watch(&mut tx, deadline.clone()).await?;
     let mut answers = Vec::with_capacity(batch.len());
-    // Each write runs under the savepoint `write`; one that succeeded is released and the
-    // next opened in one round trip (SQLite runs the two statements of one string). The last
-    // one is left open: the commit releases it.
+    // Each write runs under the savepoint `write`. One that succeeded is released and the next
+    // opened in one round trip, with the statements it left for then (`with_release`): SQLite
+    // runs the statements of one string in order. The last one is left open: the commit
+    // releases it.
     B::execute(&mut tx, "SAVEPOINT write", &[]).await?;
     for job in batch {
         deadline.restart(budget);
-        let done = job(&mut tx).await;
-        let next = if done.ok { "RELEASE write; SAVEPOINT write" } else { "ROLLBACK TO write" };
-        B::execute(&mut tx, next, &[]).await?;
-        answers.push(done.answer);
+        let later = Arc::default();
+        let done = WITH_RELEASE.scope(Arc::clone(&later), job(&mut tx)).await;
+        if !done.ok {
+            B::execute(&mut tx, "ROLLBACK TO write", &[]).await?;
+            answers.push(done.answer);
+            continue;
+        }
+        let later = std::mem::take(&mut *later.lock().unwrap_or_else(|e| e.into_inner()));
+        let left = !later.is_empty();
+        let release = release_after(later);
+        let params: Vec<Param<'_>> = release.binds.iter().map(|b| b.param()).collect();
+        match B::execute(&mut tx, &release.sql, &params).await {
+            Ok(_) => answers.push(done.answer),
+            // A statement left for the release failed, so the savepoint is still open: the
+            // write is undone alone, and its writer told so.
+            Err(e) if left => {
+                B::execute(&mut tx, "ROLLBACK TO write", &[]).await?;
+                (done.answer)(Some(&StoreError::from(e)));
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     match tx.commit().await {
         Ok(()) => answers.into_iter().for_each(|answer| answer(None)),

@@ -30,6 +30,7 @@ pub enum Bind {
     Int(i64),
     Real(f64),
     Bool(bool),
+    Null,
 }
 
 /// SQL text with its binds in order.

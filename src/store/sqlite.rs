@@ -347,6 +347,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn statements_left_for_the_release_run_with_their_write_and_only_if_it_stands() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("later.db").display());
+        let store = SqliteStore::connect(&url, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await.unwrap();
+        // Writes `name` now and leaves `later` for the release; fails after that if `fail`.
+        let write = |name: &'static str, later: &'static str, fail: bool| {
+            store.write(move |conn| {
+                Box::pin(async move {
+                    let sql = "INSERT INTO settings (name, value) VALUES (?, 'x')";
+                    Sqlite::execute(conn, sql, &[Param::Text(name)]).await?;
+                    assert!(crate::store::group_commit::with_release(sql, &[Param::Text(later)]));
+                    if fail {
+                        return Err(crate::store::StoreError::NotFound);
+                    }
+                    Ok(())
+                })
+            })
+        };
+        put(&store, "taken").await.unwrap();
+        // Queued together, so they share batches: a write whose later statement fails (the
+        // name is taken), one that fails itself, and two that stand.
+        let (a, b, c, d) = tokio::join!(
+            write("a", "a-later", false),
+            write("b", "taken", false),
+            write("c", "c-later", true),
+            write("d", "d-later", false),
+        );
+        assert!(a.is_ok() && d.is_ok(), "{a:?} {d:?}");
+        assert!(matches!(b, Err(crate::store::StoreError::NotCommitted(_))), "{b:?}");
+        assert!(matches!(c, Err(crate::store::StoreError::NotFound)), "{c:?}");
+        assert_eq!(written(&store).await, ["a", "a-later", "d", "d-later", "taken"]);
+        // Outside a batch there is nothing to leave a statement with.
+        assert!(!crate::store::group_commit::with_release("SELECT 1", &[]));
+    }
+
+    #[tokio::test]
     async fn a_write_that_panics_loses_its_batch_and_the_writes_after_it_commit() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("panic.db").display());
