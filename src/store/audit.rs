@@ -92,11 +92,8 @@ pub(crate) async fn record_many<'e, B: Backend>(
                 Param::Text(changes),
             ]);
         }
-        // In a batch of writes the lines go in with the release of the write's savepoint, one
-        // round trip fewer; nothing in a write reads its own audit lines.
-        if !group_commit::with_release(&sql, &params) {
-            B::execute(conn, &sql, &params).await?;
-        }
+        // Nothing in a write reads its own audit lines.
+        group_commit::execute_unread::<B>(conn, &sql, &params).await?;
     }
     Ok(())
 }

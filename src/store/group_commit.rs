@@ -48,6 +48,15 @@ pub(crate) fn with_release(sql: &str, params: &[Param<'_>]) -> bool {
         .is_ok()
 }
 
+/// Runs a statement whose result the caller does not read; in a write of a batch, leaves it
+/// to run with the write's savepoint's release instead (`with_release`).
+pub(crate) async fn execute_unread<B: Backend>(conn: &mut Conn<B>, sql: &str, params: &[Param<'_>]) -> Result<()> {
+    if !with_release(sql, params) {
+        B::execute(conn, sql, params).await?;
+    }
+    Ok(())
+}
+
 struct Done {
     ok: bool,
     answer: Answer,

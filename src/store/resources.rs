@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::scim::schema::ResourceKind;
 use crate::store::backend::{Backend, Conn, Param, SqlRow};
+use crate::store::group_commit;
 use crate::store::sql::{self, Bind, Fragment, Promoted};
 use crate::store::sql_store::{classify, corrupt, id_list, now, retryable, touched, SqlStore};
 use crate::store::{
@@ -211,10 +212,12 @@ async fn check_name_guard<B: Backend>(
 pub(crate) const VALUES_PER_STATEMENT: usize = 500;
 
 /// Rewrites the `resource_values` rows of one resource from its document (`fresh`: a resource
-/// just inserted, which has none yet).
+/// just inserted, which has none yet). Only filters read these rows, and no write runs one, so
+/// a write of a batch leaves them for its savepoint's release (`execute_unread`).
 async fn index_values<B: Backend>(conn: &mut Conn<B>, seq: i64, doc: &Value, fresh: bool) -> Result<()> {
     if !fresh {
-        B::execute(&mut *conn, "DELETE FROM resource_values WHERE resource_seq = ?", &[Param::Int(seq)]).await?;
+        let sql = "DELETE FROM resource_values WHERE resource_seq = ?";
+        group_commit::execute_unread::<B>(&mut *conn, sql, &[Param::Int(seq)]).await?;
     }
     let mut rows = Vec::new();
     value_rows(seq, doc, &mut rows);
@@ -231,7 +234,7 @@ fn value_rows(seq: i64, doc: &Value, out: &mut Vec<(i64, String, String, String)
 }
 
 /// Inserts `resource_values` rows, many per statement: each statement is a round trip to the
-/// database.
+/// database (or rides on the release of a batch's write, `execute_unread`).
 async fn insert_value_rows<B: Backend>(conn: &mut Conn<B>, rows: &[(i64, String, String, String)]) -> Result<()> {
     for chunk in rows.chunks(VALUES_PER_STATEMENT) {
         let mut sql = String::from("INSERT INTO resource_values (resource_seq, attr, value_fold, value_rev) VALUES ");
@@ -240,7 +243,7 @@ async fn insert_value_rows<B: Backend>(conn: &mut Conn<B>, rows: &[(i64, String,
             sql.push_str(if i == 0 { "(?, ?, ?, ?)" } else { ", (?, ?, ?, ?)" });
             params.extend([Param::Int(*seq), Param::Text(attr), Param::Text(value), Param::Text(rev)]);
         }
-        B::execute(&mut *conn, &sql, &params).await?;
+        group_commit::execute_unread::<B>(&mut *conn, &sql, &params).await?;
     }
     Ok(())
 }
