@@ -4,6 +4,11 @@
 //! A write whose body fails is rolled back to its savepoint alone and gets its own error; every
 //! writer is answered only after the commit that holds its write (or with an error when that
 //! commit failed): an acknowledged write has reached the disk with `synchronous=FULL`.
+//!
+//! A batch is a chain of round trips to the connection's thread, and every writer waits for the
+//! whole chain, so the committer has a thread of its own and a write's round trips are few: the
+//! statements whose results it does not read go in with its savepoint's release
+//! (`execute_unread`).
 
 use std::future::Future;
 use std::pin::Pin;

@@ -56,9 +56,31 @@ pub fn format_time(t: OffsetDateTime) -> String {
 }
 
 pub fn parse_time(s: &str) -> Result<OffsetDateTime, StoreError> {
+    // Every row read has two of these: the stored form's digits by hand, the rest (and every
+    // error) by the parser.
+    if let Some(t) = parse_stored_form(s) {
+        return Ok(t);
+    }
     time::PrimitiveDateTime::parse(s, TIMESTAMP)
         .map(|t| t.assume_utc())
         .map_err(|e| StoreError::Corrupt(format!("stored timestamp {s:?} is unreadable: {e}")))
+}
+
+/// `TIMESTAMP`'s fixed-width form, `2024-01-31T12:34:56.789012Z`; None for anything else.
+fn parse_stored_form(s: &str) -> Option<OffsetDateTime> {
+    let b = s.as_bytes();
+    let marks = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (26, b'Z')];
+    if b.len() != 27 || marks.iter().any(|&(i, c)| b[i] != c) {
+        return None;
+    }
+    let number = |from: usize, to: usize| {
+        b[from..to].iter().try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let small = |from: usize, to: usize| number(from, to).and_then(|n| u8::try_from(n).ok());
+    let month = time::Month::try_from(small(5, 7)?).ok()?;
+    let date = time::Date::from_calendar_date(i32::try_from(number(0, 4)?).ok()?, month, small(8, 10)?).ok()?;
+    let time = time::Time::from_hms_micro(small(11, 13)?, small(14, 16)?, small(17, 19)?, number(20, 26)?).ok()?;
+    Some(time::PrimitiveDateTime::new(date, time).assume_utc())
 }
 
 /// Unicode case folding, used for every case-insensitive column and comparison
@@ -787,6 +809,28 @@ pub fn kind_literal(kind: ResourceKind) -> &'static str {
 mod tests {
     use super::*;
     use crate::scim::filter::{check, parse_filter};
+
+    #[test]
+    fn stored_timestamps_read_by_hand_are_what_the_parser_reads() {
+        let parser = |s: &str| time::PrimitiveDateTime::parse(s, TIMESTAMP).map(|t| t.assume_utc()).ok();
+        let times = [
+            "2024-01-31T12:34:56.789012Z",
+            "2024-02-29T00:00:00.000000Z",
+            "1999-12-31T23:59:59.999999Z",
+            "0001-01-01T00:00:00.000001Z",
+        ];
+        for s in times {
+            let by_hand = parse_stored_form(s);
+            assert!(by_hand.is_some(), "{s}");
+            assert_eq!(by_hand, parser(s), "{s}");
+            assert_eq!(format_time(parse_time(s).unwrap()), s);
+        }
+        // Not a date, not the stored form, not digits: left to the parser, which refuses them.
+        for s in ["2023-02-29T00:00:00.000000Z", "2024-01-31 12:34:56.789012Z", "2024-01-31T12:34:5x.789012Z", ""] {
+            assert_eq!(parse_stored_form(s), None, "{s}");
+            assert!(matches!(parse_time(s), Err(StoreError::Corrupt(_))), "{s}");
+        }
+    }
 
     fn sql(f: &str) -> Fragment {
         let registry = Registry::builtin().unwrap();
