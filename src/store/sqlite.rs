@@ -95,6 +95,9 @@ impl SqlStore<Sqlite> {
         conn.close().await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))
+            // No ping on every checkout: the connection is a file in this process, and arming
+            // its deadline (below) already goes to its thread and fails if that thread is gone.
+            .test_before_acquire(false)
             .after_connect(move |conn, _| Box::pin(arm(conn, query_timeout)))
             .before_acquire(move |conn, _| Box::pin(async move { arm(conn, query_timeout).await.map(|()| true) }))
             .connect_with(options.clone())
