@@ -41,9 +41,9 @@ tokio::task_local! {
     static WITH_RELEASE: Arc<std::sync::Mutex<Vec<Fragment>>>;
 }
 
-/// Leaves a statement whose result the caller does not read (an audit line) to run with the
-/// release of the savepoint of the batch's running write, in the same round trip to the
-/// database; false when the caller is not a write of a batch, and should run it itself.
+/// Leaves a statement whose result the caller does not read (an audit line, index rows) to
+/// run with the release of the savepoint of the batch's running write, in the same round trip
+/// to the database; false when the caller is not a write of a batch, and should run it itself.
 pub(crate) fn with_release(sql: &str, params: &[Param<'_>]) -> bool {
     WITH_RELEASE
         .try_with(|later| {
