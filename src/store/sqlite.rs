@@ -196,8 +196,7 @@ mod tests {
     #[tokio::test]
     async fn a_resources_audit_history_is_read_from_its_own_index() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("audit.db").display());
-        let store = SqliteStore::connect(&url, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await.unwrap();
+        let store = open(&dir, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await;
         let query = crate::store::AuditQuery {
             resource_type: Some("User".into()),
             resource_id: Some("2819c223-7f76-453a-919d-413861904646".into()),
@@ -261,8 +260,7 @@ mod tests {
     #[tokio::test]
     async fn a_savepoint_that_changes_a_few_hundred_kilobytes_keeps_its_journal_in_memory() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("journal.db").display());
-        let store = SqliteStore::connect(&url, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await.unwrap();
+        let store = open(&dir, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await;
         let mut conn = store.pool.acquire().await.unwrap();
         let filler = "x".repeat(3000);
         for i in 0..60 {
@@ -283,6 +281,12 @@ mod tests {
         let sql = "SELECT count(*) FROM settings WHERE name LIKE 'page-%' AND value = ?";
         let unchanged = Sqlite::fetch_one(&mut conn, sql, &[Param::Text(&filler)]).await.unwrap();
         assert_eq!(unchanged.int(0).unwrap(), 60, "rolling back to the savepoint restored every page");
+    }
+
+    /// A store on a new file in `dir`, with `connections` and a query time `budget`.
+    async fn open(dir: &tempfile::TempDir, connections: u32, budget: Duration) -> SqliteStore {
+        let url = format!("sqlite://{}", dir.path().join("scimd.db").display());
+        SqliteStore::connect(&url, connections, budget).await.unwrap()
     }
 
     /// A grouped write of the setting `name`, marked as one of these tests' writes.
@@ -309,8 +313,7 @@ mod tests {
     #[tokio::test]
     async fn a_grouped_write_past_its_budget_is_cancelled_alone_and_the_others_commit() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("budget.db").display());
-        let store = SqliteStore::connect(&url, 2, Duration::from_millis(50)).await.unwrap();
+        let store = open(&dir, 2, Duration::from_millis(50)).await;
         let put = |name: &'static str| put(&store, name);
         // Counting to a billion takes seconds; the budget is 50 ms.
         let slow = store.write(|conn| {
@@ -330,8 +333,7 @@ mod tests {
     #[tokio::test]
     async fn a_grouped_write_that_fails_after_writing_is_undone_alone() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("undone.db").display());
-        let store = SqliteStore::connect(&url, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await.unwrap();
+        let store = open(&dir, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await;
         let put = |name: &'static str| put(&store, name);
         let failing = |name: &'static str| {
             store.write(move |conn| {
@@ -352,8 +354,7 @@ mod tests {
     #[tokio::test]
     async fn statements_left_for_the_release_run_with_their_write_and_only_if_it_stands() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("later.db").display());
-        let store = SqliteStore::connect(&url, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await.unwrap();
+        let store = open(&dir, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await;
         // Writes `name` now and leaves `later` for the release; fails after that if `fail`.
         let write = |name: &'static str, later: &'static str, fail: bool| {
             store.write(move |conn| {
@@ -388,8 +389,7 @@ mod tests {
     #[tokio::test]
     async fn a_write_that_panics_loses_its_batch_and_the_writes_after_it_commit() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("panic.db").display());
-        let store = SqliteStore::connect(&url, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await.unwrap();
+        let store = open(&dir, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await;
         let put = |name: &'static str| put(&store, name);
         put("first").await.unwrap();
         let panicked = store
@@ -410,8 +410,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_batch_runs_while_the_requests_runtime_is_busy() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("busy.db").display());
-        let store = SqliteStore::connect(&url, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await.unwrap();
+        let store = open(&dir, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await;
         let (wrote, written_now) = std::sync::mpsc::channel();
         let write = store.write(move |conn| {
             Box::pin(async move {
@@ -448,10 +447,9 @@ mod tests {
     #[tokio::test]
     async fn the_committer_keeps_no_connection_a_waiting_reader_needs() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("one.db").display());
         // One connection: the committer, with another write queued, must still give it back
         // between batches, or the reader below waits for a write that waits for the reader.
-        let store = SqliteStore::connect(&url, 1, crate::store::DEFAULT_QUERY_TIMEOUT).await.unwrap();
+        let store = open(&dir, 1, crate::store::DEFAULT_QUERY_TIMEOUT).await;
         let (go_a, a_waits) = oneshot::channel();
         let (go_b, b_waits) = oneshot::channel();
         let first = put_when(&store, "a", a_waits);
@@ -477,8 +475,7 @@ mod tests {
     #[tokio::test]
     async fn the_committer_gives_its_connection_to_a_writer_whose_turn_it_is() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("two.db").display());
-        let store = SqliteStore::connect(&url, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await.unwrap();
+        let store = open(&dir, 2, crate::store::DEFAULT_QUERY_TIMEOUT).await;
         let (go_a, a_waits) = oneshot::channel();
         let (b_done, b_is_in) = oneshot::channel();
         let first = put_when(&store, "a", a_waits);
@@ -516,8 +513,7 @@ mod tests {
     #[tokio::test]
     async fn identity_provider_lookups_and_suffixes_are_index_searches_never_scans() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("plan.db").display());
-        let store = SqliteStore::connect(&url, 1, crate::store::DEFAULT_QUERY_TIMEOUT).await.unwrap();
+        let store = open(&dir, 1, crate::store::DEFAULT_QUERY_TIMEOUT).await;
         for (filter, index) in [
             ("userName eq \"a@b.c\"", "resources_user_name"),
             ("externalId eq \"x\"", "resources_external_id"),
