@@ -43,6 +43,8 @@ struct Options {
     small_users: usize,
     connections: usize,
     seconds: u64,
+    rounds: usize,
+    rate: u64,
     members: usize,
 }
 
@@ -58,6 +60,8 @@ fn options() -> Options {
         small_users: num("--small-users", 1000),
         connections: num("--connections", 16),
         seconds: num("--seconds", if quick { 2 } else { 5 }) as u64,
+        rounds: num("--rounds", 3).max(1),
+        rate: num("--rate", if quick { 500 } else { 1000 }).max(1) as u64,
         members: num("--members", users),
     }
 }
@@ -283,22 +287,102 @@ async fn start_bare(url: &str, synchronous: SqliteSynchronous) -> Option<SocketA
     Some(addr)
 }
 
-/// One measurement: requests/s, p50 and p99 in microseconds, and the count of non-2xx answers.
-#[derive(Clone, Copy)]
+/// Makes the n-th request of a load loop.
+type Maker = Arc<dyn Fn(u64) -> reqwest::RequestBuilder + Send + Sync>;
+
+fn maker(make: impl Fn(u64) -> reqwest::RequestBuilder + Send + Sync + 'static) -> Maker {
+    Arc::new(make)
+}
+
+/// One load loop: its request rate, every request's latency in microseconds, and its non-2xx
+/// answers.
+struct Sample {
+    rps: f64,
+    latencies: Vec<u64>,
+    errors: u64,
+    status: u16,
+}
+
+/// One contender's measurement over all rounds: the median of the rounds' request rates (and
+/// each round's, in order), p50 and p99 over every request of every round, in microseconds.
+#[derive(Clone)]
 struct Stats {
     rps: f64,
+    rounds: Vec<f64>,
     p50: u64,
     p99: u64,
     errors: u64,
     status: u16,
 }
 
+impl Stats {
+    fn of(samples: Vec<Sample>) -> Stats {
+        let rounds: Vec<f64> = samples.iter().map(|s| s.rps).collect();
+        let mut all: Vec<u64> = samples.iter().flat_map(|s| s.latencies.iter().copied()).collect();
+        all.sort_unstable();
+        let pct =
+            |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
+        Stats {
+            rps: median(rounds.clone()),
+            p50: pct(0.50),
+            p99: pct(0.99),
+            errors: samples.iter().map(|s| s.errors).sum(),
+            status: samples.iter().map(|s| s.status).max().unwrap_or(0),
+            rounds,
+        }
+    }
+
+    /// scimd's rate over a baseline's: the median of the rounds' ratios, each round's two
+    /// measurements having run one right after the other.
+    fn ratio(&self, bare: &Stats) -> f64 {
+        median(self.rounds.iter().zip(&bare.rounds).map(|(s, b)| s / b).collect())
+    }
+
+    fn round_ratios(&self, bare: &Stats) -> Vec<f64> {
+        self.rounds.iter().zip(&bare.rounds).map(|(s, b)| s / b).collect()
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Measures scimd (the first contender) and its baselines (`None` where a baseline does not
+/// exist) side by side: `rounds` rounds, each running every contender for `seconds`, the order
+/// turned by one each round, so a slow spell of the machine does not fall on one contender.
+async fn compare(connections: usize, seconds: u64, rounds: usize, contenders: &[Option<Maker>]) -> Vec<Option<Stats>> {
+    let mut samples: Vec<Vec<Sample>> = contenders.iter().map(|_| Vec::new()).collect();
+    for round in 0..rounds {
+        for turn in 0..contenders.len() {
+            let at = (round + turn) % contenders.len();
+            if let Some(make) = &contenders[at] {
+                samples[at].push(load(connections, seconds, make.clone()).await);
+            }
+        }
+    }
+    samples.into_iter().zip(contenders).map(|(s, c)| c.as_ref().map(|_| Stats::of(s))).collect()
+}
+
+/// `compare` of scimd and one baseline.
+async fn compare_two(
+    connections: usize,
+    seconds: u64,
+    rounds: usize,
+    scimd: Maker,
+    bare: Option<Maker>,
+) -> (Stats, Option<Stats>) {
+    let mut measured = compare(connections, seconds, rounds, &[Some(scimd), bare]).await.into_iter();
+    let scimd = measured.next().flatten().unwrap();
+    (scimd, measured.next().flatten())
+}
+
 /// Runs `connections` loops of requests for `seconds` (at most MAX_REQUESTS in all).
-async fn load<F>(connections: usize, seconds: u64, make: F) -> Stats
-where
-    F: Fn(u64) -> reqwest::RequestBuilder + Send + Sync + 'static,
-{
-    let make = Arc::new(make);
+async fn load(connections: usize, seconds: u64, make: Maker) -> Sample {
     let sent = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
@@ -314,16 +398,8 @@ where
                     break;
                 }
                 let t = Instant::now();
-                let res = make(n).send().await;
-                let ok = match res {
-                    Ok(r) => {
-                        last_status = r.status().as_u16();
-                        let good = r.status().is_success();
-                        let _ = r.bytes().await;
-                        good
-                    }
-                    Err(_) => false,
-                };
+                let (ok, status) = send(make(n)).await;
+                last_status = status.max(last_status);
                 latencies.push(t.elapsed().as_micros() as u64);
                 if !ok {
                     errors += 1;
@@ -332,37 +408,84 @@ where
             (latencies, errors, last_status)
         }));
     }
-    let mut all = Vec::new();
+    let mut latencies = Vec::new();
     let (mut errors, mut status) = (0, 0);
     for t in tasks {
         let (l, e, s) = t.await.unwrap();
-        all.extend(l);
+        latencies.extend(l);
         errors += e;
         status = status.max(s);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    all.sort_unstable();
-    let pct =
-        |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
-    Stats { rps: all.len() as f64 / elapsed, p50: pct(0.50), p99: pct(0.99), errors, status }
+    Sample { rps: latencies.len() as f64 / elapsed, latencies, errors, status }
+}
+
+/// Sends one request and reads the whole answer: whether it was a 2xx, and its status.
+async fn send(request: reqwest::RequestBuilder) -> (bool, u16) {
+    match request.send().await {
+        Ok(r) => {
+            let status = r.status();
+            let _ = r.bytes().await;
+            (status.is_success(), status.as_u16())
+        }
+        Err(_) => (false, 0),
+    }
+}
+
+/// Requests sent at a fixed rate for `seconds` whatever the answers' pace (an open loop), at
+/// most `IN_FLIGHT` unanswered at once; each latency runs from the moment its request was due,
+/// so a server that falls behind shows in the latencies rather than in a slower rate.
+async fn load_at(rate: u64, seconds: u64, make: Maker) -> Sample {
+    const IN_FLIGHT: usize = 1024;
+    let total = (rate * seconds).min(MAX_REQUESTS);
+    let slots = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+    let started = tokio::time::Instant::now();
+    let mut tasks = Vec::with_capacity(total as usize);
+    for n in 0..total {
+        let due = started + Duration::from_secs_f64(n as f64 / rate as f64);
+        tokio::time::sleep_until(due).await;
+        let slot = slots.clone().acquire_owned().await.unwrap();
+        let request = make(n);
+        tasks.push(tokio::spawn(async move {
+            let result = send(request).await;
+            drop(slot);
+            (result, due.elapsed().as_micros() as u64)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(tasks.len());
+    let (mut errors, mut status) = (0, 0);
+    for t in tasks {
+        let ((ok, s), latency) = t.await.unwrap();
+        latencies.push(latency);
+        errors += u64::from(!ok);
+        status = status.max(s);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    Sample { rps: latencies.len() as f64 / elapsed, latencies, errors, status }
 }
 
 /// Scenarios that got non-2xx answers, repeated at the end so they cannot scroll by unseen.
 static FAILED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
-fn row(name: &str, s: Stats, bare: Option<Stats>) {
+fn row(name: &str, s: &Stats, bare: Option<&Stats>) {
     for (who, stats) in [("scimd", Some(s)), ("bare", bare)] {
         if let Some(stats) = stats.filter(|st| st.errors > 0) {
-            let msg = format!("{name} ({who}): {} non-2xx answers, last status {}", stats.errors, stats.status);
+            let msg = format!("{name} ({who}): {} non-2xx answers, highest status {}", stats.errors, stats.status);
             eprintln!("!!!!! {msg}");
             FAILED.lock().unwrap().push(msg);
         }
     }
-    let ratio = bare.map(|b| format!("{:.2}", s.rps / b.rps)).unwrap_or_else(|| "-".into());
+    let ratio = bare.map(|b| format!("{:.2}", s.ratio(b))).unwrap_or_else(|| "-".into());
     let bare_rps = bare.map(|b| format!("{:.0}", b.rps)).unwrap_or_else(|| "-".into());
     let bare_p99 = bare.map(|b| format!("{:.2}", b.p99 as f64 / 1000.0)).unwrap_or_else(|| "-".into());
+    let rounds = match bare {
+        Some(b) if s.rounds.len() > 1 => {
+            s.round_ratios(b).iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(" ")
+        }
+        _ => String::new(),
+    };
     println!(
-        "{name:<44} {:>9.0} {:>8.2} {:>8.2} {:>10} {:>12} {:>10}{}",
+        "{name:<44} {:>9.0} {:>8.2} {:>8.2} {:>10} {:>12} {:>10}  {rounds}{}",
         s.rps,
         s.p50 as f64 / 1000.0,
         s.p99 as f64 / 1000.0,
@@ -378,7 +501,7 @@ fn row(name: &str, s: Stats, bare: Option<Stats>) {
 
 fn header() {
     println!(
-        "{:<44} {:>9} {:>8} {:>8} {:>10} {:>12} {:>10}",
+        "{:<44} {:>9} {:>8} {:>8} {:>10} {:>12} {:>10}  each round",
         "scenario", "req/s", "p50 ms", "p99 ms", "bare req/s", "bare p99 ms", "scimd/bare"
     );
 }
@@ -414,10 +537,13 @@ async fn run(opts: Options) {
     let secs = opts.seconds;
     let http = reqwest::Client::builder().pool_max_idle_per_host(c * 2).build().unwrap();
     println!(
-        "scimd benchmark: {} users, {} connections, {} s per scenario, database {}",
+        "scimd benchmark: {} users, {} connections, {} rounds of {} s per scenario, writes also at {}/s offered, \
+         database {}",
         opts.users,
         c,
+        opts.rounds,
         secs,
+        opts.rate,
         opts.database.as_deref().unwrap_or("sqlite (temporary file)")
     );
 
@@ -429,47 +555,40 @@ async fn run(opts: Options) {
     let bare_full = start_bare(&db.url, SqliteSynchronous::Full).await;
     let base = format!("http://{}/scim/v2", server.addr);
     let n = opts.users as u64;
-    let rng = Rng(0x5eed);
 
+    let rounds = opts.rounds;
     header();
     // GET by id
-    let scimd_get = {
-        let (http, base, token, ids) = (http.clone(), base.clone(), server.token.clone(), ids.clone());
-        load(c, secs, move |i| {
-            http.get(format!("{base}/Users/{}", ids[rng.below(ids.len() as u64, i) as usize])).bearer_auth(&token)
+    let get_by_id = |base: String, token: Option<String>| {
+        let (http, ids) = (http.clone(), ids.clone());
+        maker(move |i| {
+            let request = http.get(format!("{base}/{}", ids[Rng(0x5eed).below(ids.len() as u64, i) as usize]));
+            match &token {
+                Some(token) => request.bearer_auth(token),
+                None => request,
+            }
         })
-        .await
     };
-    let bare_get = match bare {
-        Some(addr) => {
-            let (http, ids) = (http.clone(), ids.clone());
-            Some(
-                load(c, secs, move |i| {
-                    http.get(format!("http://{addr}/users/{}", ids[Rng(0x5eed).below(ids.len() as u64, i) as usize]))
-                })
-                .await,
-            )
-        }
-        None => None,
-    };
-    row("GET /Users/{id}", scimd_get, bare_get);
+    let (scimd_get, bare_get) = compare_two(
+        c,
+        secs,
+        rounds,
+        get_by_id(format!("{base}/Users"), Some(server.token.clone())),
+        bare.map(|addr| get_by_id(format!("http://{addr}/users"), None)),
+    )
+    .await;
+    row("GET /Users/{id}", &scimd_get, bare_get.as_ref());
 
     // userName eq
-    let scimd_eq = eq_filter(&http, &base, &server.token, n, c, secs).await;
-    let bare_eq = match bare {
-        Some(addr) => {
-            let http = http.clone();
-            Some(
-                load(c, secs, move |i| {
-                    http.get(format!("http://{addr}/users"))
-                        .query(&[("userName", format!("user{}@example.com", Rng(7).below(n, i)))])
-                })
-                .await,
-            )
-        }
-        None => None,
-    };
-    row("GET /Users?filter=userName eq", scimd_eq, bare_eq);
+    let bare_eq = bare.map(|addr| {
+        let http = http.clone();
+        maker(move |i| {
+            http.get(format!("http://{addr}/users"))
+                .query(&[("userName", format!("user{}@example.com", Rng(7).below(n, i)))])
+        })
+    });
+    let (scimd_eq, bare_eq) = compare_two(c, secs, rounds, eq_filter(&http, &base, &server.token, n), bare_eq).await;
+    row("GET /Users?filter=userName eq", &scimd_eq, bare_eq.as_ref());
 
     // emails value path. A scimd without value-path filters answers 400 invalidFilter: one
     // probe first, so that shows as "not supported yet" instead of a row of errors.
@@ -488,13 +607,12 @@ async fn run(opts: Options) {
         println!("{emails_name:<44} not supported yet ({why})");
     } else {
         let (http, base, token) = (http.clone(), base.clone(), server.token.clone());
-        let emails = load(c, secs, move |i| {
+        let emails = maker(move |i| {
             http.get(format!("{base}/Users"))
                 .query(&[("filter", emails_filter(Rng(9).below(n, i)))])
                 .bearer_auth(&token)
-        })
-        .await;
-        row(emails_name, emails, None);
+        });
+        row(emails_name, &Stats::of(vec![load(c, secs, emails).await]), None);
     }
 
     // A 100-item page at a random offset anywhere in the seeded users: deep offsets are what a
@@ -502,51 +620,41 @@ async fn run(opts: Options) {
     let page = {
         let (http, base, token) = (http.clone(), base.clone(), server.token.clone());
         let starts = n.saturating_sub(99).max(1);
-        load(c, secs, move |i| {
+        maker(move |i| {
             let start = 1 + Rng(11).below(starts, i);
             http.get(format!("{base}/Users?startIndex={start}&count=100")).bearer_auth(&token)
         })
-        .await
     };
-    row("GET /Users?startIndex=random&count=100", page, None);
+    row("GET /Users?startIndex=random&count=100", &Stats::of(vec![load(c, secs, page).await]), None);
 
-    // POST
+    // POST, against the bare handler at NORMAL and at FULL.
     let counter = Arc::new(AtomicU64::new(0));
-    let scimd_post = {
+    let scimd_create = {
         let (http, base, token, counter) = (http.clone(), base.clone(), server.token.clone(), counter.clone());
-        load(c, secs, move |_| {
+        maker(move |_| {
             let k = counter.fetch_add(1, Ordering::Relaxed);
             http.post(format!("{base}/Users")).bearer_auth(&token).header("content-type", "application/scim+json").body(
                 json!({"schemas": [USER], "userName": format!("new{k}@example.com"), "displayName": "New"}).to_string(),
             )
         })
-        .await
     };
-    let bare_create = |addr: Option<SocketAddr>| {
+    let bare_create = |addr: SocketAddr| {
         let (http, counter) = (http.clone(), counter.clone());
-        async move {
-            match addr {
-                Some(addr) => Some(
-                    load(c, secs, move |_| {
-                        let k = counter.fetch_add(1, Ordering::Relaxed);
-                        http.post(format!("http://{addr}/users"))
-                            .json(&json!({"userName": format!("bare{k}@example.com"), "displayName": "New"}))
-                    })
-                    .await,
-                ),
-                None => None,
-            }
-        }
+        maker(move |_| {
+            let k = counter.fetch_add(1, Ordering::Relaxed);
+            http.post(format!("http://{addr}/users"))
+                .json(&json!({"userName": format!("bare{k}@example.com"), "displayName": "New"}))
+        })
     };
-    let bare_post = bare_create(bare).await;
-    let bare_post_full = bare_create(bare_full).await;
-    row("POST /Users", scimd_post, bare_post);
-    row("POST /Users (bare at synchronous=FULL)", scimd_post, bare_post_full);
+    let creates = [Some(scimd_create), bare.map(bare_create), bare_full.map(bare_create)];
+    let (scimd_post, bare_post, bare_post_full) = three(compare(c, secs, rounds, &creates).await);
+    row("POST /Users", &scimd_post, bare_post.as_ref());
+    row("POST /Users (bare at synchronous=FULL)", &scimd_post, bare_post_full.as_ref());
 
     // PATCH replace of one attribute of a random seeded user.
     let scimd_patch = {
         let (http, base, token, ids) = (http.clone(), base.clone(), server.token.clone(), ids.clone());
-        load(c, secs, move |i| {
+        maker(move |i| {
             let id = &ids[Rng(0xbeef).below(ids.len() as u64, i) as usize];
             let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                 "Operations": [{"op": "replace", "path": "title", "value": format!("title {i}")}]});
@@ -555,27 +663,38 @@ async fn run(opts: Options) {
                 .header("content-type", "application/scim+json")
                 .body(body.to_string())
         })
-        .await
     };
-    let bare_patch = |addr: Option<SocketAddr>| {
+    let bare_patch = |addr: SocketAddr| {
         let (http, ids) = (http.clone(), ids.clone());
-        async move {
-            match addr {
-                Some(addr) => Some(
-                    load(c, secs, move |i| {
-                        let id = &ids[Rng(0xbeef).below(ids.len() as u64, i) as usize];
-                        http.patch(format!("http://{addr}/users/{id}")).json(&json!({"title": format!("title {i}")}))
-                    })
-                    .await,
-                ),
-                None => None,
-            }
-        }
+        maker(move |i| {
+            let id = &ids[Rng(0xbeef).below(ids.len() as u64, i) as usize];
+            http.patch(format!("http://{addr}/users/{id}")).json(&json!({"title": format!("title {i}")}))
+        })
     };
-    let bare_patch_normal = bare_patch(bare).await;
-    let bare_patch_full = bare_patch(bare_full).await;
-    row("PATCH /Users/{id} replace title", scimd_patch, bare_patch_normal);
-    row("PATCH /Users/{id} (bare at synchronous=FULL)", scimd_patch, bare_patch_full);
+    let patches = [Some(scimd_patch), bare.map(bare_patch), bare_full.map(bare_patch)];
+    let (scimd_patch, bare_patch_normal, bare_patch_full) = three(compare(c, secs, rounds, &patches).await);
+    row("PATCH /Users/{id} replace title", &scimd_patch, bare_patch_normal.as_ref());
+    row("PATCH /Users/{id} (bare at synchronous=FULL)", &scimd_patch, bare_patch_full.as_ref());
+
+    // The same creations at a fixed offered rate, as an identity provider sends them: the
+    // latency each request sees when the server is not driven to its limit.
+    let rate = opts.rate;
+    for (who, make) in
+        creates.iter().zip(["scimd", "bare at NORMAL", "bare at FULL"]).filter_map(|(m, w)| m.clone().map(|m| (w, m)))
+    {
+        let s = Stats::of(vec![load_at(rate, secs, make).await]);
+        if s.errors > 0 {
+            let msg = format!("POST at {rate}/s ({who}): {} non-2xx answers, highest status {}", s.errors, s.status);
+            eprintln!("!!!!! {msg}");
+            FAILED.lock().unwrap().push(msg);
+        }
+        println!(
+            "POST /Users at {rate}/s offered, {who:<15} {:>9.0} {:>8.2} {:>8.2}",
+            s.rps,
+            s.p50 as f64 / 1000.0,
+            s.p99 as f64 / 1000.0
+        );
+    }
 
     // Bulk: 1,000 creations in one request against 1,000 single POSTs.
     let singles_started = Instant::now();
@@ -617,8 +736,9 @@ async fn run(opts: Options) {
     seed(&small, opts.small_users, c).await;
     analyze(&small_db.url).await;
     let small_base = format!("http://{}/scim/v2", small.addr);
-    let small_eq = eq_filter(&http, &small_base, &small.token, opts.small_users as u64, c, secs).await;
-    row(&format!("GET userName eq at {} users", opts.small_users), small_eq, None);
+    let small_eq =
+        Stats::of(vec![load(c, secs, eq_filter(&http, &small_base, &small.token, opts.small_users as u64)).await]);
+    row(&format!("GET userName eq at {} users", opts.small_users), &small_eq, None);
     println!(
         "eq-filter p50 ratio {}/{} = {:.2}",
         opts.users,
@@ -630,23 +750,23 @@ async fn run(opts: Options) {
 
     println!();
     println!(
-        "summary (bar: scimd/bare >= 0.50 against the bare handler at synchronous=NORMAL while scimd \
+        "summary, each ratio the median of the rounds' (bar: scimd/bare >= 0.50 against the bare handler at synchronous=NORMAL while scimd \
          keeps FULL, p99 <= 5 ms for reads at {c} connections; aims: reads >= 0.60, writes >= 1.00 of \
          the bare handler at FULL, p99 <= 10 ms for writes)"
     );
     let verdict = |ok: bool| if ok { "within bar" } else { "OUTSIDE BAR" };
     let aim = |ok: bool| if ok { "aim met" } else { "AIM NOT MET" };
     for (name, s, b, read) in [
-        ("GET by id", scimd_get, bare_get, true),
-        ("userName eq", scimd_eq, bare_eq, true),
-        ("POST", scimd_post, bare_post, false),
-        ("PATCH", scimd_patch, bare_patch_normal, false),
+        ("GET by id", &scimd_get, &bare_get, true),
+        ("userName eq", &scimd_eq, &bare_eq, true),
+        ("POST", &scimd_post, &bare_post, false),
+        ("PATCH", &scimd_patch, &bare_patch_normal, false),
     ] {
         let p99 = s.p99 as f64 / 1000.0;
         let p99_verdict = if read { verdict(p99 <= 5.0) } else { aim(p99 <= 10.0) };
         match b {
             Some(b) => {
-                let ratio = s.rps / b.rps;
+                let ratio = s.ratio(b);
                 let ratio_aim = if read { format!(", {}", aim(ratio >= 0.6)) } else { String::new() };
                 println!(
                     "  {name:<12} scimd/bare = {ratio:.2} ({}{ratio_aim})   p99 = {p99:.2} ms ({p99_verdict})",
@@ -656,9 +776,9 @@ async fn run(opts: Options) {
             None => println!("  {name:<12} (no bare baseline for this database)   p99 = {p99:.2} ms ({p99_verdict})"),
         }
     }
-    for (name, s, b) in [("POST", scimd_post, bare_post_full), ("PATCH", scimd_patch, bare_patch_full)] {
+    for (name, s, b) in [("POST", &scimd_post, &bare_post_full), ("PATCH", &scimd_patch, &bare_patch_full)] {
         if let Some(b) = b {
-            let ratio = s.rps / b.rps;
+            let ratio = s.ratio(b);
             println!(
                 "  {name:<12} scimd/bare at synchronous=FULL (scimd's own setting) = {ratio:.2} ({})",
                 aim(ratio >= 1.0)
@@ -734,13 +854,19 @@ async fn analyze(url: &str) {
     }
 }
 
-async fn eq_filter(http: &reqwest::Client, base: &str, token: &str, n: u64, c: usize, secs: u64) -> Stats {
+/// The `userName eq` lookup of a random seeded user among `n`.
+fn eq_filter(http: &reqwest::Client, base: &str, token: &str, n: u64) -> Maker {
     let (http, base, token) = (http.clone(), base.to_owned(), token.to_owned());
-    load(c, secs, move |i| {
+    maker(move |i| {
         let f = format!("userName eq \"user{}@example.com\"", Rng(7).below(n, i));
         http.get(format!("{base}/Users")).query(&[("filter", f)]).bearer_auth(&token)
     })
-    .await
+}
+
+/// scimd's measurement and its two baselines' from a `compare` of three contenders.
+fn three(measured: Vec<Option<Stats>>) -> (Stats, Option<Stats>, Option<Stats>) {
+    let mut measured = measured.into_iter();
+    (measured.next().flatten().unwrap(), measured.next().flatten(), measured.next().flatten())
 }
 
 /// A group of `members` members built in batches of 1,000, then single-member adds and
