@@ -34,7 +34,8 @@ impl Bind {
             Bind::Int(i) => Param::Int(*i),
             Bind::Real(f) => Param::Real(*f),
             Bind::Bool(v) => Param::Bool(*v),
-            Bind::Null => Param::OptText(None),
+            Bind::NullText => Param::OptText(None),
+            Bind::NullInt => Param::OptInt(None),
         }
     }
 }
@@ -45,7 +46,8 @@ impl Param<'_> {
         match *self {
             Param::Text(s) | Param::OptText(Some(s)) => Bind::Text(s.to_owned()),
             Param::Int(i) | Param::OptInt(Some(i)) => Bind::Int(i),
-            Param::OptText(None) | Param::OptInt(None) => Bind::Null,
+            Param::OptText(None) => Bind::NullText,
+            Param::OptInt(None) => Bind::NullInt,
             Param::Real(f) => Bind::Real(f),
             Param::Bool(b) => Bind::Bool(b),
         }

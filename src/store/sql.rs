@@ -30,7 +30,9 @@ pub enum Bind {
     Int(i64),
     Real(f64),
     Bool(bool),
-    Null,
+    /// A NULL of the type of `Text` or of `Int`: PostgreSQL checks it against its column.
+    NullText,
+    NullInt,
 }
 
 /// SQL text with its binds in order.

@@ -12,7 +12,7 @@ use scimd::store::{
     TenantId, TokenState, Update,
 };
 
-use crate::helpers::behaviour;
+use crate::helpers::{behaviour, TestApp};
 
 const DIRECTORY: &str = "urn:scimd:schemas:extension:directory:2.0:User";
 
@@ -65,6 +65,38 @@ async fn tenant(store: &dyn Store, name: &str) -> TenantId {
 
 fn token(name: &str, scopes: Vec<Scope>) -> NewToken {
     NewToken { name: name.into(), secret_hash: scimd::auth::hash_secret(name), scopes, expires: None, rate_limit: None }
+}
+
+/// Makes the database refuse every audit line of a resource whose id starts with `refused`, as
+/// a full disk or a broken constraint would refuse a write's last statements.
+async fn refuse_audit_lines(app: &TestApp) {
+    if app.postgres_schema().is_some() {
+        app.execute_sql(
+            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.resource_id LIKE 'refused%' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+             RETURN NEW; END $$",
+        )
+        .await;
+        app.execute_sql(
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+        )
+        .await;
+    } else {
+        app.execute_sql(
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events WHEN NEW.resource_id LIKE 'refused%' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+        )
+        .await;
+    }
+}
+
+fn emails(name: &str, email: &str) -> Value {
+    json!({"userName": name, "emails": [{"value": email, "type": "work"}]})
+}
+
+async fn matching(store: &dyn Store, t: TenantId, filter: &str) -> Vec<String> {
+    let page = store.list(t, User, &query(Some(filter), 1, 10), Load::default()).await.unwrap();
+    page.items.iter().map(|s| s.id.as_str().to_owned()).collect()
 }
 
 behaviour! {
@@ -538,5 +570,40 @@ behaviour! {
         assert_eq!(written, doc);
         let license = store.fetch(t, License, &"l1".into(), text).await.unwrap();
         assert_eq!((license.doc_text, license.doc["available"].clone()), (None, json!(2)));
+    }
+
+    // A write's audit line and filter index rows go in last: with its savepoint's release in a
+    // SQLite batch, together in one statement before the commit on PostgreSQL.
+    async fn a_write_whose_last_statements_fail_leaves_nothing_of_itself(app: TestApp) {
+        let store = app.store.as_ref();
+        let t = tenant(store, "a").await;
+        store.insert(t, new("refused-old", User, emails("rita", "old@example.com")), Load::default()).await.unwrap();
+        store.insert(t, new("kept", User, emails("kim", "kim@example.com")), Load::default()).await.unwrap();
+        refuse_audit_lines(&app).await;
+
+        let created = store.insert(t, new("refused-new", User, emails("rob", "rob@example.com")), Load::default()).await;
+        assert!(created.is_err(), "{created:?}");
+        assert!(matches!(
+            store.fetch(t, User, &"refused-new".into(), Load::default()).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matching(store, t, "emails.value eq \"rob@example.com\"").await.is_empty());
+
+        let changed = store.update(t, User, &"refused-old".into(), update(emails("rita", "new@example.com"), 1), Load::default()).await;
+        assert!(changed.is_err(), "{changed:?}");
+        let kept = store.fetch(t, User, &"refused-old".into(), Load::default()).await.unwrap();
+        assert_eq!((kept.version, kept.doc["emails"][0]["value"].clone()), (1, json!("old@example.com")));
+        assert_eq!(matching(store, t, "emails.value eq \"old@example.com\"").await, ["refused-old"]);
+        assert!(matching(store, t, "emails.value eq \"new@example.com\"").await.is_empty());
+
+        // Writes of other resources go on, their last statements all in: the index rows'
+        // delete and insert and the audit line of one update.
+        let updated = store.update(t, User, &"kept".into(), update(emails("kim", "kim@new.example"), 1), Load::default()).await.unwrap();
+        assert_eq!(updated.version, 2);
+        assert_eq!(matching(store, t, "emails.value eq \"kim@new.example\"").await, ["kept"]);
+        assert!(matching(store, t, "emails.value eq \"kim@example.com\"").await.is_empty());
+        let history = store.audit_after(t, 0, 100).await.unwrap();
+        let lines: Vec<&str> = history.iter().map(|e| e.resource_id.as_str()).collect();
+        assert_eq!(lines, ["refused-old", "kept", "kept"]);
     }
 }
