@@ -27,10 +27,6 @@ pub trait Dialect {
     /// The statement writing a consistent copy of the whole database to the file bound to it,
     /// while others read and write; `None` where the database's own tools do that.
     fn backup_into(&self) -> Option<&'static str>;
-    /// Statements none of which reads what another writes, as one string the database runs in
-    /// one round trip: SQLite runs a string's statements in order; PostgreSQL runs the
-    /// data-modifying statements of a `WITH` on one snapshot, so no two may touch one row.
-    fn together(&self, statements: &[&str]) -> String;
     /// Turns the `?` placeholders every query is written with into the database's own.
     fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str>;
     /// A bound JSON document as a value of the `doc` column, and the column of `table` read
@@ -105,9 +101,6 @@ impl Dialect for SqliteDialect {
     fn backup_into(&self) -> Option<&'static str> {
         // One read transaction: the copy is the database as of its start, writers go on (WAL).
         Some("VACUUM INTO ?")
-    }
-    fn together(&self, statements: &[&str]) -> String {
-        statements.join("; ")
     }
     fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
         std::borrow::Cow::Borrowed(sql)
@@ -225,10 +218,6 @@ impl Dialect for PostgresDialect {
     fn backup_into(&self) -> Option<&'static str> {
         // pg_dump makes consistent copies of a live PostgreSQL database.
         None
-    }
-    fn together(&self, statements: &[&str]) -> String {
-        let parts: Vec<String> = statements.iter().enumerate().map(|(i, s)| format!("s{i} AS ({s})")).collect();
-        format!("WITH {} SELECT 1", parts.join(", "))
     }
     fn numbered<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
         let mut out = String::with_capacity(sql.len() + 16);

@@ -54,47 +54,12 @@ pub(crate) fn with_release(sql: &str, params: &[Param<'_>]) -> bool {
 }
 
 /// Runs a statement whose result the caller does not read; in a write of a batch, leaves it
-/// to run with the write's savepoint's release instead (`with_release`), and in a write of its
-/// own (`alone`), with the write's other such statements before its commit.
+/// to run with the write's savepoint's release instead (`with_release`).
 pub(crate) async fn execute_unread<B: Backend>(conn: &mut Conn<B>, sql: &str, params: &[Param<'_>]) -> Result<()> {
     if !with_release(sql, params) {
         B::execute(conn, sql, params).await?;
     }
     Ok(())
-}
-
-/// Binds one string of statements run together (`alone`) holds at most: PostgreSQL takes
-/// 65,535 per statement.
-const BINDS_TOGETHER: usize = 30_000;
-
-/// Runs `body` as a write of its own in the transaction `tx`, then the statements it left for
-/// later (`with_release`): together, in one round trip per `BINDS_TOGETHER` binds, where each
-/// would have been one. The caller commits.
-pub(crate) async fn alone<B: Backend, T>(
-    tx: &mut Conn<B>,
-    body: impl for<'c> FnOnce(&'c mut Conn<B>) -> WriteFuture<'c, T>,
-) -> Result<T> {
-    let later = Arc::default();
-    let out = WITH_RELEASE.scope(Arc::clone(&later), body(&mut *tx)).await?;
-    let later = std::mem::take(&mut *later.lock().unwrap_or_else(|e| e.into_inner()));
-    let mut start = 0;
-    while start < later.len() {
-        let mut end = start + 1;
-        let mut binds = later[start].binds.len();
-        while end < later.len() && binds + later[end].binds.len() <= BINDS_TOGETHER {
-            binds += later[end].binds.len();
-            end += 1;
-        }
-        let group = &later[start..end];
-        let sql = match group {
-            [one] => one.sql.clone(),
-            _ => B::DIALECT.together(&group.iter().map(|f| f.sql.as_str()).collect::<Vec<_>>()),
-        };
-        let params: Vec<Param<'_>> = group.iter().flat_map(|f| f.binds.iter().map(|b| b.param())).collect();
-        B::execute(&mut *tx, &sql, &params).await?;
-        start = end;
-    }
-    Ok(out)
 }
 
 struct Done {

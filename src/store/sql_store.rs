@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::scim::schema::ResourceKind;
 use crate::store::backend::{Backend, Conn, Deadline, Param, SqlRow};
-use crate::store::group_commit::{self, GroupCommit};
+use crate::store::group_commit::GroupCommit;
 use crate::store::sql::{self, Promoted};
 use crate::store::{
     audit, domains, events, members, resources, sessions, settings, sources, tokens, Actor, AuditEntry, AuditEvent,
@@ -62,8 +62,7 @@ impl<B: Backend> SqlStore<B> {
 
     /// Runs `body` as one write, committed before this returns: on SQLite with the other
     /// writes waiting at the time, each under a savepoint of its own (`GroupCommit`); elsewhere
-    /// in a transaction of its own, the statements it does not read sent together before the
-    /// commit (`group_commit::alone`).
+    /// in a transaction of its own.
     pub(crate) async fn write<T, F>(&self, body: F) -> Result<T>
     where
         T: Send + 'static,
@@ -74,7 +73,7 @@ impl<B: Backend> SqlStore<B> {
         }
         let _turn = self.write_turn().await;
         let mut tx = self.begin_write().await?;
-        let out = group_commit::alone::<B, T>(&mut tx, body).await?;
+        let out = body(&mut tx).await?;
         tx.commit().await?;
         Ok(out)
     }

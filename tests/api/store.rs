@@ -572,8 +572,8 @@ behaviour! {
         assert_eq!((license.doc_text, license.doc["available"].clone()), (None, json!(2)));
     }
 
-    // A write's audit line and filter index rows go in last: with its savepoint's release in a
-    // SQLite batch, together in one statement before the commit on PostgreSQL.
+    // A write's audit line and filter index rows go in last in a SQLite batch, with its
+    // savepoint's release; on PostgreSQL where they are written.
     async fn a_write_whose_last_statements_fail_leaves_nothing_of_itself(app: TestApp) {
         let store = app.store.as_ref();
         let t = tenant(store, "a").await;
