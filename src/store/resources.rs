@@ -751,7 +751,17 @@ pub(crate) async fn list<B: Backend>(
         ),
         None => select_columns::<B>(load).to_owned(),
     };
-    let page_sql = format!("SELECT {columns} {page_base} ORDER BY {order} LIMIT ? OFFSET ?");
+    // Rows an OFFSET skips are still produced: PostgreSQL projects each one (its document as
+    // text, its groups) before dropping it. Past the first page, the page's rows are chosen by
+    // their sequence numbers alone, and only they are read whole.
+    let page_sql = if query.start_index > 1 {
+        format!(
+            "SELECT {columns} FROM resources r WHERE r.seq IN \
+             (SELECT r.seq {page_base} ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}"
+        )
+    } else {
+        format!("SELECT {columns} {page_base} ORDER BY {order} LIMIT ? OFFSET ?")
+    };
     params.push(Param::Int(query.count as i64));
     params.push(Param::Int(query.start_index.saturating_sub(1) as i64));
     let rows = B::fetch_all(&mut conn, &page_sql, &params).await?;

@@ -228,6 +228,17 @@ async fn agree(
         };
         let page = store.list(tenant, ResourceKind::User, &query, Load::default()).await;
         let page = page.map_err(|e| TestCaseError::fail(format!("{f}: {e}")))?;
+        // The matches past the first, two at a time: the same, in the same order.
+        let mut paged = Vec::new();
+        for start in (2..=page.items.len()).step_by(2) {
+            let query = ListQuery { start_index: start as u64, count: 2, ..query.clone() };
+            let part = store.list(tenant, ResourceKind::User, &query, Load::default()).await;
+            let part = part.map_err(|e| TestCaseError::fail(format!("{f} from {start}: {e}")))?;
+            prop_assert_eq!(part.total as usize, page.items.len(), "filter: {} from {}", f, start);
+            paged.extend(part.items.into_iter().map(|s| s.id.into_string()));
+        }
+        let rest: Vec<String> = page.items.iter().skip(1).map(|s| s.id.as_str().to_owned()).collect();
+        prop_assert_eq!(paged, rest, "pages of filter: {}", f);
         let from_sql: BTreeSet<String> = page.items.into_iter().map(|s| s.id.into_string()).collect();
         let info = SchemaInfo { registry, rt };
         let in_memory: BTreeSet<String> =
@@ -292,6 +303,17 @@ async fn check_sorting(
                 }
             });
             prop_assert_eq!(got, want, "sortBy={} ascending={}", path, ascending);
+            // Pages of three past the first (chosen by sequence number, then read) walk the
+            // same order.
+            let whole: Vec<&str> = page.items.iter().map(|s| s.id.as_str()).collect();
+            let mut paged = Vec::new();
+            for start in (1..=whole.len()).step_by(3) {
+                let query = ListQuery { start_index: start as u64, count: 3, ..query.clone() };
+                let part = store.list(tenant, ResourceKind::User, &query, Load::default()).await;
+                let part = part.map_err(|e| TestCaseError::fail(format!("sortBy={path} from {start}: {e}")))?;
+                paged.extend(part.items.into_iter().map(|s| s.id.as_str().to_owned()));
+            }
+            prop_assert_eq!(paged, whole, "pages of sortBy={} ascending={}", path, ascending);
         }
     }
     Ok(())
