@@ -141,37 +141,44 @@ pub fn router(state: AppState) -> Router {
     let routes = router
         .merge(console::routes())
         .fallback(discovery::not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(CatchPanicLayer::custom(error::panic_response))
+        // One layer of the whole stack, outermost first: each `Router::layer` boxes every route
+        // once more, and a request clones its route's boxes, one by one (28 a request with a
+        // layer call each).
         .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request<_>| {
-                    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-                    tracing::info_span!(
-                        "request",
-                        method = %req.method(),
-                        path = %req.uri().path(),
-                        request_id = %request_id,
-                        tenant = tracing::field::Empty,
-                        token_id = tracing::field::Empty,
-                        token = tracing::field::Empty,
-                    )
-                })
-                .on_request(())
-                .on_response(|res: &axum::http::Response<_>, latency: Duration, _span: &tracing::Span| {
-                    tracing::event!(
-                        Level::INFO,
-                        status = res.status().as_u16(),
-                        latency_us = latency.as_micros() as u64,
-                        "response"
-                    );
-                })
-                .on_failure(()),
+            tower::ServiceBuilder::new()
+                .layer(middleware::from_fn_with_state(state.service.metrics().clone(), count_request))
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(axum::middleware::from_fn(error::with_request_id))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request<_>| {
+                            let request_id =
+                                req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                            tracing::info_span!(
+                                "request",
+                                method = %req.method(),
+                                path = %req.uri().path(),
+                                request_id = %request_id,
+                                tenant = tracing::field::Empty,
+                                token_id = tracing::field::Empty,
+                                token = tracing::field::Empty,
+                            )
+                        })
+                        .on_request(())
+                        .on_response(|res: &axum::http::Response<_>, latency: Duration, _span: &tracing::Span| {
+                            tracing::event!(
+                                Level::INFO,
+                                status = res.status().as_u16(),
+                                latency_us = latency.as_micros() as u64,
+                                "response"
+                            );
+                        })
+                        .on_failure(()),
+                )
+                .layer(CatchPanicLayer::custom(error::panic_response))
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
-        .layer(axum::middleware::from_fn(error::with_request_id))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(middleware::from_fn_with_state(state.service.metrics().clone(), count_request))
         .with_state(state);
     // Paths are made canonical before routing, which a layer on the routes would run after.
     Router::new().fallback_service(tower::ServiceExt::map_request(routes, path::canonical))
