@@ -27,6 +27,9 @@ use crate::store::{Result, StoreError};
 const MAX_BATCH: usize = 64;
 /// Writes waiting for a batch at most; further writers wait to queue.
 const QUEUE: usize = 1024;
+/// How long the committer keeps its connection without a write: as long as an idle pooled
+/// connection keeps its cache (the server gives those back every 10 s).
+pub(crate) const KEEP_IDLE: Duration = Duration::from_secs(10);
 
 /// Tells a writer how its write went, once the batch's commit is known: `None` when it
 /// committed, the commit's error otherwise.
@@ -74,18 +77,24 @@ pub(crate) struct GroupCommit<B: Backend> {
 
 impl<B: Backend> GroupCommit<B> {
     /// Starts the committer. `turn` is what the store's other writers of this process take, so
-    /// a batch and those writes never overlap; `budget` is each write's query time budget.
+    /// a batch and those writes never overlap; `budget` is each write's query time budget;
+    /// `keep_idle` how long the committer keeps its connection without a write (`KEEP_IDLE`).
     ///
     /// The committer runs on a thread of its own, in a runtime of its own. A batch is a chain
     /// of statements, each a hand-off to the connection's thread and back; as a task among the
     /// requests' tasks it queued behind them after every statement, and every writer waits
     /// for the whole batch. The thread ends when the store is dropped.
-    pub(crate) fn start(pool: sqlx::Pool<B::Db>, turn: Arc<Mutex<()>>, budget: Duration) -> Result<GroupCommit<B>> {
+    pub(crate) fn start(
+        pool: sqlx::Pool<B::Db>,
+        turn: Arc<Mutex<()>>,
+        budget: Duration,
+        keep_idle: Duration,
+    ) -> Result<GroupCommit<B>> {
         let (jobs, queue) = mpsc::channel(QUEUE);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(sqlx::Error::Io)?;
         std::thread::Builder::new()
             .name("scimd-commit".into())
-            .spawn(move || runtime.block_on(commit_loop::<B>(pool, turn, budget, queue)))
+            .spawn(move || runtime.block_on(commit_loop::<B>(pool, turn, budget, keep_idle, queue)))
             .map_err(sqlx::Error::Io)?;
         Ok(GroupCommit { jobs })
     }
@@ -123,15 +132,29 @@ async fn commit_loop<B: Backend>(
     pool: sqlx::Pool<B::Db>,
     turn: Arc<Mutex<()>>,
     budget: Duration,
+    keep_idle: Duration,
     mut queue: mpsc::Receiver<Job<B>>,
 ) {
     // One connection from batch to batch while writes keep coming: SQLite empties a
     // connection's page cache whenever another connection has committed since it last read,
     // so batches run on whichever connection was free each started with a cold cache. On a
     // connection that only the committer writes from, the index pages one batch touched are
-    // still cached for the next. It goes back to the pool when no write waits.
+    // still cached for the next, also for a client that sends one write at a time. It goes
+    // back to the pool after `keep_idle` without a write, where idle connections give their
+    // cache back.
     let mut kept: Option<PoolConnection<B::Db>> = None;
-    while let Some(first) = queue.recv().await {
+    loop {
+        let next = match kept {
+            Some(_) => match tokio::time::timeout(keep_idle, queue.recv()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    kept = None;
+                    queue.recv().await
+                }
+            },
+            None => queue.recv().await,
+        };
+        let Some(first) = next else { break };
         let mut batch = vec![first];
         let _turn = match turn.try_lock() {
             Ok(turn) => turn,
@@ -163,8 +186,8 @@ async fn commit_loop<B: Backend>(
         // On a task of its own, so a write that panics loses its batch (rolled back, its
         // writers answered with an error) but not the committer.
         match tokio::spawn(commit_batch::<B>(conn, budget, batch)).await {
-            // Kept while writes wait and the pool has another connection for readers.
-            Ok((conn, Ok(()))) if !queue.is_empty() && pool.options().get_max_connections() > 1 => kept = Some(conn),
+            // Kept where the pool has another connection for readers.
+            Ok((conn, Ok(()))) if pool.options().get_max_connections() > 1 => kept = Some(conn),
             Ok((_, Ok(()))) => {}
             // The connection goes back to the pool, which rolls back what it left open.
             Ok((_, Err(e))) => {

@@ -13,7 +13,7 @@ use sqlx::{Connection, Sqlite, SqliteConnection};
 
 use crate::store::backend::{bound, Backend, Deadline, Param};
 use crate::store::dialect::{Dialect, SqliteDialect};
-use crate::store::group_commit::GroupCommit;
+use crate::store::group_commit::{self, GroupCommit};
 use crate::store::sql;
 use crate::store::sql_store::{fold_old_documents, SqlStore};
 use crate::store::Result;
@@ -104,7 +104,7 @@ impl SqlStore<Sqlite> {
             .await?;
         let probe = sql::probe_pool().connect_with(options).await?;
         let write_lock: Arc<tokio::sync::Mutex<()>> = Arc::default();
-        let group = GroupCommit::start(pool.clone(), write_lock.clone(), query_timeout)?;
+        let group = GroupCommit::start(pool.clone(), write_lock.clone(), query_timeout, group_commit::KEEP_IDLE)?;
         tokio::spawn(checkpoints(pool.clone()));
         Ok(SqlStore { pool, probe, write_lock: Some(write_lock), group: Some(Arc::new(group)) })
     }
@@ -428,6 +428,58 @@ mod tests {
         assert!(ran.is_ok(), "the batch waited for the requests' runtime");
         write.await.unwrap();
         assert_eq!(written(&store).await, ["busy"]);
+    }
+
+    /// Marks the connection a grouped write runs on, and answers how many writes marked it
+    /// before: a temporary table belongs to its connection.
+    async fn mark(group: &GroupCommit<Sqlite>) -> i64 {
+        group
+            .run(|conn| {
+                Box::pin(async move {
+                    Sqlite::execute(&mut *conn, "CREATE TEMP TABLE IF NOT EXISTS marks (n INTEGER)", &[]).await?;
+                    let before = Sqlite::fetch_one(&mut *conn, "SELECT count(*) FROM temp.marks", &[]).await?.int(0)?;
+                    Sqlite::execute(&mut *conn, "INSERT INTO temp.marks VALUES (1)", &[]).await?;
+                    Ok(before)
+                })
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_committer_keeps_its_connection_between_writes_until_none_comes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir, 3, crate::store::DEFAULT_QUERY_TIMEOUT).await;
+        let pool = store.pool.clone();
+        let keep = Duration::from_millis(300);
+        let group = GroupCommit::<Sqlite>::start(pool.clone(), Arc::default(), Duration::from_secs(5), keep).unwrap();
+        // Three idle connections: the pool hands out the one idle longest.
+        let held = futures::future::join_all((0..3).map(|_| pool.acquire())).await;
+        drop(held);
+        assert!(idle_soon(&pool, 3).await);
+
+        // One write at a time, as a client that waits for each answer sends them.
+        assert_eq!(mark(&group).await, 0);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(mark(&group).await, 1, "the second write ran on another connection");
+        assert_eq!(mark(&group).await, 2);
+        assert_eq!(pool.num_idle(), 2, "kept by the committer");
+
+        // With no write for `keep`, it goes back to the pool.
+        tokio::time::sleep(keep).await;
+        assert!(idle_soon(&pool, 3).await, "still kept: {} idle", pool.num_idle());
+    }
+
+    /// Whether the pool has `n` idle connections within two seconds: a dropped connection goes
+    /// back to the pool on a task of its own.
+    async fn idle_soon(pool: &sqlx::SqlitePool, n: usize) -> bool {
+        for _ in 0..200 {
+            if pool.num_idle() == n {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
     }
 
     /// A grouped write of `name` that waits for `go` before it writes.
