@@ -463,7 +463,8 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(mark(&group).await, 1, "the second write ran on another connection");
         assert_eq!(mark(&group).await, 2);
-        assert_eq!(pool.num_idle(), 2, "kept by the committer");
+        // (The store's checkpoints borrow a connection for a moment every second.)
+        assert!(idle_soon(&pool, 2).await, "not kept by the committer: {} idle", pool.num_idle());
 
         // With no write for `keep`, it goes back to the pool.
         tokio::time::sleep(keep).await;
