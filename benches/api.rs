@@ -25,7 +25,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{PgPool, SqlitePool};
 
 use scimd::auth::{generate_secret, hash_secret};
 use scimd::cli::DatabaseArgs;
@@ -281,10 +281,109 @@ async fn start_bare(url: &str, synchronous: SqliteSynchronous) -> Option<SocketA
         .route("/users/{id}", get(by_id).patch(patch))
         .route("/users", get(by_name).post(create))
         .with_state(pool);
+    Some(serve_bare(app).await)
+}
+
+/// Serves a bare handler on a port of its own; its address.
+async fn serve_bare(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Some(addr)
+    addr
+}
+
+/// The bare baseline on PostgreSQL: the same statements on the same schema behind the same
+/// routes, with a pool of its own. It commits as the server is configured (`synchronous_commit`
+/// is on by default: durable, as scimd's writes are); `None` on SQLite.
+async fn start_bare_postgres(url: &str) -> Option<SocketAddr> {
+    if !url.starts_with("postgres") {
+        return None;
+    }
+    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(16).connect(url).await.unwrap();
+    async fn by_id(State(pool): State<PgPool>, Path(id): Path<String>) -> Result<Json<Value>, StatusCode> {
+        let doc: Option<String> = sqlx::query_scalar("SELECT doc::text FROM resources WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&pool)
+            .await
+            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+        let doc = doc.ok_or(StatusCode::NOT_FOUND)?;
+        serde_json::from_str(&doc).map(Json).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
+    }
+    async fn by_name(
+        State(pool): State<PgPool>,
+        Query(q): Query<HashMap<String, String>>,
+    ) -> Result<Json<Value>, StatusCode> {
+        let name = scimd::store::sql::fold(q.get("userName").map(String::as_str).unwrap_or(""));
+        let docs: Vec<String> = sqlx::query_scalar(
+            "SELECT doc::text FROM resources WHERE tenant_id = 1 AND kind = 'User' AND user_name_fold = $1 \
+             AND deleted_at IS NULL",
+        )
+        .bind(name)
+        .fetch_all(&pool)
+        .await
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+        let docs: Vec<Value> = docs.iter().filter_map(|d| serde_json::from_str(d).ok()).collect();
+        Ok(Json(json!({"Resources": docs})))
+    }
+    async fn create(
+        State(pool): State<PgPool>,
+        Json(doc): Json<Value>,
+    ) -> Result<(StatusCode, Json<Value>), StatusCode> {
+        let name = doc["userName"].as_str().unwrap_or("").to_owned();
+        sqlx::query(
+            "INSERT INTO resources (id, tenant_id, kind, user_name, user_name_fold, doc, version, created, last_modified) \
+             VALUES ($1, 1, 'User', $2, $3, $4::jsonb, 1, $5, $5)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(&name)
+        .bind(scimd::store::sql::fold(&name))
+        .bind(doc.to_string())
+        .bind("2026-01-01T00:00:00.000000Z")
+        .execute(&pool)
+        .await
+        .map_err(|_| StatusCode::CONFLICT)?;
+        Ok((StatusCode::CREATED, Json(doc)))
+    }
+    /// A PATCH replacing `title`: in one transaction, read the document and version with the
+    /// row locked, change it, write it back if its version is still the one read.
+    async fn patch(
+        State(pool): State<PgPool>,
+        Path(id): Path<String>,
+        Json(body): Json<Value>,
+    ) -> Result<Json<Value>, StatusCode> {
+        let fail = |_| StatusCode::INTERNAL_SERVER_ERROR;
+        let mut tx = pool.begin().await.map_err(fail)?;
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT doc::text, version FROM resources WHERE id = $1 FOR UPDATE")
+                .bind(&id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(fail)?;
+        let (doc, version) = row.ok_or(StatusCode::NOT_FOUND)?;
+        let mut doc: Value = serde_json::from_str(&doc).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+        doc["title"] = body["title"].clone();
+        let done = sqlx::query(
+            "UPDATE resources SET doc = $1::jsonb, version = version + 1, last_modified = $2 \
+             WHERE id = $3 AND version = $4",
+        )
+        .bind(doc.to_string())
+        .bind("2026-01-01T00:00:00.000000Z")
+        .bind(&id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
+        if done.rows_affected() != 1 {
+            return Err(StatusCode::PRECONDITION_FAILED);
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(Json(doc))
+    }
+    let app = Router::new()
+        .route("/users/{id}", get(by_id).patch(patch))
+        .route("/users", get(by_name).post(create))
+        .with_state(pool);
+    Some(serve_bare(app).await)
 }
 
 /// Makes the n-th request of a load loop.
@@ -551,7 +650,11 @@ async fn run(opts: Options) {
     let server = start_scimd(&db.url).await;
     let ids = Arc::new(seed(&server, opts.users, c).await);
     analyze(&db.url).await;
-    let bare = start_bare(&db.url, SqliteSynchronous::Normal).await;
+    // On PostgreSQL one bare handler, committing as the server is configured.
+    let bare = match start_bare(&db.url, SqliteSynchronous::Normal).await {
+        Some(addr) => Some(addr),
+        None => start_bare_postgres(&db.url).await,
+    };
     let bare_full = start_bare(&db.url, SqliteSynchronous::Full).await;
     let base = format!("http://{}/scim/v2", server.addr);
     let n = opts.users as u64;
@@ -683,9 +786,8 @@ async fn run(opts: Options) {
     // The same creations at a fixed offered rate, as an identity provider sends them: the
     // latency each request sees when the server is not driven to its limit.
     let rate = opts.rate;
-    for (who, make) in
-        creates.iter().zip(["scimd", "bare at NORMAL", "bare at FULL"]).filter_map(|(m, w)| m.clone().map(|m| (w, m)))
-    {
+    let names = if bare_full.is_some() { ["scimd", "bare at NORMAL", "bare at FULL"] } else { ["scimd", "bare", ""] };
+    for (who, make) in creates.iter().zip(names).filter_map(|(m, w)| m.clone().map(|m| (w, m))) {
         let s = Stats::of(vec![load_at(rate, secs, make).await]);
         if s.errors > 0 {
             let msg = format!("POST at {rate}/s ({who}): {} non-2xx answers, highest status {}", s.errors, s.status);
@@ -758,6 +860,12 @@ async fn run(opts: Options) {
          keeps FULL, p99 <= 5 ms for reads at {c} connections; aims: reads >= 0.60, writes >= 1.00 of \
          the bare handler at FULL, p99 <= 10 ms for writes)"
     );
+    if bare.is_some() && bare_full.is_none() {
+        println!(
+            "  (on PostgreSQL the bare handler commits as the server is configured; the project's bar is set \
+             against SQLite's)"
+        );
+    }
     let verdict = |ok: bool| if ok { "within bar" } else { "OUTSIDE BAR" };
     let aim = |ok: bool| if ok { "aim met" } else { "AIM NOT MET" };
     for (name, s, b, read) in [
