@@ -205,14 +205,13 @@ async fn start_bare(url: &str, synchronous: SqliteSynchronous) -> Option<SocketA
             .fetch_optional(&pool)
             .await
             .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-        let doc = doc.ok_or(StatusCode::NOT_FOUND)?;
-        serde_json::from_str(&doc).map(Json).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
+        found(doc)
     }
     async fn by_name(
         State(pool): State<SqlitePool>,
         Query(q): Query<HashMap<String, String>>,
     ) -> Result<Json<Value>, StatusCode> {
-        let name = scimd::store::sql::fold(q.get("userName").map(String::as_str).unwrap_or(""));
+        let name = folded_name(&q);
         let docs: Vec<String> = sqlx::query_scalar(
             "SELECT doc FROM resources WHERE tenant_id = 1 AND kind = 'User' AND user_name_fold = ? AND deleted_at IS NULL",
         )
@@ -220,15 +219,13 @@ async fn start_bare(url: &str, synchronous: SqliteSynchronous) -> Option<SocketA
         .fetch_all(&pool)
         .await
         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-        let docs: Vec<Value> = docs.iter().filter_map(|d| serde_json::from_str(d).ok()).collect();
-        Ok(Json(json!({"Resources": docs})))
+        Ok(listed(&docs))
     }
     async fn create(
         State(pool): State<SqlitePool>,
         Json(doc): Json<Value>,
     ) -> Result<(StatusCode, Json<Value>), StatusCode> {
         let name = doc["userName"].as_str().unwrap_or("").to_owned();
-        let now = "2026-01-01T00:00:00.000000Z";
         sqlx::query(
             "INSERT INTO resources (id, tenant_id, kind, user_name, user_name_fold, doc, version, created, last_modified) \
              VALUES (?, 1, 'User', ?, ?, ?, 1, ?, ?)",
@@ -237,8 +234,8 @@ async fn start_bare(url: &str, synchronous: SqliteSynchronous) -> Option<SocketA
         .bind(&name)
         .bind(scimd::store::sql::fold(&name))
         .bind(doc.to_string())
-        .bind(now)
-        .bind(now)
+        .bind(BARE_NOW)
+        .bind(BARE_NOW)
         .execute(&pool)
         .await
         .map_err(|_| StatusCode::CONFLICT)?;
@@ -259,13 +256,12 @@ async fn start_bare(url: &str, synchronous: SqliteSynchronous) -> Option<SocketA
             .await
             .map_err(fail)?;
         let (doc, version) = row.ok_or(StatusCode::NOT_FOUND)?;
-        let mut doc: Value = serde_json::from_str(&doc).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-        doc["title"] = body["title"].clone();
+        let doc = titled(&doc, &body)?;
         let done = sqlx::query(
             "UPDATE resources SET doc = ?, version = version + 1, last_modified = ? WHERE id = ? AND version = ?",
         )
         .bind(doc.to_string())
-        .bind("2026-01-01T00:00:00.000000Z")
+        .bind(BARE_NOW)
         .bind(&id)
         .bind(version)
         .execute(&mut *tx)
@@ -282,6 +278,33 @@ async fn start_bare(url: &str, synchronous: SqliteSynchronous) -> Option<SocketA
         .route("/users", get(by_name).post(create))
         .with_state(pool);
     Some(serve_bare(app).await)
+}
+
+/// The time every bare write stamps: the baselines do the statements, not the clock.
+const BARE_NOW: &str = "2026-01-01T00:00:00.000000Z";
+
+/// A bare lookup's answer: the stored document, or 404.
+fn found(doc: Option<String>) -> Result<Json<Value>, StatusCode> {
+    let doc = doc.ok_or(StatusCode::NOT_FOUND)?;
+    serde_json::from_str(&doc).map(Json).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// The folded `userName` of a bare `?userName=` lookup.
+fn folded_name(q: &HashMap<String, String>) -> String {
+    scimd::store::sql::fold(q.get("userName").map(String::as_str).unwrap_or(""))
+}
+
+/// A bare list's answer: the stored documents.
+fn listed(docs: &[String]) -> Json<Value> {
+    let docs: Vec<Value> = docs.iter().filter_map(|d| serde_json::from_str(d).ok()).collect();
+    Json(json!({"Resources": docs}))
+}
+
+/// A bare PATCH's change: the stored document with `title` from the body.
+fn titled(doc: &str, body: &Value) -> Result<Value, StatusCode> {
+    let mut doc: Value = serde_json::from_str(doc).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    doc["title"] = body["title"].clone();
+    Ok(doc)
 }
 
 /// Serves a bare handler on a port of its own; its address.
@@ -306,14 +329,13 @@ async fn start_bare_postgres(url: &str) -> Option<SocketAddr> {
             .fetch_optional(&pool)
             .await
             .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-        let doc = doc.ok_or(StatusCode::NOT_FOUND)?;
-        serde_json::from_str(&doc).map(Json).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
+        found(doc)
     }
     async fn by_name(
         State(pool): State<PgPool>,
         Query(q): Query<HashMap<String, String>>,
     ) -> Result<Json<Value>, StatusCode> {
-        let name = scimd::store::sql::fold(q.get("userName").map(String::as_str).unwrap_or(""));
+        let name = folded_name(&q);
         let docs: Vec<String> = sqlx::query_scalar(
             "SELECT doc::text FROM resources WHERE tenant_id = 1 AND kind = 'User' AND user_name_fold = $1 \
              AND deleted_at IS NULL",
@@ -322,8 +344,7 @@ async fn start_bare_postgres(url: &str) -> Option<SocketAddr> {
         .fetch_all(&pool)
         .await
         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-        let docs: Vec<Value> = docs.iter().filter_map(|d| serde_json::from_str(d).ok()).collect();
-        Ok(Json(json!({"Resources": docs})))
+        Ok(listed(&docs))
     }
     async fn create(
         State(pool): State<PgPool>,
@@ -338,7 +359,7 @@ async fn start_bare_postgres(url: &str) -> Option<SocketAddr> {
         .bind(&name)
         .bind(scimd::store::sql::fold(&name))
         .bind(doc.to_string())
-        .bind("2026-01-01T00:00:00.000000Z")
+        .bind(BARE_NOW)
         .execute(&pool)
         .await
         .map_err(|_| StatusCode::CONFLICT)?;
@@ -360,14 +381,13 @@ async fn start_bare_postgres(url: &str) -> Option<SocketAddr> {
                 .await
                 .map_err(fail)?;
         let (doc, version) = row.ok_or(StatusCode::NOT_FOUND)?;
-        let mut doc: Value = serde_json::from_str(&doc).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-        doc["title"] = body["title"].clone();
+        let doc = titled(&doc, &body)?;
         let done = sqlx::query(
             "UPDATE resources SET doc = $1::jsonb, version = version + 1, last_modified = $2 \
              WHERE id = $3 AND version = $4",
         )
         .bind(doc.to_string())
-        .bind("2026-01-01T00:00:00.000000Z")
+        .bind(BARE_NOW)
         .bind(&id)
         .bind(version)
         .execute(&mut *tx)
